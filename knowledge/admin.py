@@ -1,0 +1,176 @@
+"""Admin for curating the knowledge base. Thin: forms and actions call services."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+from .models import Chunk, SourceDocument
+from .selectors import documents_needing_reindex
+from .services import document_delete, document_schedule_ingest, document_set_source
+from .sources import SUPPORTED_EXTENSIONS, SourceRejected, source_check_size
+
+CHUNK_PREVIEW_LIMIT = 200
+
+
+class SourceDocumentForm(forms.ModelForm):
+    upload = forms.FileField(
+        required=False,
+        help_text=f"A {SUPPORTED_EXTENSIONS} file. It replaces the pasted text. "
+        f"At most {settings.KNOWLEDGE_MAX_UPLOAD_BYTES // 1_048_576} MB.",
+    )
+
+    class Meta:
+        model = SourceDocument
+        fields = ["title", "reference", "upload", "text"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        upload = cleaned.get("upload")
+        text = cleaned.get("text") or ""
+        try:
+            if upload:
+                # Refuse an oversize file before reading it into memory.
+                source_check_size(file_name=upload.name, size=upload.size)
+                document_set_source(document=self.instance, file_name=upload.name, file_data=upload.read())
+                cleaned["text"] = ""
+            elif text.strip() or not self.instance.file_data:
+                document_set_source(document=self.instance, text=text)
+                cleaned["text"] = self.instance.text
+        except SourceRejected as error:
+            self.add_error("upload" if upload else "text", str(error))
+        return cleaned
+
+
+@admin.register(SourceDocument)
+class SourceDocumentAdmin(admin.ModelAdmin):
+    form = SourceDocumentForm
+    list_display = ["title", "status_badge", "chunk_count", "embedding_model", "source", "updated_at"]
+    list_filter = ["status", "embedding_model"]
+    search_fields = ["title", "reference", "file_name"]
+    actions = ["reindex_selected", "delete_selected_documents"]
+    readonly_fields = [
+        "status_badge",
+        "error",
+        "source",
+        "chunk_count",
+        "embedding_model",
+        "indexed_at",
+        "created_at",
+        "updated_at",
+        "chunks_preview",
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "reference"]}),
+        ("Source", {"fields": ["upload", "text", "source"]}),
+        ("Index", {"fields": ["status_badge", "error", "chunk_count", "embedding_model", "indexed_at"]}),
+        ("Chunks", {"classes": ["collapse"], "fields": ["chunks_preview"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # replaced by the service-backed action
+        return actions
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        stale = documents_needing_reindex().count()
+        if stale:
+            self.message_user(
+                request,
+                f"{stale} document(s) were indexed with another embedding model and are not searched. "
+                "Run `python manage.py reindex` to rebuild the index.",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: SourceDocument, form: forms.Form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or {"upload", "text", "title"} & set(form.changed_data):
+            document_schedule_ingest(document=obj)
+            self.message_user(request, f"“{obj.title}” is queued for indexing; its status updates when it is done.")
+
+    def delete_model(self, request: HttpRequest, obj: SourceDocument) -> None:
+        document_delete(document=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SourceDocument]) -> None:
+        for document in queryset:
+            document_delete(document=document)
+
+    @admin.action(description="Re-index selected documents", permissions=["change"])
+    def reindex_selected(self, request: HttpRequest, queryset: QuerySet[SourceDocument]) -> None:
+        count = 0
+        for document in queryset:
+            document_schedule_ingest(document=document)
+            count += 1
+        self.message_user(request, f"Queued {count} document(s) for re-indexing.")
+
+    @admin.action(description="Delete selected documents and their chunks", permissions=["delete"])
+    def delete_selected_documents(self, request: HttpRequest, queryset: QuerySet[SourceDocument]) -> None:
+        count = 0
+        for document in queryset:
+            document_delete(document=document)
+            count += 1
+        self.message_user(request, f"Deleted {count} document(s).")
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: SourceDocument) -> str:
+        colours = {"ready": "#2e7d32", "failed": "#c62828", "indexing": "#1565c0", "pending": "#6d6d6d"}
+        label = obj.get_status_display()
+        if obj.status == SourceDocument.Status.FAILED and obj.error:
+            label = f"{label}: {Truncator(obj.error).chars(80)}"
+        return format_html('<strong style="color:{}">{}</strong>', colours.get(obj.status, "inherit"), label)
+
+    @admin.display(description="Source")
+    def source(self, obj: SourceDocument) -> str:
+        if obj.file_name:
+            return f"{obj.file_name} ({obj.mime_type})"
+        return f"Pasted text ({len(obj.text):,} characters)" if obj.text else "-"
+
+    @admin.display(description="Chunks")
+    def chunks_preview(self, obj: SourceDocument) -> str:
+        # Rendered as text, never through pgvector's form widget, which crashes on vector values.
+        chunks = list(obj.chunks.only("position", "section", "text", "start_char", "end_char")[:CHUNK_PREVIEW_LIMIT])
+        if not chunks:
+            return "No chunks yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td></tr>",
+            (
+                (c.position, c.section or "-", c.start_char, c.end_char, Truncator(c.text).chars(300))
+                for c in chunks
+            ),
+        )
+        note = f"Showing {len(chunks)} of {obj.chunk_count}." if obj.chunk_count > len(chunks) else ""
+        return format_html(
+            "<p>{}</p><table><thead><tr><th>#</th><th>Section</th><th>Characters</th><th>Text</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            note,
+            rows,
+        )
+
+
+@admin.register(Chunk)
+class ChunkAdmin(admin.ModelAdmin):
+    list_display = ["document", "position", "section", "excerpt"]
+    list_filter = ["document"]
+    search_fields = ["text", "section", "document__title"]
+    list_select_related = ["document"]
+    fields = ["document", "position", "section", "start_char", "end_char", "text"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Chunk]:
+        return super().get_queryset(request).defer("embedding", "search_vector")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Chunk | None = None) -> bool:
+        return False
+
+    @admin.display(description="Text")
+    def excerpt(self, obj: Chunk) -> str:
+        return Truncator(obj.text).chars(120)

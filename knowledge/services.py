@@ -1,0 +1,271 @@
+"""Writes to the knowledge base: create, ingest, re-index and delete documents."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from haystack.dataclasses import ByteStream
+
+from .embedders import embedding_spec, shared_document_embedder
+from .ingestion import build_ingestion_pipeline, content_hash
+from .models import Chunk, SourceDocument
+from .sources import SourceRejected, source_check_file, source_check_text
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingestion did."""
+
+    document_id: int
+    status: str
+    chunks: int = 0
+    embedded: int = 0
+    reused: int = 0
+    unchanged: bool = False
+    error: str = ""
+    seconds: float = 0.0
+
+
+class IngestionError(RuntimeError):
+    """Ingestion failed for a reason the admin can act on."""
+
+
+def document_create(
+    *,
+    title: str,
+    reference: str = "",
+    text: str = "",
+    file_name: str = "",
+    file_data: bytes | None = None,
+    source_key: str | None = None,
+) -> SourceDocument:
+    """Validate a file or text and store it as a pending document (raises SourceRejected)."""
+    document = SourceDocument(title=title, reference=reference, source_key=source_key)
+    document_set_source(document=document, text=text, file_name=file_name, file_data=file_data)
+    document.save()
+    return document
+
+
+def document_set_source(
+    *, document: SourceDocument, text: str = "", file_name: str = "", file_data: bytes | None = None
+) -> None:
+    """Replace a document's source (unsaved); an upload wins over pasted text."""
+    if file_data is not None:
+        checked = source_check_file(file_name=file_name, data=file_data)
+        document.file_name = file_name
+        document.file_data = checked.data
+        document.mime_type = checked.mime_type
+        document.text = ""
+    elif text or not document.file_data:
+        document.text = source_check_text(text=text)
+        document.file_name = ""
+        document.file_data = None
+        document.mime_type = "text/markdown"
+
+
+def document_schedule_ingest(*, document: SourceDocument) -> None:
+    """Mark a document pending and queue its ingestion in the background worker."""
+    from .tasks import ingest_document  # noqa: PLC0415 - tasks imports services
+
+    SourceDocument.objects.filter(pk=document.pk).update(status=SourceDocument.Status.PENDING, error="")
+    document.status = SourceDocument.Status.PENDING
+    ingest_document.enqueue(document_id=document.pk)
+
+
+def _source_stream(document: SourceDocument) -> ByteStream:
+    if document.file_data is not None:
+        data, mime_type = bytes(document.file_data), document.mime_type
+    else:
+        data, mime_type = document.text.encode("utf-8"), "text/markdown"
+    return ByteStream(data=data, mime_type=mime_type, meta={"title": document.title})
+
+
+def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestResult:
+    """Split and embed one document, swapping in the new chunks only when all of them are ready.
+
+    Unchanged documents do nothing; chunks whose text is unchanged reuse their vectors. On failure the
+    old chunks stay searchable and the document is marked failed with the error.
+    """
+    started = time.perf_counter()
+    model_id = embedding_spec().model_id
+    SourceDocument.objects.filter(pk=document.pk).update(status=SourceDocument.Status.INDEXING)
+    try:
+        known = {}
+        if not force:
+            known = dict(
+                Chunk.objects.filter(document=document, document__embedding_model=model_id).values_list(
+                    "content_hash", "embedding"
+                )
+            )
+        pipeline = build_ingestion_pipeline(
+            document_embedder=shared_document_embedder(),
+            split_length=settings.CHUNK_SIZE_WORDS,
+            split_overlap=settings.CHUNK_OVERLAP_WORDS,
+        )
+        output = pipeline.run(
+            {"router": {"sources": [_source_stream(document)]}, "embedder": {"known": known}},
+            include_outputs_from={"cleaner"},
+        )
+        cleaned = output["cleaner"]["documents"]
+        chunks = output["embedder"]["documents"]
+        if not cleaned or not chunks:
+            raise IngestionError(
+                "No text could be extracted from this document. If it is a scanned PDF, it needs OCR first; "
+                "otherwise check that the file opens and contains text."
+            )
+        text = cleaned[0].content or ""
+        new_hash = content_hash(text)
+        unchanged = (
+            not force
+            and document.content_hash == new_hash
+            and document.embedding_model == model_id
+            and output["embedder"]["embedded"] == 0
+            and document.chunk_count == len(chunks)
+        )
+        if unchanged:
+            SourceDocument.objects.filter(pk=document.pk).update(status=SourceDocument.Status.READY)
+            return IngestResult(
+                document_id=document.pk,
+                status=SourceDocument.Status.READY,
+                chunks=len(chunks),
+                reused=len(chunks),
+                unchanged=True,
+                seconds=time.perf_counter() - started,
+            )
+        _swap_chunks(document=document, chunks=chunks, text=text, text_hash=new_hash, model_id=model_id)
+    except Exception as error:  # noqa: BLE001 - any failure must leave the old index and a readable status
+        message = _readable_error(error)
+        logger.warning("ingestion of document %s failed: %s", document.pk, message, exc_info=True)
+        _mark_failed(document=document, message=message)
+        return IngestResult(
+            document_id=document.pk,
+            status=SourceDocument.Status.FAILED,
+            error=message,
+            seconds=time.perf_counter() - started,
+        )
+    return IngestResult(
+        document_id=document.pk,
+        status=SourceDocument.Status.READY,
+        chunks=len(chunks),
+        embedded=output["embedder"]["embedded"],
+        reused=output["embedder"]["reused"],
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _swap_chunks(*, document: SourceDocument, chunks: list, text: str, text_hash: str, model_id: str) -> None:
+    rows = [
+        Chunk(
+            document_id=document.pk,
+            position=position,
+            text=chunk.content,
+            section=chunk.meta.get("section", "")[:1000],
+            start_char=chunk.meta["start_char"],
+            end_char=chunk.meta["end_char"],
+            content_hash=chunk.meta["content_hash"],
+            embedding=chunk.embedding,
+        )
+        for position, chunk in enumerate(chunks)
+    ]
+    with transaction.atomic():
+        # Serialises concurrent rebuilds of one document; readers keep seeing the old chunks until commit.
+        locked = SourceDocument.objects.select_for_update().get(pk=document.pk)
+        Chunk.objects.filter(document=locked).delete()
+        Chunk.objects.bulk_create(rows, batch_size=500)
+        now = timezone.now()
+        SourceDocument.objects.filter(pk=document.pk).update(
+            status=SourceDocument.Status.READY,
+            error="",
+            extracted_text=text,
+            content_hash=text_hash,
+            chunk_count=len(rows),
+            embedding_model=model_id,
+            indexed_at=now,
+            updated_at=now,
+        )
+    document.refresh_from_db()
+
+
+def _mark_failed(*, document: SourceDocument, message: str) -> None:
+    try:
+        SourceDocument.objects.filter(pk=document.pk).update(
+            status=SourceDocument.Status.FAILED, error=message, updated_at=timezone.now()
+        )
+        document.status, document.error = SourceDocument.Status.FAILED, message
+    except DatabaseError:
+        logger.exception("could not record the failure of document %s", document.pk)
+
+
+def _readable_error(error: Exception) -> str:
+    if isinstance(error, (IngestionError, SourceRejected)):
+        return str(error)
+    if isinstance(error, DatabaseError) and "expected" in str(error) and "dimensions" in str(error):
+        return "The embedding model changed since the index was built. Run `python manage.py reindex`."
+    cause = getattr(error, "__cause__", None) or error
+    return f"Indexing failed ({type(cause).__name__}: {str(cause)[:300]}). Fix the source and re-index it."
+
+
+def document_delete(*, document: SourceDocument) -> None:
+    """Delete a document and its chunks."""
+    document.delete()
+
+
+def vector_column_dimensions() -> int | None:
+    """The dimension of the chunk embedding column in the database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT atttypmod FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'embedding'",
+            [Chunk._meta.db_table],
+        )
+        row = cursor.fetchone()
+    return row[0] if row and row[0] > 0 else None
+
+
+def vector_index_resize(*, dimensions: int) -> bool:
+    """Resize the embedding column for a new model (drops all chunks); return whether anything changed."""
+    if vector_column_dimensions() == dimensions:
+        return False
+    table = Chunk._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Deferred foreign-key checks would block the ALTER; run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute("DROP INDEX IF EXISTS chunk_embedding_hnsw")
+        cursor.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dimensions)})")
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        cursor.execute(
+            f"CREATE INDEX chunk_embedding_hnsw ON {table} USING hnsw (embedding vector_cosine_ops) "
+            "WITH (m = 16, ef_construction = 64)"
+        )
+        SourceDocument.objects.update(chunk_count=0, content_hash="", status=SourceDocument.Status.PENDING)
+    return True
+
+
+def document_upsert_from_file(
+    *, source_key: str, title: str, file_name: str, data: bytes, reference: str = ""
+) -> tuple[SourceDocument, bool]:
+    """Create or update the document loaded from ``source_key``; return it and whether anything changed."""
+    document = SourceDocument.objects.filter(source_key=source_key).first()
+    if document is None:
+        document = document_create(
+            title=title, reference=reference, file_name=file_name, file_data=data, source_key=source_key
+        )
+        return document, True
+    probe = SourceDocument()
+    document_set_source(document=probe, file_name=file_name, file_data=data)
+    changed = (
+        bytes(document.file_data or b"") != probe.file_data
+        or document.title != title
+        or document.reference != reference
+    )
+    if changed:
+        document.title, document.reference = title, reference
+        document.file_name, document.file_data, document.mime_type = probe.file_name, probe.file_data, probe.mime_type
+        document.text = ""
+        document.save()
+    return document, changed

@@ -1,0 +1,86 @@
+"""Shared fixtures: real Postgres (embedded), the real offline embedder, factories."""
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from knowledge.embedders import shared_document_embedder
+from knowledge.models import SourceDocument
+from knowledge.services import document_create, document_ingest
+
+GUIDE_MD = """# Field Guide
+
+Welcome to the field guide for the northern forest.
+
+## Birds
+
+The snowy owl hunts lemmings across the open tundra during the long polar day.
+Its white plumage hides it against the snow.
+
+## Trees
+
+### Conifers
+
+The black spruce grows slowly in waterlogged peat and can live for two centuries.
+
+### Broadleaf
+
+Paper birch has white bark that peels in thin sheets and was used for canoes.
+"""
+
+
+@pytest.fixture
+def make_document(db) -> Callable[..., SourceDocument]:
+    """Create a document from text or a file and ingest it synchronously."""
+
+    def make(
+        *,
+        title: str = "Field Guide",
+        text: str = GUIDE_MD,
+        file_name: str = "",
+        file_data: bytes | None = None,
+        ingest: bool = True,
+    ) -> SourceDocument:
+        document = document_create(title=title, text=text, file_name=file_name, file_data=file_data)
+        if ingest:
+            document_ingest(document=document)
+            document.refresh_from_db()
+        return document
+
+    return make
+
+
+class EmbedderSpy:
+    """Counts the chunks the real document embedder is asked to embed."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.calls = 0
+        self.embedded = 0
+
+
+@pytest.fixture
+def embedder_spy(monkeypatch) -> EmbedderSpy:
+    spy = EmbedderSpy()
+    embedder = shared_document_embedder()
+    original = embedder.run
+
+    def counting_run(documents, *args, **kwargs):
+        spy.calls += 1
+        spy.embedded += len(documents)
+        return original(documents, *args, **kwargs)
+
+    monkeypatch.setattr(embedder, "run", counting_run)
+    return spy
+
+
+@pytest.fixture
+def staff_client(db) -> Client:
+    user = get_user_model().objects.create_superuser(username="curator", email="", password="a-long-test-pass")
+    client = Client()
+    client.force_login(user)
+    return client

@@ -1,0 +1,70 @@
+"""Hybrid search and the HNSW index, on real Postgres with pgvector."""
+
+import pytest
+from django.db import connection, transaction
+
+from knowledge.embedders import shared_text_embedder
+from knowledge.selectors import chunk_nearest, chunk_search, deduplicate_hits, lexical_query
+
+pytestmark = pytest.mark.django_db
+
+TOPICS = {
+    "Volcanoes": "Mount Etna in Sicily is one of the most active volcanoes in the world.",
+    "Chess": "The Sicilian Defence is the most popular response to the king's pawn opening.",
+    "Bread": "Sourdough bread rises thanks to wild yeast and lactic acid bacteria in the starter.",
+    "Rail": "The Trans-Siberian Railway links Moscow with Vladivostok over nine thousand kilometres.",
+}
+
+
+@pytest.fixture
+def corpus(make_document):
+    return {title: make_document(title=title, text=f"# {title}\n\n{text}") for title, text in TOPICS.items()}
+
+
+def embed(text: str) -> list[float]:
+    return shared_text_embedder().run(text=text)["embedding"]
+
+
+def test_hnsw_query_finds_the_chunk_a_sentence_came_from(corpus):
+    sentence = "wild yeast and lactic acid bacteria make sourdough rise"
+    (best_id, similarity), *_ = chunk_nearest(embedding=embed(sentence), top_k=3)
+    assert best_id == corpus["Bread"].chunks.get().id
+    assert similarity > 0.6
+
+
+def test_the_hnsw_index_serves_nearest_neighbour_queries(corpus):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM knowledge_chunk ORDER BY embedding <=> %s::vector LIMIT 5",
+            [str(embed("trains"))],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "chunk_embedding_hnsw" in plan
+
+
+def test_hybrid_search_fuses_dense_and_full_text(corpus):
+    hits = chunk_search(query="Which railway goes to Vladivostok?", embedding=embed("railway to Vladivostok"), top_k=2)
+    assert hits[0].document_title == "Rail"
+    assert hits[0].dense_rank == 1 and hits[0].sparse_rank == 1
+    assert hits[0].section == "Rail"
+    assert hits[0].score > hits[1].score
+
+
+def test_full_text_alone_can_surface_a_rare_term(corpus):
+    # A weak, unrelated embedding: only the lexical side knows about "Etna".
+    hits = chunk_search(query="Etna", embedding=embed("completely unrelated knitting patterns"), top_k=4)
+    etna = next(hit for hit in hits if hit.document_title == "Volcanoes")
+    assert etna.sparse_rank == 1
+
+
+def test_lexical_query_ors_words():
+    assert lexical_query("What is the Sicilian defence?") == "what or is or the or sicilian or defence"
+    assert lexical_query("cats and dogs or not") == "cats or dogs"
+
+
+def test_near_identical_hits_are_kept_once(corpus, make_document):
+    make_document(title="Bread copy", text="# Bread\n\n" + TOPICS["Bread"])
+    hits = chunk_search(query="sourdough starter yeast", embedding=embed("sourdough starter yeast"), top_k=5)
+    assert sum("Sourdough bread rises" in hit.text for hit in hits) == 1
+    assert len(deduplicate_hits(hits=hits + hits)) == len(hits)
