@@ -190,6 +190,31 @@ OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
 OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 30.0)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 
+# --- Chat ---
+CHAT_MODEL = os.environ.get("CHAT_MODEL", "gpt-4o-mini")
+CHAT_TOP_K = env_int("CHAT_TOP_K", 5)
+CHAT_RETRIEVAL_CANDIDATES = env_int("CHAT_RETRIEVAL_CANDIDATES", 40)
+CHAT_DENSE_WEIGHT = env_float("CHAT_DENSE_WEIGHT", 1.0)
+CHAT_SPARSE_WEIGHT = env_float("CHAT_SPARSE_WEIGHT", 1.0)
+CHAT_RRF_K = env_int("CHAT_RRF_K", 60)
+HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 40)
+# Below this best cosine similarity the knowledge is taken not to cover the question (measured on SQuAD;
+# see docs/benchmarks.md).
+CHAT_MIN_EVIDENCE = env_float("CHAT_MIN_EVIDENCE", 0.35)
+CHAT_HISTORY_TURNS = env_int("CHAT_HISTORY_TURNS", 6)
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
+CHAT_MAX_SELECTION_CHARS = env_int("CHAT_MAX_SELECTION_CHARS", 20000)
+CHAT_LOG_MESSAGES = env_bool("CHAT_LOG_MESSAGES", False)
+
+SESSION_BACKEND = os.environ.get("SESSION_BACKEND", "memory").strip().lower()
+if SESSION_BACKEND not in {"memory", "redis"}:
+    raise ImproperlyConfigured("SESSION_BACKEND must be 'memory' (one process) or 'redis' (several processes).")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
+CHAT_SESSION_MAX_TURNS = env_int("CHAT_SESSION_MAX_TURNS", 40)
+CHAT_SESSION_TTL_SECONDS = env_int("CHAT_SESSION_TTL_SECONDS", 24 * 3600)
+CHAT_SESSION_MAX_SESSIONS = env_int("CHAT_SESSION_MAX_SESSIONS", 10000)
+
 # --- Security: production differs only through the environment. ---
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG and env_bool("DJANGO_HTTPS", False))
 SESSION_COOKIE_SECURE = env_bool("DJANGO_HTTPS", False)
@@ -210,6 +235,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "chat.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,0 +1,54 @@
+# `make run` serves the product on http://127.0.0.1:8000; `make test` runs the whole test suite.
+# Both set up everything they need first (virtualenv, packages, embedded PostgreSQL).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+THREADS ?= 8
+
+.PHONY: run test setup system-deps serve migrate demo lint bench clean-db
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: anything else pulls several GB of CUDA wheels.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Redis (for the Redis session store tests) from the system's packages, when missing and we may install.
+system-deps:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		else echo "Install redis-server (e.g. apt-get install redis-server) to run the Redis session store tests."; exit 1; fi; \
+	fi
+
+migrate: setup
+	$(PY) manage.py migrate --noinput -v0
+
+demo: migrate
+	$(PY) manage.py ingest docs/guide --reference-base /docs/
+	$(PY) manage.py ensure_admin
+
+# One process, several threads: the default in-memory session store lives inside that process.
+serve: setup
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo "Serving on http://$(HOST):$(PORT)/ (admin at /admin/, API docs at /api/docs/). Ctrl-C stops."
+	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/gunicorn chatbot_site.wsgi --bind $(HOST):$(PORT) --workers 1 --threads $(THREADS) \
+		--timeout 120 --access-logfile -
+
+run: demo serve
+
+test: setup system-deps
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

@@ -1,0 +1,371 @@
+"""Haystack components of our own: query rewriting, hybrid retrieval over the ORM, the evidence gate,
+selected-text grounding, the offline extractive answerer and citation validation."""
+
+import logging
+import re
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from haystack import Document, component
+from haystack.dataclasses import ChatMessage, StreamingChunk
+
+from knowledge.selectors import ChunkHit, chunk_search
+
+logger = logging.getLogger(__name__)
+
+NO_ANSWER_MARKER = "NO_ANSWER"
+SELECTION_MARKER = "SELECTION_DOES_NOT_ANSWER"
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*#]|\s*\d+\.)")
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being do does did
+    done have has had what which who whom whose when where why how that this these those it its they them
+    their there then than so such can could should would may might must will shall not no nor only own same
+    too very just about into over after before under again further once here all any both each few more most
+    other some i me my we our you your he him his she her also one ones use used using tell say said
+    please explain describe give""".split()
+)
+FOLLOW_UP_WORDS = frozenset(
+    "it its they them their he him his she her that this those these there then one ones former latter".split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased, lightly stemmed words that carry meaning."""
+    return [_stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in a text (no downloads: regex rules, not nltk)."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for begin, end in spans:
+        chunk = text[begin:end]
+        stripped = chunk.strip().lstrip("#*- ").strip()
+        if len(stripped) >= 3:
+            offset = begin + chunk.index(stripped)
+            out.append((offset, offset + len(stripped)))
+    return out
+
+
+def is_follow_up(message: str) -> bool:
+    """A message that leans on earlier turns: few content words, or a pronoun standing in for a topic."""
+    words = [word.lower() for word in _WORD.findall(message)]
+    return len(content_words(message)) <= 3 or any(word in FOLLOW_UP_WORDS for word in words)
+
+
+@component
+class QueryRewriter:
+    """Offline standalone-query builder: a follow-up is joined with the previous user question."""
+
+    @component.output_types(query=str)
+    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
+        """Return the text to retrieve with."""
+        previous = [turn.text for turn in (history or []) if turn.is_from("user") and turn.text]
+        if previous and is_follow_up(message):
+            return {"query": f"{message} {previous[-1]}"}
+        return {"query": message}
+
+
+@component
+class LLMQueryRewriter:
+    """Condense the conversation into a standalone question with the LLM; offline rules if it fails."""
+
+    PROMPT = (
+        "Rewrite the user's last message as one standalone question that can be understood without the "
+        "conversation. Keep names and details; do not answer it. Reply with the question only."
+    )
+
+    def __init__(self, *, generator: Any) -> None:
+        self.generator = generator
+        self.fallback = QueryRewriter()
+
+    @component.output_types(query=str)
+    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
+        """Return the text to retrieve with."""
+        if not history:
+            return {"query": message}
+        transcript = "\n".join(f"{turn.role.value}: {turn.text}" for turn in history[-6:] if turn.text)
+        messages = [
+            ChatMessage.from_system(self.PROMPT),
+            ChatMessage.from_user(f"<conversation>\n{transcript}\n</conversation>\n<last_message>\n{message}\n</last_message>"),
+        ]
+        try:
+            reply = self.generator.run(messages=messages)["replies"][0].text or ""
+        except Exception as error:  # noqa: BLE001 - a failed rewrite must not fail the answer
+            logger.warning("query rewrite failed, using the offline rules: %s", type(error).__name__)
+            return self.fallback.run(message=message, history=history)
+        reply = reply.strip().strip('"')
+        return {"query": reply if 0 < len(reply) <= 1000 else message}
+
+
+def hit_to_document(hit: ChunkHit) -> Document:
+    """A retrieved chunk as a Haystack Document with its citation details in meta."""
+    return Document(
+        id=str(hit.chunk_id),
+        content=hit.text,
+        score=hit.score,
+        meta={
+            "kind": "chunk",
+            "chunk_id": hit.chunk_id,
+            "document_id": hit.document_id,
+            "title": hit.document_title,
+            "reference": hit.reference,
+            "section": hit.section,
+            "start_char": hit.start_char,
+            "end_char": hit.end_char,
+            "similarity": hit.similarity,
+            "lexical": hit.lexical,
+            "dense_rank": hit.dense_rank,
+            "sparse_rank": hit.sparse_rank,
+        },
+    )
+
+
+@component
+class HybridRetriever:
+    """Hybrid retrieval over our own Django models (pgvector HNSW + Postgres full text, fused by RRF)."""
+
+    def __init__(
+        self,
+        *,
+        top_k: int = 5,
+        candidates: int = 40,
+        dense_weight: float = 1.0,
+        sparse_weight: float = 1.0,
+        rrf_k: int = 60,
+        ef_search: int = 40,
+    ) -> None:
+        self.top_k = top_k
+        self.candidates = candidates
+        self.dense_weight = dense_weight
+        self.sparse_weight = sparse_weight
+        self.rrf_k = rrf_k
+        self.ef_search = ef_search
+
+    @component.output_types(documents=list[Document])
+    def run(self, query: str, query_embedding: list[float], top_k: int | None = None) -> dict[str, list[Document]]:
+        """Return the best chunks, best first."""
+        hits = chunk_search(
+            query=query,
+            embedding=query_embedding,
+            top_k=top_k or self.top_k,
+            candidates=self.candidates,
+            dense_weight=self.dense_weight,
+            sparse_weight=self.sparse_weight,
+            rrf_k=self.rrf_k,
+            ef_search=self.ef_search,
+        )
+        return {"documents": [hit_to_document(hit) for hit in hits]}
+
+
+@component
+class SelectionLocator:
+    """Ground a reader's selected passage: find the chunk it came from and put it first, as source [1]."""
+
+    def __init__(self, *, text_embedder: Any, retriever: HybridRetriever, top_k: int = 5) -> None:
+        self.text_embedder = text_embedder
+        self.retriever = retriever
+        self.top_k = top_k
+
+    @component.output_types(documents=list[Document], located=bool)
+    def run(self, documents: list[Document], selected_text: str | None = None) -> dict[str, Any]:
+        """Prepend the selection (with the located chunk's citation) to the retrieved neighbours."""
+        if not selected_text or not selected_text.strip():
+            return {"documents": documents, "located": False}
+        selection = " ".join(selected_text.split())
+        embedding = self.text_embedder.run(text=selection[:2000])["embedding"]
+        candidates = self.retriever.run(query=selection[:2000], query_embedding=embedding, top_k=5)["documents"]
+        located = _best_overlap(selection, candidates)
+        meta: dict[str, Any] = {"kind": "selection", "title": "Selected passage", "reference": "", "section": ""}
+        if located is not None:
+            meta = {**located.meta, "kind": "selection"}
+        selection_doc = Document(id=f"selection:{meta.get('chunk_id', '')}", content=selection, score=1.0, meta=meta)
+        neighbours = [doc for doc in documents if located is None or doc.id != located.id]
+        return {"documents": [selection_doc, *neighbours][: self.top_k], "located": located is not None}
+
+
+def _best_overlap(selection: str, candidates: list[Document]) -> Document | None:
+    wanted = set(content_words(selection))
+    if not wanted:
+        return None
+    best, best_share = None, 0.0
+    for doc in candidates:
+        share = len(wanted & set(content_words(doc.content or ""))) / len(wanted)
+        if share > best_share:
+            best, best_share = doc, share
+    return best if best_share >= 0.6 else None
+
+
+@component
+class EvidenceGate:
+    """Route to ``no_answer`` when the best retrieval evidence is below the threshold, so no LLM is called."""
+
+    def __init__(self, *, min_similarity: float) -> None:
+        self.min_similarity = min_similarity
+
+    @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
+    def run(self, documents: list[Document]) -> dict[str, Any]:
+        """Pass the documents on, or divert them."""
+        if any(doc.meta.get("kind") == "selection" for doc in documents):
+            return {"documents": documents, "evidence": 1.0}
+        evidence = max((doc.meta.get("similarity") or 0.0 for doc in documents), default=0.0)
+        if evidence < self.min_similarity:
+            return {"no_answer": documents, "evidence": evidence}
+        return {"documents": documents, "evidence": evidence}
+
+
+_DELIMITERS = re.compile(r"</?\s*(knowledge|source|selected_passage|question|conversation)\b", re.IGNORECASE)
+
+
+def neutralise_delimiters(text: str) -> str:
+    """Keep data from closing or opening our prompt's data tags."""
+    return _DELIMITERS.sub(lambda match: match.group(0).replace("<", "‹"), text)
+
+
+@component
+class PromptData:
+    """Prepare retrieved and selected text, and the user's message, for the prompt's data blocks."""
+
+    @component.output_types(documents=list[Document], question=str)
+    def run(self, documents: list[Document], question: str) -> dict[str, Any]:
+        """Return copies with delimiter look-alikes neutralised."""
+        cleaned = [replace(doc, content=neutralise_delimiters(doc.content or "")) for doc in documents]
+        return {"documents": cleaned, "question": neutralise_delimiters(question)}
+
+
+@component
+class ExtractiveAnswerer:
+    """The offline answerer: quotes the retrieved sentences that best answer the question, with citations.
+
+    Sentences are scored by embedding similarity to the question and by the share of the question's content
+    words they contain. It never writes new text, and says so through its ``generator`` name.
+    """
+
+    NAME = "extractive"
+
+    def __init__(
+        self,
+        *,
+        sentence_embedder: Any,
+        semantic_weight: float = 0.5,
+        min_score: float = 0.2,
+        selection_min_score: float = 0.3,
+    ) -> None:
+        self.sentence_embedder = sentence_embedder
+        self.semantic_weight = semantic_weight
+        self.min_score = min_score
+        self.selection_min_score = selection_min_score
+
+    @component.output_types(replies=list[ChatMessage])
+    def run(
+        self,
+        question: str,
+        documents: list[Document],
+        query_embedding: list[float] | None = None,
+        streaming_callback: Any | None = None,
+    ) -> dict[str, list[ChatMessage]]:
+        """Return one reply: quoted sentences with [n] citations, or a marker when nothing fits."""
+        candidates = [
+            (index, (doc.content or "")[start:end])
+            for index, doc in enumerate(documents, start=1)
+            for start, end in split_sentences(doc.content or "")
+        ]
+        text = self._compose(question, documents, candidates, query_embedding)
+        if streaming_callback is not None:
+            for piece in re.findall(r"\S+\s*", text):
+                streaming_callback(StreamingChunk(content=piece))
+        return {"replies": [ChatMessage.from_assistant(text, meta={"model": self.NAME})]}
+
+    def _scores(self, question: str, sentences: list[str], query_embedding: list[float] | None) -> np.ndarray:
+        wanted = set(content_words(question))
+        lexical = np.array(
+            [len(wanted & set(content_words(s))) / len(wanted) if wanted else 0.0 for s in sentences], dtype=float
+        )
+        if query_embedding is None:
+            return lexical
+        embedded = self.sentence_embedder.run(documents=[Document(content=s) for s in sentences])["documents"]
+        vectors = np.array([doc.embedding for doc in embedded], dtype=float)
+        query = np.asarray(query_embedding, dtype=float)
+        semantic = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
+        return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
+
+    def _compose(self, question, documents, candidates, query_embedding) -> str:
+        if not candidates:
+            return NO_ANSWER_MARKER
+        scores = self._scores(question, [sentence for _, sentence in candidates], query_embedding)
+        has_selection = bool(documents) and documents[0].meta.get("kind") == "selection"
+        if has_selection:
+            in_selection = [i for i, (index, _) in enumerate(candidates) if index == 1]
+            best = max(in_selection, key=lambda i: scores[i], default=None)
+            if best is not None and scores[best] >= self.selection_min_score:
+                return self._quote([candidates[best]])
+            outside = [i for i in range(len(candidates)) if candidates[i][0] != 1]
+            elsewhere = max(outside, key=lambda i: scores[i], default=None)
+            message = f"{SELECTION_MARKER} The selected passage does not answer this question."
+            if elsewhere is not None and scores[elsewhere] >= self.min_score:
+                message += " Elsewhere in the sources: " + self._quote([candidates[elsewhere]])
+            return message
+        order = np.argsort(-scores)
+        best = int(order[0])
+        if scores[best] < self.min_score:
+            return NO_ANSWER_MARKER
+        chosen = [candidates[best]]
+        if len(order) > 1:
+            second = int(order[1])
+            if scores[second] >= 0.9 * scores[best] and candidates[second][1] != candidates[best][1]:
+                chosen.append(candidates[second])
+        return self._quote(chosen)
+
+    @staticmethod
+    def _quote(chosen: list[tuple[int, str]]) -> str:
+        return " ".join(f"“{sentence.strip()}” [{index}]" for index, sentence in chosen)
+
+
+@component
+class CitationValidator:
+    """Keep only citations that point at a given source; read the answer's status from its markers."""
+
+    @component.output_types(answer=str, status=str, cited=list[int], usage=dict, model=str)
+    def run(self, replies: list[ChatMessage], documents: list[Document]) -> dict[str, Any]:
+        """Return the cleaned answer, its status and the 1-based source numbers it cites."""
+        if not replies or replies[0].text is None or not replies[0].text.strip():
+            raise MalformedReply("The language model returned no text.")
+        reply = replies[0]
+        text = reply.text.strip()
+        usage = dict(reply.meta.get("usage") or {})
+        model = str(reply.meta.get("model") or "")
+        if text.strip(" .") == NO_ANSWER_MARKER or text.startswith(NO_ANSWER_MARKER):
+            return {"answer": "", "status": "no_answer", "cited": [], "usage": usage, "model": model}
+        status = "answered"
+        if text.startswith(SELECTION_MARKER):
+            status, text = "selection_only", text[len(SELECTION_MARKER) :].strip()
+        cited: list[int] = []
+
+        def keep_valid(match: re.Match) -> str:
+            numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
+            valid = [n for n in numbers if 1 <= n <= len(documents)]
+            cited.extend(n for n in valid if n not in cited)
+            return "".join(f"[{n}]" for n in valid)
+
+        text = _CITATION.sub(keep_valid, text)
+        text = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+        return {"answer": text, "status": status, "cited": cited, "usage": usage, "model": model}
+
+
+class MalformedReply(ValueError):
+    """The generator's output cannot be used."""

@@ -1,0 +1,275 @@
+"""Conversation turns per session_id: a bounded in-memory store (default) and a Redis store.
+
+Both keep the same contract: a session exists from create() until delete() or idle expiry; append() stores
+several turns at once or none; each session keeps at most ``max_turns`` turns (oldest dropped).
+"""
+
+import json
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from django.conf import settings
+
+
+class SessionStoreError(RuntimeError):
+    """The session store cannot be reached (Redis down)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message in a conversation."""
+
+    role: str  # "user" or "assistant"
+    content: str
+    created_at: float = field(default_factory=time.time)
+    data: dict[str, Any] = field(default_factory=dict)  # assistant extras: status, sources, generator
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "Turn":
+        """Rebuild a turn from to_dict() output."""
+        return cls(role=raw["role"], content=raw["content"], created_at=raw["created_at"], data=raw.get("data", {}))
+
+
+class SessionStore(Protocol):
+    """What the chat service needs from a session store."""
+
+    def create(self) -> str: ...
+
+    def exists(self, session_id: str) -> bool: ...
+
+    def turns(self, session_id: str) -> list[Turn] | None: ...
+
+    def append(self, session_id: str, turns: list[Turn]) -> bool: ...
+
+    def delete(self, session_id: str) -> bool: ...
+
+
+def new_session_id() -> str:
+    """A random UUID4, the only handle to a session."""
+    return str(uuid.uuid4())
+
+
+@dataclass
+class _Session:
+    turns: list[Turn]
+    last_used: float
+
+
+class InMemorySessionStore:
+    """A module-level store for one process: thread-safe, LRU-bounded, with per-session turn limits and idle TTL."""
+
+    def __init__(self, *, max_sessions: int, max_turns: int, ttl_seconds: float, clock=time.monotonic) -> None:
+        self.max_sessions = max_sessions
+        self.max_turns = max_turns
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._sessions)
+
+    def create(self) -> str:
+        """Start an empty session, evicting the least recently used one when full."""
+        session_id = new_session_id()
+        with self._lock:
+            self._expire()
+            while len(self._sessions) >= self.max_sessions:
+                self._sessions.popitem(last=False)
+            self._sessions[session_id] = _Session(turns=[], last_used=self._clock())
+        return session_id
+
+    def _get(self, session_id: str) -> _Session | None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        now = self._clock()
+        if now - session.last_used > self.ttl_seconds:
+            del self._sessions[session_id]
+            return None
+        session.last_used = now
+        self._sessions.move_to_end(session_id)
+        return session
+
+    def _expire(self) -> None:
+        # Sessions are kept in least-recently-used order, so expired ones are at the front.
+        cutoff = self._clock() - self.ttl_seconds
+        while self._sessions:
+            oldest_id, oldest = next(iter(self._sessions.items()))
+            if oldest.last_used >= cutoff:
+                break
+            del self._sessions[oldest_id]
+
+    def exists(self, session_id: str) -> bool:
+        """Whether the session is alive (and touch it)."""
+        with self._lock:
+            return self._get(session_id) is not None
+
+    def turns(self, session_id: str) -> list[Turn] | None:
+        """The kept turns, oldest first, or None for an unknown or expired session."""
+        with self._lock:
+            session = self._get(session_id)
+            return list(session.turns) if session else None
+
+    def append(self, session_id: str, turns: list[Turn]) -> bool:
+        """Add turns together; False when the session is gone."""
+        with self._lock:
+            session = self._get(session_id)
+            if session is None:
+                return False
+            session.turns.extend(turns)
+            del session.turns[: max(len(session.turns) - self.max_turns, 0)]
+            return True
+
+    def delete(self, session_id: str) -> bool:
+        """Forget a session; False when it did not exist."""
+        with self._lock:
+            return self._sessions.pop(session_id, None) is not None
+
+    def clear(self) -> None:
+        """Forget every session (tests)."""
+        with self._lock:
+            self._sessions.clear()
+
+
+class RedisSessionStore:
+    """Sessions in Redis, for several processes or machines: a list per session, trimmed and expired."""
+
+    def __init__(self, *, url: str, max_turns: int, ttl_seconds: int, prefix: str = "chat:session:") -> None:
+        import redis  # noqa: PLC0415
+
+        self.max_turns = max_turns
+        self.ttl_seconds = int(ttl_seconds)
+        self.prefix = prefix
+        self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=settings.REDIS_SOCKET_TIMEOUT, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT
+        )
+
+    def _keys(self, session_id: str) -> tuple[str, str]:
+        # A marker key makes empty sessions exist: Redis deletes empty lists.
+        return f"{self.prefix}{session_id}", f"{self.prefix}{session_id}:turns"
+
+    def _call(self, fn):
+        try:
+            return fn()
+        except self._errors as error:
+            raise SessionStoreError("The session store (Redis) is unavailable.") from error
+
+    def create(self) -> str:
+        """Start an empty session."""
+        session_id = new_session_id()
+        marker, _ = self._keys(session_id)
+        self._call(lambda: self._redis.set(marker, "1", ex=self.ttl_seconds))
+        return session_id
+
+    def _touch(self, pipe, session_id: str) -> None:
+        marker, turns = self._keys(session_id)
+        pipe.expire(marker, self.ttl_seconds)
+        pipe.expire(turns, self.ttl_seconds)
+
+    def exists(self, session_id: str) -> bool:
+        """Whether the session is alive (and touch it)."""
+        def run() -> bool:
+            pipe = self._redis.pipeline()
+            self._touch(pipe, session_id)
+            return bool(pipe.execute()[0])
+
+        return self._call(run)
+
+    def turns(self, session_id: str) -> list[Turn] | None:
+        """The kept turns, oldest first, or None for an unknown or expired session."""
+        marker, key = self._keys(session_id)
+
+        def run() -> list[Turn] | None:
+            pipe = self._redis.pipeline()
+            pipe.exists(marker)
+            pipe.lrange(key, 0, -1)
+            self._touch(pipe, session_id)
+            alive, raw, *_ = pipe.execute()
+            return [Turn.from_dict(json.loads(item)) for item in raw] if alive else None
+
+        return self._call(run)
+
+    def append(self, session_id: str, turns: list[Turn]) -> bool:
+        """Add turns together (one MULTI/EXEC); False when the session is gone."""
+        marker, key = self._keys(session_id)
+        payload = [json.dumps(turn.to_dict()) for turn in turns]
+
+        def run() -> bool:
+            with self._redis.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(marker)
+                        if not pipe.exists(marker):
+                            pipe.reset()
+                            return False
+                        pipe.multi()
+                        pipe.rpush(key, *payload)
+                        pipe.ltrim(key, -self.max_turns, -1)
+                        self._touch(pipe, session_id)
+                        pipe.execute()
+                        return True
+                    except self._watch_error:
+                        continue
+
+        return self._call(run)
+
+    @property
+    def _watch_error(self):
+        import redis  # noqa: PLC0415
+
+        return redis.exceptions.WatchError
+
+    def delete(self, session_id: str) -> bool:
+        """Forget a session; False when it did not exist."""
+        return bool(self._call(lambda: self._redis.delete(*self._keys(session_id))))
+
+    def ping(self) -> bool:
+        """Whether Redis answers."""
+        return bool(self._call(self._redis.ping))
+
+
+_store: SessionStore | None = None
+_store_lock = threading.Lock()
+
+
+def build_session_store() -> SessionStore:
+    """The store chosen by SESSION_BACKEND."""
+    if settings.SESSION_BACKEND == "redis":
+        return RedisSessionStore(
+            url=settings.REDIS_URL,
+            max_turns=settings.CHAT_SESSION_MAX_TURNS,
+            ttl_seconds=settings.CHAT_SESSION_TTL_SECONDS,
+        )
+    return InMemorySessionStore(
+        max_sessions=settings.CHAT_SESSION_MAX_SESSIONS,
+        max_turns=settings.CHAT_SESSION_MAX_TURNS,
+        ttl_seconds=settings.CHAT_SESSION_TTL_SECONDS,
+    )
+
+
+def get_session_store() -> SessionStore:
+    """The process-wide store (module level, per the architecture decision)."""
+    global _store
+    with _store_lock:
+        if _store is None:
+            _store = build_session_store()
+        return _store
+
+
+def reset_session_store() -> None:
+    """Drop the process-wide store so the next call rebuilds it from settings (tests)."""
+    global _store
+    with _store_lock:
+        _store = None

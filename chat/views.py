@@ -1,0 +1,124 @@
+"""The chat API: one ViewSet; each action validates, makes one service call and serializes."""
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import services
+from .exceptions import ChatError
+from .serializers import (
+    ConverseRequestSerializer,
+    ErrorSerializer,
+    MessageRequestSerializer,
+    ReplySerializer,
+    SessionDetailSerializer,
+    SessionSerializer,
+)
+from .streaming import EventStreamRenderer, stream_reply
+
+
+class InvalidSessionId(ChatError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_session_id"
+    default_detail = "The session id is not a valid UUID. Start a new session."
+
+
+STREAM_PARAMETER = OpenApiParameter(
+    "stream",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    description="Stream Server-Sent Events (`sources`, `token`..., `done` or `error`). "
+    "Sending `Accept: text/event-stream` does the same.",
+)
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid request (stable `error.code`)."),
+    404: OpenApiResponse(ErrorSerializer, description="Unknown or expired session: start a new one."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
+    502: OpenApiResponse(ErrorSerializer, description="The language model returned an unusable answer."),
+    503: OpenApiResponse(ErrorSerializer, description="A backing service is unavailable."),
+    504: OpenApiResponse(ErrorSerializer, description="The language model timed out."),
+}
+REPLY_RESPONSES = {
+    200: OpenApiResponse(ReplySerializer, description="The reply (JSON), or an SSE stream when streaming."),
+    **ERRORS,
+}
+
+
+def _session_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(str(raw), version=4))
+    except ValueError as error:
+        raise InvalidSessionId() from error
+
+
+def _wants_stream(request: Request) -> bool:
+    if request.query_params.get("stream", "").lower() in {"1", "true", "yes"}:
+        return True
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
+class ChatViewSet(viewsets.ViewSet):
+    """Chat sessions and messages."""
+
+    lookup_value_regex = "[^/]+"
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    @extend_schema(request=None, responses={201: SessionSerializer, **ERRORS}, summary="Start a session")
+    def create(self, request: Request) -> Response:
+        session_id = services.session_create()
+        return Response({"session_id": session_id}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: SessionDetailSerializer, **ERRORS}, summary="Get a session's turns")
+    def retrieve(self, request: Request, pk: str) -> Response:
+        session_id = _session_id(pk)
+        turns = services.session_turns(session_id=session_id)
+        data = {"session_id": session_id, "turns": [turn.to_dict() for turn in turns]}
+        return Response(SessionDetailSerializer(data).data)
+
+    @extend_schema(request=None, responses={204: None, **ERRORS}, summary="Forget a session")
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.session_delete(session_id=_session_id(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=MessageRequestSerializer,
+        responses=REPLY_RESPONSES,
+        parameters=[STREAM_PARAMETER],
+        summary="Ask a question in a session",
+    )
+    @action(detail=True, methods=["post"])
+    def messages(self, request: Request, pk: str) -> Response:
+        session_id = _session_id(pk)
+        serializer = MessageRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._reply(request, session_id=session_id, data=serializer.validated_data)
+
+    @extend_schema(
+        request=ConverseRequestSerializer,
+        responses=REPLY_RESPONSES,
+        parameters=[STREAM_PARAMETER],
+        summary="Ask a question, starting a session when none is given",
+    )
+    def converse(self, request: Request) -> Response:
+        serializer = ConverseRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        given = serializer.validated_data.get("session_id")
+        if given:
+            session_id = str(given)
+            services.session_turns(session_id=session_id)  # 404 for unknown or expired sessions
+        else:
+            session_id = services.session_create()
+        return self._reply(request, session_id=session_id, data=serializer.validated_data)
+
+    def _reply(self, request: Request, *, session_id: str, data: dict) -> Response:
+        kwargs = {"session_id": session_id, "message": data["message"], "selected_text": data.get("selected_text")}
+        if _wants_stream(request):
+            return stream_reply(lambda on_event: services.chat_reply(**kwargs, on_event=on_event).to_dict())
+        reply = services.chat_reply(**kwargs)
+        return Response(ReplySerializer(reply.to_dict()).data)

@@ -1,0 +1,180 @@
+"""The admin, through the test client as a staff user: add, upload, actions, bad files."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from knowledge.models import Chunk, SourceDocument
+from tests.conftest import GUIDE_MD
+from tests.pdf_factory import make_pdf
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = reverse("admin:knowledge_sourcedocument_add")
+CHANGELIST_URL = reverse("admin:knowledge_sourcedocument_changelist")
+
+
+def add(client: Client, **data):
+    payload = {"title": "Doc", "reference": "", "text": "", **data}
+    return client.post(ADD_URL, payload)
+
+
+def form_errors(response) -> str:
+    return " ".join(str(error) for error in response.context["adminform"].form.errors.values())
+
+
+def test_anonymous_users_are_sent_to_login():
+    client = Client()
+    for url in (CHANGELIST_URL, ADD_URL):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+    assert add(client, title="Sneaky", text="# Hi\n\nText.").status_code == 302
+    assert SourceDocument.objects.count() == 0
+
+
+def test_non_staff_users_are_refused():
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username="reader", password="a-long-test-pass")
+    client = Client()
+    client.force_login(user)
+    assert client.get(CHANGELIST_URL).status_code == 302
+
+
+def test_add_pasted_text_indexes_it(staff_client):
+    response = add(staff_client, title="Guide", reference="https://example.org/guide", text=GUIDE_MD)
+    assert response.status_code == 302
+    document = SourceDocument.objects.get(title="Guide")
+    assert document.status == SourceDocument.Status.READY
+    assert document.chunk_count == Chunk.objects.filter(document=document).count() > 0
+    page = staff_client.get(reverse("admin:knowledge_sourcedocument_change", args=[document.pk]))
+    assert page.status_code == 200
+    assert b"snowy owl" in page.content
+    assert b"Field Guide &gt; Birds" in page.content
+
+
+def test_upload_markdown_file(staff_client):
+    upload = SimpleUploadedFile("guide.md", GUIDE_MD.encode(), content_type="text/markdown")
+    assert add(staff_client, title="Uploaded", upload=upload).status_code == 302
+    document = SourceDocument.objects.get(title="Uploaded")
+    assert document.file_name == "guide.md"
+    assert document.status == SourceDocument.Status.READY
+
+
+def test_upload_pdf_file(staff_client):
+    upload = SimpleUploadedFile("a.pdf", make_pdf(["Tides are caused by the moon."]), content_type="application/pdf")
+    assert add(staff_client, title="Tides", upload=upload).status_code == 302
+    assert SourceDocument.objects.get(title="Tides").chunks.filter(text__contains="moon").exists()
+
+
+def encrypted_pdf() -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["secret"]))))
+    writer.encrypt("password")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+BAD_FILES = [
+    ("corrupt.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage", "damaged PDF"),
+    ("not-a-pdf.pdf", b"hello, I am text", "not a PDF"),
+    ("report.docx", b"PK\x03\x04 word document", "unsupported type"),
+    ("empty.txt", b"", "empty"),
+    ("blank.md", b"   \n\n  ", "empty"),
+    ("binary.txt", bytes(range(256)) * 10, "binary"),
+    ("renamed.txt", make_pdf(["x"]), "PDF file with a .txt name"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "message"), BAD_FILES, ids=[name for name, _, _ in BAD_FILES])
+def test_bad_files_get_a_clear_error_and_change_nothing(staff_client, make_document, name, data, message):
+    existing = make_document()
+    chunks_before = list(Chunk.objects.values_list("id", flat=True))
+    response = add(staff_client, title="Bad", upload=SimpleUploadedFile(name, data))
+    assert response.status_code == 200
+    assert message in form_errors(response)
+    assert list(SourceDocument.objects.all()) == [existing]
+    assert list(Chunk.objects.values_list("id", flat=True)) == chunks_before
+
+
+def test_encrypted_pdf_is_refused(staff_client):
+    response = add(staff_client, title="Locked", upload=SimpleUploadedFile("locked.pdf", encrypted_pdf()))
+    assert response.status_code == 200
+    assert "encrypted" in form_errors(response)
+
+
+def test_oversize_file_is_refused(staff_client, settings):
+    settings.KNOWLEDGE_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+    big = SimpleUploadedFile("big.txt", b"word " * (11 * 1024 * 1024))  # 55 MB
+    response = add(staff_client, title="Big", upload=big)
+    assert response.status_code == 200
+    assert "the limit is 50.0 MB" in form_errors(response)
+    assert not SourceDocument.objects.exists()
+
+
+def test_windows_1252_text_is_decoded(staff_client):
+    upload = SimpleUploadedFile("cafe.txt", "Caf\xe9 au lait costs \u20ac 3.".encode("cp1252"))
+    assert add(staff_client, title="Cafe", upload=upload).status_code == 302
+    document = SourceDocument.objects.get(title="Cafe")
+    assert "Café au lait costs € 3." in document.extracted_text
+
+
+def test_neither_file_nor_text_is_an_error(staff_client):
+    response = add(staff_client, title="Nothing")
+    assert response.status_code == 200
+    assert "empty" in form_errors(response)
+
+
+def test_reindex_action(staff_client, make_document, embedder_spy):
+    document = make_document()
+    embedder_spy.reset()
+    response = staff_client.post(
+        CHANGELIST_URL, {"action": "reindex_selected", "_selected_action": [document.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Queued 1 document(s)" in response.content.decode()
+    document.refresh_from_db()
+    assert document.status == SourceDocument.Status.READY
+    assert embedder_spy.embedded == 0  # nothing changed, so nothing is re-embedded
+
+
+def test_delete_action_removes_documents_and_chunks(staff_client, make_document):
+    document = make_document()
+    keep = make_document(title="Keep", text="# Keep\n\nKeep this.")
+    response = staff_client.post(
+        CHANGELIST_URL, {"action": "delete_selected_documents", "_selected_action": [document.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert list(SourceDocument.objects.all()) == [keep]
+    assert not Chunk.objects.filter(document_id=document.pk).exists()
+
+
+def test_failed_ingestion_shows_in_the_list(staff_client, make_document):
+    make_document(title="Headings only", text="# Only a heading\n")
+    page = staff_client.get(CHANGELIST_URL, {"status__exact": "failed"})
+    assert page.status_code == 200
+    assert "No text could be extracted" in page.content.decode()
+
+
+def test_model_mismatch_warning_and_search(staff_client, make_document):
+    document = make_document()
+    SourceDocument.objects.filter(pk=document.pk).update(embedding_model="other:model:384")
+    page = staff_client.get(CHANGELIST_URL, {"q": "Field"}, follow=True)
+    assert "manage.py reindex" in page.content.decode()
+
+
+def test_chunk_pages_render_without_the_vector_widget(staff_client, make_document):
+    document = make_document()
+    chunk = document.chunks.first()
+    listing = staff_client.get(reverse("admin:knowledge_chunk_changelist"))
+    assert listing.status_code == 200
+    detail = staff_client.get(reverse("admin:knowledge_chunk_change", args=[chunk.pk]))
+    assert detail.status_code == 200
+    assert b'name="embedding"' not in detail.content
+    assert staff_client.get(reverse("admin:knowledge_chunk_add")).status_code == 403
