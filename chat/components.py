@@ -3,6 +3,8 @@ selected-text grounding, the offline extractive answerer and citation validation
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -45,13 +47,20 @@ def _stem(word: str) -> str:
     return word
 
 
+MAX_SENTENCE_WORDS = 60
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences in a text (no downloads: regex rules, not nltk)."""
+    """Character spans of the sentences in a text (no downloads: regex rules, not nltk).
+
+    Over-long spans (code blocks, lists without full stops) are cut at line breaks.
+    """
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))
+    spans = [piece for begin, end in spans for piece in _split_long(text, begin, end)]
     out = []
     for begin, end in spans:
         chunk = text[begin:end]
@@ -60,6 +69,19 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             offset = begin + chunk.index(stripped)
             out.append((offset, offset + len(stripped)))
     return out
+
+
+def _split_long(text: str, begin: int, end: int) -> list[tuple[int, int]]:
+    if len(text[begin:end].split()) <= MAX_SENTENCE_WORDS:
+        return [(begin, end)]
+    pieces, start = [], begin
+    for match in re.finditer(r"\n", text[begin:end]):
+        cut = begin + match.start()
+        if len(text[start:cut].split()) >= 8:
+            pieces.append((start, cut))
+            start = cut + 1
+    pieces.append((start, end))
+    return pieces
 
 
 def is_follow_up(message: str) -> bool:
@@ -102,7 +124,9 @@ class LLMQueryRewriter:
         transcript = "\n".join(f"{turn.role.value}: {turn.text}" for turn in history[-6:] if turn.text)
         messages = [
             ChatMessage.from_system(self.PROMPT),
-            ChatMessage.from_user(f"<conversation>\n{transcript}\n</conversation>\n<last_message>\n{message}\n</last_message>"),
+            ChatMessage.from_user(
+                f"<conversation>\n{transcript}\n</conversation>\n<last_message>\n{message}\n</last_message>"
+            ),
         ]
         try:
             reply = self.generator.run(messages=messages)["replies"][0].text or ""
@@ -265,11 +289,16 @@ class ExtractiveAnswerer:
         semantic_weight: float = 0.5,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
+        cache_size: int = 20000,
     ) -> None:
         self.sentence_embedder = sentence_embedder
         self.semantic_weight = semantic_weight
         self.min_score = min_score
         self.selection_min_score = selection_min_score
+        self.cache_size = cache_size
+        # The same chunks come back for many questions: their sentence vectors are worth keeping.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @component.output_types(replies=list[ChatMessage])
     def run(
@@ -298,11 +327,28 @@ class ExtractiveAnswerer:
         )
         if query_embedding is None:
             return lexical
-        embedded = self.sentence_embedder.run(documents=[Document(content=s) for s in sentences])["documents"]
-        vectors = np.array([doc.embedding for doc in embedded], dtype=float)
+        vectors = self._sentence_vectors(sentences)
         query = np.asarray(query_embedding, dtype=float)
         semantic = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
         return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
+
+    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
+        # Scoring needs the gist of a sentence, not all of a 300-token line of code.
+        clipped = [" ".join(s.split()[:MAX_SENTENCE_WORDS]) for s in sentences]
+        with self._cache_lock:
+            known = {s: self._cache[s] for s in clipped if s in self._cache}
+            for s in known:
+                self._cache.move_to_end(s)
+        missing = list(dict.fromkeys(s for s in clipped if s not in known))
+        if missing:
+            embedded = self.sentence_embedder.run(documents=[Document(content=s) for s in missing])["documents"]
+            fresh = {s: np.asarray(doc.embedding, dtype=float) for s, doc in zip(missing, embedded, strict=True)}
+            known.update(fresh)
+            with self._cache_lock:
+                self._cache.update(fresh)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.array([known[s] for s in clipped], dtype=float)
 
     def _compose(self, question, documents, candidates, query_embedding) -> str:
         if not candidates:

@@ -121,9 +121,7 @@ def build_llm_generator(*, streaming: bool = False) -> Any:
     )
 
 
-def build_retrieval_pipeline(
-    *, rewriter: Any, text_embedder: Any, retriever: Any, locator: Any, gate: Any
-) -> Pipeline:
+def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: Any, locator: Any, gate: Any) -> Pipeline:
     """message + history -> standalone query -> embed -> hybrid retrieve -> ground selection -> evidence gate."""
     pipeline = Pipeline()
     pipeline.add_component("rewriter", rewriter)
@@ -221,7 +219,8 @@ def build_chat_pipelines() -> ChatPipelines:
     else:
         rewriter = QueryRewriter()
         answer = build_extractive_answer_pipeline(
-            answerer=ExtractiveAnswerer(sentence_embedder=shared_document_embedder())
+            # Small batches: padding a batch to its longest sentence costs more than it saves on CPU.
+            answerer=ExtractiveAnswerer(sentence_embedder=shared_document_embedder(batch_size=4))
         )
         name = ExtractiveAnswerer.NAME
     retrieval = build_retrieval_pipeline(

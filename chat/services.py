@@ -143,7 +143,9 @@ def _raise_mapped(error: BaseException) -> NoReturn:
     if isinstance(cause, (openai.APIConnectionError, openai.InternalServerError)):
         raise LLMUnavailable() from cause
     if isinstance(cause, openai.APIStatusError):
-        raise (LLMUnavailable() if cause.status_code >= 500 or cause.status_code == 429 else LLMBadResponse()) from cause
+        raise (
+            LLMUnavailable() if cause.status_code >= 500 or cause.status_code == 429 else LLMBadResponse()
+        ) from cause
     if isinstance(cause, (MalformedReply, openai.APIResponseValidationError, ValueError, KeyError, TypeError)):
         if isinstance(cause, MalformedReply) or "openai" in type(cause).__module__:
             raise LLMBadResponse() from cause
@@ -195,6 +197,8 @@ def chat_reply(
                 if chunk.content:
                     emit("token", {"text": chunk.content})
 
+            # Without a listener the generator is called without streaming.
+
             try:
                 answered = pipelines.answer.run(
                     pipelines.answer_inputs(
@@ -202,7 +206,7 @@ def chat_reply(
                         documents=documents,
                         history=history,
                         query_embedding=retrieved["embedder"]["embedding"],
-                        streaming_callback=on_chunk,
+                        streaming_callback=on_chunk if on_event else None,
                     )
                 )
             except Exception as error:  # noqa: BLE001 - mapped to API errors below

@@ -180,6 +180,7 @@ class RedisSessionStore:
 
     def exists(self, session_id: str) -> bool:
         """Whether the session is alive (and touch it)."""
+
         def run() -> bool:
             pipe = self._redis.pipeline()
             self._touch(pipe, session_id)

@@ -65,7 +65,9 @@ def stream_reply(work: Callable[[Callable[[str, dict], None]], dict]) -> Streami
             events.put(("error", error_body(code=code, message=str(error.detail))["error"]))
         except Exception:  # noqa: BLE001 - the client gets an error event, the log gets the traceback
             logger.exception("streaming chat reply failed")
-            events.put(("error", error_body(code="internal_error", message="Something went wrong. Try again.")["error"]))
+            events.put(
+                ("error", error_body(code="internal_error", message="Something went wrong. Try again.")["error"])
+            )
         finally:
             events.put(None)
             connections.close_all()

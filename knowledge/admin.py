@@ -139,10 +139,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td></tr>",
-            (
-                (c.position, c.section or "-", c.start_char, c.end_char, Truncator(c.text).chars(300))
-                for c in chunks
-            ),
+            ((c.position, c.section or "-", c.start_char, c.end_char, Truncator(c.text).chars(300)) for c in chunks),
         )
         note = f"Showing {len(chunks)} of {obj.chunk_count}." if obj.chunk_count > len(chunks) else ""
         return format_html(

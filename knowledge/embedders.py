@@ -50,9 +50,12 @@ def _set_torch_threads() -> None:
         torch.set_num_threads(settings.TORCH_NUM_THREADS)
 
 
-def build_embedders(*, spec: EmbeddingSpec | None = None, progress_bar: bool = False) -> tuple[Any, Any]:
+def build_embedders(
+    *, spec: EmbeddingSpec | None = None, progress_bar: bool = False, batch_size: int | None = None
+) -> tuple[Any, Any]:
     """Return (document_embedder, text_embedder) for the configured backend, not yet warmed up."""
     spec = spec or embedding_spec()
+    batch_size = batch_size or settings.EMBEDDING_BATCH_SIZE
     if spec.backend == "openai":
         from haystack.components.embedders import OpenAIDocumentEmbedder, OpenAITextEmbedder  # noqa: PLC0415
 
@@ -67,7 +70,7 @@ def build_embedders(*, spec: EmbeddingSpec | None = None, progress_bar: bool = F
             common["dimensions"] = spec.dimensions
         document = OpenAIDocumentEmbedder(
             **common,
-            batch_size=settings.EMBEDDING_BATCH_SIZE,
+            batch_size=batch_size,
             progress_bar=progress_bar,
             meta_fields_to_embed=[CONTEXT_META_FIELD],
             raise_on_failure=True,
@@ -87,7 +90,7 @@ def build_embedders(*, spec: EmbeddingSpec | None = None, progress_bar: bool = F
     }
     document = SentenceTransformersDocumentEmbedder(
         **common,
-        batch_size=settings.EMBEDDING_BATCH_SIZE,
+        batch_size=batch_size,
         progress_bar=progress_bar,
         meta_fields_to_embed=[CONTEXT_META_FIELD],
     )
@@ -102,12 +105,12 @@ def warm_up(component: Any) -> Any:
     return component
 
 
-def _shared(kind: str) -> Any:
+def _shared(kind: str, batch_size: int | None = None) -> Any:
     spec = embedding_spec()
-    key = f"{kind}:{spec.model_id}"
+    key = f"{kind}:{spec.model_id}:{batch_size}"
     with _lock:
         if key not in _warm:
-            document, text = build_embedders(spec=spec)
+            document, text = build_embedders(spec=spec, batch_size=batch_size)
             _warm[key] = warm_up(document if kind == "document" else text)
         return _warm[key]
 
@@ -117,9 +120,9 @@ def shared_text_embedder() -> Any:
     return _shared("text")
 
 
-def shared_document_embedder() -> Any:
-    """The process-wide warmed-up document embedder."""
-    return _shared("document")
+def shared_document_embedder(*, batch_size: int | None = None) -> Any:
+    """The process-wide warmed-up document embedder (the model itself is shared across batch sizes)."""
+    return _shared("document", batch_size)
 
 
 def reset_shared_embedders() -> None:

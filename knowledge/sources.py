@@ -119,4 +119,6 @@ def _check_pdf(*, file_name: str, data: bytes) -> None:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as error:
         logger.info("rejected PDF %s: %s", file_name, error)
-        raise SourceRejected(f"“{file_name}” is a damaged PDF that cannot be read. Export it again and upload it.")
+        raise SourceRejected(
+            f"“{file_name}” is a damaged PDF that cannot be read. Export it again and upload it."
+        ) from error

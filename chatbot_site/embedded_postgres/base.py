@@ -13,7 +13,11 @@ class DatabaseWrapper(PostgresDatabaseWrapper):
     def get_connection_params(self):
         options = dict(self.settings_dict["OPTIONS"])
         data_dir = Path(options.pop("data_dir"))
-        settings_dict = {**self.settings_dict, "OPTIONS": options, "HOST": ensure_server(data_dir=data_dir, database=self.settings_dict["NAME"])}
+        settings_dict = {
+            **self.settings_dict,
+            "OPTIONS": options,
+            "HOST": ensure_server(data_dir=data_dir, database=self.settings_dict["NAME"]),
+        }
         original, self.settings_dict = self.settings_dict, settings_dict
         try:
             return super().get_connection_params()

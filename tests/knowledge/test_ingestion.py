@@ -41,7 +41,7 @@ def test_markdown_records_section_paths(make_document):
 
 
 def test_plain_text_upload(make_document):
-    data = "Line one about glaciers.\r\n\r\nLine two about moraines.\r\n".encode()
+    data = b"Line one about glaciers.\r\n\r\nLine two about moraines.\r\n"
     document = make_document(title="Glaciers", text="", file_name="glaciers.txt", file_data=data)
     chunks = assert_chunks_consistent(document)
     assert "\r" not in document.extracted_text

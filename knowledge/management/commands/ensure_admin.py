@@ -14,7 +14,7 @@ class Command(BaseCommand):
         user_model = get_user_model()
         username = os.environ.get("ADMIN_USERNAME", "admin")
         if user_model.objects.filter(is_superuser=True).exists():
-            self.stdout.write(f"Admin: log in at http://127.0.0.1:8000/admin/ with your existing superuser.")
+            self.stdout.write("Admin: log in at http://127.0.0.1:8000/admin/ with your existing superuser.")
             return
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         user_model.objects.create_superuser(username=username, email="", password=password)

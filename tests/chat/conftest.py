@@ -1,0 +1,69 @@
+"""Chat fixtures: fresh session stores and pipelines, real redis-server, a local OpenAI-compatible server."""
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from chat.pipeline import reset_chat_pipelines
+from chat.sessions import reset_session_store
+from tests.servers import OpenAIServer, RedisServer
+
+
+@pytest.fixture(autouse=True)
+def fresh_chat_state(settings):
+    settings.CHAT_MIN_EVIDENCE = 0.3
+    reset_session_store()
+    reset_chat_pipelines()
+    yield
+    reset_session_store()
+    reset_chat_pipelines()
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(directory=tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_server():
+    server = OpenAIServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm(openai_server, settings, monkeypatch):
+    """Answers come from the local OpenAI-compatible server, through the real openai client."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    settings.OPENAI_API_KEY = "sk-test-not-a-real-key"
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    settings.CHAT_MODEL = "test-model"
+    settings.OPENAI_TIMEOUT_SECONDS = 1.0
+    settings.OPENAI_MAX_RETRIES = 0
+    reset_chat_pipelines()
+    return openai_server.state
+
+
+def parse_sse(content: bytes) -> list[tuple[str, dict]]:
+    """Parse an SSE body into (event, data) pairs."""
+    events = []
+    for block in content.decode().split("\n\n"):
+        name, data = None, None
+        for line in block.splitlines():
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                data = json.loads(line[len("data: ") :])
+        if name:
+            events.append((name, data))
+    return events

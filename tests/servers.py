@@ -1,0 +1,174 @@
+"""Real local servers for tests: redis-server and a small OpenAI-compatible HTTP server on 127.0.0.1."""
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server on a free loopback port."""
+
+    def __init__(self, *, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: run `make system-deps` (apt-get install redis-server).")
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@dataclass
+class FakeOpenAI:
+    """Behaviour of the fake server: a reply text, a failure mode, and what it was sent."""
+
+    reply: str = "The snowy owl hunts lemmings [1]."
+    mode: str = "ok"  # ok | 429 | 500 | timeout | malformed | empty
+    delay: float = 0.0
+    requests: list[dict] = field(default_factory=list)
+    fail_times: int = 0  # with mode 429/500: fail this many times, then answer
+
+
+def _handler(state: FakeOpenAI):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _json(self, status: int, body: dict, headers: dict | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            state.requests.append(body)
+            if state.delay:
+                time.sleep(state.delay)
+            mode = state.mode
+            if mode in {"429", "500"} and state.fail_times:
+                state.fail_times -= 1
+                if state.fail_times == 0:
+                    state.mode = "ok"
+            if mode == "timeout":
+                time.sleep(5)
+                mode = "ok"
+            if mode == "429":
+                self._json(429, {"error": {"message": "Rate limit", "type": "rate_limit"}}, {"retry-after-ms": "10"})
+                return
+            if mode == "500":
+                self._json(500, {"error": {"message": "boom", "type": "server_error"}})
+                return
+            if mode == "malformed":
+                data = b"this is not json at all"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            text = "" if mode == "empty" else state.reply
+            if body.get("stream"):
+                self._stream(text, body)
+                return
+            self._json(
+                200,
+                {
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "test-model"),
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    ],
+                    "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49},
+                },
+            )
+
+        def _stream(self, text: str, body: dict) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
+            pieces = [piece + " " for piece in text.split(" ")] if text else []
+            for index, piece in enumerate(pieces):
+                delta = {"content": piece.rstrip() if index == len(pieces) - 1 else piece}
+                if index == 0:
+                    delta["role"] = "assistant"
+                chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+            final = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
+            usage = {**base, "choices": [], "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}}
+            self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
+    return Handler
+
+
+class OpenAIServer:
+    """An OpenAI-compatible /v1/chat/completions server on 127.0.0.1, driven by a FakeOpenAI state."""
+
+    def __init__(self) -> None:
+        self.state = FakeOpenAI()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
