@@ -13,7 +13,7 @@ from haystack import Pipeline, tracing
 from haystack.components.builders import ChatPromptBuilder
 from haystack.utils import Secret
 
-from knowledge.embedders import shared_document_embedder, shared_text_embedder
+from knowledge.embedders import new_text_embedder, shared_document_embedder, shared_text_embedder
 
 from .components import (
     CitationValidator,
@@ -200,7 +200,6 @@ class ChatPipelines:
 
 def build_chat_pipelines() -> ChatPipelines:
     """Build the pipelines for the configured backends (LLM when OPENAI_API_KEY is set, else extractive)."""
-    text_embedder = shared_text_embedder()
     retriever = HybridRetriever(
         top_k=settings.CHAT_TOP_K,
         candidates=settings.CHAT_RETRIEVAL_CANDIDATES,
@@ -209,7 +208,7 @@ def build_chat_pipelines() -> ChatPipelines:
         rrf_k=settings.CHAT_RRF_K,
         ef_search=settings.HNSW_EF_SEARCH,
     )
-    locator = SelectionLocator(text_embedder=text_embedder, retriever=retriever, top_k=settings.CHAT_TOP_K)
+    locator = SelectionLocator(text_embedder=shared_text_embedder(), retriever=retriever, top_k=settings.CHAT_TOP_K)
     gate = EvidenceGate(min_similarity=settings.CHAT_MIN_EVIDENCE)
     if settings.OPENAI_API_KEY:
         generator = build_llm_generator()
@@ -224,7 +223,7 @@ def build_chat_pipelines() -> ChatPipelines:
         )
         name = ExtractiveAnswerer.NAME
     retrieval = build_retrieval_pipeline(
-        rewriter=rewriter, text_embedder=text_embedder, retriever=retriever, locator=locator, gate=gate
+        rewriter=rewriter, text_embedder=new_text_embedder(), retriever=retriever, locator=locator, gate=gate
     )
     return ChatPipelines(retrieval=retrieval, answer=answer, generator=name)
 

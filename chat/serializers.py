@@ -11,10 +11,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 class _ChatText(serializers.CharField):
     """Text with control characters removed and limits checked before any model runs."""
 
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
+    def run_validation(self, data=serializers.empty):
+        # Strip control characters first, so a message of only control characters counts as empty.
+        if isinstance(data, str):
+            data = _CONTROL.sub("", data)
+        elif data is not serializers.empty and data is not None:
             raise serializers.ValidationError("Must be a string.", code="invalid_type")
-        return super().to_internal_value(_CONTROL.sub("", data))
+        return super().run_validation(data)
 
 
 class MessageRequestSerializer(serializers.Serializer):

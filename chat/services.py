@@ -125,17 +125,19 @@ def source_from_document(index: int, document: Document) -> Source:
     )
 
 
-def _unwrap(error: BaseException) -> BaseException:
+def _unwrap(error: BaseException) -> tuple[BaseException, str | None]:
+    component = None
     while isinstance(error, PipelineRuntimeError) and error.__cause__ is not None:
+        component = component or error.component_name
         error = error.__cause__
-    return error
+    return error, component
 
 
 def _raise_mapped(error: BaseException) -> NoReturn:
     """Turn pipeline failures into API errors with stable codes."""
     import openai  # noqa: PLC0415
 
-    cause = _unwrap(error)
+    cause, component = _unwrap(error)
     if isinstance(cause, openai.APITimeoutError):
         raise LLMTimeout() from cause
     if isinstance(cause, openai.RateLimitError):
@@ -143,12 +145,10 @@ def _raise_mapped(error: BaseException) -> NoReturn:
     if isinstance(cause, (openai.APIConnectionError, openai.InternalServerError)):
         raise LLMUnavailable() from cause
     if isinstance(cause, openai.APIStatusError):
-        raise (
-            LLMUnavailable() if cause.status_code >= 500 or cause.status_code == 429 else LLMBadResponse()
-        ) from cause
-    if isinstance(cause, (MalformedReply, openai.APIResponseValidationError, ValueError, KeyError, TypeError)):
-        if isinstance(cause, MalformedReply) or "openai" in type(cause).__module__:
-            raise LLMBadResponse() from cause
+        raise (LLMUnavailable() if cause.status_code >= 500 else LLMBadResponse()) from cause
+    if isinstance(cause, MalformedReply) or component == "llm":
+        # Anything else the LLM component raises means its output could not be used (bad JSON, no choices...).
+        raise LLMBadResponse() from cause
     if isinstance(cause, DatabaseError):
         raise DatabaseUnavailable() from cause
     raise error

@@ -125,6 +125,13 @@ def shared_document_embedder(*, batch_size: int | None = None) -> Any:
     return _shared("document", batch_size)
 
 
+def new_text_embedder() -> Any:
+    """A fresh, warmed-up text embedder component for a new pipeline (Haystack components belong to one
+    pipeline); the local model's weights are cached by Haystack and loaded once per process."""
+    _, text = build_embedders()
+    return warm_up(text)
+
+
 def reset_shared_embedders() -> None:
     """Forget the cached embedders (tests, backend switches)."""
     with _lock:
