@@ -413,5 +413,23 @@ class CitationValidator:
         return {"answer": text, "status": status, "cited": cited, "usage": usage, "model": model}
 
 
+def closing_openai_generator_class() -> type:
+    """OpenAIChatGenerator that closes the HTTP stream when streaming stops early (client gone), so the
+    LLM server stops generating instead of filling a socket nobody reads."""
+    from haystack.components.generators.chat import OpenAIChatGenerator  # noqa: PLC0415
+
+    @component
+    class ClosingOpenAIChatGenerator(OpenAIChatGenerator):
+        def _handle_stream_response(self, chat_completion, callback):
+            try:
+                return OpenAIChatGenerator._handle_stream_response(self, chat_completion, callback)
+            finally:
+                close = getattr(chat_completion, "close", None)
+                if close is not None:
+                    close()
+
+    return ClosingOpenAIChatGenerator
+
+
 class MalformedReply(ValueError):
     """The generator's output cannot be used."""

@@ -24,6 +24,7 @@ from .components import (
     PromptData,
     QueryRewriter,
     SelectionLocator,
+    closing_openai_generator_class,
 )
 
 SYSTEM_PROMPT = """You answer questions about a book, using only the numbered sources you are given.
@@ -107,11 +108,9 @@ def stage_timings() -> Iterator[dict[str, float]]:
         _timings.reset(token)
 
 
-def build_llm_generator(*, streaming: bool = False) -> Any:
+def build_llm_generator() -> Any:
     """The OpenAI-compatible chat generator configured by settings."""
-    from haystack.components.generators.chat import OpenAIChatGenerator  # noqa: PLC0415
-
-    return OpenAIChatGenerator(
+    return closing_openai_generator_class()(
         api_key=Secret.from_env_var("OPENAI_API_KEY"),
         model=settings.CHAT_MODEL,
         api_base_url=settings.OPENAI_BASE_URL,

@@ -119,6 +119,8 @@ class ChatViewSet(viewsets.ViewSet):
     def _reply(self, request: Request, *, session_id: str, data: dict) -> Response:
         kwargs = {"session_id": session_id, "message": data["message"], "selected_text": data.get("selected_text")}
         if _wants_stream(request):
+            # Fail fast with a status code (and an `error` event) before the stream starts.
+            services.session_turns(session_id=session_id)
             return stream_reply(lambda on_event: services.chat_reply(**kwargs, on_event=on_event).to_dict())
         reply = services.chat_reply(**kwargs)
         return Response(ReplySerializer(reply.to_dict()).data)

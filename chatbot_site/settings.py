@@ -256,7 +256,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "pgserver": {"level": "WARNING"},
-        "haystack": {"level": "WARNING"},
+        "haystack": {"level": "ERROR"},
         "sentence_transformers": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
     },

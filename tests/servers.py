@@ -67,6 +67,8 @@ class FakeOpenAI:
     delay: float = 0.0
     requests: list[dict] = field(default_factory=list)
     fail_times: int = 0  # with mode 429/500: fail this many times, then answer
+    token_delay: float = 0.0  # seconds between streamed tokens
+    streams_finished: int = 0
 
 
 def _handler(state: FakeOpenAI):
@@ -141,14 +143,19 @@ def _handler(state: FakeOpenAI):
                 if index == 0:
                     delta["role"] = "assistant"
                 chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
+                try:
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client hung up
+                time.sleep(state.token_delay)
             final = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
             self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
             usage = {**base, "choices": [], "usage": {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}}
             self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
+            state.streams_finished += 1
 
     return Handler
 

@@ -1,0 +1,59 @@
+"""Server-Sent Events: sources first, then tokens, then done; errors as an error event."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from tests.chat.conftest import parse_sse
+
+# The stream is produced in a worker thread with its own database connection, so data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stream(api, url: str, payload: dict, **headers):
+    response = api.post(url, payload, format="json", **headers)
+    assert response.streaming
+    return response, parse_sse(b"".join(response.streaming_content))
+
+
+def test_stream_sends_sources_tokens_and_done(api, knowledge):
+    session_id = api.post(reverse("chat-session-list")).json()["session_id"]
+    url = reverse("chat-session-messages", args=[session_id])
+    response, events = stream(api, url, {"message": "When did Tower Bridge open?"}, HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream")
+    assert response["Cache-Control"] == "no-cache"
+    assert response["X-Accel-Buffering"] == "no"
+    names = [name for name, _ in events]
+    assert names[0] == "sources"
+    assert names[-1] == "done"
+    assert set(names[1:-1]) == {"token"} and len(names) > 3
+    done = events[-1][1]
+    assert done["status"] == "answered"
+    assert "1894" in done["answer"]
+    assert "".join(data["text"] for name, data in events if name == "token") == done["answer"]
+    assert {s["chunk_id"] for s in done["sources"]} <= {s["chunk_id"] for s in events[0][1]["sources"]}
+    turns = api.get(reverse("chat-session-detail", args=[session_id])).json()["turns"]
+    assert turns[-1]["content"] == done["answer"]
+
+
+def test_stream_query_parameter_and_converse(api, knowledge):
+    response, events = stream(api, reverse("chat-converse") + "?stream=1", {"message": "Where is Cheddar?"})
+    assert events[-1][0] == "done"
+    assert events[-1][1]["session_id"]
+
+
+def test_stream_no_answer(api, knowledge):
+    _, events = stream(api, reverse("chat-converse") + "?stream=1", {"message": "How do I bake sourdough bread?"})
+    assert [name for name, _ in events][0] == "sources"
+    assert events[0][1] == {"sources": []}
+    assert events[-1][1]["status"] == "no_answer"
+
+
+def test_stream_errors_come_as_an_error_event(api):
+    url = reverse("chat-session-messages", args=[str(uuid.uuid4())]) + "?stream=1"
+    response = api.post(url, {"message": "hello"}, format="json", HTTP_ACCEPT="text/event-stream")
+    assert response.status_code == 404
+    events = parse_sse(response.content)
+    assert events == [("error", {"error": {"code": "session_not_found", "message": events[0][1]["error"]["message"]}})]
