@@ -200,7 +200,7 @@ CHAT_RRF_K = env_int("CHAT_RRF_K", 60)
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 40)
 # Below this best cosine similarity the knowledge is taken not to cover the question (measured on SQuAD;
 # see docs/benchmarks.md).
-CHAT_MIN_EVIDENCE = env_float("CHAT_MIN_EVIDENCE", 0.35)
+CHAT_MIN_EVIDENCE = env_float("CHAT_MIN_EVIDENCE", 0.325)
 CHAT_HISTORY_TURNS = env_int("CHAT_HISTORY_TURNS", 6)
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_MAX_SELECTION_CHARS = env_int("CHAT_MAX_SELECTION_CHARS", 20000)

@@ -11,8 +11,7 @@ from tests.servers import OpenAIServer, RedisServer
 
 
 @pytest.fixture(autouse=True)
-def fresh_chat_state(settings):
-    settings.CHAT_MIN_EVIDENCE = 0.3
+def fresh_chat_state():
     reset_session_store()
     reset_chat_pipelines()
     yield

@@ -180,8 +180,11 @@ def test_schema_and_docs_are_published(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]
-    assert {"/api/chat/", "/api/chat/sessions/", "/api/chat/sessions/{id}/", "/api/chat/sessions/{id}/messages/"} <= set(
-        paths
-    )
+    assert {
+        "/api/chat/",
+        "/api/chat/sessions/",
+        "/api/chat/sessions/{id}/",
+        "/api/chat/sessions/{id}/messages/",
+    } <= set(paths)
     assert "post" in paths["/api/chat/sessions/{id}/messages/"]
     assert api.get("/api/docs/").status_code == 200

@@ -76,7 +76,9 @@ def test_concurrent_appends_lose_nothing(store):
 
     def worker(n: int) -> None:
         for i in range(per_thread):
-            assert store.append(session, [Turn(role="user", content=f"{n}:{i}"), Turn(role="assistant", content=f"{n}:{i}")])
+            assert store.append(
+                session, [Turn(role="user", content=f"{n}:{i}"), Turn(role="assistant", content=f"{n}:{i}")]
+            )
 
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
     for thread in pool:

@@ -1,0 +1,23 @@
+"""A throwaway database for evaluations and benchmarks, so they never touch the real knowledge base."""
+
+import contextlib
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import connections
+
+
+@contextlib.contextmanager
+def isolated_database(*, suffix: str) -> Iterator[str]:
+    """Create ``<NAME>_<suffix>``, migrate it, point the default connection at it, and drop it afterwards."""
+    from django.test.utils import setup_databases, teardown_databases  # noqa: PLC0415
+
+    database = settings.DATABASES["default"]
+    name = f"{database['NAME']}_{suffix}"
+    database.setdefault("TEST", {})["NAME"] = name
+    connections["default"].settings_dict.setdefault("TEST", {})["NAME"] = name
+    old = setup_databases(verbosity=0, interactive=False, keepdb=False, aliases={"default"})
+    try:
+        yield name
+    finally:
+        teardown_databases(old, verbosity=0)
