@@ -18,6 +18,31 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 
+def _load_dotenv(path: Path) -> None:
+    # A .env file beside manage.py fills in variables the environment does not set.
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+_load_dotenv(BASE_DIR / ".env")
+
+
+def env_str(name: str, default: str) -> str:
+    """Read a string environment variable; empty counts as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_path(name: str, default: Path) -> Path:
+    """Read a path environment variable, relative to the project directory."""
+    return (BASE_DIR / env_str(name, str(default))).resolve()
+
+
 def env_bool(name: str, default: bool) -> bool:
     """Read a boolean environment variable (1/true/yes/on)."""
     value = os.environ.get(name)
@@ -40,10 +65,10 @@ def env_float(name: str, default: float) -> float:
 
 def env_list(name: str, default: str = "") -> list[str]:
     """Read a comma-separated environment variable."""
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-DATA_DIR = Path(os.environ.get("CHATBOT_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR = env_path("CHATBOT_DATA_DIR", BASE_DIR / "var")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
@@ -113,7 +138,7 @@ TEMPLATES = [
 
 # --- Database: an external server via DATABASE_URL, else the embedded Postgres + pgvector. ---
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
-EMBEDDED_POSTGRES_DIR = Path(os.environ.get("EMBEDDED_POSTGRES_DIR", DATA_DIR / "pgdata")).resolve()
+EMBEDDED_POSTGRES_DIR = env_path("EMBEDDED_POSTGRES_DIR", DATA_DIR / "pgdata")
 
 if DATABASE_URL:
     if DATABASE_URL.startswith("sqlite"):
@@ -125,7 +150,7 @@ if DATABASE_URL:
 else:
     _default_db = {
         "ENGINE": "chatbot_site.embedded_postgres",
-        "NAME": os.environ.get("EMBEDDED_POSTGRES_DB", "chatbot"),
+        "NAME": env_str("EMBEDDED_POSTGRES_DB", "chatbot"),
         "USER": "postgres",
         "PASSWORD": "",
         "HOST": "",
@@ -151,7 +176,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", DATA_DIR / "staticfiles"))
+STATIC_ROOT = env_path("DJANGO_STATIC_ROOT", DATA_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -161,15 +186,15 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Background tasks (ingestion). Tests switch to the immediate backend. ---
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
 
 # --- Knowledge base ---
-EMBEDDING_BACKEND = os.environ.get("EMBEDDING_BACKEND", "local").strip().lower()
+EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "local").lower()
 if EMBEDDING_BACKEND not in {"local", "openai"}:
     raise ImproperlyConfigured("EMBEDDING_BACKEND must be 'local' (the offline model) or 'openai'.")
-EMBEDDING_MODEL = os.environ.get(
+EMBEDDING_MODEL = env_str(
     "EMBEDDING_MODEL", "all-MiniLM-L6-v2" if EMBEDDING_BACKEND == "local" else "text-embedding-3-small"
 )
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384 if EMBEDDING_BACKEND == "local" else 1536)
@@ -185,13 +210,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # --- OpenAI-compatible services (optional) ---
-OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
-OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "") or None
+OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 30.0)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 
 # --- Chat ---
-CHAT_MODEL = os.environ.get("CHAT_MODEL", "gpt-4o-mini")
+CHAT_MODEL = env_str("CHAT_MODEL", "gpt-4o-mini")
 CHAT_TOP_K = env_int("CHAT_TOP_K", 5)
 CHAT_RETRIEVAL_CANDIDATES = env_int("CHAT_RETRIEVAL_CANDIDATES", 40)
 CHAT_DENSE_WEIGHT = env_float("CHAT_DENSE_WEIGHT", 1.0)
@@ -206,10 +231,10 @@ CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_MAX_SELECTION_CHARS = env_int("CHAT_MAX_SELECTION_CHARS", 20000)
 CHAT_LOG_MESSAGES = env_bool("CHAT_LOG_MESSAGES", False)
 
-SESSION_BACKEND = os.environ.get("SESSION_BACKEND", "memory").strip().lower()
+SESSION_BACKEND = env_str("SESSION_BACKEND", "memory").lower()
 if SESSION_BACKEND not in {"memory", "redis"}:
     raise ImproperlyConfigured("SESSION_BACKEND must be 'memory' (one process) or 'redis' (several processes).")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
 CHAT_SESSION_MAX_TURNS = env_int("CHAT_SESSION_MAX_TURNS", 40)
 CHAT_SESSION_TTL_SECONDS = env_int("CHAT_SESSION_TTL_SECONDS", 24 * 3600)
@@ -247,7 +272,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -16,7 +16,7 @@ def ensure_server(*, data_dir: Path, database: str | None) -> str:
     data_dir = data_dir.resolve()
     with _lock:
         cached = _socket_dirs.get(data_dir)
-        if cached and _is_running(data_dir):
+        if cached and is_running(data_dir):
             return cached
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         # XDG_RUNTIME_DIR is unset under cron, CI and root shells; pgserver keeps its lock file there.
@@ -46,7 +46,8 @@ def _create_database(*, socket_dir: str, database: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
-def _is_running(data_dir: Path) -> bool:
+def is_running(data_dir: Path) -> bool:
+    """Whether the embedded server for data_dir is up."""
     pid_file = data_dir / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().splitlines()[0])
@@ -68,7 +69,7 @@ def stop_server(*, data_dir: Path) -> bool:
     data_dir = data_dir.resolve()
     with _lock:
         _socket_dirs.pop(data_dir, None)
-        if not _is_running(data_dir):
+        if not is_running(data_dir):
             return False
         user = "pgserver" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)
