@@ -12,6 +12,7 @@ import numpy as np
 from haystack import Document, component
 from haystack.dataclasses import ChatMessage, StreamingChunk
 
+from knowledge.ingestion import chunk_context
 from knowledge.selectors import ChunkHit, chunk_search
 
 logger = logging.getLogger(__name__)
@@ -223,6 +224,12 @@ class SelectionLocator:
         return {"documents": [selection_doc, *neighbours][: self.top_k], "located": located is not None}
 
 
+def _document_context(document: Document) -> str:
+    if document.meta.get("chunk_id") is None:
+        return ""  # a selection we could not place in the book has no section to read it in
+    return chunk_context(title=document.meta.get("title", ""), section=document.meta.get("section", ""))
+
+
 def _best_overlap(selection: str, candidates: list[Document]) -> Document | None:
     wanted = set(content_words(selection))
     if not wanted:
@@ -320,17 +327,34 @@ class ExtractiveAnswerer:
                 streaming_callback(StreamingChunk(content=piece))
         return {"replies": [ChatMessage.from_assistant(text, meta={"model": self.NAME})]}
 
-    def _scores(self, question: str, sentences: list[str], query_embedding: list[float] | None) -> np.ndarray:
-        wanted = set(content_words(question))
-        lexical = np.array(
-            [len(wanted & set(content_words(s))) / len(wanted) if wanted else 0.0 for s in sentences], dtype=float
-        )
+    def _scores(
+        self, question: str, sentences: list[str], contexts: list[str], query_embedding: list[float] | None
+    ) -> np.ndarray:
+        # A sentence is read in its section's context: "Its chief engineer was..." under "Bridges > Golden Gate".
+        in_context = [
+            f"{context}: {sentence}" if context else sentence
+            for sentence, context in zip(sentences, contexts, strict=True)
+        ]
+        lexical = self._lexical(question, in_context)
         if query_embedding is None:
             return lexical
-        vectors = self._sentence_vectors(sentences)
+        vectors = self._sentence_vectors(in_context)
         query = np.asarray(query_embedding, dtype=float)
         semantic = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
         return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
+
+    @staticmethod
+    def _lexical(question: str, sentences: list[str]) -> np.ndarray:
+        """Weighted share of the question's words in each sentence. Words found in many candidate sentences
+        (usually the topic, e.g. a name repeated throughout a section) weigh less than rarer ones (the focus)."""
+        wanted = set(content_words(question))
+        if not wanted:
+            return np.zeros(len(sentences))
+        words = [set(content_words(sentence)) for sentence in sentences]
+        count = len(sentences)
+        weight = {w: np.log(1 + count / (1 + sum(w in sentence for sentence in words))) for w in wanted}
+        total = sum(weight.values())
+        return np.array([sum(weight[w] for w in wanted & sentence) / total for sentence in words], dtype=float)
 
     def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
         # Scoring needs the gist of a sentence, not all of a 300-token line of code.
@@ -353,7 +377,8 @@ class ExtractiveAnswerer:
     def _compose(self, question, documents, candidates, query_embedding) -> str:
         if not candidates:
             return NO_ANSWER_MARKER
-        scores = self._scores(question, [sentence for _, sentence in candidates], query_embedding)
+        contexts = [_document_context(documents[index - 1]) for index, _ in candidates]
+        scores = self._scores(question, [sentence for _, sentence in candidates], contexts, query_embedding)
         has_selection = bool(documents) and documents[0].meta.get("kind") == "selection"
         if has_selection:
             in_selection = [i for i, (index, _) in enumerate(candidates) if index == 1]

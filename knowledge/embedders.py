@@ -100,6 +100,10 @@ def build_embedders(
 def warm_up(component: Any) -> Any:
     """Warm a component up (loads model weights) and return it."""
     _set_torch_threads()
+    if settings.EMBEDDING_BACKEND == "local":
+        from transformers.utils import logging as transformers_logging  # noqa: PLC0415
+
+        transformers_logging.disable_progress_bar()  # a bar per model load would clutter command output
     if hasattr(component, "warm_up"):
         component.warm_up()
     return component

@@ -18,11 +18,7 @@ def ensure_server(*, data_dir: Path, database: str | None) -> str:
         cached = _socket_dirs.get(data_dir)
         if cached and is_running(data_dir):
             return cached
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        # XDG_RUNTIME_DIR is unset under cron, CI and root shells; pgserver keeps its lock file there.
-        runtime_dir = data_dir.parent / "run"
-        runtime_dir.mkdir(mode=0o700, exist_ok=True)
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+        _prepare_runtime_dir(data_dir)
         import pgserver  # noqa: PLC0415 - heavy import, only for the embedded mode
 
         # cleanup_mode=None: the server outlives the process that started it, so every manage.py command, the
@@ -34,6 +30,14 @@ def ensure_server(*, data_dir: Path, database: str | None) -> str:
         _socket_dirs[data_dir] = socket_dir
         logger.debug("embedded PostgreSQL ready at %s", socket_dir)
         return socket_dir
+
+
+def _prepare_runtime_dir(data_dir: Path) -> None:
+    # XDG_RUNTIME_DIR is unset under cron, CI and root shells; pgserver keeps its lock file there.
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    runtime_dir = data_dir.parent / "run"
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
 
 
 def _create_database(*, socket_dir: str, database: str) -> None:
@@ -64,9 +68,10 @@ def is_running(data_dir: Path) -> bool:
 
 def stop_server(*, data_dir: Path) -> bool:
     """Stop the embedded server; return whether one was running."""
+    data_dir = data_dir.resolve()
+    _prepare_runtime_dir(data_dir)
     from pgserver._commands import pg_ctl  # noqa: PLC0415
 
-    data_dir = data_dir.resolve()
     with _lock:
         _socket_dirs.pop(data_dir, None)
         if not is_running(data_dir):
