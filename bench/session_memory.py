@@ -1,6 +1,6 @@
 """Memory of the in-memory session store: 10,000 sessions of 20 turns, against the raw turn payload.
 
-    .venv/bin/python bench/session_memory.py [--sessions 10000] [--turns 20]
+.venv/bin/python bench/session_memory.py [--sessions 10000] [--turns 20]
 """
 
 import argparse
@@ -27,8 +27,15 @@ def main() -> None:
     from chat.sessions import InMemorySessionStore, Turn
 
     source = {
-        "index": 1, "chunk_id": 123, "document_id": 7, "title": "Getting started", "reference": "/docs/guide/x.md",
-        "section": "Getting started > Add a document", "snippet": "s" * 300, "score": 0.0328, "kind": "chunk",
+        "index": 1,
+        "chunk_id": 123,
+        "document_id": 7,
+        "title": "Getting started",
+        "reference": "/docs/guide/x.md",
+        "section": "Getting started > Add a document",
+        "snippet": "s" * 300,
+        "score": 0.0328,
+        "kind": "chunk",
     }
 
     def pair(i: int) -> list[Turn]:
@@ -61,10 +68,26 @@ def main() -> None:
     payload = sum(len(json.dumps(t.to_dict())) for t in pair(0)) * (args.turns // 2) * args.sessions
     print(
         table(
-            ["sessions", "turns each", "store MiB (tracemalloc)", "RSS growth MiB", "JSON payload MiB", "store / payload",
-             "fill s"],
-            [[args.sessions, args.turns, f"{current / 1_048_576:.0f}", f"{rss_after - rss_before:.0f}",
-              f"{payload / 1_048_576:.0f}", f"{current / payload:.2f}", f"{seconds:.1f}"]],
+            [
+                "sessions",
+                "turns each",
+                "store MiB (tracemalloc)",
+                "RSS growth MiB",
+                "JSON payload MiB",
+                "store / payload",
+                "fill s",
+            ],
+            [
+                [
+                    args.sessions,
+                    args.turns,
+                    f"{current / 1_048_576:.0f}",
+                    f"{rss_after - rss_before:.0f}",
+                    f"{payload / 1_048_576:.0f}",
+                    f"{current / payload:.2f}",
+                    f"{seconds:.1f}",
+                ]
+            ],
         )
     )
 

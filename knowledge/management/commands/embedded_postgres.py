@@ -23,6 +23,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Embedded PostgreSQL is running (socket in {socket_dir}).")
         elif action == "stop":
             stopped = stop_server(data_dir=data_dir)
-            self.stdout.write("Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running.")
+            self.stdout.write(
+                "Stopped the embedded PostgreSQL." if stopped else "The embedded PostgreSQL was not running."
+            )
         else:
             self.stdout.write("running" if is_running(data_dir) else "stopped")
