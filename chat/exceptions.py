@@ -136,7 +136,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         code, message, details = "invalid_request", _validation_message(exc.detail), exc.detail
         code = _specific_validation_code(exc.get_codes()) or code
     else:
-        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "bad_request")
+        code = _DRF_CODES.get(type(exc)) or getattr(exc, "default_code", None) or "bad_request"
         message, details = str(exc.detail), None
         if isinstance(exc, exceptions.ParseError):
             message = "The request body is not valid JSON."

@@ -106,7 +106,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chatbot_site.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "chatbot_site.middleware.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -240,6 +242,14 @@ CHAT_SESSION_MAX_TURNS = env_int("CHAT_SESSION_MAX_TURNS", 40)
 CHAT_SESSION_TTL_SECONDS = env_int("CHAT_SESSION_TTL_SECONDS", 24 * 3600)
 CHAT_SESSION_MAX_SESSIONS = env_int("CHAT_SESSION_MAX_SESSIONS", 10000)
 
+# Throttle counters. Local memory is per process; with several processes use Redis (CACHE_URL=redis://...).
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "chatbot"}
+}
+
 # --- Security: production differs only through the environment. ---
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG and env_bool("DJANGO_HTTPS", False))
 SESSION_COOKIE_SECURE = env_bool("DJANGO_HTTPS", False)
@@ -250,15 +260,30 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Health probes come over plain HTTP from inside the network; never redirect them to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# Optional API keys for the chat API (comma separated); empty = open API.
+CHAT_API_KEYS = env_list("CHAT_API_KEYS")
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-api-key", "x-request-id"]
+# Number of trusted proxies in front of the app (for X-Forwarded-For in throttling); 0 = use the socket address.
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0) or None
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["chat.security.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["chat.security.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["chat.security.ClientIpThrottle", "chat.security.SessionThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "chat_ip": env_str("CHAT_THROTTLE_IP", "120/min"),
+        "chat_session": env_str("CHAT_THROTTLE_SESSION", "30/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "chat.exceptions.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

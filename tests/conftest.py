@@ -31,6 +31,16 @@ Paper birch has white bark that peels in thin sheets and was used for canoes.
 """
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def make_document(db) -> Callable[..., SourceDocument]:
     """Create a document from text or a file and ingest it synchronously."""

@@ -1,0 +1,52 @@
+"""Liveness and readiness endpoints for load balancers and orchestrators."""
+
+import logging
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from knowledge.embedders import shared_text_embedder
+
+from .sessions import get_session_store
+
+logger = logging.getLogger(__name__)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        if cursor.fetchone() is None:
+            raise RuntimeError("the pgvector extension is missing")
+
+
+def _check_model() -> None:
+    if len(shared_text_embedder().run(text="ready?")["embedding"]) == 0:
+        raise RuntimeError("the embedder returned nothing")
+
+
+def _check_sessions() -> None:
+    store = get_session_store()
+    probe = store.create()
+    store.delete(probe)
+
+
+CHECKS = {"database": _check_database, "model": _check_model, "session_store": _check_sessions}
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database (with pgvector), the embedding model and the session store all work."""
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as error:  # noqa: BLE001 - any failure means not ready; the log has the detail
+            logger.warning("readiness check %s failed: %s", name, type(error).__name__)
+            results[name] = "unavailable"
+    ready = all(value == "ok" for value in results.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)

@@ -1,0 +1,91 @@
+"""API keys and throttles for the chat API."""
+
+import hmac
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class ApiKeyClient:
+    """The caller, once it has shown a valid key (or when no keys are configured)."""
+
+    is_authenticated = True
+
+    def __init__(self, key_index: int | None) -> None:
+        self.key_index = key_index
+
+
+def presented_key(request) -> str:
+    """The key from `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-API-Key", "").strip()
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """Requires one of CHAT_API_KEYS when that setting is not empty."""
+
+    def authenticate(self, request):
+        keys = settings.CHAT_API_KEYS
+        if not keys:
+            return (ApiKeyClient(None), None)
+        given = presented_key(request)
+        if not given:
+            return None  # the permission below answers 401 with `missing_api_key`
+        for index, key in enumerate(keys):
+            # Constant-time comparison: the time taken must not tell how much of a key was right.
+            if hmac.compare_digest(given.encode(), key.encode()):
+                return (ApiKeyClient(index), None)
+        raise exceptions.AuthenticationFailed("The API key is not valid.")
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="chat"'
+
+
+class MissingApiKey(exceptions.NotAuthenticated):
+    default_code = "missing_api_key"
+    default_detail = "This API needs a key: send it as `Authorization: Bearer <key>` or `X-API-Key: <key>`."
+
+
+class HasApiKey(BasePermission):
+    """Lets a request through when keys are off or a valid key was shown."""
+
+    def has_permission(self, request, view) -> bool:
+        if isinstance(request.user, ApiKeyClient):
+            return True
+        raise MissingApiKey()
+
+
+class _SettingsRateThrottle(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        # Read the rate now, not at import, so changed settings (tests, reloads) take effect.
+        from rest_framework.settings import api_settings  # noqa: PLC0415
+
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class ClientIpThrottle(_SettingsRateThrottle):
+    """Requests per client IP (REMOTE_ADDR, or X-Forwarded-For behind a trusted proxy)."""
+
+    scope = "chat_ip"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class SessionThrottle(_SettingsRateThrottle):
+    """Messages per chat session, whichever client sends them."""
+
+    scope = "chat_session"
+
+    def get_cache_key(self, request, view) -> str | None:
+        session_id = view.kwargs.get("pk")
+        if session_id is None and isinstance(request.data, dict):
+            session_id = request.data.get("session_id")
+        if not session_id or request.method != "POST":
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": str(session_id)[:64]}
