@@ -140,6 +140,7 @@ TEMPLATES = [
 
 # --- Database: an external server via DATABASE_URL, else the embedded Postgres + pgvector. ---
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+EMBEDDED_POSTGRES_AUTOSTART = env_bool("EMBEDDED_POSTGRES_AUTOSTART", True)
 EMBEDDED_POSTGRES_DIR = env_path("EMBEDDED_POSTGRES_DIR", DATA_DIR / "pgdata")
 
 if DATABASE_URL:

@@ -269,3 +269,18 @@ def document_upsert_from_file(
         document.text = ""
         document.save()
     return document, changed
+
+
+def documents_resume_interrupted() -> list[int]:
+    """Queue again the documents a stopped or killed worker left pending or indexing; return their ids.
+
+    Their old chunks were never touched (the swap happens only at the end), so search keeps serving them.
+    """
+    interrupted = list(
+        SourceDocument.objects.filter(
+            status__in=[SourceDocument.Status.INDEXING, SourceDocument.Status.PENDING]
+        ).order_by("id")
+    )
+    for document in interrupted:
+        document_schedule_ingest(document=document)
+    return [document.pk for document in interrupted]

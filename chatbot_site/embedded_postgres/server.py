@@ -24,6 +24,9 @@ def ensure_server(*, data_dir: Path, database: str | None) -> str:
         # cleanup_mode=None: the server outlives the process that started it, so every manage.py command, the
         # worker and the web server share one server instead of the last one to exit stopping it for the others.
         server = pgserver.get_server(data_dir, cleanup_mode=None)
+        # get_server() hands back its cached handle even after the server stopped; restart it then.
+        with server._lock:
+            server.ensure_postgres_running()
         socket_dir = str(server.get_postmaster_info().socket_dir)
         if database and database != "postgres":
             _create_database(socket_dir=socket_dir, database=database)
