@@ -94,3 +94,11 @@ def staff_client(db) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def knowledge(make_document):
+    """The chat corpus, ingested with the real embedder into real Postgres."""
+    from tests.chat.corpus import CORPUS
+
+    return {title: make_document(title=title, text=text) for title, text in CORPUS.items()}

@@ -190,3 +190,71 @@ class OpenAIServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class AppServer:
+    """The project served exactly as `make run` serves it: gunicorn, one process, several threads."""
+
+    def __init__(self, *, database: str, threads: int = 8, env: dict[str, str] | None = None) -> None:
+        import os
+        import sys
+
+        self.port = free_port()
+        self.threads = threads
+        self.python = sys.executable
+        self.root = Path(__file__).resolve().parent.parent
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
+            "EMBEDDED_POSTGRES_DB": database,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_DEBUG": "0",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        import urllib.request
+
+        self.process = subprocess.Popen(
+            [self.python, "-m", "gunicorn", "chatbot_site.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "1", "--threads", str(self.threads), "--timeout", "120"],
+            cwd=self.root,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=30) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the app server did not become ready")
+
+    def worker_pid(self) -> int:
+        """The gunicorn worker (the child of the master), which holds the sessions and the model."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return int(children[0])
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.worker_pid()}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None

@@ -66,11 +66,3 @@ def parse_sse(content: bytes) -> list[tuple[str, dict]]:
         if name:
             events.append((name, data))
     return events
-
-
-@pytest.fixture
-def knowledge(make_document):
-    """The chat corpus, ingested with the real embedder into real Postgres."""
-    from tests.chat.corpus import CORPUS
-
-    return {title: make_document(title=title, text=text) for title, text in CORPUS.items()}
