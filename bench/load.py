@@ -1,0 +1,245 @@
+"""Load, integrity and memory against the server as `make run` starts it (gunicorn, 1 process, 8 threads).
+
+1. 50 concurrent sessions x 20 turns; then every session is fetched and checked: no turn lost, duplicated or
+   misordered. Throughput, p95 and the server's RSS before and after.
+2. A burst beyond the default throttle: 429 with Retry-After, never 5xx.
+3. 100,000 sessions against the in-memory store: RSS stays bounded (least recently used sessions are evicted).
+
+All traffic goes to 127.0.0.1, with fixed request counts.
+
+    .venv/bin/python bench/load.py [--sessions 50] [--turns 20] [--memory-sessions 100000]
+"""
+
+import argparse
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from _http import Client, percentile
+from _setup import ROOT, setup, table
+
+QUESTIONS = [
+    "How do I add a document?",
+    "What formats can I upload?",
+    "How does streaming work?",
+    "When should I switch to Redis?",
+    "What does the evidence check do?",
+    "How are documents split?",
+    "What happens when the language model is down?",
+    "How do I use my own PostgreSQL server?",
+]
+OPEN = {"CHAT_THROTTLE_IP": "1000000/min", "CHAT_THROTTLE_SESSION": "1000000/min"}
+
+
+def conversation_phase(server, sessions: int, turns: int) -> dict:
+    rss_before = server.rss_mb()
+    latencies, errors, sent = [], [], {}
+    lock = threading.Lock()
+
+    def run_session(n: int) -> None:
+        client = Client(server.url)
+        status, body, _, _ = client.request("POST", "/api/chat/sessions/")
+        session_id = body["session_id"]
+        mine = []
+        for turn in range(turns):
+            message = f"{QUESTIONS[(n + turn) % len(QUESTIONS)]} (s{n} t{turn})"
+            status, body, _, seconds = client.request(
+                "POST", f"/api/chat/sessions/{session_id}/messages/", {"message": message}
+            )
+            with lock:
+                latencies.append(seconds)
+                if status != 200:
+                    errors.append(status)
+            if status == 200:
+                mine.append(message)
+        with lock:
+            sent[session_id] = mine
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        list(pool.map(run_session, range(sessions)))
+    wall = time.perf_counter() - started
+    rss_after = server.rss_mb()
+    lost = duplicated = misordered = 0
+    checker = Client(server.url)
+    for session_id, messages in sent.items():
+        _, body, _, _ = checker.request("GET", f"/api/chat/sessions/{session_id}/")
+        users = [t["content"] for t in body["turns"] if t["role"] == "user"]
+        roles = [t["role"] for t in body["turns"]]
+        lost += len(set(messages) - set(users))
+        duplicated += len(users) - len(set(users))
+        misordered += int(users != messages[-len(users) :] or roles != ["user", "assistant"] * len(users))
+    return {
+        "requests": len(latencies),
+        "errors": len(errors),
+        "throughput": len(latencies) / wall,
+        "p50": percentile(latencies, 50) * 1000,
+        "p95": percentile(latencies, 95) * 1000,
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "lost": lost,
+        "duplicated": duplicated,
+        "misordered": misordered,
+    }
+
+
+def burst_phase(server, requests: int) -> dict:
+    statuses, retry_after = [], []
+    lock = threading.Lock()
+
+    def fire(_: int) -> None:
+        status, _, headers, _ = Client(server.url).request("POST", "/api/chat/sessions/")
+        with lock:
+            statuses.append(status)
+            if status == 429:
+                retry_after.append(headers.get("Retry-After"))
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(fire, range(requests)))
+    return {
+        "requests": requests,
+        "201": statuses.count(201),
+        "429": statuses.count(429),
+        "5xx": sum(s >= 500 for s in statuses),
+        "retry_after_missing": sum(not value for value in retry_after),
+    }
+
+
+def memory_phase(server, sessions: int) -> dict:
+    rss_before = server.rss_mb()
+    counter = iter(range(sessions))
+    lock = threading.Lock()
+    failures = []
+
+    def worker() -> None:
+        client = Client(server.url)
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            status, _, _, _ = client.request("POST", "/api/chat/sessions/")
+            if status != 201:
+                failures.append(status)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "sessions": sessions,
+        "seconds": time.perf_counter() - started,
+        "failures": len(failures),
+        "rss_before": rss_before,
+        "rss_after": server.rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--burst", type=int, default=200)
+    parser.add_argument("--memory-sessions", type=int, default=100_000)
+    args = parser.parse_args()
+    setup()
+    from django.core.management import call_command
+
+    from chatbot_site.isolated_db import isolated_database
+    from tests.servers import AppServer
+
+    with isolated_database(suffix="bench_load") as database:
+        call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
+        server = AppServer(database=database, env=OPEN)
+        server.start()
+        try:
+            load = conversation_phase(server, args.sessions, args.turns)
+        finally:
+            server.stop()
+        memory = {}
+        # The same 100k sessions with the default bound, and with a bound too high to evict (the baseline).
+        for label, bound in (("bounded (default 10,000)", "10000"), ("unbounded baseline", "100000000")):
+            server = AppServer(database=database, env={**OPEN, "CHAT_SESSION_MAX_SESSIONS": bound})
+            server.start()
+            try:
+                memory[label] = memory_phase(server, args.memory_sessions)
+            finally:
+                server.stop()
+        limited = AppServer(database=database)  # the default throttles
+        limited.start()
+        try:
+            burst = burst_phase(limited, args.burst)
+        finally:
+            limited.stop()
+
+    print(f"\n1. {args.sessions} concurrent sessions x {args.turns} turns (offline answerer)")
+    print(
+        table(
+            [
+                "requests",
+                "errors",
+                "req/s",
+                "p50 ms",
+                "p95 ms",
+                "RSS before MiB",
+                "RSS after MiB",
+                "lost",
+                "duplicated",
+                "misordered sessions",
+            ],
+            [
+                [
+                    load["requests"],
+                    load["errors"],
+                    f"{load['throughput']:.1f}",
+                    f"{load['p50']:.0f}",
+                    f"{load['p95']:.0f}",
+                    f"{load['rss_before']:.0f}",
+                    f"{load['rss_after']:.0f}",
+                    load["lost"],
+                    load["duplicated"],
+                    load["misordered"],
+                ]
+            ],
+        )
+    )
+    print(f"\n2. burst of {args.burst} session creations at the default throttle")
+    print(
+        table(
+            ["requests", "201", "429", "5xx", "429 without Retry-After"],
+            [[burst["requests"], burst["201"], burst["429"], burst["5xx"], burst["retry_after_missing"]]],
+        )
+    )
+    print(f"\n3. {args.memory_sessions:,} sessions against the in-memory store (bound: CHAT_SESSION_MAX_SESSIONS)")
+    rows = [
+        [
+            label,
+            m["sessions"],
+            f"{m['seconds']:.0f}",
+            m["failures"],
+            f"{m['rss_before']:.0f}",
+            f"{m['rss_after']:.0f}",
+            f"{m['rss_after'] - m['rss_before']:.1f}",
+        ]
+        for label, m in memory.items()
+    ]
+    print(table(["store", "sessions", "seconds", "failures", "RSS before MiB", "RSS after MiB", "growth MiB"], rows))
+    bounded, unbounded = memory.values()
+    growth = [m["rss_after"] - m["rss_before"] for m in (bounded, unbounded)]
+    print(f"growth bounded / unbounded: {growth[0] / max(growth[1], 0.1):.2f}")
+    ok = (
+        load["errors"] == 0
+        and not load["lost"] + load["duplicated"] + load["misordered"]
+        and burst["5xx"] == 0
+        and burst["429"] > 0
+        and burst["retry_after_missing"] == 0
+        and not any(m["failures"] for m in memory.values())
+    )
+    print("\nresult:", "PASS" if ok else "FAIL")
+    raise SystemExit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
