@@ -1,6 +1,7 @@
 """API keys and throttles for the chat API."""
 
 import hmac
+import uuid
 
 from django.conf import settings
 from rest_framework import exceptions
@@ -86,6 +87,10 @@ class SessionThrottle(_SettingsRateThrottle):
         session_id = view.kwargs.get("pk")
         if session_id is None and isinstance(request.data, dict):
             session_id = request.data.get("session_id")
-        if not session_id or request.method != "POST":
+        if request.method != "POST":
             return None
-        return self.cache_format % {"scope": self.scope, "ident": str(session_id)[:64]}
+        try:
+            ident = str(uuid.UUID(str(session_id)))
+        except ValueError:
+            return None  # no or malformed id: validation refuses the request anyway
+        return self.cache_format % {"scope": self.scope, "ident": ident}

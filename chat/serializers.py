@@ -3,6 +3,7 @@
 import re
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -20,9 +21,16 @@ class _ChatText(serializers.CharField):
         return super().run_validation(data)
 
 
+# Published in the schema as the pattern a message must match: at least one visible character. (Blank and
+# control-only messages are refused before this runs, with code `empty_message`.)
+_VISIBLE = RegexValidator(r"[^\s\x00-\x1f\x7f]", message="The message is empty. Type a question.", code="blank")
+
+
 class MessageRequestSerializer(serializers.Serializer):
     message = _ChatText(
+        min_length=1,
         max_length=settings.CHAT_MAX_MESSAGE_CHARS,
+        validators=[_VISIBLE],
         help_text=f"The question, at most {settings.CHAT_MAX_MESSAGE_CHARS} characters.",
         error_messages={
             "blank": "The message is empty. Type a question.",

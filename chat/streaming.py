@@ -62,7 +62,7 @@ def stream_reply(work: Callable[[Callable[[str, dict], None]], dict]) -> Streami
             logger.info("stream cancelled by the client; nothing stored")
         except APIException as error:
             code = getattr(error, "default_code", "error")
-            events.put(("error", error_body(code=code, message=str(error.detail))["error"]))
+            events.put(("error", error_body(code=code, message=str(error.detail))))
         except Exception:  # noqa: BLE001 - the client gets an error event, the log gets the traceback
             logger.exception("streaming chat reply failed")
             events.put(

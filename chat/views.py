@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +30,9 @@ class InvalidSessionId(ChatError):
     default_detail = "The session id is not a valid UUID. Start a new session."
 
 
+SESSION_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session id (a UUID4 from session creation)."
+)
 STREAM_PARAMETER = OpenApiParameter(
     "stream",
     OpenApiTypes.BOOL,
@@ -36,17 +40,34 @@ STREAM_PARAMETER = OpenApiParameter(
     description="Stream Server-Sent Events (`sources`, `token`..., `done` or `error`). "
     "Sending `Accept: text/event-stream` does the same.",
 )
-ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Invalid request (stable `error.code`)."),
-    404: OpenApiResponse(ErrorSerializer, description="Unknown or expired session: start a new one."),
-    429: OpenApiResponse(ErrorSerializer, description="Too many requests."),
-    502: OpenApiResponse(ErrorSerializer, description="The language model returned an unusable answer."),
-    503: OpenApiResponse(ErrorSerializer, description="A backing service is unavailable."),
-    504: OpenApiResponse(ErrorSerializer, description="The language model timed out."),
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request (stable `error.code`).",
+    401: "An API key is required or not valid (only when the server sets CHAT_API_KEYS).",
+    404: "Unknown or expired session: start a new one.",
+    413: "The request body is too large.",
+    429: "Too many requests; see Retry-After.",
+    502: "The language model returned an unusable answer.",
+    503: "A backing service (database, session store, language model) is unavailable.",
+    504: "The language model timed out.",
 }
+# An SSE event as clients parse it: its `data` is JSON (sources, a token, the reply, or the error object).
+SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["sources", "token", "done", "error"]},
+        "data": {"type": "string", "description": "JSON: {sources}, {text}, the reply, or {error: {code, message}}."},
+    },
+}
+ERRORS = {code: OpenApiResponse(ErrorSerializer, description=text) for code, text in ERROR_DESCRIPTIONS.items()}
 REPLY_RESPONSES = {
-    200: OpenApiResponse(ReplySerializer, description="The reply (JSON), or an SSE stream when streaming."),
-    **ERRORS,
+    (200, "application/json"): OpenApiResponse(ReplySerializer, description="The reply."),
+    (200, "text/event-stream"): OpenApiResponse(SSE_EVENT, description="Streamed: sources, token..., done."),
+    **{(code, "application/json"): response for code, response in ERRORS.items()},
+    **{
+        (code, "text/event-stream"): OpenApiResponse(SSE_EVENT, description=f"{text} One `error` event.")
+        for code, text in ERROR_DESCRIPTIONS.items()
+    },
 }
 
 
@@ -58,8 +79,13 @@ def _session_id(raw: str) -> str:
 
 
 def _wants_stream(request: Request) -> bool:
-    if request.query_params.get("stream", "").lower() in {"1", "true", "yes"}:
-        return True
+    raw = request.query_params.get("stream")
+    if raw is not None:
+        value = raw.strip().lower()
+        if value not in {"1", "true", "yes", "0", "false", "no"}:
+            raise ValidationError({"stream": ["Use stream=true or stream=false."]})
+        if value in {"1", "true", "yes"}:
+            return True
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
@@ -67,21 +93,29 @@ class ChatViewSet(viewsets.ViewSet):
     """Chat sessions and messages."""
 
     lookup_value_regex = "[^/]+"
-    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    renderer_classes = [JSONRenderer]
+
+    def get_renderers(self):
+        # Only the message actions can answer as an event stream.
+        if self.action in {"messages", "converse"}:
+            return [JSONRenderer(), EventStreamRenderer()]
+        return super().get_renderers()
 
     @extend_schema(request=None, responses={201: SessionSerializer, **ERRORS}, summary="Start a session")
     def create(self, request: Request) -> Response:
         session_id = services.session_create()
         return Response({"session_id": session_id}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: SessionDetailSerializer, **ERRORS}, summary="Get a session's turns")
+    @extend_schema(
+        responses={200: SessionDetailSerializer, **ERRORS}, parameters=[SESSION_ID], summary="Get a session's turns"
+    )
     def retrieve(self, request: Request, pk: str) -> Response:
         session_id = _session_id(pk)
         turns = services.session_turns(session_id=session_id)
         data = {"session_id": session_id, "turns": [turn.to_dict() for turn in turns]}
         return Response(SessionDetailSerializer(data).data)
 
-    @extend_schema(request=None, responses={204: None, **ERRORS}, summary="Forget a session")
+    @extend_schema(request=None, responses={204: None, **ERRORS}, parameters=[SESSION_ID], summary="Forget a session")
     def destroy(self, request: Request, pk: str) -> Response:
         services.session_delete(session_id=_session_id(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -89,7 +123,7 @@ class ChatViewSet(viewsets.ViewSet):
     @extend_schema(
         request=MessageRequestSerializer,
         responses=REPLY_RESPONSES,
-        parameters=[STREAM_PARAMETER],
+        parameters=[SESSION_ID, STREAM_PARAMETER],
         summary="Ask a question in a session",
     )
     @action(detail=True, methods=["post"])

@@ -285,6 +285,8 @@ REST_FRAMEWORK = {
         "chat_session": env_str("CHAT_THROTTLE_SESSION", "30/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
+    # No ?format= override: clients choose JSON or an event stream with Accept (or ?stream=1).
+    "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "chat.exceptions.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -221,8 +221,20 @@ class AppServer:
         import urllib.request
 
         self.process = subprocess.Popen(
-            [self.python, "-m", "gunicorn", "chatbot_site.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "1", "--threads", str(self.threads), "--timeout", "120"],
+            [
+                self.python,
+                "-m",
+                "gunicorn",
+                "chatbot_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                str(self.threads),
+                "--timeout",
+                "120",
+            ],
             cwd=self.root,
             env=self.env,
             stdout=subprocess.DEVNULL,
