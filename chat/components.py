@@ -382,6 +382,9 @@ class ExtractiveAnswerer:
         has_selection = bool(documents) and documents[0].meta.get("kind") == "selection"
         if has_selection:
             in_selection = [i for i, (index, _) in enumerate(candidates) if index == 1]
+            if in_selection and len(set(content_words(question))) <= 1:
+                # "What does this mean?": the question is about the selection itself, so it is the answer.
+                return self._quote([candidates[i] for i in in_selection[:2]])
             best = max(in_selection, key=lambda i: scores[i], default=None)
             if best is not None and scores[best] >= self.selection_min_score:
                 return self._quote([candidates[best]])
@@ -434,7 +437,8 @@ class CitationValidator:
             return "".join(f"[{n}]" for n in valid)
 
         text = _CITATION.sub(keep_valid, text)
-        text = re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+        # Tidy the gaps dropped citations leave ("it [9]." -> "it ."), without touching ".md"-like text.
+        text = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
         return {"answer": text, "status": status, "cited": cited, "usage": usage, "model": model}
 
 

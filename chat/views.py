@@ -2,6 +2,10 @@
 
 import uuid
 
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -12,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import services
+from .book import book_page, book_pages
 from .exceptions import ChatError
 from .serializers import (
     ConverseRequestSerializer,
@@ -158,3 +163,19 @@ class ChatViewSet(viewsets.ViewSet):
             return stream_reply(lambda on_event: services.chat_reply(**kwargs, on_event=on_event).to_dict())
         reply = services.chat_reply(**kwargs)
         return Response(ReplySerializer(reply.to_dict()).data)
+
+
+def book_index(request: HttpRequest) -> HttpResponse:
+    """The demo book opens at its first chapter."""
+    pages = book_pages()
+    if not pages:
+        raise Http404("The book has no chapters.")
+    return redirect("book-page", name=pages[0].name)
+
+
+def book_chapter(request: HttpRequest, name: str) -> HttpResponse:
+    """One chapter of the demo book, with the chat widget embedded."""
+    page = book_page(name)
+    if page is None:
+        raise Http404("No such chapter.")
+    return render(request, "chat/book.html", {"page": page, "pages": book_pages(), "prefix": settings.BOOK_REFERENCE_PREFIX})

@@ -218,6 +218,10 @@ OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 30.0)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 
+# --- The demo book served at / (the same Markdown as the default knowledge base) ---
+BOOK_DIR = env_path("BOOK_DIR", BASE_DIR / "docs" / "guide")
+BOOK_REFERENCE_PREFIX = "/docs/guide/"
+
 # --- Chat ---
 CHAT_MODEL = env_str("CHAT_MODEL", "gpt-4o-mini")
 CHAT_TOP_K = env_int("CHAT_TOP_K", 5)

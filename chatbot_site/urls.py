@@ -8,8 +8,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chat.exceptions import error_body
 from chat.health import healthz, readyz
+from chat.views import book_chapter, book_index
 
 urlpatterns = [
+    path("", book_index, name="book-index"),
+    path("docs/guide/<str:name>", book_chapter, name="book-page"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

@@ -93,3 +93,25 @@ def test_abstains_when_the_knowledge_does_not_cover_it(api, knowledge):
 def test_empty_knowledge_base_abstains(api, db):
     reply = ask(api, "Anything at all?")
     assert reply["status"] == "no_answer"
+
+
+def test_asking_what_a_selection_means_answers_from_it(api, knowledge):
+    selection = "Tower Bridge in London was completed in 1894. Its bascules are raised for tall ships on the River Thames."
+    reply = ask(api, "What does this mean?", selected_text=selection)
+    assert reply["status"] == "answered"
+    assert "Tower Bridge in London was completed in 1894." in reply["answer"]
+    assert reply["sources"][0]["kind"] == "selection"
+
+
+def test_citation_cleanup_keeps_file_extensions():
+    from haystack import Document
+    from haystack.dataclasses import ChatMessage
+
+    from chat.components import CitationValidator
+
+    out = CitationValidator().run(
+        replies=[ChatMessage.from_assistant("Upload .txt, .md or .pdf files [1] [7].")],
+        documents=[Document(content="x")],
+    )
+    assert out["answer"] == "Upload .txt, .md or .pdf files [1]."
+    assert out["cited"] == [1]

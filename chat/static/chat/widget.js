@@ -1,0 +1,333 @@
+/* Chatbot widget: add <script src=".../static/chat/widget.js" data-api-base="https://api.example.org"
+   data-api-key="optional" defer></script> to any page. Vanilla JavaScript; no build step.
+   Model and document text are always inserted as text (textContent), never as HTML. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var API = ((script && script.dataset.apiBase) || "").replace(/\/$/, "");
+  var KEY = (script && script.dataset.apiKey) || "";
+  var TITLE = (script && script.dataset.title) || "Ask the book";
+  var STORAGE = "chatbot.session:" + (API || location.origin);
+
+  var state = { sessionId: localStorage.getItem(STORAGE), selected: "", busy: false, lastMessage: null };
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function slugify(text) {
+    return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  }
+
+  // ---- the panel ----
+  var launcher = el("button", { type: "button", class: "cbw-launcher", "aria-expanded": "false", "aria-controls": "cbw-panel" }, TITLE);
+  var panel = el("section", { id: "cbw-panel", class: "cbw-panel", role: "dialog", "aria-label": TITLE, hidden: "" });
+  var header = el("header", { class: "cbw-header" });
+  header.appendChild(el("h2", { class: "cbw-title" }, TITLE));
+  var resetButton = el("button", { type: "button", class: "cbw-reset" }, "New conversation");
+  var closeButton = el("button", { type: "button", class: "cbw-close", "aria-label": "Close chat" }, "×");
+  header.appendChild(resetButton);
+  header.appendChild(closeButton);
+  var log = el("div", { class: "cbw-log", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
+  var announcer = el("p", { class: "cbw-sr-only", "aria-live": "assertive" });
+  var chip = el("div", { class: "cbw-selection", hidden: "" });
+  var chipText = el("blockquote", { class: "cbw-selection-text" });
+  var chipClear = el("button", { type: "button", class: "cbw-selection-clear", "aria-label": "Remove the selected passage" }, "×");
+  chip.appendChild(el("span", { class: "cbw-selection-label" }, "Asking about:"));
+  chip.appendChild(chipText);
+  chip.appendChild(chipClear);
+  var form = el("form", { class: "cbw-form" });
+  var input = el("textarea", { class: "cbw-input", rows: "2", "aria-label": "Your question", placeholder: "Ask a question… (Enter to send)" });
+  var send = el("button", { type: "submit", class: "cbw-send" }, "Send");
+  form.appendChild(input);
+  form.appendChild(send);
+  [header, log, chip, form, announcer].forEach(function (node) { panel.appendChild(node); });
+  var askSelection = el("button", { type: "button", class: "cbw-ask-selection", hidden: "" }, "Ask about this");
+
+  function mount() {
+    document.body.appendChild(launcher);
+    document.body.appendChild(panel);
+    document.body.appendChild(askSelection);
+    if (state.sessionId) restore();
+  }
+
+  function openPanel() {
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    input.focus();
+  }
+
+  function closePanel() {
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+
+  // ---- talking to the API ----
+  function headers(extra) {
+    var h = { "Content-Type": "application/json" };
+    if (KEY) h.Authorization = "Bearer " + KEY;
+    Object.keys(extra || {}).forEach(function (k) { h[k] = extra[k]; });
+    return h;
+  }
+
+  function newSession() {
+    return fetch(API + "/api/chat/sessions/", { method: "POST", headers: headers() }).then(function (response) {
+      if (!response.ok) throw { status: response.status, retryAfter: response.headers.get("Retry-After") };
+      return response.json();
+    }).then(function (body) {
+      state.sessionId = body.session_id;
+      localStorage.setItem(STORAGE, state.sessionId);
+      return state.sessionId;
+    });
+  }
+
+  function forgetSession() {
+    state.sessionId = null;
+    localStorage.removeItem(STORAGE);
+  }
+
+  function restore() {
+    fetch(API + "/api/chat/sessions/" + encodeURIComponent(state.sessionId) + "/", { headers: headers() })
+      .then(function (response) {
+        if (response.status === 404 || response.status === 400) { forgetSession(); return null; }
+        return response.ok ? response.json() : null;
+      })
+      .then(function (body) {
+        if (!body) return;
+        body.turns.forEach(function (turn) {
+          if (turn.role === "user") {
+            addUser(turn.content, turn.data && turn.data.selected_text);
+          } else {
+            var bubble = addAssistant();
+            finish(bubble, { answer: turn.content, status: turn.data.status, sources: turn.data.sources || [] });
+          }
+        });
+      })
+      .catch(function () { /* offline: the conversation shows again on the next load */ });
+  }
+
+  function parseEvents(buffer, onEvent) {
+    var parts = buffer.split("\n\n");
+    var rest = parts.pop();
+    parts.forEach(function (block) {
+      var name = "message", data = "";
+      block.split("\n").forEach(function (line) {
+        if (line.indexOf("event: ") === 0) name = line.slice(7);
+        else if (line.indexOf("data: ") === 0) data += line.slice(6);
+      });
+      if (data) onEvent(name, JSON.parse(data));
+    });
+    return rest;
+  }
+
+  function ask(message, selected, bubble, retried) {
+    var ready = state.sessionId ? Promise.resolve(state.sessionId) : newSession();
+    return ready.then(function (sessionId) {
+      var body = { message: message };
+      if (selected) body.selected_text = selected;
+      return fetch(API + "/api/chat/sessions/" + encodeURIComponent(sessionId) + "/messages/", {
+        method: "POST", headers: headers({ Accept: "text/event-stream" }), body: JSON.stringify(body),
+      });
+    }).then(function (response) {
+      if (response.status === 404 && !retried) {
+        // The session expired on the server: start a new one quietly and ask again.
+        forgetSession();
+        return ask(message, selected, bubble, true);
+      }
+      if (!response.ok) {
+        return response.text().then(function (text) {
+          var code = "error";
+          try {
+            parseEvents(text + "\n\n", function (name, data) { code = (data.error || data).code || code; });
+          } catch (ignored) {
+            try { code = JSON.parse(text).error.code; } catch (ignoredToo) { /* keep "error" */ }
+          }
+          throw { status: response.status, code: code, retryAfter: response.headers.get("Retry-After") };
+        });
+      }
+      setState(bubble, "streaming");
+      var reader = response.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = "", answerText = bubble.querySelector(".cbw-answer"), finished = false;
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) {
+            if (!finished) throw { status: 0, code: "stream_interrupted" };
+            return;
+          }
+          buffer = parseEvents(buffer + decoder.decode(chunk.value, { stream: true }), function (name, data) {
+            if (name === "token") answerText.textContent += data.text;
+            else if (name === "done") { finished = true; finish(bubble, data); }
+            else if (name === "error") { finished = true; throw { status: 503, code: data.error.code }; }
+          });
+          return pump();
+        });
+      }
+      return pump();
+    });
+  }
+
+  // ---- rendering ----
+  function addUser(text, selected) {
+    var item = el("div", { class: "cbw-msg cbw-user" });
+    if (selected) item.appendChild(el("blockquote", { class: "cbw-quote" }, selected));
+    item.appendChild(el("p", {}, text));
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function addAssistant() {
+    var item = el("div", { class: "cbw-msg cbw-assistant is-thinking" });
+    item.appendChild(el("p", { class: "cbw-state" }, "Thinking…"));
+    item.appendChild(el("p", { class: "cbw-answer" }));
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+    return item;
+  }
+
+  var STATES = ["is-thinking", "is-streaming", "is-answered", "is-no-answer", "is-selection-only", "is-rate-limited", "is-error"];
+  var LABELS = {
+    thinking: "Thinking…",
+    streaming: "Answering…",
+    answered: "",
+    "no-answer": "Not covered in this book",
+    "selection-only": "The selected passage does not answer this",
+    "rate-limited": "Too many questions at once",
+    error: "The assistant is unavailable",
+  };
+
+  function setState(bubble, name) {
+    STATES.forEach(function (c) { bubble.classList.remove(c); });
+    bubble.classList.add("is-" + name);
+    bubble.dataset.state = name;
+    bubble.querySelector(".cbw-state").textContent = LABELS[name];
+  }
+
+  function sourceHref(source) {
+    if (!source.reference) return null;
+    var last = (source.section || "").split(" > ").pop();
+    return source.reference + (last ? "#" + slugify(last) : "");
+  }
+
+  function finish(bubble, reply) {
+    var status = reply.status === "no_answer" ? "no-answer" : reply.status === "selection_only" ? "selection-only" : "answered";
+    setState(bubble, status);
+    var bySource = {};
+    (reply.sources || []).forEach(function (s) { bySource[s.index] = s; });
+    var answer = bubble.querySelector(".cbw-answer");
+    answer.textContent = "";
+    String(reply.answer || "").split(/(\[\d+\])/).forEach(function (part) {
+      var match = /^\[(\d+)\]$/.exec(part);
+      var source = match && bySource[Number(match[1])];
+      if (source) {
+        var href = sourceHref(source);
+        var cite = el(href ? "a" : "span", { class: "cbw-cite", title: source.title + ": " + source.snippet }, part);
+        if (href) cite.setAttribute("href", href);
+        cite.setAttribute("aria-label", "Source " + match[1] + ": " + source.title);
+        answer.appendChild(cite);
+      } else {
+        answer.appendChild(document.createTextNode(part));
+      }
+    });
+    if (reply.sources && reply.sources.length) {
+      var list = el("ol", { class: "cbw-sources", "aria-label": "Sources" });
+      reply.sources.forEach(function (s) {
+        var item = el("li", { value: String(s.index) });
+        var href = sourceHref(s);
+        var link = el(href ? "a" : "span", { class: "cbw-source-title" }, s.title + (s.section ? " — " + s.section.split(" > ").pop() : ""));
+        if (href) link.setAttribute("href", href);
+        item.appendChild(link);
+        item.appendChild(el("p", { class: "cbw-snippet" }, s.snippet));
+        list.appendChild(item);
+      });
+      bubble.appendChild(list);
+    }
+    announcer.textContent = (LABELS[status] ? LABELS[status] + ". " : "") + answer.textContent;
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function fail(bubble, error, message, selected) {
+    var limited = error && error.status === 429;
+    setState(bubble, limited ? "rate-limited" : "error");
+    var note = limited
+      ? "Please wait " + (error.retryAfter || "a few") + " seconds, then retry."
+      : "The assistant could not answer right now (" + ((error && error.code) || "network error") + ").";
+    bubble.querySelector(".cbw-answer").textContent = note;
+    var retry = el("button", { type: "button", class: "cbw-retry" }, "Retry");
+    retry.addEventListener("click", function () {
+      bubble.remove();
+      submit(message, selected, true);
+    });
+    bubble.appendChild(retry);
+    announcer.textContent = LABELS[limited ? "rate-limited" : "error"] + ". " + note;
+  }
+
+  function submit(message, selected, isRetry) {
+    if (state.busy || !message) return;
+    state.busy = true;
+    send.disabled = true;
+    if (!isRetry) addUser(message, selected);
+    var bubble = addAssistant();
+    ask(message, selected, bubble, false)
+      .catch(function (error) { fail(bubble, error, message, selected); })
+      .then(function () { state.busy = false; send.disabled = false; });
+  }
+
+  // ---- events ----
+  launcher.addEventListener("click", function () { panel.hidden ? openPanel() : closePanel(); });
+  closeButton.addEventListener("click", closePanel);
+  panel.addEventListener("keydown", function (event) { if (event.key === "Escape") closePanel(); });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var message = input.value.trim();
+    if (!message || state.busy) return;
+    var selected = state.selected;
+    input.value = "";
+    clearSelection();
+    submit(message, selected, false);
+  });
+  resetButton.addEventListener("click", function () {
+    var old = state.sessionId;
+    forgetSession();
+    log.textContent = "";
+    clearSelection();
+    if (old) fetch(API + "/api/chat/sessions/" + encodeURIComponent(old) + "/", { method: "DELETE", headers: headers() }).catch(function () {});
+    input.focus();
+  });
+
+  function clearSelection() {
+    state.selected = "";
+    chip.hidden = true;
+    chipText.textContent = "";
+  }
+  chipClear.addEventListener("click", clearSelection);
+
+  document.addEventListener("mouseup", function (event) {
+    if (panel.contains(event.target) || event.target === askSelection) return;
+    var selection = window.getSelection();
+    var text = selection ? selection.toString().trim() : "";
+    if (!text || text.length < 3) { askSelection.hidden = true; return; }
+    var rect = selection.getRangeAt(0).getBoundingClientRect();
+    askSelection.style.top = window.scrollY + rect.bottom + 6 + "px";
+    askSelection.style.left = window.scrollX + rect.left + "px";
+    askSelection.dataset.text = text.slice(0, 20000);
+    askSelection.hidden = false;
+  });
+  askSelection.addEventListener("click", function () {
+    state.selected = askSelection.dataset.text || "";
+    chipText.textContent = state.selected;
+    chip.hidden = !state.selected;
+    askSelection.hidden = true;
+    openPanel();
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
+  else mount();
+})();
