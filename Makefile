@@ -20,12 +20,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed
 
-# Redis (for the Redis session store tests) from the system's packages, when missing and we may install.
+# System packages the tests use, from the OS package manager, when missing and we may install:
+# redis-server (Redis session store tests) and chromium (browser tests of the widget; never downloaded by Playwright).
+SYSTEM_PACKAGES := redis-server:redis-server chromium:chromium
 system-deps:
-	@if ! command -v redis-server >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
-		elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
-		else echo "Install redis-server (e.g. apt-get install redis-server) to run the Redis session store tests."; exit 1; fi; \
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+		command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+		else echo "Install with your package manager:$$missing"; exit 1; fi; \
+		echo "Installing$$missing"; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 migrate: setup

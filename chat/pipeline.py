@@ -22,6 +22,7 @@ from .components import (
     HybridRetriever,
     LLMQueryRewriter,
     PromptData,
+    QueryEmbedder,
     QueryRewriter,
     SelectionLocator,
     closing_openai_generator_class,
@@ -176,7 +177,7 @@ class ChatPipelines:
         return self.generator != ExtractiveAnswerer.NAME
 
     def answer_inputs(
-        self, *, question: str, documents: list, history: list, query_embedding: list[float], streaming_callback
+        self, *, question: str, documents: list, history: list, query_embedding: Any, streaming_callback
     ) -> dict[str, dict[str, Any]]:
         """The run() data for the answer pipeline."""
         if self.uses_llm:
@@ -222,7 +223,11 @@ def build_chat_pipelines() -> ChatPipelines:
         )
         name = ExtractiveAnswerer.NAME
     retrieval = build_retrieval_pipeline(
-        rewriter=rewriter, text_embedder=new_text_embedder(), retriever=retriever, locator=locator, gate=gate
+        rewriter=rewriter,
+        text_embedder=QueryEmbedder(text_embedder=new_text_embedder()),
+        retriever=retriever,
+        locator=locator,
+        gate=gate,
     )
     return ChatPipelines(retrieval=retrieval, answer=answer, generator=name)
 

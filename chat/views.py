@@ -178,4 +178,6 @@ def book_chapter(request: HttpRequest, name: str) -> HttpResponse:
     page = book_page(name)
     if page is None:
         raise Http404("No such chapter.")
-    return render(request, "chat/book.html", {"page": page, "pages": book_pages(), "prefix": settings.BOOK_REFERENCE_PREFIX})
+    return render(
+        request, "chat/book.html", {"page": page, "pages": book_pages(), "prefix": settings.BOOK_REFERENCE_PREFIX}
+    )

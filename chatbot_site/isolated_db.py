@@ -20,4 +20,10 @@ def isolated_database(*, suffix: str) -> Iterator[str]:
     try:
         yield name
     finally:
+        # Connections other code opened (servers, other libraries) would block DROP DATABASE.
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
         teardown_databases(old, verbosity=0)

@@ -1,9 +1,10 @@
 """Reads from the knowledge base: hybrid chunk search, document lists and index health."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 
 from .embedders import embedding_spec
@@ -80,7 +81,7 @@ def lexical_query(text: str) -> str:
 def chunk_search(
     *,
     query: str,
-    embedding: list[float],
+    embedding: Sequence[float],
     top_k: int,
     candidates: int = 40,
     dense_weight: float = 1.0,
@@ -102,16 +103,25 @@ def chunk_search(
         "rrf_k": float(rrf_k),
         "limit": top_k * 2,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        # SET LOCAL keeps the setting inside this transaction, away from pooled connections.
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, candidates))])
-        cursor.execute(_HYBRID_SQL, params)
-        rows = cursor.fetchall()
+    params["ef_search"] = str(max(ef_search, candidates))
+    rows = _fetch_with_ef_search(_HYBRID_SQL, params)
     hits = [ChunkHit(*row) for row in rows]
     return deduplicate_hits(hits=hits)[:top_k]
 
 
-def _vector_literal(embedding: list[float]) -> str:
+def _fetch_with_ef_search(sql: str, params: dict) -> list[tuple]:
+    """Run one query with hnsw.ef_search set for it alone, in a single round trip.
+
+    Both statements travel in one message, so outside a transaction they share one implicit transaction and the
+    local setting ends with it (nothing leaks into pooled connections); inside one it ends with that transaction.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.ef_search', %(ef_search)s, true); " + sql, params)
+        cursor.nextset()
+        return cursor.fetchall()
+
+
+def _vector_literal(embedding: Sequence[float]) -> str:
     return "[" + ",".join(f"{float(value):.7g}" for value in embedding) + "]"
 
 
@@ -131,16 +141,14 @@ def deduplicate_hits(*, hits: list[ChunkHit], threshold: float = 0.9) -> list[Ch
     return [hit for hit, _ in kept]
 
 
-def chunk_nearest(*, embedding: list[float], top_k: int, ef_search: int = 40) -> list[tuple[int, float]]:
+def chunk_nearest(*, embedding: Sequence[float], top_k: int, ef_search: int = 40) -> list[tuple[int, float]]:
     """Dense-only search through the HNSW index: (chunk id, cosine similarity)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, top_k))])
-        cursor.execute(
-            "SELECT c.id, 1 - (c.embedding <=> %s::vector) FROM knowledge_chunk c "
-            "ORDER BY c.embedding <=> %s::vector LIMIT %s",
-            [_vector_literal(embedding), _vector_literal(embedding), top_k],
-        )
-        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+    rows = _fetch_with_ef_search(
+        "SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) FROM knowledge_chunk c "
+        "ORDER BY c.embedding <=> %(embedding)s::vector LIMIT %(top_k)s",
+        {"embedding": _vector_literal(embedding), "top_k": top_k, "ef_search": str(max(ef_search, top_k))},
+    )
+    return [(row[0], float(row[1])) for row in rows]
 
 
 def document_list() -> QuerySet[SourceDocument]:

@@ -96,7 +96,9 @@ def test_empty_knowledge_base_abstains(api, db):
 
 
 def test_asking_what_a_selection_means_answers_from_it(api, knowledge):
-    selection = "Tower Bridge in London was completed in 1894. Its bascules are raised for tall ships on the River Thames."
+    selection = (
+        "Tower Bridge in London was completed in 1894. Its bascules are raised for tall ships on the River Thames."
+    )
     reply = ask(api, "What does this mean?", selected_text=selection)
     assert reply["status"] == "answered"
     assert "Tower Bridge in London was completed in 1894." in reply["answer"]

@@ -1,0 +1,196 @@
+"""The chat widget in a real browser (Debian's Chromium driven by Playwright) against the real server."""
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from tests.servers import AppServer
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make system-deps)"),
+]
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = Path(os.environ.get("WIDGET_SCREENSHOTS", ROOT / "test-results" / "widget"))
+
+# Records every state an assistant message passes through, so a test can see that it streamed.
+STATE_RECORDER = """
+window.__states = [];
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.attributeName === 'data-state') window.__states.push(r.target.dataset.state);
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-state']});
+"""
+
+
+@pytest.fixture
+def server(db):
+    call_command(
+        "ingest", str(ROOT / "docs" / "guide"), "--reference-base", "/docs/", "--no-progress", stdout=io.StringIO()
+    )
+    app = AppServer(database=connection.settings_dict["NAME"], threads=4)
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        context.add_init_script(STATE_RECORDER)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(server.url + "/")
+        yield page
+        browser.close()
+
+
+def ask(page, question: str):
+    if page.locator("#cbw-panel").is_hidden():
+        page.click(".cbw-launcher")
+    before = page.locator(".cbw-assistant").count()
+    page.fill(".cbw-input", question)
+    page.keyboard.press("Enter")
+    bubble = page.locator(".cbw-assistant").nth(before)
+    page.wait_for_function(
+        "el => !['thinking', 'streaming'].includes(el.dataset.state) && el.dataset.state",
+        arg=bubble.element_handle(),
+    )
+    return bubble
+
+
+def shot(page, name: str) -> None:
+    page.locator("#cbw-panel").screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_streamed_answer_with_citation_follow_up_and_reload(page, server):
+    bubble = ask(page, "How do I add a document?")
+    assert bubble.get_attribute("data-state") == "answered"
+    assert "streaming" in page.evaluate("window.__states")
+    cite = bubble.locator("a.cbw-cite").first
+    assert "/docs/guide/02-getting-started.md#add-a-document" in cite.get_attribute("href")
+    assert "Source 1" in cite.get_attribute("aria-label")
+    shot(page, "answered")
+    cite.click()
+    page.wait_for_url("**/02-getting-started.md#add-a-document")
+    assert page.locator("#add-a-document").is_visible()
+
+    first = ask(page, "What is the default embedding model?")
+    assert "all-MiniLM-L6-v2" in first.inner_text()
+    follow_up = ask(page, "How many dimensions does it have?")
+    assert "384" in follow_up.inner_text()
+
+    turns = page.locator(".cbw-msg").count()
+    page.reload()
+    page.click(".cbw-launcher")
+    page.wait_for_function(f"document.querySelectorAll('.cbw-msg').length === {turns}")
+    assert "384" in page.locator(".cbw-assistant").last.inner_text()
+    assert page.locator(".cbw-assistant").last.locator("a.cbw-cite").count() >= 1
+
+
+def test_ask_about_a_selected_passage(page):
+    page.goto(page.url.split("/docs/")[0] + "/docs/guide/01-introduction.md")
+    sentence = "Citations that point at a passage the generator was not given are removed"
+    page.evaluate(
+        """(text) => {
+          const walker = document.createTreeWalker(document.getElementById('book-content'), NodeFilter.SHOW_TEXT);
+          let node;
+          while ((node = walker.nextNode())) {
+            const at = node.textContent.indexOf(text);
+            if (at >= 0) {
+              const range = document.createRange();
+              range.setStart(node, at);
+              range.setEnd(node, at + text.length);
+              getSelection().removeAllRanges();
+              getSelection().addRange(range);
+              const rect = range.getBoundingClientRect();
+              document.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, clientX: rect.left, clientY: rect.top}));
+              return;
+            }
+          }
+          throw new Error('sentence not found');
+        }""",
+        sentence,
+    )
+    page.click(".cbw-ask-selection")
+    assert sentence in page.locator(".cbw-selection-text").inner_text()
+    shot(page, "selection")
+    bubble = ask(page, "What does this mean?")
+    assert bubble.get_attribute("data-state") == "answered"
+    assert sentence in bubble.locator(".cbw-answer").inner_text()
+    assert "Introduction" in bubble.locator(".cbw-sources").inner_text()
+    assert sentence in page.locator(".cbw-user .cbw-quote").last.inner_text()
+
+
+def test_question_outside_the_book_shows_not_covered(page):
+    bubble = ask(page, "What is the capital of Mongolia?")
+    assert bubble.get_attribute("data-state") == "no-answer"
+    assert "Not covered in this book" in bubble.inner_text()
+    shot(page, "no-answer")
+
+
+def test_backend_down_then_retry_works(page, server):
+    ask(page, "How does streaming work?")
+    server.stop()
+    bubble = ask(page, "How do I add a document?")
+    assert bubble.get_attribute("data-state") == "error"
+    assert bubble.locator(".cbw-retry").is_visible()
+    shot(page, "error")
+    server.start()
+    bubble.locator(".cbw-retry").click()
+    retried = page.locator(".cbw-assistant").last
+    page.wait_for_function("el => el.dataset.state === 'answered'", arg=retried.element_handle())
+    assert "Add" in retried.inner_text() or "admin" in retried.inner_text()
+
+
+def test_keyboard_escape_new_conversation_and_expired_session(page, server):
+    page.click(".cbw-launcher")
+    assert page.evaluate("document.activeElement.classList.contains('cbw-input')")
+    page.keyboard.press("Escape")
+    assert page.locator("#cbw-panel").is_hidden()
+    ask(page, "How does streaming work?")
+    assert page.locator(".cbw-log[aria-live='polite']").count() == 1
+    old = page.evaluate("Object.entries(localStorage).find(([k]) => k.startsWith('chatbot.session'))[1]")
+    page.click(".cbw-reset")
+    assert page.locator(".cbw-msg").count() == 0
+    ask(page, "How does streaming work?")
+    new = page.evaluate("Object.entries(localStorage).find(([k]) => k.startsWith('chatbot.session'))[1]")
+    assert new != old
+    # The server forgets the session (a restart with the in-memory store): the widget starts again quietly.
+    server.stop()
+    server.start()
+    bubble = ask(page, "How do I add a document?")
+    assert bubble.get_attribute("data-state") == "answered"
+    assert page.evaluate("Object.entries(localStorage).find(([k]) => k.startsWith('chatbot.session'))[1]") != new
+
+
+def test_model_text_is_never_rendered_as_html(page, server):
+    import json
+    import urllib.request
+
+    payload = {"message": "<img src=x onerror=alert(1)> How do I add a document?"}
+    request = urllib.request.Request(
+        server.url + "/api/chat/", data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    session_id = json.load(urllib.request.urlopen(request))["session_id"]
+    page.evaluate("(id) => localStorage.setItem('chatbot.session:' + location.origin, id)", session_id)
+    page.reload()
+    page.click(".cbw-launcher")
+    page.wait_for_selector(".cbw-user")
+    assert page.locator(".cbw-panel img").count() == 0
+    assert "<img src=x" in page.locator(".cbw-user").first.inner_text()
