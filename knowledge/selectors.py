@@ -46,12 +46,13 @@ WITH dense AS (
 ),
 sparse AS (
     SELECT id, row_number() OVER () AS rank, lexical FROM (
-        SELECT c.id, ts_rank_cd(c.search_vector, q.query, 32) AS lexical
+        SELECT c.id, ts_rank_cd(c.search_vector, q.query, 32) AS lexical, c.search_vector @@ qa.query AS every_term
         FROM knowledge_chunk c
         JOIN knowledge_sourcedocument d ON d.id = c.document_id,
-             websearch_to_tsquery('{SEARCH_CONFIG}', %(text_query)s) AS q(query)
+             websearch_to_tsquery('{SEARCH_CONFIG}', %(text_query)s) AS q(query),
+             plainto_tsquery('{SEARCH_CONFIG}', %(query)s) AS qa(query)
         WHERE d.embedding_model = %(model)s AND c.search_vector @@ q.query
-        ORDER BY lexical DESC, c.id
+        ORDER BY every_term DESC, lexical DESC, c.id
         LIMIT %(candidates)s
     ) ranked
 ),
@@ -97,6 +98,7 @@ def chunk_search(
         "embedding": _vector_literal(embedding),
         "model": embedding_spec().model_id,
         "text_query": lexical_query(query),
+        "query": query[:2000],
         "candidates": max(candidates, top_k),
         "dense_weight": float(dense_weight),
         "sparse_weight": float(sparse_weight),

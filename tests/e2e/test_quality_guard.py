@@ -57,4 +57,5 @@ def test_evaluate_command_keeps_quality_above_the_floor():
     }
     assert metrics["hit@5"] >= HIT_AT_5_FLOOR, metrics
     assert metrics["answer_contains_gold"] >= ANSWER_FLOOR, metrics
+    assert metrics["abstain_rate"] >= 0.5, metrics
     assert "hit@5" in result.stdout and "latency p50" in result.stdout
