@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from markdown_it import MarkdownIt
 
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+from knowledge.loading import title_for
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,9 @@ def book_pages() -> list[BookPage]:
 
 @lru_cache(maxsize=64)
 def _page(path: Path, mtime: float) -> BookPage:
-    text = path.read_text(encoding="utf-8")
-    match = _H1.search(text)
-    return BookPage(name=path.name, title=match.group(1) if match else path.stem, html=_renderer().render(text))
+    data = path.read_bytes()
+    # The same title the knowledge base gives the chapter, so citations and pages agree.
+    return BookPage(name=path.name, title=title_for(path, data), html=_renderer().render(data.decode("utf-8")))
 
 
 def book_page(name: str) -> BookPage | None:
