@@ -85,6 +85,13 @@ def _split_long(text: str, begin: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def _is_prose(sentence: str) -> bool:
+    """Whether a span reads as a sentence, not a fragment of code or a command line (not worth quoting)."""
+    visible = [ch for ch in sentence if not ch.isspace()]
+    letters = sum(ch.isalpha() for ch in visible)
+    return "```" not in sentence and len(sentence.split()) >= 3 and letters >= 0.7 * max(len(visible), 1)
+
+
 def is_follow_up(message: str) -> bool:
     """A message that leans on earlier turns: few content words, or a pronoun standing in for a topic."""
     words = [word.lower() for word in _WORD.findall(message)]
@@ -339,9 +346,10 @@ class ExtractiveAnswerer:
     ) -> dict[str, list[ChatMessage]]:
         """Return one reply: quoted sentences with [n] citations, or a marker when nothing fits."""
         candidates = [
-            (index, (doc.content or "")[start:end])
+            (index, sentence)
             for index, doc in enumerate(documents, start=1)
             for start, end in split_sentences(doc.content or "")
+            if _is_prose(sentence := (doc.content or "")[start:end])
         ]
         text = self._compose(question, documents, candidates, query_embedding)
         if streaming_callback is not None:
@@ -427,7 +435,8 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _quote(chosen: list[tuple[int, str]]) -> str:
-        return " ".join(f"“{sentence.strip()}” [{index}]" for index, sentence in chosen)
+        # Line breaks inside a quoted sentence are the source's wrapping, not meaning.
+        return " ".join(f"“{' '.join(sentence.split())}” [{index}]" for index, sentence in chosen)
 
 
 @component

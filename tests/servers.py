@@ -220,6 +220,10 @@ class AppServer:
     def start(self, timeout: float = 60) -> None:
         import urllib.request
 
+        # As `make run` does before serving: the static files (widget, admin) come from STATIC_ROOT.
+        subprocess.run(
+            [self.python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=self.root, env=self.env, check=True
+        )
         self.process = subprocess.Popen(
             [
                 self.python,

@@ -11,14 +11,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SQUAD = ROOT.parent / "shared" / "data" / "squad" / "squad-v1.1-dev-half-a.json"
 
-# Measured 0.91 hit@5 and 0.58 answer-contains-gold on this exact sample (docs/benchmarks.md).
-HIT_AT_5_FLOOR = 0.85
-ANSWER_FLOOR = 0.50
+# Measured 0.98 hit@5 and 0.62 answer-contains-gold on this exact sample (docs/benchmarks.md, tuning split).
+HIT_AT_5_FLOOR = 0.90
+ANSWER_FLOOR = 0.55
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not SQUAD.exists(), reason="../shared/data/squad is missing")]
 
 
-def test_evaluate_command_keeps_quality_above_the_floor():
+def test_evaluate_command_keeps_quality_above_the_floor(tmp_path):
+    # Questions about articles that are not ingested, in the JSONL form admins use for their own sets.
+    data = json.loads(SQUAD.read_text())["data"]
+    absent = tmp_path / "absent.jsonl"
+    with absent.open("w") as out:
+        for article in data[12:16]:
+            qa = article["paragraphs"][0]["qas"][0]
+            out.write(json.dumps({"question": qa["question"], "answers": [a["text"] for a in qa["answers"]]}) + "\n")
     result = subprocess.run(
         [
             sys.executable,
@@ -31,6 +38,8 @@ def test_evaluate_command_keeps_quality_above_the_floor():
             "100",
             "--seed",
             "0",
+            "--unanswerable",
+            str(absent),
             "--json",
             "--no-progress",
         ],
