@@ -217,7 +217,7 @@ class AppServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 60, ready_path: str = "/readyz") -> None:
         import urllib.request
 
         # As `make run` does before serving: the static files (widget, admin) come from STATIC_ROOT.
@@ -247,7 +247,7 @@ class AppServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=30) as response:
+                with urllib.request.urlopen(f"{self.url}{ready_path}", timeout=30) as response:
                     if response.status == 200:
                         return
             except OSError:
