@@ -194,3 +194,19 @@ def test_model_text_is_never_rendered_as_html(page, server):
     page.wait_for_selector(".cbw-user")
     assert page.locator(".cbw-panel img").count() == 0
     assert "<img src=x" in page.locator(".cbw-user").first.inner_text()
+
+
+def test_rate_limited_state_then_retry_hint(page, server):
+    limited = AppServer(database=connection.settings_dict["NAME"], threads=2, env={"CHAT_THROTTLE_SESSION": "1/min"})
+    limited.start()
+    try:
+        page.goto(limited.url + "/")
+        first = ask(page, "How do I add a document?")
+        assert first.get_attribute("data-state") == "answered"
+        second = ask(page, "How does streaming work?")
+        assert second.get_attribute("data-state") == "rate-limited"
+        assert "Please wait" in second.locator(".cbw-answer").text_content()
+        assert second.locator(".cbw-retry").is_visible()
+        shot(page, "rate-limited")
+    finally:
+        limited.stop()
