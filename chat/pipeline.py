@@ -170,23 +170,30 @@ class ChatPipelines:
     retrieval: Pipeline
     answer: Pipeline
     generator: str
+    fallback: Pipeline | None = None  # extractive answers when the LLM fails (CHAT_LLM_FALLBACK)
 
     @property
     def uses_llm(self) -> bool:
         """Whether answers come from the LLM."""
         return self.generator != ExtractiveAnswerer.NAME
 
-    def answer_inputs(
-        self, *, question: str, documents: list, history: list, query_embedding: Any, streaming_callback
-    ) -> dict[str, dict[str, Any]]:
+    def answer_inputs(self, **inputs: Any) -> dict[str, dict[str, Any]]:
         """The run() data for the answer pipeline."""
-        if self.uses_llm:
-            return {
-                "data": {"documents": documents, "question": question},
-                "prompt_builder": {"history": [{"role": m.role.value, "text": m.text} for m in history]},
-                "llm": {"streaming_callback": streaming_callback},
-                "citations": {"documents": documents},
-            }
+        if not self.uses_llm:
+            return self.extractive_inputs(**inputs)
+        documents = inputs["documents"]
+        return {
+            "data": {"documents": documents, "question": inputs["question"]},
+            "prompt_builder": {"history": [{"role": m.role.value, "text": m.text} for m in inputs["history"]]},
+            "llm": {"streaming_callback": inputs["streaming_callback"]},
+            "citations": {"documents": documents},
+        }
+
+    @staticmethod
+    def extractive_inputs(
+        *, question: str, documents: list, query_embedding: Any, streaming_callback: Any, **_: Any
+    ) -> dict[str, dict[str, Any]]:
+        """The run() data for an extractive answer pipeline."""
         return {
             "answerer": {
                 "question": question,
@@ -210,17 +217,23 @@ def build_chat_pipelines() -> ChatPipelines:
     )
     locator = SelectionLocator(text_embedder=shared_text_embedder(), retriever=retriever, top_k=settings.CHAT_TOP_K)
     gate = EvidenceGate(min_similarity=settings.CHAT_MIN_EVIDENCE)
+
+    def extractive() -> Pipeline:
+        # Small batches: padding a batch to its longest sentence costs more than it saves on CPU.
+        return build_extractive_answer_pipeline(
+            answerer=ExtractiveAnswerer(sentence_embedder=shared_document_embedder(batch_size=4))
+        )
+
+    fallback = None
     if settings.OPENAI_API_KEY:
         generator = build_llm_generator()
         rewriter = LLMQueryRewriter(generator=build_llm_generator())
         answer = build_llm_answer_pipeline(generator=generator)
         name = f"openai:{settings.CHAT_MODEL}"
+        fallback = extractive() if settings.CHAT_LLM_FALLBACK else None
     else:
         rewriter = QueryRewriter()
-        answer = build_extractive_answer_pipeline(
-            # Small batches: padding a batch to its longest sentence costs more than it saves on CPU.
-            answerer=ExtractiveAnswerer(sentence_embedder=shared_document_embedder(batch_size=4))
-        )
+        answer = extractive()
         name = ExtractiveAnswerer.NAME
     retrieval = build_retrieval_pipeline(
         rewriter=rewriter,
@@ -229,7 +242,7 @@ def build_chat_pipelines() -> ChatPipelines:
         locator=locator,
         gate=gate,
     )
-    return ChatPipelines(retrieval=retrieval, answer=answer, generator=name)
+    return ChatPipelines(retrieval=retrieval, answer=answer, generator=name, fallback=fallback)
 
 
 _pipelines: ChatPipelines | None = None

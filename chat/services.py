@@ -25,6 +25,7 @@ from .exceptions import (
 )
 from .pipeline import get_chat_pipelines, stage_timings
 from .sessions import SessionStoreError, Turn, get_session_store
+from .streaming import StreamCancelled
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ def _raise_mapped(error: BaseException) -> NoReturn:
     import openai  # noqa: PLC0415
 
     cause, component = _unwrap(error)
+    if isinstance(cause, StreamCancelled):
+        raise cause  # the client went away: not an LLM failure
     if isinstance(cause, openai.APITimeoutError):
         raise LLMTimeout() from cause
     if isinstance(cause, openai.RateLimitError):
@@ -152,6 +155,21 @@ def _raise_mapped(error: BaseException) -> NoReturn:
     if isinstance(cause, DatabaseError):
         raise DatabaseUnavailable() from cause
     raise error
+
+
+LLM_ERRORS = (LLMUnavailable, LLMRateLimited, LLMTimeout, LLMBadResponse)
+
+
+def _fallback_answer(pipelines: Any, error: BaseException, inputs: dict, *, streamed: bool) -> tuple[dict, str]:
+    """With CHAT_LLM_FALLBACK, answer extractively when the LLM fails before it streamed anything; else raise."""
+    try:
+        _raise_mapped(error)
+    except LLM_ERRORS as llm_error:
+        if not settings.CHAT_LLM_FALLBACK or streamed or pipelines.fallback is None:
+            raise
+        logger.warning("LLM failed (%s); answering extractively", llm_error.default_code)
+        answered = pipelines.fallback.run(pipelines.extractive_inputs(**inputs))
+        return answered, f"extractive (fallback: {llm_error.default_code})"
 
 
 def chat_reply(
@@ -170,6 +188,7 @@ def chat_reply(
     history = _history(turns)
     pipelines = get_chat_pipelines()
     started = time.perf_counter()
+    generator = pipelines.generator
     emit = on_event or (lambda event, data: None)
     with stage_timings() as timings:
         try:
@@ -193,24 +212,25 @@ def chat_reply(
         else:
             emit("sources", {"sources": [asdict(source_from_document(i, d)) for i, d in enumerate(documents, 1)]})
 
+            streamed: list[str] = []
+
             def on_chunk(chunk: Any) -> None:
                 if chunk.content:
+                    streamed.append(chunk.content)
                     emit("token", {"text": chunk.content})
 
-            # Without a listener the generator is called without streaming.
-
+            inputs = {
+                "question": message,
+                "documents": documents,
+                "history": history,
+                "query_embedding": retrieved["embedder"]["embedding"],
+                # Without a listener the generator is called without streaming.
+                "streaming_callback": on_chunk if on_event else None,
+            }
             try:
-                answered = pipelines.answer.run(
-                    pipelines.answer_inputs(
-                        question=message,
-                        documents=documents,
-                        history=history,
-                        query_embedding=retrieved["embedder"]["embedding"],
-                        streaming_callback=on_chunk if on_event else None,
-                    )
-                )
+                answered = pipelines.answer.run(pipelines.answer_inputs(**inputs))
             except Exception as error:  # noqa: BLE001 - mapped to API errors below
-                _raise_mapped(error)
+                answered, generator = _fallback_answer(pipelines, error, inputs, streamed=bool(streamed))
             result = answered["citations"]
             usage = result["usage"]
             status, cited = result["status"], result["cited"]
@@ -223,7 +243,7 @@ def chat_reply(
         answer=answer,
         status=status,
         sources=sources,
-        generator=pipelines.generator,
+        generator=generator,
         timings_ms=timings,
         usage=usage,
         query=query,

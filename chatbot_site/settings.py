@@ -217,6 +217,9 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "") or None
 OPENAI_TIMEOUT_SECONDS = env_float("OPENAI_TIMEOUT_SECONDS", 30.0)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
+# When the LLM fails (after retries), answer with the offline extractive answerer instead of an error; the reply's
+# `generator` says so ("extractive (fallback: llm_timeout)").
+CHAT_LLM_FALLBACK = env_bool("CHAT_LLM_FALLBACK", False)
 
 # --- The demo book served at / (the same Markdown as the default knowledge base) ---
 BOOK_DIR = env_path("BOOK_DIR", BASE_DIR / "docs" / "guide")

@@ -161,3 +161,18 @@ def test_client_disconnect_stops_generation_and_stores_nothing(api, knowledge, l
     time.sleep(2.5)  # longer than the whole reply would take to stream
     assert llm.streams_finished == 0
     assert turns(api, session_id) == []
+
+
+def test_optional_fallback_answers_extractively_and_says_so(api, knowledge, llm, settings):
+    from chat.pipeline import reset_chat_pipelines
+
+    settings.CHAT_LLM_FALLBACK = True
+    reset_chat_pipelines()
+    llm.mode = "500"
+    session_id = new_session(api)
+    response = ask(api, session_id, "When was Tower Bridge completed?")
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["generator"] == "extractive (fallback: llm_unavailable)"
+    assert "1894" in reply["answer"]
+    assert turns(api, session_id)[-1]["data"]["generator"] == reply["generator"]
