@@ -227,7 +227,6 @@ class HybridRetriever:
         return {"documents": [hit_to_document(hit) for hit in hits]}
 
 
-@component
 class SelectionLocator:
     """Ground a reader's selected passage: find the chunk it came from and put it first, as source [1]."""
 
@@ -236,11 +235,10 @@ class SelectionLocator:
         self.retriever = retriever
         self.top_k = top_k
 
-    @component.output_types(documents=list[Document], located=bool)
-    def run(self, documents: list[Document], selected_text: str | None = None) -> dict[str, Any]:
+    def ground(self, documents: list[Document], selected_text: str | None) -> tuple[list[Document], bool]:
         """Prepend the selection (with the located chunk's citation) to the retrieved neighbours."""
         if not selected_text or not selected_text.strip():
-            return {"documents": documents, "located": False}
+            return documents, False
         selection = " ".join(selected_text.split())
         embedding = self.text_embedder.run(text=selection[:2000])["embedding"]
         candidates = self.retriever.run(query=selection[:2000], query_embedding=embedding, top_k=5)["documents"]
@@ -250,7 +248,7 @@ class SelectionLocator:
             meta = {**located.meta, "kind": "selection"}
         selection_doc = Document(id=f"selection:{meta.get('chunk_id', '')}", content=selection, score=1.0, meta=meta)
         neighbours = [doc for doc in documents if located is None or doc.id != located.id]
-        return {"documents": [selection_doc, *neighbours][: self.top_k], "located": located is not None}
+        return [selection_doc, *neighbours][: self.top_k], located is not None
 
 
 def _document_context(document: Document) -> str:
@@ -273,14 +271,21 @@ def _best_overlap(selection: str, candidates: list[Document]) -> Document | None
 
 @component
 class EvidenceGate:
-    """Route to ``no_answer`` when the best retrieval evidence is below the threshold, so no LLM is called."""
+    """Decide what the answer rests on: a selected passage (grounded by the locator) and the retrieved chunks.
 
-    def __init__(self, *, min_similarity: float) -> None:
+    Routes to ``no_answer`` when there is no selection and the best retrieval evidence is below the threshold,
+    so no LLM is called.
+    """
+
+    def __init__(self, *, min_similarity: float, locator: SelectionLocator | None = None) -> None:
         self.min_similarity = min_similarity
+        self.locator = locator
 
     @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
-    def run(self, documents: list[Document]) -> dict[str, Any]:
+    def run(self, documents: list[Document], selected_text: str | None = None) -> dict[str, Any]:
         """Pass the documents on, or divert them."""
+        if self.locator is not None and selected_text:
+            documents, _ = self.locator.ground(documents, selected_text)
         if any(doc.meta.get("kind") == "selection" for doc in documents):
             return {"documents": documents, "evidence": 1.0}
         evidence = max((doc.meta.get("similarity") or 0.0 for doc in documents), default=0.0)
@@ -444,8 +449,8 @@ class CitationValidator:
     """Keep only citations that point at a given source; read the answer's status from its markers."""
 
     @component.output_types(answer=str, status=str, cited=list[int], usage=dict, model=str)
-    def run(self, replies: list[ChatMessage], documents: list[Document]) -> dict[str, Any]:
-        """Return the cleaned answer, its status and the 1-based source numbers it cites."""
+    def run(self, replies: list[ChatMessage], source_count: int) -> dict[str, Any]:
+        """Return the cleaned answer, its status and the 1-based source numbers (1..source_count) it cites."""
         if not replies or replies[0].text is None or not replies[0].text.strip():
             raise MalformedReply("The language model returned no text.")
         reply = replies[0]
@@ -461,7 +466,7 @@ class CitationValidator:
 
         def keep_valid(match: re.Match) -> str:
             numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
-            valid = [n for n in numbers if 1 <= n <= len(documents)]
+            valid = [n for n in numbers if 1 <= n <= source_count]
             cited.extend(n for n in valid if n not in cited)
             return "".join(f"[{n}]" for n in valid)
 

@@ -61,7 +61,6 @@ STAGES = {
     "rewriter": "query",
     "embedder": "embed",
     "retriever": "retrieve",
-    "locator": "retrieve",
     "gate": "retrieve",
     "data": "generate",
     "prompt_builder": "generate",
@@ -121,19 +120,17 @@ def build_llm_generator() -> Any:
     )
 
 
-def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: Any, locator: Any, gate: Any) -> Pipeline:
-    """message + history -> standalone query -> embed -> hybrid retrieve -> ground selection -> evidence gate."""
+def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: Any, gate: Any) -> Pipeline:
+    """message + history -> standalone query -> embed -> hybrid retrieve -> evidence gate (grounds a selection)."""
     pipeline = Pipeline()
     pipeline.add_component("rewriter", rewriter)
     pipeline.add_component("embedder", text_embedder)
     pipeline.add_component("retriever", retriever)
-    pipeline.add_component("locator", locator)
     pipeline.add_component("gate", gate)
     pipeline.connect("rewriter.query", "embedder.text")
     pipeline.connect("rewriter.query", "retriever.query")
     pipeline.connect("embedder.embedding", "retriever.query_embedding")
-    pipeline.connect("retriever.documents", "locator.documents")
-    pipeline.connect("locator.documents", "gate.documents")
+    pipeline.connect("retriever.documents", "gate.documents")
     return pipeline
 
 
@@ -186,7 +183,7 @@ class ChatPipelines:
             "data": {"documents": documents, "question": inputs["question"]},
             "prompt_builder": {"history": [{"role": m.role.value, "text": m.text} for m in inputs["history"]]},
             "llm": {"streaming_callback": inputs["streaming_callback"]},
-            "citations": {"documents": documents},
+            "citations": {"source_count": len(documents)},
         }
 
     @staticmethod
@@ -201,7 +198,7 @@ class ChatPipelines:
                 "query_embedding": query_embedding,
                 "streaming_callback": streaming_callback,
             },
-            "citations": {"documents": documents},
+            "citations": {"source_count": len(documents)},
         }
 
 
@@ -216,7 +213,7 @@ def build_chat_pipelines() -> ChatPipelines:
         ef_search=settings.HNSW_EF_SEARCH,
     )
     locator = SelectionLocator(text_embedder=shared_text_embedder(), retriever=retriever, top_k=settings.CHAT_TOP_K)
-    gate = EvidenceGate(min_similarity=settings.CHAT_MIN_EVIDENCE)
+    gate = EvidenceGate(min_similarity=settings.CHAT_MIN_EVIDENCE, locator=locator)
 
     def extractive() -> Pipeline:
         # Small batches: padding a batch to its longest sentence costs more than it saves on CPU.
@@ -239,7 +236,6 @@ def build_chat_pipelines() -> ChatPipelines:
         rewriter=rewriter,
         text_embedder=QueryEmbedder(text_embedder=new_text_embedder()),
         retriever=retriever,
-        locator=locator,
         gate=gate,
     )
     return ChatPipelines(retrieval=retrieval, answer=answer, generator=name, fallback=fallback)

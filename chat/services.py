@@ -195,7 +195,7 @@ def chat_reply(
             retrieved = pipelines.retrieval.run(
                 {
                     "rewriter": {"message": message, "history": history},
-                    "locator": {"selected_text": selected_text or None},
+                    "gate": {"selected_text": selected_text or None},
                 },
                 include_outputs_from={"rewriter", "embedder"},
             )
