@@ -168,7 +168,10 @@ class QueryEmbedder:
 
 
 def hit_to_document(hit: ChunkHit) -> Document:
-    """A retrieved chunk as a Haystack Document with its citation details in meta."""
+    """A retrieved chunk as a Haystack Document with its citation details in meta.
+
+    Only what later steps read goes in meta: Haystack deep-copies it at every pipeline hop.
+    """
     return Document(
         id=str(hit.chunk_id),
         content=hit.text,
@@ -180,12 +183,7 @@ def hit_to_document(hit: ChunkHit) -> Document:
             "title": hit.document_title,
             "reference": hit.reference,
             "section": hit.section,
-            "start_char": hit.start_char,
-            "end_char": hit.end_char,
             "similarity": hit.similarity,
-            "lexical": hit.lexical,
-            "dense_rank": hit.dense_rank,
-            "sparse_rank": hit.sparse_rank,
         },
     )
 
