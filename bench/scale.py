@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--noise", type=float, default=0.02)
     parser.add_argument("--ef-search", default="40,100")
+    parser.add_argument("--maintenance-work-mem", default="512MB", help="memory for the HNSW build")
     args = parser.parse_args()
     setup()
     from django.db import connection
@@ -85,7 +86,7 @@ def main() -> None:
             current = size
             started = time.perf_counter()
             with connection.cursor() as cursor:
-                cursor.execute("SET maintenance_work_mem = '512MB'")
+                cursor.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
                 cursor.execute(
                     "CREATE INDEX chunk_embedding_hnsw ON knowledge_chunk USING hnsw (embedding vector_cosine_ops) "
                     "WITH (m = 16, ef_construction = 64)"
