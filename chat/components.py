@@ -233,10 +233,10 @@ class SelectionLocator:
         self.retriever = retriever
         self.top_k = top_k
 
-    def ground(self, documents: list[Document], selected_text: str | None) -> tuple[list[Document], bool]:
+    def ground(self, documents: list[Document], selected_text: str | None) -> list[Document]:
         """Prepend the selection (with the located chunk's citation) to the retrieved neighbours."""
         if not selected_text or not selected_text.strip():
-            return documents, False
+            return documents
         selection = " ".join(selected_text.split())
         embedding = self.text_embedder.run(text=selection[:2000])["embedding"]
         candidates = self.retriever.run(query=selection[:2000], query_embedding=embedding, top_k=5)["documents"]
@@ -246,7 +246,7 @@ class SelectionLocator:
             meta = {**located.meta, "kind": "selection"}
         selection_doc = Document(id=f"selection:{meta.get('chunk_id', '')}", content=selection, score=1.0, meta=meta)
         neighbours = [doc for doc in documents if located is None or doc.id != located.id]
-        return [selection_doc, *neighbours][: self.top_k], located is not None
+        return [selection_doc, *neighbours][: self.top_k]
 
 
 def _document_context(document: Document) -> str:
@@ -283,7 +283,7 @@ class EvidenceGate:
     def run(self, documents: list[Document], selected_text: str | None = None) -> dict[str, Any]:
         """Pass the documents on, or divert them."""
         if self.locator is not None and selected_text:
-            documents, _ = self.locator.ground(documents, selected_text)
+            documents = self.locator.ground(documents, selected_text)
         if any(doc.meta.get("kind") == "selection" for doc in documents):
             return {"documents": documents, "evidence": 1.0}
         evidence = max((doc.meta.get("similarity") or 0.0 for doc in documents), default=0.0)

@@ -4,7 +4,6 @@ import json
 import random
 import re
 import string
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -147,7 +146,7 @@ def evaluate_question(question: Question, *, retrieval_k: int = 10) -> QuestionR
         f1 = max(token_f1(sentence, gold) for sentence in _answer_sentences(reply.answer) for gold in question.answers)
     citation_valid = None
     if answered:
-        citation_valid = any(contains_gold(source.snippet_full, question.answers) for source in _full_sources(reply))
+        citation_valid = any(contains_gold(text, question.answers) for text in _cited_texts(reply))
     return QuestionResult(
         question=question,
         rank=rank,
@@ -161,17 +160,13 @@ def evaluate_question(question: Question, *, retrieval_k: int = 10) -> QuestionR
     )
 
 
-@dataclass(frozen=True)
-class _FullSource:
-    snippet_full: str
-
-
-def _full_sources(reply: Any) -> list[_FullSource]:
+def _cited_texts(reply: Any) -> list[str]:
+    """The full text of each cited chunk (the reply carries only snippets)."""
     from knowledge.models import Chunk  # noqa: PLC0415
 
     ids = [source.chunk_id for source in reply.sources if source.chunk_id]
     texts = dict(Chunk.objects.filter(id__in=ids).values_list("id", "text"))
-    return [_FullSource(texts.get(source.chunk_id, source.snippet)) for source in reply.sources]
+    return [texts.get(source.chunk_id, source.snippet) for source in reply.sources]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -221,10 +216,3 @@ def summarize(answerable: list[QuestionResult], unanswerable: list[QuestionResul
             for stage in stages
         },
     }
-
-
-def run_timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """Call fn and return (result, seconds)."""
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started

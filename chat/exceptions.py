@@ -24,6 +24,12 @@ class SessionNotFound(ChatError):
     default_detail = "This chat session does not exist or has expired. Start a new session."
 
 
+class InvalidSessionId(ChatError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_session_id"
+    default_detail = "The session id is not a valid UUID. Start a new session."
+
+
 class LLMUnavailable(ChatError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "llm_unavailable"

@@ -152,6 +152,7 @@ class RedisSessionStore:
         self.ttl_seconds = int(ttl_seconds)
         self.prefix = prefix
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        self._watch_error = redis.exceptions.WatchError
         self._redis = redis.Redis.from_url(
             url, socket_timeout=settings.REDIS_SOCKET_TIMEOUT, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT
         )
@@ -225,12 +226,6 @@ class RedisSessionStore:
                         continue
 
         return self._call(run)
-
-    @property
-    def _watch_error(self):
-        import redis  # noqa: PLC0415
-
-        return redis.exceptions.WatchError
 
     def delete(self, session_id: str) -> bool:
         """Forget a session; False when it did not exist."""

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from . import services
 from .book import book_page, book_pages
-from .exceptions import ChatError
+from .exceptions import InvalidSessionId
 from .serializers import (
     ConverseRequestSerializer,
     ErrorSerializer,
@@ -26,13 +26,6 @@ from .serializers import (
     SessionSerializer,
 )
 from .streaming import EventStreamRenderer, stream_reply
-
-
-class InvalidSessionId(ChatError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid_session_id"
-    default_detail = "The session id is not a valid UUID. Start a new session."
-
 
 SESSION_ID = OpenApiParameter(
     "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session id (a UUID4 from session creation)."

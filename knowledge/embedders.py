@@ -134,9 +134,3 @@ def new_text_embedder() -> Any:
     pipeline); the local model's weights are cached by Haystack and loaded once per process."""
     _, text = build_embedders()
     return warm_up(text)
-
-
-def reset_shared_embedders() -> None:
-    """Forget the cached embedders (tests, backend switches)."""
-    with _lock:
-        _warm.clear()

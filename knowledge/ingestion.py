@@ -159,8 +159,11 @@ class ReusingDocumentEmbedder:
         if missing:
             embedded = self.embedder.run(documents=missing)["documents"]
             fresh = {doc.meta["content_hash"]: doc.embedding for doc in embedded}
-        vectors = {**fresh, **{key: list(map(float, value)) for key, value in known.items()}}
-        out = [replace(doc, embedding=vectors[doc.meta["content_hash"]]) for doc in hashed]
+
+        def vector(key: str) -> list[float]:
+            return fresh[key] if key in fresh else list(map(float, known[key]))
+
+        out = [replace(doc, embedding=vector(doc.meta["content_hash"])) for doc in hashed]
         return {"documents": out, "embedded": len(missing), "reused": len(hashed) - len(missing)}
 
 

@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from .embedders import embedding_spec
-from .models import SEARCH_CONFIG, Chunk, SourceDocument
+from .models import SEARCH_CONFIG, SourceDocument
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
@@ -153,16 +153,6 @@ def chunk_nearest(*, embedding: Sequence[float], top_k: int, ef_search: int = 40
     return [(row[0], float(row[1])) for row in rows]
 
 
-def document_list() -> QuerySet[SourceDocument]:
-    """All documents, newest changes first."""
-    return SourceDocument.objects.order_by("-updated_at")
-
-
 def documents_needing_reindex() -> QuerySet[SourceDocument]:
     """Documents indexed by another embedding model than the configured one."""
     return SourceDocument.objects.exclude(embedding_model="").exclude(embedding_model=embedding_spec().model_id)
-
-
-def chunk_count() -> int:
-    """How many chunks the index holds."""
-    return Chunk.objects.count()
