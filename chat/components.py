@@ -201,6 +201,7 @@ class HybridRetriever:
         sparse_weight: float = 1.0,
         rrf_k: int = 60,
         ef_search: int = 40,
+        match_budget: int = 5000,
     ) -> None:
         self.top_k = top_k
         self.candidates = candidates
@@ -208,6 +209,7 @@ class HybridRetriever:
         self.sparse_weight = sparse_weight
         self.rrf_k = rrf_k
         self.ef_search = ef_search
+        self.match_budget = match_budget
 
     @component.output_types(documents=list[Document])
     def run(self, query: str, query_embedding: Any, top_k: int | None = None) -> dict[str, list[Document]]:
@@ -221,6 +223,7 @@ class HybridRetriever:
             sparse_weight=self.sparse_weight,
             rrf_k=self.rrf_k,
             ef_search=self.ef_search,
+            match_budget=self.match_budget,
         )
         return {"documents": [hit_to_document(hit) for hit in hits]}
 

@@ -211,6 +211,7 @@ def build_chat_pipelines() -> ChatPipelines:
         sparse_weight=settings.CHAT_SPARSE_WEIGHT,
         rrf_k=settings.CHAT_RRF_K,
         ef_search=settings.HNSW_EF_SEARCH,
+        match_budget=settings.CHAT_FULLTEXT_BUDGET,
     )
     locator = SelectionLocator(text_embedder=shared_text_embedder(), retriever=retriever, top_k=settings.CHAT_TOP_K)
     gate = EvidenceGate(min_similarity=settings.CHAT_MIN_EVIDENCE, locator=locator)

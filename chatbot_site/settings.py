@@ -233,6 +233,9 @@ CHAT_DENSE_WEIGHT = env_float("CHAT_DENSE_WEIGHT", 3.0)
 CHAT_SPARSE_WEIGHT = env_float("CHAT_SPARSE_WEIGHT", 1.0)
 CHAT_RRF_K = env_int("CHAT_RRF_K", 60)
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 40)
+# On larger tables, full-text search ranks only the rarest question words' matches, about this many chunks
+# (measured in bench/scale.py; see docs/benchmarks.md).
+CHAT_FULLTEXT_BUDGET = env_int("CHAT_FULLTEXT_BUDGET", 5000)
 # Below this best cosine similarity the knowledge is taken not to cover the question (measured on SQuAD;
 # see docs/benchmarks.md).
 CHAT_MIN_EVIDENCE = env_float("CHAT_MIN_EVIDENCE", 0.325)

@@ -49,7 +49,7 @@ sparse AS (
         SELECT c.id, ts_rank_cd(c.search_vector, q.query, 32) AS lexical, c.search_vector @@ qa.query AS every_term
         FROM knowledge_chunk c
         JOIN knowledge_sourcedocument d ON d.id = c.document_id,
-             websearch_to_tsquery('{SEARCH_CONFIG}', %(text_query)s) AS q(query),
+             knowledge_lexical_tsquery('{SEARCH_CONFIG}', %(text_query)s, %(match_budget)s) AS q(query),
              plainto_tsquery('{SEARCH_CONFIG}', %(query)s) AS qa(query)
         WHERE d.embedding_model = %(model)s AND c.search_vector @@ q.query
         ORDER BY every_term DESC, lexical DESC, c.id
@@ -89,10 +89,13 @@ def chunk_search(
     sparse_weight: float = 1.0,
     rrf_k: int = 60,
     ef_search: int = 40,
+    match_budget: int = 5000,
 ) -> list[ChunkHit]:
     """Hybrid search: pgvector cosine (HNSW) and Postgres full text, fused by reciprocal rank fusion.
 
-    Only chunks embedded by the configured model take part; near-identical chunks are kept once.
+    Only chunks embedded by the configured model take part; near-identical chunks are kept once. On tables larger
+    than ``match_budget`` chunks, full text ranks only the rarest question words' matches, about that many chunks
+    (see the migration that defines ``knowledge_lexical_tsquery``).
     """
     params = {
         "embedding": _vector_literal(embedding),
@@ -104,6 +107,7 @@ def chunk_search(
         "sparse_weight": float(sparse_weight),
         "rrf_k": float(rrf_k),
         "limit": top_k * 2,
+        "match_budget": float(match_budget),
     }
     params["ef_search"] = str(max(ef_search, candidates))
     rows = _fetch_with_ef_search(_HYBRID_SQL, params)

@@ -68,3 +68,38 @@ def test_near_identical_hits_are_kept_once(corpus, make_document):
     hits = chunk_search(query="sourdough starter yeast", embedding=embed("sourdough starter yeast"), top_k=5)
     assert sum("Sourdough bread rises" in hit.text for hit in hits) == 1
     assert len(deduplicate_hits(hits=hits + hits)) == len(hits)
+
+
+@pytest.fixture
+def river_towns(make_document):
+    """Six chunks that all mention rivers; one also names a rare word."""
+    towns = ["Avon", "Brook", "Calder", "Derwent", "Eden", "Frome"]
+    for town in towns:
+        extra = " The Tolpuddle martyrs met nearby." if town == "Eden" else ""
+        make_document(title=town, text=f"# {town}\n\n{town} is a town where the river floods each winter.{extra}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE knowledge_chunk")
+
+
+def lexical_matches(*, query: str, match_budget: int) -> set[str]:
+    hits = chunk_search(query=query, embedding=embed("knitting patterns"), top_k=10, match_budget=match_budget)
+    return {hit.document_title for hit in hits if hit.sparse_rank is not None}
+
+
+def test_full_text_ranks_every_word_while_the_table_fits_the_budget(river_towns):
+    assert lexical_matches(query="river Tolpuddle", match_budget=100) == {
+        "Avon", "Brook", "Calder", "Derwent", "Eden", "Frome"
+    }  # fmt: skip
+
+
+def test_on_a_large_table_full_text_ranks_only_the_rarest_words_matches(river_towns):
+    assert lexical_matches(query="river Tolpuddle", match_budget=2) == {"Eden"}
+    # The rarest word is kept even when it alone is estimated over the budget.
+    assert lexical_matches(query="river winter", match_budget=2) == {
+        "Avon", "Brook", "Calder", "Derwent", "Eden", "Frome"
+    }  # fmt: skip
+
+
+def test_pruned_full_text_queries_survive_quotes_and_backslashes(river_towns):
+    # "o" and "neil" match nothing but are estimated at half a chunk each, like every word the statistics omit.
+    assert lexical_matches(query="O'Neil's \\ river Tolpuddle's 'martyrs'", match_budget=3) == {"Eden"}
