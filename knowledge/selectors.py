@@ -4,6 +4,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import psycopg
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -41,7 +42,7 @@ WITH dense AS (
         JOIN knowledge_sourcedocument d ON d.id = c.document_id
         WHERE d.embedding_model = %(model)s
         ORDER BY c.embedding <=> %(embedding)s::vector
-        LIMIT %(candidates)s
+        LIMIT {{candidates}}
     ) ranked
 ),
 sparse AS (
@@ -53,7 +54,7 @@ sparse AS (
              plainto_tsquery('{SEARCH_CONFIG}', %(query)s) AS qa(query)
         WHERE d.embedding_model = %(model)s AND c.search_vector @@ q.query
         ORDER BY every_term DESC, lexical DESC, c.id
-        LIMIT %(candidates)s
+        LIMIT {{candidates}}
     ) ranked
 ),
 fused AS (
@@ -69,7 +70,7 @@ FROM fused f
 JOIN knowledge_chunk c ON c.id = f.id
 JOIN knowledge_sourcedocument d ON d.id = c.document_id
 ORDER BY f.score DESC, c.id
-LIMIT %(limit)s
+LIMIT {{limit}}
 """
 
 
@@ -102,44 +103,51 @@ def chunk_search(
         "model": embedding_spec().model_id,
         "text_query": lexical_query(query),
         "query": query[:2000],
-        "candidates": max(candidates, top_k),
         "dense_weight": float(dense_weight),
         "sparse_weight": float(sparse_weight),
         "rrf_k": float(rrf_k),
-        "limit": top_k * 2,
         "match_budget": float(match_budget),
     }
-    params["ef_search"] = str(max(ef_search, candidates))
-    rows = _fetch_with_ef_search(_HYBRID_SQL, params)
-    hits = [ChunkHit(*row) for row in rows]
-    return deduplicate_hits(hits=hits)[:top_k]
+    # Literal limits keep the prepared statement's plan on the HNSW index: a generic plan for "LIMIT $1" assumes
+    # a tenth of the table.
+    sql = _HYBRID_SQL.format(candidates=int(max(candidates, top_k)), limit=int(top_k) * 2)
+    rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
+    return deduplicate_hits(hits=[ChunkHit(*row) for row in rows], limit=top_k)
 
 
-def _fetch_with_ef_search(sql: str, params: dict) -> list[tuple]:
-    """Run one query with hnsw.ef_search set for it alone, in a single round trip.
+def _fetch_with_ef_search(sql: str, params: dict, *, ef_search: int) -> list[tuple]:
+    """Run one query with hnsw.ef_search set for it alone: one round trip, both statements prepared.
 
-    Both statements travel in one message, so outside a transaction they share one implicit transaction and the
-    local setting ends with it (nothing leaks into pooled connections); inside one it ends with that transaction.
+    Pipeline mode sends both statements before one Sync, so they share an implicit transaction (or the caller's)
+    and the local setting ends with it: nothing leaks into pooled connections. Prepared statements skip
+    re-planning the hybrid query on every call.
     """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %(ef_search)s, true); " + sql, params)
-        cursor.nextset()
-        return cursor.fetchall()
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        raw = connection.connection
+        with raw.pipeline(), psycopg.Cursor(raw) as setter, psycopg.Cursor(raw) as cursor:
+            setter.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)], prepare=True)
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchall()
 
 
 def _vector_literal(embedding: Sequence[float]) -> str:
     return "[" + ",".join(f"{float(value):.7g}" for value in embedding) + "]"
 
 
-def _shingles(text: str) -> set[str]:
+def _shingles(text: str) -> set[tuple[str, ...]]:
     words = _WORDS.findall(text.lower())
-    return {" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 1))}
+    return set(zip(words, words[1:], words[2:], strict=False)) if len(words) > 2 else {tuple(words)}
 
 
-def deduplicate_hits(*, hits: list[ChunkHit], threshold: float = 0.9) -> list[ChunkHit]:
-    """Drop hits whose text is near-identical (Jaccard of word 3-grams >= threshold) to a better one."""
-    kept: list[tuple[ChunkHit, set[str]]] = []
+def deduplicate_hits(*, hits: list[ChunkHit], threshold: float = 0.9, limit: int | None = None) -> list[ChunkHit]:
+    """The first ``limit`` hits whose text is not near-identical (Jaccard of word 3-grams >= threshold) to a
+    better one."""
+    kept: list[tuple[ChunkHit, set[tuple[str, ...]]]] = []
     for hit in hits:
+        if limit is not None and len(kept) >= limit:
+            break
         shingles = _shingles(hit.text)
         if any(len(shingles & other) / max(len(shingles | other), 1) >= threshold for _, other in kept):
             continue
@@ -151,8 +159,9 @@ def chunk_nearest(*, embedding: Sequence[float], top_k: int, ef_search: int = 40
     """Dense-only search through the HNSW index: (chunk id, cosine similarity)."""
     rows = _fetch_with_ef_search(
         "SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) FROM knowledge_chunk c "
-        "ORDER BY c.embedding <=> %(embedding)s::vector LIMIT %(top_k)s",
-        {"embedding": _vector_literal(embedding), "top_k": top_k, "ef_search": str(max(ef_search, top_k))},
+        f"ORDER BY c.embedding <=> %(embedding)s::vector LIMIT {int(top_k)}",
+        {"embedding": _vector_literal(embedding)},
+        ef_search=max(ef_search, top_k),
     )
     return [(row[0], float(row[1])) for row in rows]
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 
 from knowledge.embedders import shared_text_embedder
-from knowledge.selectors import chunk_nearest, chunk_search, deduplicate_hits, lexical_query
+from knowledge.selectors import _fetch_with_ef_search, chunk_nearest, chunk_search, deduplicate_hits, lexical_query
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +103,21 @@ def test_on_a_large_table_full_text_ranks_only_the_rarest_words_matches(river_to
 def test_pruned_full_text_queries_survive_quotes_and_backslashes(river_towns):
     # "o" and "neil" match nothing but are estimated at half a chunk each, like every word the statistics omit.
     assert lexical_matches(query="O'Neil's \\ river Tolpuddle's 'martyrs'", match_budget=3) == {"Eden"}
+
+
+def current_ef_search() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.ef_search', true)")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ef_search_applies_to_its_query_alone():
+    for _ in range(7):  # past the point where a prepared statement switches to a generic plan
+        assert _fetch_with_ef_search("SELECT current_setting('hnsw.ef_search')", {}, ef_search=123) == [("123",)]
+    assert current_ef_search() != "123"
+
+
+def test_dedup_stops_at_the_limit(corpus):
+    hits = chunk_search(query="bread", embedding=embed("bread"), top_k=10)
+    assert deduplicate_hits(hits=hits, limit=2) == hits[:2]
