@@ -172,6 +172,10 @@ def _fallback_answer(pipelines: Any, error: BaseException, inputs: dict, *, stre
         return answered, f"extractive (fallback: {llm_error.default_code})"
 
 
+def _elapsed_ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
 def chat_reply(
     *,
     session_id: str,
@@ -201,6 +205,8 @@ def chat_reply(
             )
         except Exception as error:  # noqa: BLE001 - mapped to API errors below
             _raise_mapped(error)
+        # The pipeline's own bookkeeping between components counts towards retrieval, so the stages add up.
+        timings["retrieve"] = _elapsed_ms(started) - timings.get("query", 0.0) - timings.get("embed", 0.0)
         query = retrieved["rewriter"]["query"]
         gate = retrieved["gate"]
         documents: list[Document] = gate.get("documents") or []
@@ -210,7 +216,8 @@ def chat_reply(
             emit("sources", {"sources": []})
             emit("token", {"text": answer})
         else:
-            emit("sources", {"sources": [asdict(source_from_document(i, d)) for i, d in enumerate(documents, 1)]})
+            if on_event is not None:
+                emit("sources", {"sources": [asdict(source_from_document(i, d)) for i, d in enumerate(documents, 1)]})
 
             streamed: list[str] = []
 
@@ -227,16 +234,18 @@ def chat_reply(
                 # Without a listener the generator is called without streaming.
                 "streaming_callback": on_chunk if on_event else None,
             }
+            generating = time.perf_counter()
             try:
                 answered = pipelines.answer.run(pipelines.answer_inputs(**inputs))
             except Exception as error:  # noqa: BLE001 - mapped to API errors below
                 answered, generator = _fallback_answer(pipelines, error, inputs, streamed=bool(streamed))
+            timings["generate"] = _elapsed_ms(generating)
             result = answered["citations"]
             usage = result["usage"]
             status, cited = result["status"], result["cited"]
             answer = result["answer"] if status != "no_answer" else NO_ANSWER_MESSAGE
     timings = {stage: round(ms, 1) for stage, ms in timings.items()}
-    timings["total"] = round((time.perf_counter() - started) * 1000, 1)
+    timings["total"] = round(_elapsed_ms(started), 1)
     sources = [source_from_document(number, documents[number - 1]) for number in cited]
     reply = ChatReply(
         session_id=session_id,

@@ -154,7 +154,8 @@ class ChatViewSet(viewsets.ViewSet):
             services.session_turns(session_id=session_id)
             return stream_reply(lambda on_event: services.chat_reply(**kwargs, on_event=on_event).to_dict())
         reply = services.chat_reply(**kwargs)
-        return Response(ReplySerializer(reply.to_dict()).data)
+        # ReplySerializer documents this shape; the dict is already JSON-ready.
+        return Response(reply.to_dict())
 
 
 def book_index(request: HttpRequest) -> HttpResponse:
