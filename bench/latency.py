@@ -1,6 +1,7 @@
 """End-to-end latency of POST /api/chat/ on the server as `make run` starts it, against the floor.
 
-The floor, measured in the same run: one query embedding plus one raw SQL HNSW query. Our latency excluding
+The floor, measured in the same run: one query embedding plus one raw SQL HNSW query (a prepared statement). At
+one client, floor samples and requests alternate, so both see the same machine state. Our latency excluding
 answer generation (HTTP time minus the reply's own `generate` time) is reported as a ratio to it; the target is
 at most 1.5x at one client. Then throughput and p50/p95/p99 at 1, 4 and 16 concurrent clients.
 
@@ -11,21 +12,29 @@ import argparse
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 from _http import Client, percentile
 from _setup import ROOT, setup, table
 from load import OPEN, QUESTIONS
 
 
-def measure(server, clients: int, per_client: int) -> tuple[list[float], list[float], int, float]:
-    """(latencies ms, latencies minus generation ms, errors, wall seconds) for `clients` concurrent clients."""
+def measure(
+    server, clients: int, per_client: int, between: Callable[[], None] | None = None
+) -> tuple[list[float], list[float], int, float]:
+    """(latencies ms, latencies minus generation ms, errors, wall seconds) for `clients` concurrent clients.
+
+    ``between`` runs before each request (one client only)."""
     latencies, excluding_generation, errors = [], [], []
     lock = threading.Lock()
 
     def run(n: int) -> None:
         client = Client(server.url)
         for i in range(per_client):
+            if between is not None:
+                between()
             status, body, _, seconds = client.request(
                 "POST", "/api/chat/", {"message": QUESTIONS[(n + i) % len(QUESTIONS)]}
             )
@@ -58,17 +67,24 @@ def main() -> None:
         call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
         embedder = shared_text_embedder()
         floors = []
-        for question in QUESTIONS * 5:
+
+        def floor_sample() -> None:
+            question = QUESTIONS[len(floors) % len(QUESTIONS)]
             started = time.perf_counter()
             vector = embedder.run(text=question)["embedding"]
-            with connection.cursor() as cursor:
+            connection.ensure_connection()  # each client thread has its own connection
+            with psycopg.Cursor(connection.connection) as cursor:
                 cursor.execute(
-                    "SELECT id FROM knowledge_chunk ORDER BY embedding <=> %s::vector LIMIT 5", [str(list(vector))]
+                    "SELECT id FROM knowledge_chunk ORDER BY embedding <=> %s::vector LIMIT 5",
+                    ["[" + ",".join(map(str, vector)) + "]"],
+                    prepare=True,
                 )
                 cursor.fetchall()
             floors.append((time.perf_counter() - started) * 1000)
-        floor = statistics.median(floors)
 
+        for _ in range(len(QUESTIONS)):  # warm-up
+            floor_sample()
+        floors.clear()
         server = AppServer(database=database, env=OPEN)
         server.start()
         rows, ratio = [], None
@@ -76,10 +92,11 @@ def main() -> None:
             Client(server.url).request("POST", "/api/chat/", {"message": "warm up"})
             for clients in (1, 4, 16):
                 latencies, excluding_generation, errors, wall = measure(
-                    server, clients, max(args.requests // clients, 1)
+                    server, clients, max(args.requests // clients, 1), floor_sample if clients == 1 else None
                 )
                 without = statistics.median(excluding_generation)
                 if clients == 1:
+                    floor = statistics.median(floors)
                     ratio = without / floor
                 rows.append(
                     [

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from haystack import Document
 from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage
@@ -172,6 +172,19 @@ def _fallback_answer(pipelines: Any, error: BaseException, inputs: dict, *, stre
         return answered, f"extractive (fallback: {llm_error.default_code})"
 
 
+def _connect_database() -> None:
+    """Connect, or health-check a reused connection, before the query is embedded.
+
+    A database that is down fails the request before the embedding is spent, and the search after it is a
+    single round trip.
+    """
+    try:
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+    except DatabaseError as error:
+        raise DatabaseUnavailable() from error
+
+
 def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
@@ -192,6 +205,7 @@ def chat_reply(
     history = _history(turns)
     pipelines = get_chat_pipelines()
     started = time.perf_counter()
+    _connect_database()
     generator = pipelines.generator
     emit = on_event or (lambda event, data: None)
     with stage_timings() as timings:

@@ -122,6 +122,8 @@ def _fetch_with_ef_search(sql: str, params: dict, *, ef_search: int) -> list[tup
     and the local setting ends with it: nothing leaks into pooled connections. Prepared statements skip
     re-planning the hybrid query on every call.
     """
+    # What Django's own cursors do first: replace a reused connection that fails its health check.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:

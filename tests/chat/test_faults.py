@@ -68,3 +68,16 @@ def test_embedded_database_restarts_by_itself(api, knowledge, settings):
     response = api.post(reverse("chat-converse"), {"message": "When did Tower Bridge open?"}, format="json")
     assert response.status_code == 200
     assert "1894" in response.json()["answer"]
+
+
+@embedded_only
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_left_over_from_before_a_database_restart_is_replaced(api, knowledge, settings):
+    data_dir = Path(settings.EMBEDDED_POSTGRES_DIR)
+    connection.ensure_connection()
+    stop_server(data_dir=data_dir)
+    ensure_server(data_dir=data_dir, database=connection.settings_dict["NAME"])
+    connection.close_if_unusable_or_obsolete()  # as Django does when a request starts: health-check it again
+    response = api.post(reverse("chat-converse"), {"message": "When did Tower Bridge open?"}, format="json")
+    assert response.status_code == 200
+    assert "1894" in response.json()["answer"]
