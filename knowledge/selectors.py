@@ -1,5 +1,6 @@
 """Reads from the knowledge base: hybrid chunk search, document lists and index health."""
 
+import functools
 import re
 import threading
 import weakref
@@ -164,15 +165,18 @@ def _query_vector(embedding: Sequence[float]) -> Vector:
     return Vector(np.asarray(embedding, dtype=np.float32))
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
+@functools.lru_cache(maxsize=2048)
+def _shingles(text: str) -> frozenset[int]:
+    # The same chunks come back for many questions; hashed 3-grams keep a cached entry to a few kilobytes.
     words = _WORDS.findall(text.lower())
-    return set(zip(words, words[1:], words[2:], strict=False)) if len(words) > 2 else {tuple(words)}
+    grams = zip(words, words[1:], words[2:], strict=False) if len(words) > 2 else [tuple(words)]
+    return frozenset(map(hash, grams))
 
 
 def deduplicate_hits(*, hits: list[ChunkHit], threshold: float = 0.9, limit: int | None = None) -> list[ChunkHit]:
     """The first ``limit`` hits whose text is not near-identical (Jaccard of word 3-grams >= threshold) to a
     better one."""
-    kept: list[tuple[ChunkHit, set[tuple[str, ...]]]] = []
+    kept: list[tuple[ChunkHit, frozenset[int]]] = []
     for hit in hits:
         if limit is not None and len(kept) >= limit:
             break
