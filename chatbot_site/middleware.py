@@ -16,7 +16,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class RequestLogMiddleware:
     """Logs method, path, status and milliseconds for every request, tagged with a request id.
 
-    The id comes from a well-formed `X-Request-ID` header or is generated, and is echoed in the response.
+    The id comes from a well-formed `X-Request-ID` header or is generated, and is echoed in the response with
+    the milliseconds in `Server-Timing`.
     Headers (and so API keys) and bodies are never logged.
     """
 
@@ -30,6 +31,8 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         elapsed = (time.perf_counter() - started) * 1000
         response["X-Request-ID"] = request.request_id
+        # Browsers' developer tools show it next to the network time, so a slow answer is easy to place.
+        response["Server-Timing"] = f"app;dur={elapsed:.1f}"
         logger.info(
             "request id=%s method=%s path=%s status=%s ms=%.1f%s",
             request.request_id,

@@ -93,6 +93,8 @@ def test_request_id_is_echoed_or_generated(api):
     assert given["X-Request-ID"] == "abc-123"
     generated = api.post(SESSIONS, HTTP_X_REQUEST_ID="bad id with spaces")
     assert len(generated["X-Request-ID"]) == 32
+    name, duration = generated["Server-Timing"].split(";dur=")
+    assert name == "app" and float(duration) >= 0
 
 
 @pytest.mark.django_db
