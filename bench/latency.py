@@ -7,7 +7,7 @@ same machine state. Our latency excluding
 answer generation (HTTP time minus the reply's own `generate` time) is reported as a ratio to it; the target is
 at most 1.5x at one client. Then throughput and p50/p95/p99 at 1, 4 and 16 concurrent clients.
 
-    .venv/bin/python bench/latency.py [--requests 48]
+    .venv/bin/python bench/latency.py [--requests 96]
 """
 
 import argparse
@@ -55,7 +55,7 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=48, help="requests per concurrency level")
+    parser.add_argument("--requests", type=int, default=96, help="requests per concurrency level")
     args = parser.parse_args()
     setup()
     from django.core.management import call_command
