@@ -114,8 +114,7 @@ def chunk_search(
         "rrf_k": float(rrf_k),
         "match_budget": float(match_budget),
     }
-    # Literal limits keep the prepared statement's plan on the HNSW index: a generic plan for "LIMIT $1" assumes
-    # a tenth of the table.
+    # The limits are part of the statement (validated integers), so the planner always sees them.
     sql = _HYBRID_SQL.format(candidates=int(max(candidates, top_k)), limit=int(top_k) * 2)
     rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
     return deduplicate_hits(hits=[ChunkHit(*row) for row in rows], limit=top_k)
