@@ -30,9 +30,6 @@ class ChunkHit:
     reference: str
     section: str
     text: str
-    start_char: int
-    end_char: int
-    position: int
     score: float
     similarity: float | None
     lexical: float | None
@@ -70,7 +67,7 @@ fused AS (
            dense.similarity, sparse.lexical, dense.rank AS dense_rank, sparse.rank AS sparse_rank
     FROM dense FULL OUTER JOIN sparse ON dense.id = sparse.id
 )
-SELECT c.id, c.document_id, d.title, d.reference, c.section, c.text, c.start_char, c.end_char, c.position,
+SELECT c.id, c.document_id, d.title, d.reference, c.section, c.text,
        f.score, f.similarity, f.lexical, f.dense_rank, f.sparse_rank
 FROM fused f
 JOIN knowledge_chunk c ON c.id = f.id
