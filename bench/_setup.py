@@ -1,7 +1,9 @@
 """Set up Django for a benchmark script run from the project root."""
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +18,18 @@ def setup() -> None:
     import django
 
     django.setup()
+
+
+@contextlib.contextmanager
+def guide_database(*, suffix: str) -> Iterator[str]:
+    """A throwaway database holding the demo guide, the knowledge base `make run` serves; yields its name."""
+    from django.core.management import call_command  # noqa: PLC0415
+
+    from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
+
+    with isolated_database(suffix=suffix) as database:
+        call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
+        yield database
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:

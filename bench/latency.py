@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from _http import Client, percentile
-from _setup import ROOT, setup, table
+from _setup import guide_database, setup, table
 from load import OPEN, QUESTIONS
 
 
@@ -58,15 +58,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=96, help="requests per concurrency level")
     args = parser.parse_args()
     setup()
-    from django.core.management import call_command
     from django.db import connection
 
-    from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import shared_text_embedder
     from tests.servers import AppServer
 
-    with isolated_database(suffix="bench_latency") as database:
-        call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
+    with guide_database(suffix="bench_latency") as database:
         embedder = shared_text_embedder()
         floors: dict[str, list[float]] = {"hnsw": [], "scan": []}
 
@@ -96,11 +93,10 @@ def main() -> None:
 
         for _ in range(len(QUESTIONS)):  # warm-up
             floor_sample()
-        floors = {"hnsw": [], "scan": []}
-        server = AppServer(database=database, env=OPEN)
-        server.start()
+        for samples in floors.values():
+            samples.clear()
         rows, ratio = [], None
-        try:
+        with AppServer(database=database, env=OPEN).running() as server:
             Client(server.url).request("POST", "/api/chat/", {"message": "warm up"})
             for clients in (1, 4, 16):
                 latencies, excluding_generation, errors, wall = measure(
@@ -124,8 +120,6 @@ def main() -> None:
                         f"{without / floor:.2f}",
                     ]
                 )
-        finally:
-            server.stop()
     print(f"\nfloor (query embedding + one raw SQL HNSW query, median): {floor:.1f} ms")
     print(
         table(

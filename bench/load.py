@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from _http import Client, percentile
-from _setup import ROOT, setup, table
+from _setup import guide_database, setup, table
 
 QUESTIONS = [
     "How do I add a document?",
@@ -145,34 +145,18 @@ def main() -> None:
     parser.add_argument("--memory-sessions", type=int, default=100_000)
     args = parser.parse_args()
     setup()
-    from django.core.management import call_command
-
-    from chatbot_site.isolated_db import isolated_database
     from tests.servers import AppServer
 
-    with isolated_database(suffix="bench_load") as database:
-        call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
-        server = AppServer(database=database, env=OPEN)
-        server.start()
-        try:
+    with guide_database(suffix="bench_load") as database:
+        with AppServer(database=database, env=OPEN).running() as server:
             load = conversation_phase(server, args.sessions, args.turns)
-        finally:
-            server.stop()
         memory = {}
         # The same 100k sessions with the default bound, and with a bound too high to evict (the baseline).
         for label, bound in (("bounded (default 10,000)", "10000"), ("unbounded baseline", "100000000")):
-            server = AppServer(database=database, env={**OPEN, "CHAT_SESSION_MAX_SESSIONS": bound})
-            server.start()
-            try:
+            with AppServer(database=database, env={**OPEN, "CHAT_SESSION_MAX_SESSIONS": bound}).running() as server:
                 memory[label] = memory_phase(server, args.memory_sessions)
-            finally:
-                server.stop()
-        limited = AppServer(database=database)  # the default throttles
-        limited.start()
-        try:
+        with AppServer(database=database).running() as limited:  # the default throttles
             burst = burst_phase(limited, args.burst)
-        finally:
-            limited.stop()
 
     print(f"\n1. {args.sessions} concurrent sessions x {args.turns} turns (offline answerer)")
     print(

@@ -11,7 +11,7 @@ import argparse
 from concurrent.futures import ThreadPoolExecutor
 
 from _http import Client
-from _setup import ROOT, setup, table
+from _setup import guide_database, setup, table
 from load import OPEN, QUESTIONS
 
 
@@ -21,32 +21,26 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     args = parser.parse_args()
     setup()
-    from django.core.management import call_command
-
-    from chatbot_site.isolated_db import isolated_database
     from tests.servers import AppServer
 
-    with isolated_database(suffix="bench_memory") as database:
-        call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
-        server = AppServer(database=database, env=OPEN)
-        server.start(ready_path="/healthz")  # /readyz would load the model
-        try:
-            at_rest = server.rss_mb()
-            Client(server.url).request("POST", "/api/chat/", {"message": "How do I add a document?"})
-            with_model = server.rss_mb()
+    with (
+        guide_database(suffix="bench_memory") as database,
+        AppServer(database=database, env=OPEN).running(ready_path="/healthz") as server,  # /readyz loads the model
+    ):
+        at_rest = server.rss_mb()
+        Client(server.url).request("POST", "/api/chat/", {"message": "How do I add a document?"})
+        with_model = server.rss_mb()
 
-            def converse(n: int) -> None:
-                client = Client(server.url)
-                _, body, _, _ = client.request("POST", "/api/chat/sessions/")
-                for turn in range(args.turns // 2):
-                    message = QUESTIONS[(n + turn) % len(QUESTIONS)]
-                    client.request("POST", f"/api/chat/sessions/{body['session_id']}/messages/", {"message": message})
+        def converse(n: int) -> None:
+            client = Client(server.url)
+            _, body, _, _ = client.request("POST", "/api/chat/sessions/")
+            for turn in range(args.turns // 2):
+                message = QUESTIONS[(n + turn) % len(QUESTIONS)]
+                client.request("POST", f"/api/chat/sessions/{body['session_id']}/messages/", {"message": message})
 
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(converse, range(args.sessions)))
-            with_sessions = server.rss_mb()
-        finally:
-            server.stop()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(converse, range(args.sessions)))
+        with_sessions = server.rss_mb()
     per_session_kb = (with_sessions - with_model) * 1024 / args.sessions
     print(
         table(

@@ -1,11 +1,13 @@
 """Real local servers for tests: redis-server and a small OpenAI-compatible HTTP server on 127.0.0.1."""
 
+import contextlib
 import json
 import shutil
 import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -254,6 +256,15 @@ class AppServer:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("the app server did not become ready")
+
+    @contextlib.contextmanager
+    def running(self, *, ready_path: str = "/readyz") -> Iterator["AppServer"]:
+        """The server, started for the block and stopped after it."""
+        self.start(ready_path=ready_path)
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def worker_pid(self) -> int:
         """The gunicorn worker (the child of the master), which holds the sessions and the model."""

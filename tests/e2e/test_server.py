@@ -14,10 +14,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def server(knowledge):
-    app = AppServer(database=connection.settings_dict["NAME"], threads=4)
-    app.start()
-    yield app
-    app.stop()
+    with AppServer(database=connection.settings_dict["NAME"], threads=4).running() as app:
+        yield app
 
 
 def post(url: str, body: dict, accept: str = "application/json"):

@@ -35,10 +35,8 @@ def server(db):
     call_command(
         "ingest", str(ROOT / "docs" / "guide"), "--reference-base", "/docs/", "--no-progress", stdout=io.StringIO()
     )
-    app = AppServer(database=connection.settings_dict["NAME"], threads=4)
-    app.start()
-    yield app
-    app.stop()
+    with AppServer(database=connection.settings_dict["NAME"], threads=4).running() as app:
+        yield app
 
 
 @pytest.fixture
