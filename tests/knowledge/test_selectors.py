@@ -121,3 +121,19 @@ def test_ef_search_applies_to_its_query_alone():
 def test_dedup_stops_at_the_limit(corpus):
     hits = chunk_search(query="bread", embedding=embed("bread"), top_k=10)
     assert deduplicate_hits(hits=hits, limit=2) == hits[:2]
+
+
+def prepared_statements() -> dict[str, tuple[int, int]]:
+    """The connection's server-side prepared statements: opening words -> (generic plans, custom plans)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {" ".join(statement.split())[:30]: (generic, custom) for statement, generic, custom in cursor.fetchall()}
+
+
+def test_the_hybrid_query_is_prepared_once_and_planned_for_each_call(corpus):
+    for _ in range(7):  # past the point where Postgres would switch a prepared statement to a generic plan
+        chunk_search(query="bread yeast", embedding=embed("bread yeast"), top_k=3)
+    statements = prepared_statements()
+    assert statements["WITH dense AS ( SELECT id, row"] == (0, 7)
+    # Django's own queries are not prepared: a pooler in transaction mode sees only the retrieval statements.
+    assert not [text for text in statements if "knowledge_sourcedocument" in text and not text.startswith("WITH")]
