@@ -163,9 +163,9 @@ else:
     }
 _default_db["CONN_HEALTH_CHECKS"] = True
 _default_db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
-# Django turns psycopg's prepared statements off (prepare_threshold None). A threshold no query reaches keeps Django's
-# own queries unprepared while the retrieval queries, which ask for it, are prepared once per connection and then
-# skip parsing and planning. Turn off behind a pooler that cannot keep them (PgBouncer before 1.21).
+# Django sets psycopg's prepare_threshold to None, and then psycopg ignores prepare=True. With a threshold no query
+# reaches, only the retrieval queries, which ask for it, are prepared (Django's own queries bind parameters on the
+# client and are never prepared). Turn off behind a pooler that cannot keep them (PgBouncer before 1.21).
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 _default_db["OPTIONS"]["prepare_threshold"] = 2**31 - 1 if DATABASE_PREPARED_STATEMENTS else None
 DATABASES = {"default": _default_db}
