@@ -38,7 +38,7 @@ def main() -> None:
         def evidence(question) -> float:
             with stage_timings():
                 out = pipelines.retrieval.run({"rewriter": {"message": question.question, "history": []}})
-            return float(out["gate"]["evidence"])
+            return float(out["retriever"]["evidence"])
 
         pos = [evidence(q) for q in tqdm(covered, desc="covered")]
         neg = [evidence(q) for q in tqdm(absent, desc="absent")]

@@ -110,8 +110,8 @@ def main() -> None:
                     {"rewriter": {"message": question, "history": []}, "retriever": {"top_k": 10}},
                     include_outputs_from={"embedder"},
                 )
-            gate = out["gate"]
-            return gate.get("documents") or gate.get("no_answer") or [], out["embedder"]["embedding"]
+            gated = out["retriever"]
+            return gated.get("documents") or gated.get("no_answer") or [], out["embedder"]["embedding"]
 
         def run_bm25(question: str):
             vector = embed.run(text=question)["embedding"]

@@ -131,8 +131,8 @@ def evaluate_question(question: Question, *, retrieval_k: int = 10) -> QuestionR
         retrieved = pipelines.retrieval.run(
             {"rewriter": {"message": question.question, "history": []}, "retriever": {"top_k": retrieval_k}}
         )
-    gate = retrieved["gate"]
-    documents = gate.get("documents") or gate.get("no_answer") or []
+    gated = retrieved["retriever"]
+    documents = gated.get("documents") or gated.get("no_answer") or []
     rank = None
     for position, doc in enumerate(documents, start=1):
         right_article = question.document is None or doc.meta.get("title") == question.document
@@ -150,7 +150,7 @@ def evaluate_question(question: Question, *, retrieval_k: int = 10) -> QuestionR
     return QuestionResult(
         question=question,
         rank=rank,
-        evidence=float(gate.get("evidence", 0.0)),
+        evidence=float(gated.get("evidence", 0.0)),
         status=reply.status,
         answer=reply.answer,
         answer_contains_gold=answered and contains_gold(reply.answer, question.answers),

@@ -19,6 +19,7 @@ from .components import (
     CitationValidator,
     EvidenceGate,
     ExtractiveAnswerer,
+    GroundedRetriever,
     HybridRetriever,
     LLMQueryRewriter,
     PromptData,
@@ -61,7 +62,6 @@ STAGES = {
     "rewriter": "query",
     "embedder": "embed",
     "retriever": "retrieve",
-    "gate": "retrieve",
     "data": "generate",
     "prompt_builder": "generate",
     "llm": "generate",
@@ -120,17 +120,15 @@ def build_llm_generator() -> Any:
     )
 
 
-def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: Any, gate: Any) -> Pipeline:
-    """message + history -> standalone query -> embed -> hybrid retrieve -> evidence gate (grounds a selection)."""
+def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: Any) -> Pipeline:
+    """message + history -> standalone query -> embed -> hybrid retrieve, ground a selection, gate on evidence."""
     pipeline = Pipeline()
     pipeline.add_component("rewriter", rewriter)
     pipeline.add_component("embedder", text_embedder)
     pipeline.add_component("retriever", retriever)
-    pipeline.add_component("gate", gate)
     pipeline.connect("rewriter.query", "embedder.text")
     pipeline.connect("rewriter.query", "retriever.query")
     pipeline.connect("embedder.embedding", "retriever.query_embedding")
-    pipeline.connect("retriever.documents", "gate.documents")
     return pipeline
 
 
@@ -236,8 +234,7 @@ def build_chat_pipelines() -> ChatPipelines:
     retrieval = build_retrieval_pipeline(
         rewriter=rewriter,
         text_embedder=QueryEmbedder(text_embedder=new_text_embedder()),
-        retriever=retriever,
-        gate=gate,
+        retriever=GroundedRetriever(retriever=retriever, gate=gate),
     )
     return ChatPipelines(retrieval=retrieval, answer=answer, generator=name, fallback=fallback)
 

@@ -213,7 +213,7 @@ def chat_reply(
             retrieved = pipelines.retrieval.run(
                 {
                     "rewriter": {"message": message, "history": history},
-                    "gate": {"selected_text": selected_text or None},
+                    "retriever": {"selected_text": selected_text or None},
                 },
                 include_outputs_from={"rewriter", "embedder"},
             )
@@ -222,8 +222,8 @@ def chat_reply(
         # The pipeline's own bookkeeping between components counts towards retrieval, so the stages add up.
         timings["retrieve"] = _elapsed_ms(started) - timings.get("query", 0.0) - timings.get("embed", 0.0)
         query = retrieved["rewriter"]["query"]
-        gate = retrieved["gate"]
-        documents: list[Document] = gate.get("documents") or []
+        gated = retrieved["retriever"]
+        documents: list[Document] = gated.get("documents") or []
         usage: dict[str, Any] = {}
         if not documents:
             answer, status, cited = NO_ANSWER_MESSAGE, "no_answer", []

@@ -42,8 +42,6 @@ WITH dense AS (
     SELECT id, row_number() OVER () AS rank, similarity FROM (
         SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) AS similarity
         FROM knowledge_chunk c
-        JOIN knowledge_sourcedocument d ON d.id = c.document_id
-        WHERE d.embedding_model = %(model)s
         ORDER BY c.embedding <=> %(embedding)s::vector
         LIMIT {{candidates}}
     ) ranked
@@ -51,11 +49,10 @@ WITH dense AS (
 sparse AS (
     SELECT id, row_number() OVER () AS rank, lexical FROM (
         SELECT c.id, ts_rank_cd(c.search_vector, q.query, 32) AS lexical, c.search_vector @@ qa.query AS every_term
-        FROM knowledge_chunk c
-        JOIN knowledge_sourcedocument d ON d.id = c.document_id,
+        FROM knowledge_chunk c,
              knowledge_lexical_tsquery('{SEARCH_CONFIG}', %(text_query)s, %(match_budget)s) AS q(query),
              plainto_tsquery('{SEARCH_CONFIG}', %(query)s) AS qa(query)
-        WHERE d.embedding_model = %(model)s AND c.search_vector @@ q.query
+        WHERE c.search_vector @@ q.query
         ORDER BY every_term DESC, lexical DESC, c.id
         LIMIT {{candidates}}
     ) ranked
@@ -72,6 +69,7 @@ SELECT c.id, c.document_id, d.title, d.reference, c.section, c.text,
 FROM fused f
 JOIN knowledge_chunk c ON c.id = f.id
 JOIN knowledge_sourcedocument d ON d.id = c.document_id
+WHERE d.embedding_model = %(model)s
 ORDER BY f.score DESC, c.id
 LIMIT {{limit}}
 """
@@ -97,7 +95,9 @@ def chunk_search(
 ) -> list[ChunkHit]:
     """Hybrid search: pgvector cosine (HNSW) and Postgres full text, fused by reciprocal rank fusion.
 
-    Only chunks embedded by the configured model take part; near-identical chunks are kept once. On tables larger
+    Only chunks embedded by the configured model are returned, filtered after fusion: stale chunks exist only
+    until a pending reindex, and keeping the candidate queries free of joins saves planning on every question.
+    Near-identical chunks are kept once. On tables larger
     than ``match_budget`` chunks, full text ranks only the rarest question words' matches, about that many chunks
     (see the migration that defines ``knowledge_lexical_tsquery``).
     """

@@ -59,6 +59,13 @@ def test_full_text_alone_can_surface_a_rare_term(corpus):
     assert etna.sparse_rank == 1
 
 
+def test_chunks_of_a_document_awaiting_reindex_are_dropped_after_fusion(corpus):
+    SourceDocument.objects.filter(pk=corpus["Rail"].pk).update(embedding_model="other:model:384")
+    hits = chunk_search(query="Which railway goes to Vladivostok?", embedding=embed("railway to Vladivostok"), top_k=4)
+    # The stale chunk was both lists' first candidate; the fresh documents still fill the results.
+    assert sorted(hit.document_title for hit in hits) == ["Bread", "Chess", "Volcanoes"]
+
+
 def test_lexical_query_ors_words():
     assert lexical_query("What is the Sicilian defence?") == "what or is or the or sicilian or defence"
     assert lexical_query("cats and dogs or not") == "cats or dogs"
