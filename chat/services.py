@@ -4,7 +4,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -51,6 +51,10 @@ class Source:
     score: float
     kind: str = "chunk"
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (every field is a scalar; ``asdict`` would deep-copy each one, 30x slower)."""
+        return dict(vars(self))
+
 
 @dataclass(frozen=True)
 class ChatReply:
@@ -67,7 +71,7 @@ class ChatReply:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return asdict(self)
+        return {**vars(self), "sources": [source.to_dict() for source in self.sources]}
 
 
 @contextlib.contextmanager
@@ -231,7 +235,7 @@ def chat_reply(
             emit("token", {"text": answer})
         else:
             if on_event is not None:
-                emit("sources", {"sources": [asdict(source_from_document(i, d)) for i, d in enumerate(documents, 1)]})
+                emit("sources", {"sources": [source_from_document(i, d).to_dict() for i, d in enumerate(documents, 1)]})
 
             streamed: list[str] = []
 
@@ -287,7 +291,7 @@ def _store_turns(*, session_id: str, message: str, selected_text: str | None, re
         data={
             "status": reply.status,
             "generator": reply.generator,
-            "sources": [asdict(source) for source in reply.sources],
+            "sources": [source.to_dict() for source in reply.sources],
         },
     )
     with _store_errors():

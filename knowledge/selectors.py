@@ -121,8 +121,9 @@ def _fetch_with_ef_search(sql: str, params: dict, *, ef_search: int) -> list[tup
     """Run one query with hnsw.ef_search set for it alone: one round trip, both statements prepared.
 
     Pipeline mode sends both statements before one Sync, so they share an implicit transaction (or the caller's)
-    and the local settings end with it: nothing leaks into pooled connections. Prepared statements skip parsing
-    the query again; each call is still planned for its own parameters.
+    and the local setting ends with it: nothing leaks into pooled connections. Prepared statements skip parsing,
+    and Postgres plans them as it does any prepared statement: five custom plans, then a cached generic plan when
+    that costs no more. Statistics that change (a table growing from a demo to 100k chunks) invalidate the cache.
     """
     # What Django's own cursors do first: replace a reused connection that fails its health check.
     connection.close_if_health_check_failed()
@@ -133,14 +134,7 @@ def _fetch_with_ef_search(sql: str, params: dict, *, ef_search: int) -> list[tup
         dumper = _vector_dumper(raw)
         with raw.pipeline(), psycopg.Cursor(raw) as setter, psycopg.Cursor(raw) as cursor:
             cursor.adapters.register_dumper(Vector, dumper)
-            # Custom plans: the full-text side's best plan depends on the table's size and the words asked, and a
-            # cached generic plan outlives both.
-            setter.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true), "
-                "set_config('plan_cache_mode', 'force_custom_plan', true)",
-                [str(ef_search)],
-                prepare=True,
-            )
+            setter.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)], prepare=True)
             cursor.execute(sql, params, prepare=True)
             return cursor.fetchall()
 
