@@ -97,9 +97,9 @@ def chunk_search(
 
     Only chunks embedded by the configured model are returned, filtered after fusion: stale chunks exist only
     until a pending reindex, and keeping the candidate queries free of joins saves planning on every question.
-    Near-identical chunks are kept once. On tables larger
-    than ``match_budget`` chunks, full text ranks only the rarest question words' matches, about that many chunks
-    (see the migration that defines ``knowledge_lexical_tsquery``).
+    Near-identical chunks are kept once. On tables larger than ``match_budget`` chunks, full text ranks only the
+    rarest question words' matches, about that many chunks (see the migration that defines
+    ``knowledge_lexical_tsquery``).
     """
     params = {
         "embedding": _query_vector(embedding),
@@ -111,7 +111,8 @@ def chunk_search(
         "rrf_k": float(rrf_k),
         "match_budget": float(match_budget),
     }
-    # The limits are part of the statement (validated integers), so the planner always sees them.
+    # Literal limits (validated integers) keep the cached generic plan on the HNSW index: a generic plan for
+    # "LIMIT $1" assumes a tenth of the table.
     sql = _HYBRID_SQL.format(candidates=int(max(candidates, top_k)), limit=int(top_k) * 2)
     rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
     return deduplicate_hits(hits=[ChunkHit(*row) for row in rows], limit=top_k)
