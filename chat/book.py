@@ -1,6 +1,5 @@
 """The demo book: the project's own guide (docs/guide/*.md), rendered as readable pages with the chat widget."""
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +8,7 @@ from django.conf import settings
 from markdown_it import MarkdownIt
 
 from knowledge.loading import title_for
+from knowledge.markdown import set_heading_ids, split_front_matter
 
 
 @dataclass(frozen=True)
@@ -20,21 +20,14 @@ class BookPage:
     html: str
 
 
-def slugify(text: str) -> str:
-    """A heading's anchor: lower case, runs of other characters as '-' (the widget computes the same)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-def _renderer() -> MarkdownIt:
+def render_markdown(text: str) -> str:
+    """HTML of a chapter, with the heading ids citation links point at (plain anchors, as ingestion makes)."""
     # html=False: any HTML in the Markdown is shown as text, never injected into the page.
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
-
-    def heading_open(renderer, tokens, idx, options, env):
-        tokens[idx].attrSet("id", slugify(tokens[idx + 1].content))
-        return renderer.renderToken(tokens, idx, options, env)
-
-    md.add_render_rule("heading_open", heading_open)
-    return md
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    _, body, _ = split_front_matter(text)
+    tokens = md.parse(body)
+    set_heading_ids(tokens, style="plain")
+    return md.renderer.render(tokens, md.options, {})
 
 
 def book_pages() -> list[BookPage]:
@@ -46,7 +39,7 @@ def book_pages() -> list[BookPage]:
 def _page(path: Path, mtime: float) -> BookPage:
     data = path.read_bytes()
     # The same title the knowledge base gives the chapter, so citations and pages agree.
-    return BookPage(name=path.name, title=title_for(path, data), html=_renderer().render(data.decode("utf-8")))
+    return BookPage(name=path.name, title=title_for(path, data), html=render_markdown(data.decode("utf-8")))
 
 
 def book_page(name: str) -> BookPage | None:

@@ -183,6 +183,7 @@ def hit_to_document(hit: ChunkHit) -> Document:
             "title": hit.document_title,
             "reference": hit.reference,
             "section": hit.section,
+            "anchor": hit.anchor,
             "similarity": hit.similarity,
         },
     )

@@ -66,6 +66,11 @@ class SourceSerializer(serializers.Serializer):
     title = serializers.CharField()
     reference = serializers.CharField(allow_blank=True, help_text="URL or reference of the source document.")
     section = serializers.CharField(allow_blank=True)
+    url = serializers.CharField(
+        allow_blank=True,
+        help_text="Link to the cited section on the book's site: the reference and the section's anchor, built "
+        "with the site generator's rules (empty when the document has no reference).",
+    )
     snippet = serializers.CharField()
     score = serializers.FloatField()
     kind = serializers.ChoiceField(choices=["chunk", "selection"])

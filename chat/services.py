@@ -13,6 +13,8 @@ from haystack import Document
 from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage
 
+from knowledge.markdown import FENCE
+
 from .components import MalformedReply
 from .exceptions import (
     DatabaseUnavailable,
@@ -47,6 +49,7 @@ class Source:
     title: str
     reference: str
     section: str
+    url: str
     snippet: str
     score: float
     kind: str = "chunk"
@@ -113,10 +116,19 @@ def _history(turns: list[Turn]) -> list[ChatMessage]:
     ]
 
 
+def source_url(*, reference: str, anchor: str) -> str:
+    """The citation link: the document's reference and its section's anchor on the book's site."""
+    if not reference:
+        return ""
+    return f"{reference.split('#', 1)[0]}#{anchor}" if anchor else reference
+
+
 def source_from_document(index: int, document: Document) -> Source:
     """A numbered source for the reply, from a document given to the generator."""
     meta = document.meta
-    text = " ".join((document.content or "").split())
+    # Code keeps its fences in chunk text (the answerer must not quote it); a snippet shows just the code.
+    text = " ".join(line for line in (document.content or "").split("\n") if line.strip() != FENCE)
+    text = " ".join(text.split())
     return Source(
         index=index,
         chunk_id=meta.get("chunk_id"),
@@ -124,6 +136,7 @@ def source_from_document(index: int, document: Document) -> Source:
         title=meta.get("title", ""),
         reference=meta.get("reference", ""),
         section=meta.get("section", ""),
+        url=source_url(reference=meta.get("reference", ""), anchor=meta.get("anchor", "")),
         snippet=text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…",
         score=round(float(document.score or 0.0), 6),
         kind=meta.get("kind", "chunk"),

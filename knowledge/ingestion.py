@@ -1,8 +1,9 @@
 """The Haystack ingestion pipeline: convert -> clean -> split -> embed. It never writes to the database."""
 
 import hashlib
+import itertools
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from haystack import Document, Pipeline, component
@@ -12,15 +13,12 @@ from haystack.components.preprocessors import DocumentCleaner
 from haystack.components.routers import FileTypeRouter
 
 from .embedders import CONTEXT_META_FIELD
+from .markdown import Block, parse_markdown
 
 TEXT_MIME = r"text/(plain|markdown)"
 HTML_MIME = "text/html"
 PDF_MIME = "application/pdf"
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_WORD = re.compile(r"\S+")
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 def content_hash(text: str) -> str:
@@ -38,12 +36,26 @@ def chunk_context(*, title: str, section: str) -> str:
     return " > ".join(part for part in (title, section) if part)
 
 
-@component
-class SectionSplitter:
-    """Split documents into passages of at most ``split_length`` words, within Markdown sections, with overlap.
+@dataclass(frozen=True)
+class _Unit:
+    """A piece of one block that is never cut further: a paragraph, a group of list items or table rows."""
 
-    Each chunk records its section path ("Heading > Subheading") and its character offsets in the source text.
-    Paragraphs are kept whole where they fit; longer ones are cut into overlapping word windows.
+    text: str
+    words: int
+    start_line: int
+    end_line: int
+    overlappable: bool
+
+
+@component
+class MarkdownSplitter:
+    """Split Markdown documents into chunks of reader text, at most ``split_length`` words, within sections.
+
+    Blocks come from the CommonMark parser (``knowledge.markdown``): paragraphs stay whole where they fit
+    (longer ones are cut into overlapping word windows), lists and tables are split only between items or
+    rows, and a continued list or table repeats the line that introduced it. Each chunk records its section
+    path ("Heading > Subheading"), the anchor of its heading on the book's site, and its source offsets.
+    Document meta ``url_style`` picks the site's anchor rules; ``mdx`` reads the text as MDX.
     """
 
     def __init__(self, *, split_length: int = 150, split_overlap: int = 30) -> None:
@@ -54,7 +66,7 @@ class SectionSplitter:
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
-        """Split every document; chunk meta holds section, start_char, end_char, position and context."""
+        """Split every document; chunk meta holds section, anchor, start_char, end_char, position and context."""
         chunks: list[Document] = []
         for document in documents:
             chunks.extend(self._split(document))
@@ -62,18 +74,24 @@ class SectionSplitter:
 
     def _split(self, document: Document) -> list[Document]:
         text = document.content or ""
-        title = str(document.meta.get("title", ""))
+        meta = document.meta
+        parsed = parse_markdown(text, style=str(meta.get("url_style") or "plain"), mdx=bool(meta.get("mdx")))
+        title = str(meta.get("title") or parsed.title)
+        line_starts = _line_starts(text)
         out: list[Document] = []
-        for section, start, end in _sections(text):
-            for chunk_start, chunk_end in self._windows(text, start, end):
+        for (section, anchor), blocks in itertools.groupby(parsed.blocks, key=lambda b: (b.section, b.anchor)):
+            for units in self._pack(list(blocks)):
+                start = line_starts[min(units[0].start_line, len(line_starts) - 1)]
+                end = line_starts[min(units[-1].end_line, len(line_starts) - 1)]
                 out.append(
                     Document(
-                        content=text[chunk_start:chunk_end],
+                        content="\n\n".join(unit.text for unit in units),
                         meta={
                             "title": title,
                             "section": section,
-                            "start_char": chunk_start,
-                            "end_char": chunk_end,
+                            "anchor": anchor,
+                            "start_char": start,
+                            "end_char": max(end, start),
                             "position": len(out),
                             CONTEXT_META_FIELD: chunk_context(title=title, section=section),
                         },
@@ -81,57 +99,75 @@ class SectionSplitter:
                 )
         return out
 
-    def _windows(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
-        words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
-        if not words:
-            return []
-        breaks = {m.end() for m in _PARAGRAPH_BREAK.finditer(text, start, end)}
-        # A paragraph starts at word i when a blank line ends right before it.
-        paragraph_starts = [i for i, (s, _) in enumerate(words) if i == 0 or _break_before(text, s, breaks)]
-        windows: list[tuple[int, int]] = []
-        first = 0
-        while first < len(words):
-            last = min(first + self.split_length, len(words))
-            if last < len(words):
-                # Prefer to end at a paragraph boundary if one lies in the second half of the window.
-                boundary = max((p for p in paragraph_starts if first + self.split_length // 2 < p <= last), default=0)
-                if boundary:
-                    last = boundary
-            windows.append((words[first][0], words[last - 1][1]))
-            if last >= len(words):
-                break
-            first = max(last - self.split_overlap, first + 1)
-        return windows
+    def _units(self, blocks: list[Block]) -> list[_Unit]:
+        units: list[_Unit] = []
+        for index, block in enumerate(blocks):
+            words = len(block.text.split())
+            if words <= self.split_length:
+                units.append(_Unit(block.text, words, block.start_line, block.end_line, block.kind != "table"))
+            elif block.lines:
+                lead = blocks[index - 1].text if index and blocks[index - 1].text.rstrip().endswith(":") else ""
+                units.extend(self._line_groups(block, lead=lead))
+            else:
+                units.extend(
+                    _Unit(piece, len(piece.split()), block.start_line, block.end_line, False)
+                    for piece in self._windows(block.text)
+                )
+        return units
+
+    def _line_groups(self, block: Block, *, lead: str) -> list[_Unit]:
+        """Whole items or rows, as many as fit; every group after the first repeats the lead-in line."""
+        groups: list[list[str]] = [[]]
+        budget = self.split_length
+        for line in block.lines:
+            size = len(line.split())
+            if groups[-1] and sum(len(x.split()) for x in groups[-1]) + size > budget:
+                groups.append([])
+                budget = self.split_length - len(lead.split())
+            groups[-1].append(line)
+        return [
+            _Unit(
+                ("" if number == 0 or not lead else lead + "\n") + "\n".join(lines),
+                sum(len(x.split()) for x in lines),
+                block.start_line,
+                block.end_line,
+                False,
+            )
+            for number, lines in enumerate(groups)
+        ]
+
+    def _pack(self, blocks: list[Block]) -> list[list[_Unit]]:
+        """Greedy packing of whole units into chunks; a short last paragraph is repeated as overlap."""
+        chunks: list[list[_Unit]] = []
+        current: list[_Unit] = []
+        size = 0
+        for unit in self._units(blocks):
+            if current and size + unit.words > self.split_length:
+                chunks.append(current)
+                carried = current[-1]
+                keep = carried.overlappable and carried.words <= self.split_overlap
+                current = [carried] if keep and carried.words + unit.words <= self.split_length else []
+                size = sum(u.words for u in current)
+            current.append(unit)
+            size += unit.words
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def _windows(self, text: str) -> list[str]:
+        words = text.split()
+        step = self.split_length - self.split_overlap
+        return [
+            " ".join(words[first : first + self.split_length])
+            for first in range(0, max(len(words) - self.split_overlap, 1), step)
+        ]
 
 
-def _break_before(text: str, word_start: int, breaks: set[int]) -> bool:
-    position = word_start
-    while position > 0 and text[position - 1] in " \t":
-        position -= 1
-    return position in breaks
-
-
-def _sections(text: str) -> list[tuple[str, int, int]]:
-    """(section path, body start, body end) for each Markdown section, headings outside code fences."""
-    sections: list[tuple[str, int, int]] = []
-    stack: list[tuple[int, str]] = []
-    body_start = 0
-    in_fence = False
-    offset = 0
-    path = ""
-    for line in text.splitlines(keepends=True):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING.match(line.rstrip("\n"))
-        if match:
-            sections.append((path, body_start, offset))
-            level = len(match.group(1))
-            stack = [(lvl, name) for lvl, name in stack if lvl < level] + [(level, match.group(2).strip())]
-            path = " > ".join(name for _, name in stack)
-            body_start = offset + len(line)
-        offset += len(line)
-    sections.append((path, body_start, len(text)))
-    return [(p, s, e) for p, s, e in sections if text[s:e].strip()]
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(match.end() for match in re.finditer("\n", text))
+    starts.append(len(text))
+    return starts
 
 
 @component
@@ -189,7 +225,7 @@ def build_ingestion_pipeline(*, document_embedder: Any, split_length: int, split
             strip_whitespaces=True,
         ),
     )
-    pipeline.add_component("splitter", SectionSplitter(split_length=split_length, split_overlap=split_overlap))
+    pipeline.add_component("splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap))
     pipeline.add_component("embedder", ReusingDocumentEmbedder(embedder=document_embedder))
     pipeline.connect(f"router.{TEXT_MIME}", "text_converter.sources")
     pipeline.connect(f"router.{HTML_MIME}", "html_converter.sources")

@@ -1,41 +1,204 @@
-"""Find loadable files on disk and name them, for the bulk-loading commands."""
+"""Find a book's files on disk and plan how each is loaded: its key, title, citation link, or why it is skipped.
 
-import re
-from pathlib import Path
+A read-only step for the bulk-loading commands; the writes are in ``services``.
+"""
 
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .markdown import parse_markdown
+from .sites import mkdocs_docs_dir, page_reference, site_root
+from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
 
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx"})
+_IGNORED_FOLDERS = frozenset({"node_modules", "build", "site", "__pycache__"})
+_METADATA_KEYS = ("description", "tags", "keywords", "sidebar_label", "sidebar_position", "id", "slug", "authors")
 
 
-def find_source_files(paths: list[str]) -> list[tuple[Path, str]]:
-    """Supported files under the given files and folders, as (path, stable key), sorted and unique."""
-    found: dict[str, Path] = {}
+@dataclass(frozen=True)
+class BookFile:
+    """One file of a book and how to load it (``skip`` says why it is not loaded)."""
+
+    path: Path
+    key: str
+    legacy_key: str
+    title: str = ""
+    reference: str = ""
+    url_style: str = "plain"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    skip: str = ""
+
+
+@dataclass
+class BookScan:
+    """Every file found under the given paths, and the unsupported ones counted by extension."""
+
+    files: list[BookFile]
+    unsupported: Counter = field(default_factory=Counter)
+    roots: list[str] = field(default_factory=list)
+    style: str = "plain"
+
+    @property
+    def loadable(self) -> list[BookFile]:
+        """The files to load."""
+        return [file for file in self.files if not file.skip]
+
+    def skipped_summary(self) -> str:
+        """'12 skipped: 7 empty, 5 unsupported (.json, .yml)', or '' when nothing was skipped."""
+        reasons = Counter(file.skip for file in self.files if file.skip)
+        parts = [f"{count} {reason}" for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
+        unsupported = sum(self.unsupported.values())
+        if unsupported:
+            parts.append(f"{unsupported} unsupported ({', '.join(sorted(self.unsupported))})")
+        total = sum(reasons.values()) + unsupported
+        return f"{total} skipped: {', '.join(parts)}" if total else ""
+
+
+def scan_book(
+    paths: list[str],
+    *,
+    site: str = "auto",
+    site_url: str = "",
+    docs_route: str = "docs",
+    reference_base: str = "",
+) -> BookScan:
+    """Plan the loading of files and folders (raises FileNotFoundError, ValueError for an unknown site)."""
+    if site != "auto" and site not in STYLES:
+        raise ValueError(f"Unknown site {site!r}: use auto, {', '.join(STYLES)}.")
+    found: dict[str, BookFile] = {}
+    unsupported: Counter = Counter()
+    roots: list[str] = []
+    styles: set[str] = set()
     for raw in paths:
         root = Path(raw)
         if not root.exists():
             raise FileNotFoundError(f"{raw} does not exist.")
-        if root.is_file():
-            found[_key(root, root.parent)] = root
-            continue
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix.lower() in MIME_BY_EXTENSION and not _hidden(path, root):
-                found[_key(path, root.parent)] = path
-    return sorted(((path, key) for key, path in found.items()), key=lambda item: item[1])
+        style, base = _site(root, site)
+        styles.add(style)
+        if root.is_dir():
+            roots.append(root.resolve().as_posix())
+        for path in _files(root):
+            if path.suffix.lower() not in MIME_BY_EXTENSION:
+                unsupported[path.suffix.lower() or "(no extension)"] += 1
+                continue
+            file = _plan(
+                path,
+                root=root,
+                style=style,
+                base=base,
+                site_url=site_url,
+                docs_route=docs_route,
+                reference_base=reference_base,
+            )
+            found[file.key] = file
+    files = sorted(found.values(), key=lambda file: file.key)
+    return BookScan(files=files, unsupported=unsupported, roots=roots, style="/".join(sorted(styles)))
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def _site(root: Path, site: str) -> tuple[str, Path | None]:
+    detected, base = site_root(root)
+    if site == "auto":
+        return detected, base
+    if site == "plain" or detected == site:
+        return site, base
+    # Asked for a generator whose config is not here: the folder is the site root if it holds docs/ or
+    # blog/, otherwise it is the docs folder itself.
+    folder = root if root.is_dir() else root.parent
+    if (folder / "docs").is_dir() or (folder / "blog").is_dir():
+        return site, folder
+    return site, None
 
 
-def _key(path: Path, base: Path) -> str:
-    return path.resolve().relative_to(base.resolve()).as_posix()
+def _files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return [
+        path
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not _ignored(path.relative_to(root).parts)
+    ]
+
+
+def _ignored(parts: tuple[str, ...]) -> bool:
+    return any(part.startswith(".") for part in parts) or any(part in _IGNORED_FOLDERS for part in parts[:-1])
+
+
+def _plan(
+    path: Path, *, root: Path, style: str, base: Path | None, site_url: str, docs_route: str, reference_base: str
+) -> BookFile:
+    folder = root if root.is_dir() else root.parent
+    legacy_key = path.resolve().relative_to(folder.resolve().parent).as_posix()
+    key = path.resolve().as_posix()
+    data = path.read_bytes()
+    plan = BookFile(path=path, key=key, legacy_key=legacy_key, url_style=style)
+    if not data.strip():
+        return _replace(plan, skip="empty", title=path.name)
+    if path.suffix.lower() not in MARKDOWN_EXTENSIONS:
+        reference = f"{reference_base}{legacy_key}" if reference_base else legacy_key
+        return _replace(plan, title=_title_from_name(path), reference=reference, url_style="plain")
+    parsed = parse_markdown(data.decode("utf-8", errors="replace"), style=style, mdx=path.suffix.lower() == ".mdx")
+    front = parsed.front_matter
+    title = (parsed.title or _title_from_name(path))[:300]
+    metadata = {name: front[name] for name in _METADATA_KEYS if name in front}
+    plan = _replace(plan, title=title, metadata=_jsonable(metadata))
+    if front.get("draft") is True:
+        return _replace(plan, skip="draft")
+    if front.get("unlisted") is True:
+        return _replace(plan, skip="unlisted")
+    if not parsed.has_text:
+        return _replace(plan, skip="empty")
+    if style == "plain":
+        return _replace(plan, reference=f"{reference_base}{legacy_key}" if reference_base else legacy_key)
+    if style == "docusaurus" and path.name.startswith("_"):
+        return _replace(plan, skip="partial (not a page)")
+    relative = _site_relative(path, style=style, base=base, folder=folder)
+    reference, why = page_reference(
+        style=style,
+        path=relative,
+        front_matter=front,
+        base_url=site_url,
+        docs_route=docs_route,
+        docs_dir=mkdocs_docs_dir(base) if (style == "mkdocs" and base) else "docs",
+    )
+    if reference is None:
+        return _replace(plan, skip=f"not on the site ({why})")
+    return _replace(plan, reference=reference)
+
+
+def _site_relative(path: Path, *, style: str, base: Path | None, folder: Path) -> PurePosixPath:
+    """The file's path relative to the site root (the docs folder is prefixed when given on its own)."""
+    if base is not None:
+        return PurePosixPath(path.resolve().relative_to(base.resolve()).as_posix())
+    docs_dir = "docs"
+    return PurePosixPath(docs_dir) / path.resolve().relative_to(folder.resolve()).as_posix()
+
+
+def _replace(plan: BookFile, **changes: Any) -> BookFile:
+    return BookFile(**{**vars(plan), **changes})
+
+
+def _jsonable(value: Any) -> Any:
+    """Front matter as JSON (YAML dates and other scalars become strings)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _title_from_name(path: Path) -> str:
+    return path.stem.replace("-", " ").replace("_", " ").strip().capitalize()[:300]
 
 
 def title_for(path: Path, data: bytes) -> str:
-    """The first Markdown H1 of a .md file, else the file name in words."""
-    if path.suffix.lower() in {".md", ".markdown"}:
-        match = _H1.search(data.decode("utf-8", errors="replace"))
-        if match:
-            return match.group(1).strip()[:300]
-    return path.stem.replace("-", " ").replace("_", " ").strip().capitalize()[:300]
+    """A file's title: front-matter title, else its first H1, else its file name in words."""
+    if path.suffix.lower() in MARKDOWN_EXTENSIONS:
+        parsed = parse_markdown(data.decode("utf-8", errors="replace"), mdx=path.suffix.lower() == ".mdx")
+        if parsed.title:
+            return parsed.title[:300]
+    return _title_from_name(path)

@@ -9,6 +9,14 @@ from pgvector.django import HnswIndex, VectorField
 SEARCH_CONFIG = "english"
 
 
+class UrlStyle(models.TextChoices):
+    """Which site generator's rules make a document's section anchors."""
+
+    PLAIN = "plain", "Plain (this project's book)"
+    DOCUSAURUS = "docusaurus", "Docusaurus"
+    MKDOCS = "mkdocs", "MkDocs"
+
+
 class SourceDocument(models.Model):
     """One source of knowledge: an uploaded file or pasted text, and its indexing state."""
 
@@ -31,6 +39,16 @@ class SourceDocument(models.Model):
         blank=True,
         editable=False,
         help_text="Stable key for bulk loads (the file path given to `manage.py ingest`).",
+    )
+    url_style = models.CharField(
+        max_length=16,
+        choices=UrlStyle.choices,
+        default=UrlStyle.PLAIN,
+        verbose_name="site generator",
+        help_text="Builds section anchors in citation links the way this site generator does.",
+    )
+    metadata = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="Front matter kept with the document (description, tags)."
     )
     text = models.TextField(blank=True, help_text="Pasted text or Markdown. Leave empty when uploading a file.")
     file_name = models.CharField(max_length=255, blank=True, editable=False)
@@ -61,6 +79,7 @@ class Chunk(models.Model):
     position = models.PositiveIntegerField()
     text = models.TextField()
     section = models.CharField(max_length=1000, blank=True)
+    anchor = models.CharField(max_length=300, blank=True, help_text="The section's anchor on the book's site.")
     start_char = models.PositiveIntegerField()
     end_char = models.PositiveIntegerField()
     # sha256 of the text that was embedded (context + text): equal hashes reuse the stored vector.

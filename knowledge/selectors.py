@@ -29,6 +29,7 @@ class ChunkHit:
     document_title: str
     reference: str
     section: str
+    anchor: str
     text: str
     score: float
     similarity: float | None
@@ -64,7 +65,7 @@ fused AS (
            dense.similarity, sparse.lexical, dense.rank AS dense_rank, sparse.rank AS sparse_rank
     FROM dense FULL OUTER JOIN sparse ON dense.id = sparse.id
 )
-SELECT c.id, c.document_id, d.title, d.reference, c.section, c.text,
+SELECT c.id, c.document_id, d.title, d.reference, c.section, c.anchor, c.text,
        f.score, f.similarity, f.lexical, f.dense_rank, f.sparse_rank
 FROM fused f
 JOIN knowledge_chunk c ON c.id = f.id

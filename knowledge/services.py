@@ -11,7 +11,7 @@ from haystack.dataclasses import ByteStream
 
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import build_ingestion_pipeline, content_hash
-from .models import Chunk, SourceDocument
+from .models import Chunk, SourceDocument, UrlStyle
 from .sources import SourceRejected, source_check_file, source_check_text
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,12 @@ def _source_stream(document: SourceDocument) -> ByteStream:
         data, mime_type = bytes(document.file_data), document.mime_type
     else:
         data, mime_type = document.text.encode("utf-8"), "text/markdown"
-    return ByteStream(data=data, mime_type=mime_type, meta={"title": document.title})
+    meta = {
+        "title": document.title,
+        "url_style": document.url_style,
+        "mdx": document.file_name.lower().endswith(".mdx"),
+    }
+    return ByteStream(data=data, mime_type=mime_type, meta=meta)
 
 
 def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestResult:
@@ -165,6 +170,7 @@ def _swap_chunks(*, document: SourceDocument, chunks: list, text: str, text_hash
             position=position,
             text=chunk.content,
             section=chunk.meta.get("section", "")[:1000],
+            anchor=chunk.meta.get("anchor", "")[:300],
             start_char=chunk.meta["start_char"],
             end_char=chunk.meta["end_char"],
             content_hash=chunk.meta["content_hash"],
@@ -247,28 +253,67 @@ def vector_index_resize(*, dimensions: int) -> bool:
 
 
 def document_upsert_from_file(
-    *, source_key: str, title: str, file_name: str, data: bytes, reference: str = ""
+    *,
+    source_key: str,
+    title: str,
+    file_name: str,
+    data: bytes,
+    reference: str = "",
+    url_style: str = UrlStyle.PLAIN,
+    metadata: dict | None = None,
+    legacy_key: str | None = None,
 ) -> tuple[SourceDocument, bool]:
-    """Create or update the document loaded from ``source_key``; return it and whether anything changed."""
+    """Create or update the document loaded from ``source_key``; return it and whether anything changed.
+
+    A document stored under ``legacy_key`` (the key scheme before keys were unique per tree) is adopted, so
+    existing deployments keep their documents and vectors.
+    """
+    metadata = metadata or {}
     document = SourceDocument.objects.filter(source_key=source_key).first()
+    if document is None and legacy_key:
+        document = SourceDocument.objects.filter(source_key=legacy_key).first()
+        if document is not None:
+            SourceDocument.objects.filter(pk=document.pk).update(source_key=source_key)
+            document.source_key = source_key
     if document is None:
-        document = document_create(
-            title=title, reference=reference, file_name=file_name, file_data=data, source_key=source_key
+        document = SourceDocument(
+            title=title, reference=reference, source_key=source_key, url_style=url_style, metadata=metadata
         )
+        document_set_source(document=document, file_name=file_name, file_data=data)
+        document.save()
         return document, True
     probe = SourceDocument()
     document_set_source(document=probe, file_name=file_name, file_data=data)
     changed = (
         bytes(document.file_data or b"") != probe.file_data
+        or document.file_name != file_name
         or document.title != title
         or document.reference != reference
+        or document.url_style != url_style
+        or document.metadata != metadata
     )
     if changed:
         document.title, document.reference = title, reference
+        document.url_style, document.metadata = url_style, metadata
         document.file_name, document.file_data, document.mime_type = probe.file_name, probe.file_data, probe.mime_type
         document.text = ""
         document.save()
     return document, changed
+
+
+def documents_prune(*, keep_keys: set[str], under: list[str], dry_run: bool = False) -> list[SourceDocument]:
+    """Delete (unless ``dry_run``) the documents loaded from a path under ``under`` that is not in
+    ``keep_keys``: their files are gone from the book. Returns them."""
+    gone = [
+        document
+        for prefix in under
+        for document in SourceDocument.objects.filter(source_key__startswith=prefix.rstrip("/") + "/").order_by("id")
+        if document.source_key not in keep_keys
+    ]
+    if not dry_run:
+        for document in gone:
+            document_delete(document=document)
+    return gone
 
 
 def documents_resume_interrupted() -> list[int]:

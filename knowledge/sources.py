@@ -14,6 +14,7 @@ MIME_BY_EXTENSION = {
     ".text": "text/plain",
     ".md": "text/markdown",
     ".markdown": "text/markdown",
+    ".mdx": "text/markdown",
     ".html": "text/html",
     ".htm": "text/html",
     ".pdf": "application/pdf",

@@ -18,10 +18,6 @@
     return node;
   }
 
-  function slugify(text) {
-    return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
-  }
-
   // ---- the panel ----
   var launcher = el("button", { type: "button", class: "cbw-launcher", "aria-expanded": "false", "aria-controls": "cbw-panel" }, TITLE);
   var panel = el("section", { id: "cbw-panel", class: "cbw-panel", role: "dialog", "aria-label": TITLE, hidden: "" });
@@ -207,10 +203,16 @@
     bubble.querySelector(".cbw-state").textContent = LABELS[name];
   }
 
+  // The server builds each link with the book's site rules (route and section anchor); only http(s) and
+  // relative links ever become an href.
   function sourceHref(source) {
-    if (!source.reference) return null;
-    var last = (source.section || "").split(" > ").pop();
-    return source.reference + (last ? "#" + slugify(last) : "");
+    if (!source.url) return null;
+    try {
+      var parsed = new URL(source.url, window.location.href);
+      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+    } catch (error) {
+      return null;
+    }
   }
 
   function finish(bubble, reply) {

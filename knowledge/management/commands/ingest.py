@@ -1,68 +1,111 @@
-"""Bulk-load files and folders into the knowledge base, with a progress bar and a summary."""
+"""Bulk-load a book (files and folders) into the knowledge base, with a progress bar and a summary."""
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from knowledge.loading import find_source_files, title_for
+from knowledge.loading import BookScan, scan_book
 from knowledge.selectors import documents_needing_reindex
-from knowledge.services import document_ingest, document_upsert_from_file
-from knowledge.sources import SourceRejected
+from knowledge.services import document_ingest, document_upsert_from_file, documents_prune
+from knowledge.slugs import STYLES
+from knowledge.sources import SUPPORTED_EXTENSIONS, SourceRejected
 
 
 class Command(BaseCommand):
-    help = "Load .txt, .md, .html and .pdf files (or folders of them) and index them. Safe to run again."
+    help = (
+        f"Load {SUPPORTED_EXTENSIONS} files (or folders of them, such as a Docusaurus or MkDocs book) and index "
+        "them. Safe to run again: unchanged files embed nothing."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("paths", nargs="+", help="Files or folders to load.")
         parser.add_argument(
+            "--site",
+            choices=["auto", *STYLES],
+            default="auto",
+            help="Which site generator builds the book, for citation links and section anchors. auto (default) "
+            "finds docusaurus.config.* or mkdocs.yml in the folder or its parent; plain keeps file paths.",
+        )
+        parser.add_argument(
+            "--site-url", default="", help="Where the book is published, e.g. https://book.example.org/."
+        )
+        parser.add_argument("--docs-route", default="docs", help="Docusaurus docs route base (default: docs).")
+        parser.add_argument(
             "--reference-base",
             default="",
-            help="Prefix for citation references, e.g. https://example.org/book/ (default: the relative path).",
+            help="plain sites: prefix for citation references, e.g. https://example.org/book/ (default: the path).",
         )
+        parser.add_argument(
+            "--prune", action="store_true", help="Remove documents whose file is gone from the given folders."
+        )
+        parser.add_argument("--dry-run", action="store_true", help="With --prune: only list what would be removed.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, paths: list[str], reference_base: str, no_progress: bool, **options) -> None:
+    def handle(self, *args, paths: list[str], no_progress: bool, prune: bool, dry_run: bool, **options) -> None:
         try:
-            files = find_source_files(paths)
-        except FileNotFoundError as error:
+            scan = scan_book(
+                paths,
+                site=options["site"],
+                site_url=options["site_url"],
+                docs_route=options["docs_route"].strip("/"),
+                reference_base=options["reference_base"],
+            )
+        except (FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from error
-        if not files:
-            raise CommandError("No .txt, .md, .html or .pdf files found in the given paths.")
+        if prune:
+            self._prune(scan, dry_run=dry_run)
+            if dry_run:
+                return
+        if not scan.loadable:
+            summary = scan.skipped_summary()
+            if summary:
+                self.stdout.write(self.style.WARNING(f"Nothing to load ({summary})."))
+                return
+            raise CommandError(f"No {SUPPORTED_EXTENSIONS} files found in the given paths.")
+        self._load(scan, no_progress=no_progress)
+
+    def _load(self, scan: BookScan, *, no_progress: bool) -> None:
         started = time.perf_counter()
         counts = {"new or changed": 0, "unchanged": 0, "failed": 0}
         chunks = embedded = 0
-        bar = tqdm(files, unit="doc", disable=no_progress, desc="Ingesting")
-        for path, key in bar:
-            bar.set_postfix_str(key[-40:])
-            data = path.read_bytes()
+        for file in scan.files:
+            if file.skip:
+                self.stdout.write(f"skipped {file.key}: {file.skip}")
+        bar = tqdm(scan.loadable, unit="doc", disable=no_progress, desc="Ingesting")
+        for file in bar:
+            bar.set_postfix_str(file.legacy_key[-40:])
             try:
                 document, _ = document_upsert_from_file(
-                    source_key=key,
-                    title=title_for(path, data),
-                    file_name=path.name,
-                    data=data,
-                    reference=f"{reference_base}{key}" if reference_base else key,
+                    source_key=file.key,
+                    legacy_key=file.legacy_key,
+                    title=file.title,
+                    file_name=file.path.name,
+                    data=file.path.read_bytes(),
+                    reference=file.reference,
+                    url_style=file.url_style,
+                    metadata=file.metadata,
                 )
             except SourceRejected as error:
                 counts["failed"] += 1
-                tqdm.write(self.style.ERROR(f"{key}: {error}"))
+                tqdm.write(self.style.ERROR(f"{file.legacy_key}: {error}"))
                 continue
             result = document_ingest(document=document)
             if result.error:
                 counts["failed"] += 1
-                tqdm.write(self.style.ERROR(f"{key}: {result.error}"))
+                tqdm.write(self.style.ERROR(f"{file.legacy_key}: {result.error}"))
                 continue
             counts["unchanged" if result.unchanged else "new or changed"] += 1
             chunks += result.chunks
             embedded += result.embedded
         seconds = time.perf_counter() - started
         summary = ", ".join(f"{value} {name}" for name, value in counts.items())
+        skipped = scan.skipped_summary()
         self.stdout.write(
             self.style.SUCCESS(
-                f"{len(files)} documents ({summary}); {chunks} chunks, {embedded} embedded; "
-                f"{seconds:.1f} s; {embedded / seconds if seconds else 0:.1f} embedded chunks/s"
+                f"{len(scan.loadable)} documents ({summary}){'; ' + skipped if skipped else ''}; "
+                f"{chunks} chunks, {embedded} embedded; {seconds:.1f} s; "
+                f"{embedded / seconds if seconds else 0:.1f} embedded chunks/s; links: {scan.style}"
             )
         )
         stale = documents_needing_reindex().count()
@@ -72,3 +115,11 @@ class Command(BaseCommand):
             )
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} file(s) failed; see the messages above.")
+
+    def _prune(self, scan: BookScan, *, dry_run: bool) -> None:
+        existing = {file.key for file in scan.files}
+        gone = documents_prune(keep_keys=existing, under=scan.roots, dry_run=dry_run)
+        verb = "would remove" if dry_run else "removed"
+        for document in gone:
+            self.stdout.write(f"{verb} “{document.title}” ({document.source_key}): its file is gone")
+        self.stdout.write(f"{len(gone)} document(s) {verb}.")

@@ -34,11 +34,16 @@ def test_ingest_loads_a_folder_and_is_idempotent(book, embedder_spy):
     first = run("ingest", str(book))
     assert "3 documents (3 new or changed, 0 unchanged, 0 failed)" in first
     assert set(SourceDocument.objects.values_list("source_key", flat=True)) == {
+        (book / "part-1" / "guide.md").resolve().as_posix(),
+        (book / "part-1" / "notes.txt").resolve().as_posix(),
+        (book / "appendix.pdf").resolve().as_posix(),
+    }
+    assert set(SourceDocument.objects.values_list("reference", flat=True)) == {
         "book/part-1/guide.md",
         "book/part-1/notes.txt",
         "book/appendix.pdf",
     }
-    assert SourceDocument.objects.get(source_key="book/part-1/guide.md").title == "Field Guide"
+    assert SourceDocument.objects.get(reference="book/part-1/guide.md").title == "Field Guide"
     snapshot = list(Chunk.objects.order_by("id").values_list("id", "text"))
     updated = list(SourceDocument.objects.order_by("id").values_list("updated_at", flat=True))
     embedder_spy.reset()

@@ -1,0 +1,359 @@
+"""Markdown as a reader sees it: front matter, MDX, and CommonMark blocks (markdown-it-py tokens).
+
+One parser for everything Markdown: ingestion's sections, paragraphs, lists, tables and code, and the demo
+book's HTML, come from the same tokens. Blocks carry the text a reader reads (no emphasis markers, link or
+image syntax; code verbatim inside its fence).
+"""
+
+import html
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from .slugs import heading_slugger
+
+_FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})(.*)$")
+_MDX_ESM = re.compile(r"^(import|export)\s")
+_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
+_ADMONITION_OPEN = re.compile(r"^[ \t]*:::[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ \t]*(.*?)[ \t]*(?:\{[^}]*\})?[ \t]*$")
+_ADMONITION_CLOSE = re.compile(r"^[ \t]*:::[ \t]*$")
+_HEADING_ID = re.compile(r"\s*\\?\{#([^\s}\\]+)\\?\}\s*$")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+BULLET = "•"
+FENCE = "```"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of reader text under a heading path.
+
+    ``kind`` is paragraph, list, table, code or heading-less text; ``lines`` holds a list's items or a table's
+    rows ("Header: value; Header: value"), one per line, so a long one can be split between them. ``lead`` is
+    the paragraph that introduces a list or table when it ends in a colon.
+    """
+
+    kind: str
+    text: str
+    section: str
+    anchor: str
+    start_line: int
+    end_line: int
+    lines: tuple[str, ...] = ()
+
+
+@dataclass
+class ParsedMarkdown:
+    """A Markdown document split into its front matter, title and blocks."""
+
+    front_matter: dict[str, Any]
+    title: str
+    blocks: list[Block]
+    headings: list[tuple[int, str, str]] = field(default_factory=list)  # (level, text, anchor)
+    front_matter_error: str = ""
+
+    @property
+    def has_text(self) -> bool:
+        """Whether anything readable is left after front matter and markup."""
+        return any(block.text.strip() for block in self.blocks)
+
+
+def parser() -> MarkdownIt:
+    """The CommonMark parser with tables and strikethrough, as ingestion and the demo book use it."""
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str, str]:
+    """(front matter, body, error): a leading YAML block between --- lines, parsed safely, never indexed."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text, ""
+    # Keep the line count so block line numbers still point into the original file.
+    body = "\n" * match.group(0).count("\n") + text[match.end() :]
+    try:
+        data = yaml.safe_load(match.group(1) or "") or {}
+    except yaml.YAMLError as error:
+        return {}, body, f"The front matter is not valid YAML ({str(error).splitlines()[0]})."
+    if not isinstance(data, dict):
+        return {}, body, "The front matter is not a set of key: value pairs."
+    return data, body, ""
+
+
+def _outside_fences(lines: list[str]) -> Iterator[tuple[int, bool]]:
+    """(line index, inside a fence) with CommonMark's rule: a fence closes only with its own character,
+    at least as long, and no info string."""
+    opener: str | None = None
+    for index, line in enumerate(lines):
+        match = _FENCE_LINE.match(line)
+        if opener is None:
+            if match and not (match.group(1)[0] == "`" and "`" in match.group(2)):
+                opener = match.group(1)
+                yield index, True
+                continue
+            yield index, False
+        else:
+            closing = (
+                match is not None
+                and match.group(1)[0] == opener[0]
+                and len(match.group(1)) >= len(opener)
+                and not match.group(2).strip()
+            )
+            if closing:
+                opener = None
+            yield index, True
+
+
+def mdx_to_markdown(text: str) -> str:
+    """MDX as Markdown: drop import/export lines and {/* comments */}; JSX tags are left to the parser,
+    which keeps the text between them."""
+    lines = text.split("\n")
+    out: list[str] = []
+    skipping_braces = 0
+    for index, in_fence in _outside_fences(lines):
+        line = lines[index]
+        if in_fence:
+            out.append(line)
+            continue
+        if skipping_braces > 0:
+            skipping_braces += line.count("{") + line.count("(") - line.count("}") - line.count(")")
+            out.append("")
+            continue
+        if _MDX_ESM.match(line):
+            skipping_braces = max(0, line.count("{") + line.count("(") - line.count("}") - line.count(")"))
+            out.append("")
+            continue
+        out.append(line)
+    return _MDX_COMMENT.sub("", "\n".join(out))
+
+
+def admonitions_to_markdown(text: str) -> str:
+    """Docusaurus admonitions (:::note Title … :::) as their label followed by their text."""
+    lines = text.split("\n")
+    out: list[str] = []
+    for index, in_fence in _outside_fences(lines):
+        line = lines[index]
+        if not in_fence:
+            if _ADMONITION_CLOSE.match(line):
+                out.append("")
+                continue
+            match = _ADMONITION_OPEN.match(line)
+            if match:
+                label = (match.group(2) or match.group(3) or match.group(1).capitalize()).strip()
+                out.append(f"{label}:")
+                continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def inline_text(token: Token) -> str:
+    """The reader's text of an inline token: no emphasis or link syntax, image alt text, code verbatim."""
+    parts: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(child.content or "".join(c.content for c in child.children or []))
+        elif child.type == "html_inline" and child.content.startswith("<br"):
+            parts.append(" ")
+    return html.unescape(" ".join("".join(parts).split()))
+
+
+def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str]) -> tuple[str, str]:
+    """A heading's text and its anchor: an explicit {#custom-id}, else the site's slug of the text."""
+    raw = inline_text(inline)
+    custom = _HEADING_ID.search(raw)
+    if custom:
+        return _HEADING_ID.sub("", raw).strip(), custom.group(1)
+    return raw, slug(raw)
+
+
+def set_heading_ids(tokens: list[Token], *, style: str) -> None:
+    """Give every heading the id ingestion links to (for pages this project renders itself)."""
+    slug = heading_slugger(style)
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            inline = tokens[index + 1]
+            name, anchor = heading_name_and_anchor(inline, slug=slug)
+            token.attrSet("id", anchor)
+            if inline.children and inline.children[-1].type == "text":
+                inline.children[-1].content = _HEADING_ID.sub("", inline.children[-1].content)
+
+
+def _html_text(content: str) -> str:
+    return html.unescape(" ".join(_TAG.sub(" ", _HTML_COMMENT.sub("", content)).split()))
+
+
+def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> ParsedMarkdown:
+    """Parse a Markdown (or MDX) document into front matter, a title and reader-text blocks.
+
+    ``style`` names the site generator whose heading anchors to reproduce (plain, docusaurus, mkdocs).
+    """
+    front_matter, body, error = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if mdx:
+        body = mdx_to_markdown(body)
+    body = admonitions_to_markdown(body)
+    tokens = parser().parse(body)
+    walker = _BlockWalker(tokens=tokens, style=style)
+    blocks = walker.blocks()
+    h1 = next((name for level, name, _ in walker.headings if level == 1), "")
+    title = str(front_matter.get("title") or h1 or front_matter.get("sidebar_label") or "").strip()
+    return ParsedMarkdown(
+        front_matter=front_matter, title=title, blocks=blocks, headings=walker.headings, front_matter_error=error
+    )
+
+
+class _BlockWalker:
+    """Walks markdown-it's token stream once, keeping the heading path and anchors."""
+
+    def __init__(self, *, tokens: list[Token], style: str) -> None:
+        self.tokens = tokens
+        self.slug = heading_slugger(style)
+        self.stack: list[tuple[int, str, str]] = []
+        self.headings: list[tuple[int, str, str]] = []
+        self.first_heading = True
+
+    @property
+    def section(self) -> str:
+        return " > ".join(name for _, name, _ in self.stack)
+
+    @property
+    def anchor(self) -> str:
+        return self.stack[-1][2] if self.stack else ""
+
+    def blocks(self) -> list[Block]:
+        out: list[Block] = []
+        i = 0
+        tokens = self.tokens
+        while i < len(tokens):
+            token = tokens[i]
+            if token.type == "heading_open":
+                self._heading(level=int(token.tag[1:]), inline=tokens[i + 1])
+                i += 3
+                continue
+            end = _closing(tokens, i)
+            block = self._block(tokens[i : end + 1])
+            if block is not None:
+                out.append(block)
+            i = end + 1
+        return out
+
+    def _heading(self, *, level: int, inline: Token) -> None:
+        name, anchor = heading_name_and_anchor(inline, slug=self.slug)
+        # The page's own title heading links to the page itself, not to an anchor.
+        if self.first_heading and level == 1:
+            anchor = ""
+        self.first_heading = False
+        self.headings.append((level, name, anchor))
+        self.stack = [entry for entry in self.stack if entry[0] < level] + [(level, name, anchor)]
+
+    def _block(self, group: list[Token]) -> Block | None:
+        first = group[0]
+        lines_map = first.map or [0, 0]
+        kind, text, lines = "paragraph", "", ()
+        if first.type in ("fence", "code_block"):
+            kind, text = "code", f"{FENCE}\n{first.content.rstrip()}\n{FENCE}" if first.content.strip() else ""
+        elif first.type == "html_block":
+            text = _html_text(first.content)
+        elif first.type in ("bullet_list_open", "ordered_list_open"):
+            kind, lines = "list", tuple(_list_items(group, depth=0))
+            text = "\n".join(lines)
+        elif first.type == "table_open":
+            kind, lines = "table", tuple(_table_rows(group))
+            text = "\n".join(lines)
+        else:
+            # Paragraphs and blockquotes: every inline run, as prose.
+            text = " ".join(inline_text(t) for t in group if t.type == "inline").strip()
+        if not text.strip():
+            return None
+        return Block(
+            kind=kind,
+            text=text,
+            section=self.section,
+            anchor=self.anchor,
+            start_line=lines_map[0],
+            end_line=lines_map[1],
+            lines=lines,
+        )
+
+
+def _closing(tokens: list[Token], start: int) -> int:
+    """Index of the token that closes the block opened at ``start`` (itself for single tokens)."""
+    if tokens[start].nesting != 1:
+        return start
+    depth = 0
+    for index in range(start, len(tokens)):
+        depth += tokens[index].nesting
+        if depth == 0:
+            return index
+    return len(tokens) - 1
+
+
+def _list_items(group: list[Token], *, depth: int) -> Iterator[str]:
+    """A list's items as lines: '• item' or '3. item', nested lists indented."""
+    ordered = group[0].type == "ordered_list_open"
+    number = int(group[0].attrGet("start") or 1) if ordered else 0
+    i = 1
+    while i < len(group) - 1:
+        if group[i].type != "list_item_open":
+            i += 1
+            continue
+        end = _closing(group, i)
+        item = group[i + 1 : end]
+        texts: list[str] = []
+        nested: list[str] = []
+        j = 0
+        while j < len(item):
+            token = item[j]
+            if token.type in ("bullet_list_open", "ordered_list_open"):
+                close = _closing(item, j)
+                nested.extend(_list_items(item[j : close + 1], depth=depth + 1))
+                j = close + 1
+                continue
+            if token.type == "inline":
+                texts.append(inline_text(token))
+            elif token.type in ("fence", "code_block"):
+                texts.append(" ".join(token.content.split()))
+            j += 1
+        marker = f"{number}." if ordered else BULLET
+        text = " ".join(t for t in texts if t)
+        if text:
+            yield f"{'  ' * depth}{marker} {text}"
+        yield from nested
+        number += 1
+        i = end + 1
+
+
+def _table_rows(group: list[Token]) -> Iterator[str]:
+    """Each body row as 'Header: value; Header: value' (the header travels with every row)."""
+    header: list[str] = []
+    row: list[str] = []
+    in_head = False
+    for token in group:
+        if token.type == "thead_open":
+            in_head = True
+        elif token.type == "thead_close":
+            in_head = False
+        elif token.type == "tr_open":
+            row = []
+        elif token.type == "inline":
+            row.append(inline_text(token))
+        elif token.type == "tr_close":
+            if in_head:
+                header = row
+                continue
+            cells = [
+                f"{name}: {value}" if name else value
+                for name, value in zip(header + [""] * (len(row) - len(header)), row, strict=False)
+                if value
+            ]
+            if cells:
+                yield "; ".join(cells)

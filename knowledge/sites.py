@@ -1,0 +1,171 @@
+"""Where a book's page lives on its site: Docusaurus and MkDocs routes, and site detection.
+
+The rules follow the generators' documented behaviour:
+- Docusaurus docs: number prefixes stripped from every path segment (``01-intro`` -> ``intro``, but not
+  date-like ``2021-01-31`` or version-like ``1.2-x`` names), ``index``/``README``/a file named like its
+  folder -> the folder's route, front-matter ``slug`` (absolute or relative to the folder) and ``id`` honoured,
+  under the docs route base.
+- Docusaurus blog: ``/blog/<slug>`` from front matter, else the date path from the file name
+  (``2024-03-05-hello.md`` -> ``/blog/2024/03/05/hello``), else the file path.
+- MkDocs: directory URLs (``page.md`` -> ``page/``, ``index.md``/``README.md`` -> the folder).
+"""
+
+import posixpath
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from .slugs import STYLES
+
+_DATE_LIKE = re.compile(r"^((\d{2}|\d{4})[-_.]\d{2}([-_.](\d{2}|\d{4}))?)(.*)$")
+_VERSION_LIKE = re.compile(r"^(\d+[-_.]\d+)(.*)$")
+_NUMBER_PREFIX = re.compile(r"^(?P<prefix>\d+)(?P<sep>\s*[-_.]+\s*)(?P<suffix>[^-_.\s].*)$")
+_BLOG_DATE = re.compile(r"^(?P<folder>.*?)(?P<date>\d{4}[-/]\d{1,2}[-/]\d{1,2})[-/]?(?P<text>.*?)(?:/index)?$")
+MARKDOWN_SUFFIXES = (".md", ".mdx", ".markdown")
+
+
+def strip_number_prefix(name: str) -> str:
+    """Docusaurus's default number-prefix parser: ``02-Setup`` -> ``Setup``."""
+    if _DATE_LIKE.match(name) or _VERSION_LIKE.match(name):
+        return name
+    match = _NUMBER_PREFIX.match(name)
+    return match.group("suffix") if match else name
+
+
+def detect_site(root: Path) -> str:
+    """docusaurus or mkdocs when the folder or its parent holds the generator's config, else plain."""
+    return site_root(root)[0]
+
+
+def site_root(root: Path) -> tuple[str, Path | None]:
+    """(style, the site's root folder) for a folder given to ``ingest``."""
+    folder = root if root.is_dir() else root.parent
+    for candidate in (folder, folder.parent):
+        if any(candidate.glob("docusaurus.config.*")):
+            return "docusaurus", candidate
+        if (candidate / "mkdocs.yml").is_file() or (candidate / "mkdocs.yaml").is_file():
+            return "mkdocs", candidate
+    return "plain", None
+
+
+def _stem(path: PurePosixPath) -> str:
+    name = path.name
+    for suffix in MARKDOWN_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _join(*parts: str) -> str:
+    joined = "/".join(part.strip("/") for part in parts if part and part.strip("/"))
+    return "/" + joined
+
+
+def _base_route(route_base: str, route: str) -> str:
+    # The docs root itself is "/docs/", as Docusaurus's normalizeUrl joins it; everything else has no slash.
+    return _join(route_base, route) + ("/" if not route.strip("/") else "")
+
+
+def docusaurus_doc_route(path: PurePosixPath, front_matter: dict[str, Any], *, route_base: str = "docs") -> str:
+    """The route of a doc at ``path`` (relative to the docs folder)."""
+    folders = [strip_number_prefix(part) for part in path.parent.parts]
+    folder_slug = "/".join(folders)
+    name = strip_number_prefix(_stem(path))
+    slug = front_matter.get("slug")
+    if isinstance(slug, str) and slug.strip():
+        slug = slug.strip()
+        route = slug if slug.startswith("/") else posixpath.normpath(posixpath.join("/" + folder_slug, slug))
+        return _base_route(route_base, route)
+    index_names = {"index", "readme"} | ({folders[-1].lower()} if folders else set())
+    if name.lower() in index_names:
+        return _base_route(route_base, folder_slug)
+    doc_id = front_matter.get("id")
+    base_id = str(doc_id).strip() if isinstance(doc_id, str | int) and str(doc_id).strip() else name
+    return _join(route_base, folder_slug, base_id)
+
+
+def docusaurus_blog_route(path: PurePosixPath, front_matter: dict[str, Any], *, route_base: str = "blog") -> str:
+    """The route of a blog post at ``path`` (relative to the blog folder)."""
+    slug = front_matter.get("slug")
+    if isinstance(slug, str) and slug.strip():
+        return _join(route_base, slug.strip())
+    relative = (path.parent / _stem(path)).as_posix()
+    match = _BLOG_DATE.match(relative)
+    if match:
+        date = re.sub(r"[-/]", "/", match.group("date"))
+        return _join(route_base, match.group("folder"), date, match.group("text"))
+    if _stem(path).lower() == "index":
+        relative = path.parent.as_posix()
+    return _join(route_base, "" if relative == "." else relative)
+
+
+def docusaurus_page_route(path: PurePosixPath, front_matter: dict[str, Any]) -> str:
+    """The route of a Markdown page under ``src/pages``."""
+    slug = front_matter.get("slug")
+    if isinstance(slug, str) and slug.strip():
+        return _join(slug.strip())
+    stem = _stem(path)
+    return _join(path.parent.as_posix() if stem.lower() == "index" else (path.parent / stem).as_posix())
+
+
+def mkdocs_route(path: PurePosixPath) -> str:
+    """MkDocs' directory URL of the page at ``path`` (relative to docs_dir)."""
+    stem = _stem(path)
+    parent = "" if path.parent.as_posix() == "." else path.parent.as_posix()
+    if stem.lower() in {"index", "readme"}:
+        return _join(parent) + ("/" if parent else "")
+    return _join(parent, stem) + "/"
+
+
+def docusaurus_route(
+    path: PurePosixPath, front_matter: dict[str, Any], *, docs_route: str = "docs"
+) -> tuple[str | None, str]:
+    """(route, why not) for a file at ``path`` relative to a Docusaurus site root."""
+    parts = path.parts
+    if parts[:1] == ("docs",):
+        return docusaurus_doc_route(PurePosixPath(*parts[1:]), front_matter, route_base=docs_route), ""
+    if parts[:1] == ("blog",):
+        return docusaurus_blog_route(PurePosixPath(*parts[1:]), front_matter), ""
+    if parts[:2] == ("src", "pages"):
+        return docusaurus_page_route(PurePosixPath(*parts[2:]), front_matter), ""
+    return None, "outside the site's docs, blog and src/pages folders"
+
+
+def mkdocs_docs_dir(root: Path) -> str:
+    """The ``docs_dir`` of an MkDocs site (default ``docs``)."""
+    for name in ("mkdocs.yml", "mkdocs.yaml"):
+        config = root / name
+        if config.is_file():
+            match = re.search(r"^docs_dir:\s*['\"]?([^'\"\n#]+)", config.read_text(errors="replace"), re.MULTILINE)
+            if match:
+                return match.group(1).strip().strip("/")
+    return "docs"
+
+
+def site_url(route: str, *, base_url: str = "") -> str:
+    """A route on the site as a link: percent-encoded, under ``base_url`` when given."""
+    encoded = quote(route, safe="/-._~!$&'()*+,;=:@")
+    return (base_url.rstrip("/") + encoded) if base_url else encoded
+
+
+def page_reference(
+    *,
+    style: str,
+    path: PurePosixPath,
+    front_matter: dict[str, Any],
+    base_url: str = "",
+    docs_route: str = "docs",
+    docs_dir: str = "docs",
+) -> tuple[str | None, str]:
+    """(citation link, why not) of a page at ``path`` relative to the site root, for a site style."""
+    if style not in STYLES or style == "plain":
+        raise ValueError(f"page_reference needs a site style, not {style!r}.")
+    if style == "docusaurus":
+        route, why = docusaurus_route(path, front_matter, docs_route=docs_route)
+    else:
+        prefix = PurePosixPath(docs_dir).parts
+        if path.parts[: len(prefix)] != prefix:
+            return None, f"outside the site's {docs_dir}/ folder"
+        route, why = mkdocs_route(PurePosixPath(*path.parts[len(prefix) :])), ""
+    return (site_url(route, base_url=base_url) if route is not None else None), why
