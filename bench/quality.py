@@ -43,8 +43,9 @@ def main() -> None:
     from psycopg.conninfo import make_conninfo
     from tqdm import tqdm
 
-    from chat.components import ExtractiveAnswerer, hit_to_document
+    from chat.components import hit_to_document
     from chat.evaluation import _answer_sentences, contains_gold, ingest_articles, load_questions, sample, token_f1
+    from chat.extractive import ExtractiveAnswerer
     from chat.pipeline import get_chat_pipelines, stage_timings
     from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import build_embedders, shared_document_embedder, shared_text_embedder, warm_up

@@ -3,93 +3,25 @@ selected-text grounding, the offline extractive answerer and citation validation
 
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from haystack import Document, component
-from haystack.dataclasses import ChatMessage, StreamingChunk
+from haystack.dataclasses import ChatMessage
 
-from knowledge.ingestion import chunk_context
-from knowledge.selectors import ChunkHit, chunk_search
+from knowledge.selectors import ChunkHit, chunk_neighbours, chunk_search
+
+from .extractive import NO_ANSWER_MARKER, SELECTION_MARKER
+from .text import content_words, focus_terms, phrases, stems_of
 
 logger = logging.getLogger(__name__)
 
-NO_ANSWER_MARKER = "NO_ANSWER"
-SELECTION_MARKER = "SELECTION_DOES_NOT_ANSWER"
-
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*#]|\s*\d+\.)")
-_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being do does did
-    done have has had what which who whom whose when where why how that this these those it its they them
-    their there then than so such can could should would may might must will shall not no nor only own same
-    too very just about into over after before under again further once here all any both each few more most
-    other some i me my we our you your he him his she her also one ones use used using tell say said
-    please explain describe give""".split()
-)
 FOLLOW_UP_WORDS = frozenset(
     "it its they them their he him his she her that this those these there then one ones former latter".split()
 )
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased, lightly stemmed words that carry meaning."""
-    return [_stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS]
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-MAX_SENTENCE_WORDS = 60
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences in a text (no downloads: regex rules, not nltk).
-
-    Over-long spans (code blocks, lists without full stops) are cut at line breaks.
-    """
-    spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(text)))
-    spans = [piece for begin, end in spans for piece in _split_long(text, begin, end)]
-    out = []
-    for begin, end in spans:
-        chunk = text[begin:end]
-        stripped = chunk.strip().lstrip("#*- ").strip()
-        if len(stripped) >= 3:
-            offset = begin + chunk.index(stripped)
-            out.append((offset, offset + len(stripped)))
-    return out
-
-
-def _split_long(text: str, begin: int, end: int) -> list[tuple[int, int]]:
-    if len(text[begin:end].split()) <= MAX_SENTENCE_WORDS:
-        return [(begin, end)]
-    pieces, start = [], begin
-    for match in re.finditer(r"\n", text[begin:end]):
-        cut = begin + match.start()
-        if len(text[start:cut].split()) >= 8:
-            pieces.append((start, cut))
-            start = cut + 1
-    pieces.append((start, end))
-    return pieces
-
-
-def _is_prose(sentence: str) -> bool:
-    """Whether a span reads as a sentence, not a fragment of code or a command line (not worth quoting)."""
-    visible = [ch for ch in sentence if not ch.isspace()]
-    letters = sum(ch.isalpha() for ch in visible)
-    return "```" not in sentence and len(sentence.split()) >= 3 and letters >= 0.7 * max(len(visible), 1)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 def is_follow_up(message: str) -> bool:
@@ -246,17 +178,22 @@ class SelectionLocator:
         candidates = self.retriever.run(query=selection[:2000], query_embedding=embedding, top_k=5)["documents"]
         located = _best_overlap(selection, candidates)
         meta: dict[str, Any] = {"kind": "selection", "title": "Selected passage", "reference": "", "section": ""}
+        context: list[Document] = []
         if located is not None:
             meta = {**located.meta, "kind": "selection"}
+            # What explains a passage is usually the text around it: its chunk and the chunks either side.
+            around = chunk_neighbours(chunk_id=located.meta["chunk_id"], radius=1)
+            if around:
+                context_meta = {**located.meta, "kind": "chunk", "role": "context"}
+                context = [Document(id=f"context:{located.id}", content="\n\n".join(around), meta=context_meta)]
         selection_doc = Document(id=f"selection:{meta.get('chunk_id', '')}", content=selection, score=1.0, meta=meta)
         neighbours = [doc for doc in documents if located is None or doc.id != located.id]
-        return [selection_doc, *neighbours][: self.top_k]
+        return [selection_doc, *context, *neighbours][: self.top_k]
 
 
-def _document_context(document: Document) -> str:
-    if document.meta.get("chunk_id") is None:
-        return ""  # a selection we could not place in the book has no section to read it in
-    return chunk_context(title=document.meta.get("title", ""), section=document.meta.get("section", ""))
+def _searchable(document: Document) -> str:
+    meta = document.meta
+    return f"{meta.get('title', '')} {meta.get('section', '')} {document.content or ''}"
 
 
 def _best_overlap(selection: str, candidates: list[Document]) -> Document | None:
@@ -275,25 +212,62 @@ def _best_overlap(selection: str, candidates: list[Document]) -> Document | None
 class EvidenceGate:
     """Decide what the answer rests on: a selected passage (grounded by the locator) and the retrieved chunks.
 
-    Routes to ``no_answer`` when there is no selection and the best retrieval evidence is below the threshold,
-    so no LLM is called.
+    Routes to ``no_answer`` (so no LLM is called) when there is no selection and the evidence is too weak.
+    Evidence is the best chunk's cosine similarity, weighed with what the words say:
+    - a passage just under the threshold (within ``lexical_margin``) is admitted when the top passage holds
+      an exact phrase of the question ("zero moment point") or every name-like term of it ("SHT45");
+    - a passage over the threshold is declined when a name-like term of the question appears in none of the
+      passages (below ``strong_similarity``), or when most of its focus terms appear in none of them (below
+      ``moderate_similarity``): such near-topic questions ask about something the book does not cover.
     """
 
-    def __init__(self, *, min_similarity: float, locator: SelectionLocator | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        min_similarity: float,
+        locator: SelectionLocator | None = None,
+        lexical_margin: float = 0.05,
+        strong_similarity: float = 0.6,
+        moderate_similarity: float = 0.45,
+    ) -> None:
         self.min_similarity = min_similarity
         self.locator = locator
+        self.lexical_margin = lexical_margin
+        self.strong_similarity = strong_similarity
+        self.moderate_similarity = moderate_similarity
 
     @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
-    def run(self, documents: list[Document], selected_text: str | None = None) -> dict[str, Any]:
+    def run(
+        self, documents: list[Document], selected_text: str | None = None, query: str | None = None
+    ) -> dict[str, Any]:
         """Pass the documents on, or divert them."""
         if self.locator is not None and selected_text:
             documents = self.locator.ground(documents, selected_text)
         if any(doc.meta.get("kind") == "selection" for doc in documents):
             return {"documents": documents, "evidence": 1.0}
         evidence = max((doc.meta.get("similarity") or 0.0 for doc in documents), default=0.0)
-        if evidence < self.min_similarity:
+        if not self.admits(query=query or "", documents=documents, similarity=evidence):
             return {"no_answer": documents, "evidence": evidence}
         return {"documents": documents, "evidence": evidence}
+
+    def admits(self, *, query: str, documents: list[Document], similarity: float) -> bool:
+        """Whether the documents support answering the query."""
+        if similarity < self.min_similarity - self.lexical_margin or not documents:
+            return False
+        if not query.strip():
+            return similarity >= self.min_similarity
+        focus, salient = focus_terms(query)
+        present = set().union(*(stems_of(_searchable(doc)) for doc in documents))
+        if similarity >= self.min_similarity:
+            if salient - present and similarity < self.strong_similarity:
+                return False
+            missing = focus - present
+            return not (focus and len(missing) / len(focus) > 0.5 and similarity < self.moderate_similarity)
+        top = _searchable(documents[0])
+        top_words = " ".join(re.findall(r"[^\W_][\w'\-]*", top.lower()))
+        if any(f" {phrase} " in f" {top_words} " for phrase in phrases(query)):
+            return True
+        return bool(salient) and salient <= stems_of(top)
 
 
 @component
@@ -314,7 +288,7 @@ class GroundedRetriever:
     ) -> dict[str, Any]:
         """The gated documents (or ``no_answer``) and the evidence they rest on."""
         documents = self.retriever.run(query=query, query_embedding=query_embedding, top_k=top_k)["documents"]
-        return self.gate.run(documents=documents, selected_text=selected_text)
+        return self.gate.run(documents=documents, selected_text=selected_text, query=query)
 
 
 _DELIMITERS = re.compile(r"</?\s*(knowledge|source|selected_passage|question|conversation)\b", re.IGNORECASE)
@@ -334,137 +308,6 @@ class PromptData:
         """Return copies with delimiter look-alikes neutralised."""
         cleaned = [replace(doc, content=neutralise_delimiters(doc.content or "")) for doc in documents]
         return {"documents": cleaned, "question": neutralise_delimiters(question)}
-
-
-@component
-class ExtractiveAnswerer:
-    """The offline answerer: quotes the retrieved sentences that best answer the question, with citations.
-
-    Sentences are scored by embedding similarity to the question and by the share of the question's content
-    words they contain. It never writes new text, and says so through its ``generator`` name.
-    """
-
-    NAME = "extractive"
-
-    def __init__(
-        self,
-        *,
-        sentence_embedder: Any,
-        semantic_weight: float = 0.5,
-        min_score: float = 0.2,
-        selection_min_score: float = 0.3,
-        cache_size: int = 20000,
-    ) -> None:
-        self.sentence_embedder = sentence_embedder
-        self.semantic_weight = semantic_weight
-        self.min_score = min_score
-        self.selection_min_score = selection_min_score
-        self.cache_size = cache_size
-        # The same chunks come back for many questions: their sentence vectors are worth keeping.
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
-
-    @component.output_types(replies=list[ChatMessage])
-    def run(
-        self,
-        question: str,
-        documents: list[Document],
-        query_embedding: Any | None = None,
-        streaming_callback: Any | None = None,
-    ) -> dict[str, list[ChatMessage]]:
-        """Return one reply: quoted sentences with [n] citations, or a marker when nothing fits."""
-        candidates = [
-            (index, sentence)
-            for index, doc in enumerate(documents, start=1)
-            for start, end in split_sentences(doc.content or "")
-            if _is_prose(sentence := (doc.content or "")[start:end])
-        ]
-        text = self._compose(question, documents, candidates, query_embedding)
-        if streaming_callback is not None:
-            for piece in re.findall(r"\S+\s*", text):
-                streaming_callback(StreamingChunk(content=piece))
-        return {"replies": [ChatMessage.from_assistant(text, meta={"model": self.NAME})]}
-
-    def _scores(self, question: str, sentences: list[str], contexts: list[str], query_embedding: Any) -> np.ndarray:
-        # A sentence is read in its section's context: "Its chief engineer was..." under "Bridges > Golden Gate".
-        in_context = [
-            f"{context}: {sentence}" if context else sentence
-            for sentence, context in zip(sentences, contexts, strict=True)
-        ]
-        lexical = self._lexical(question, in_context)
-        if query_embedding is None:
-            return lexical
-        vectors = self._sentence_vectors(in_context)
-        query = np.asarray(query_embedding, dtype=float)
-        semantic = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
-        return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
-
-    @staticmethod
-    def _lexical(question: str, sentences: list[str]) -> np.ndarray:
-        """Weighted share of the question's words in each sentence. Words found in many candidate sentences
-        (usually the topic, e.g. a name repeated throughout a section) weigh less than rarer ones (the focus)."""
-        wanted = set(content_words(question))
-        if not wanted:
-            return np.zeros(len(sentences))
-        words = [set(content_words(sentence)) for sentence in sentences]
-        count = len(sentences)
-        weight = {w: np.log(1 + count / (1 + sum(w in sentence for sentence in words))) for w in wanted}
-        total = sum(weight.values())
-        return np.array([sum(weight[w] for w in wanted & sentence) / total for sentence in words], dtype=float)
-
-    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
-        # Scoring needs the gist of a sentence, not all of a 300-token line of code.
-        clipped = [" ".join(s.split()[:MAX_SENTENCE_WORDS]) for s in sentences]
-        with self._cache_lock:
-            known = {s: self._cache[s] for s in clipped if s in self._cache}
-            for s in known:
-                self._cache.move_to_end(s)
-        missing = list(dict.fromkeys(s for s in clipped if s not in known))
-        if missing:
-            embedded = self.sentence_embedder.run(documents=[Document(content=s) for s in missing])["documents"]
-            fresh = {s: np.asarray(doc.embedding, dtype=float) for s, doc in zip(missing, embedded, strict=True)}
-            known.update(fresh)
-            with self._cache_lock:
-                self._cache.update(fresh)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return np.array([known[s] for s in clipped], dtype=float)
-
-    def _compose(self, question, documents, candidates, query_embedding) -> str:
-        if not candidates:
-            return NO_ANSWER_MARKER
-        contexts = [_document_context(documents[index - 1]) for index, _ in candidates]
-        scores = self._scores(question, [sentence for _, sentence in candidates], contexts, query_embedding)
-        has_selection = bool(documents) and documents[0].meta.get("kind") == "selection"
-        if has_selection:
-            in_selection = [i for i, (index, _) in enumerate(candidates) if index == 1]
-            if in_selection and len(set(content_words(question))) <= 1:
-                # "What does this mean?": the question is about the selection itself, so it is the answer.
-                return self._quote([candidates[i] for i in in_selection[:2]])
-            best = max(in_selection, key=lambda i: scores[i], default=None)
-            if best is not None and scores[best] >= self.selection_min_score:
-                return self._quote([candidates[best]])
-            outside = [i for i in range(len(candidates)) if candidates[i][0] != 1]
-            elsewhere = max(outside, key=lambda i: scores[i], default=None)
-            message = f"{SELECTION_MARKER} The selected passage does not answer this question."
-            if elsewhere is not None and scores[elsewhere] >= self.min_score:
-                message += " Elsewhere in the sources: " + self._quote([candidates[elsewhere]])
-            return message
-        order = np.argsort(-scores)
-        best = int(order[0])
-        if scores[best] < self.min_score:
-            return NO_ANSWER_MARKER
-        chosen = [candidates[best]]
-        if len(order) > 1:
-            second = int(order[1])
-            if scores[second] >= 0.9 * scores[best] and candidates[second][1] != candidates[best][1]:
-                chosen.append(candidates[second])
-        return self._quote(chosen)
-
-    @staticmethod
-    def _quote(chosen: list[tuple[int, str]]) -> str:
-        # Line breaks inside a quoted sentence are the source's wrapping, not meaning.
-        return " ".join(f"“{' '.join(sentence.split())}” [{index}]" for index, sentence in chosen)
 
 
 @component

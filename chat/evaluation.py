@@ -12,9 +12,9 @@ from typing import Any
 
 from knowledge.services import document_create, document_ingest
 
-from .components import split_sentences
 from .pipeline import get_chat_pipelines, stage_timings
 from .services import chat_reply, session_create
+from .text import split_sentences
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from knowledge.embedders import new_text_embedder, shared_document_embedder, sha
 from .components import (
     CitationValidator,
     EvidenceGate,
-    ExtractiveAnswerer,
     GroundedRetriever,
     HybridRetriever,
     LLMQueryRewriter,
@@ -28,6 +27,7 @@ from .components import (
     SelectionLocator,
     closing_openai_generator_class,
 )
+from .extractive import ExtractiveAnswerer
 
 SYSTEM_PROMPT = """You answer questions about a book, using only the numbered sources you are given.
 Rules:

@@ -274,6 +274,9 @@ def chat_reply(
             result = answered["citations"]
             usage = result["usage"]
             status, cited = result["status"], result["cited"]
+            if status == "answered" and documents and documents[0].meta.get("kind") == "selection" and 1 not in cited:
+                # An answer about a selection rests on it even when it quotes the text around it.
+                cited = [1, *cited]
             answer = result["answer"] if status != "no_answer" else NO_ANSWER_MESSAGE
     timings = {stage: round(ms, 1) for stage, ms in timings.items()}
     timings["total"] = round(_elapsed_ms(started), 1)

@@ -20,7 +20,6 @@ HTML_MIME = "text/html"
 PDF_MIME = "application/pdf"
 
 
-
 def content_hash(text: str) -> str:
     """sha256 hex digest of a text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

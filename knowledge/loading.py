@@ -115,11 +115,7 @@ def _site(root: Path, site: str) -> tuple[str, Path | None]:
 def _files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
-    return [
-        path
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and not _ignored(path.relative_to(root).parts)
-    ]
+    return [path for path in sorted(root.rglob("*")) if path.is_file() and not _ignored(path.relative_to(root).parts)]
 
 
 def _ignored(parts: tuple[str, ...]) -> bool:

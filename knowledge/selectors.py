@@ -76,6 +76,21 @@ LIMIT {{limit}}
 """
 
 
+def chunk_neighbours(*, chunk_id: int, radius: int = 1) -> list[str]:
+    """The texts of a chunk and of the chunks around it in its document and section, in reading order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT n.text FROM knowledge_chunk c
+            JOIN knowledge_chunk n ON n.document_id = c.document_id AND n.position BETWEEN c.position - %s
+                 AND c.position + %s AND n.section = c.section
+            WHERE c.id = %s ORDER BY n.position
+            """,
+            [int(radius), int(radius), int(chunk_id)],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def lexical_query(text: str) -> str:
     """A websearch_to_tsquery string that ORs the words, so natural questions need not match every term."""
     words = [word for word in _WORDS.findall(text.lower()) if word not in {"or", "and", "not"}]

@@ -14,9 +14,7 @@ from collections.abc import Callable
 STYLES = ("plain", "docusaurus", "mkdocs")
 
 # Unicode categories github-slugger strips (its generated regex), except for space and hyphen-minus.
-_GITHUB_REMOVED = frozenset(
-    "No Pe Pf Pi Ps Po Pd Sm Sc Sk So Cc Co Cf Cn Zs Zl Zp".split()
-)
+_GITHUB_REMOVED = frozenset("No Pe Pf Pi Ps Po Pd Sm Sc Sk So Cc Co Cf Cn Zs Zl Zp".split())
 _MKDOCS_STRIP = re.compile(r"[^\w\s-]")
 _MKDOCS_HYPHENATE = re.compile(r"[-\s]+")
 _MKDOCS_COUNT = re.compile(r"^(.*)_([0-9]+)$")

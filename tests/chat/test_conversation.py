@@ -95,14 +95,15 @@ def test_empty_knowledge_base_abstains(api, db):
     assert reply["status"] == "no_answer"
 
 
-def test_asking_what_a_selection_means_answers_from_it(api, knowledge):
+def test_asking_what_a_selection_means_never_echoes_it(api, knowledge):
+    # The whole Tower Bridge section is selected: its context has nothing more to explain it with.
     selection = (
         "Tower Bridge in London was completed in 1894. Its bascules are raised for tall ships on the River Thames."
     )
     reply = ask(api, "What does this mean?", selected_text=selection)
-    assert reply["status"] == "answered"
-    assert "Tower Bridge in London was completed in 1894." in reply["answer"]
-    assert reply["sources"][0]["kind"] == "selection"
+    assert reply["status"] == "selection_only"
+    assert "completed in 1894" not in reply["answer"] and "bascules" not in reply["answer"]
+    assert reply["sources"] == []
 
 
 def test_citation_cleanup_keeps_file_extensions():

@@ -1,0 +1,319 @@
+"""The offline answerer: quotes the retrieved sentences, list items or table rows that best answer a question.
+
+It reads chunk text the way ingestion writes it (``knowledge.markdown``): paragraphs, lists as "• item" or
+"3. item" lines introduced by a lead-in that ends in a colon, table rows as "Header: value; Header: value",
+and code between fences, which is never quoted.
+"""
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from haystack import Document, component
+from haystack.dataclasses import ChatMessage, StreamingChunk
+
+from knowledge.ingestion import chunk_context
+
+from .text import MAX_SENTENCE_WORDS, content_words, plain, split_sentences
+
+NO_ANSWER_MARKER = "NO_ANSWER"
+SELECTION_MARKER = "SELECTION_DOES_NOT_ANSWER"
+
+_ITEM = re.compile(r"^\s*(?:•|[-*+]|\d{1,3}[.)])\s+(.*)$")
+_ROW = re.compile(r"^[^:;\n]{1,80}: \S")
+_PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
+MAX_LIST_ITEMS = 8
+
+
+@dataclass(frozen=True)
+class Quotable:
+    """A piece of a source that can be quoted whole: a sentence, a list item, a table row or a lead-in."""
+
+    index: int
+    text: str
+    kind: str  # sentence | item | row | lead
+    block: int
+    lead: str = ""
+    caption: str = ""
+    items: tuple[str, ...] = ()
+
+
+def _is_prose(sentence: str) -> bool:
+    """Whether a span reads as a sentence, not a fragment of code or a command line."""
+    visible = [ch for ch in sentence if not ch.isspace()]
+    letters = sum(ch.isalpha() for ch in visible)
+    return len(sentence.split()) >= 3 and letters >= 0.6 * max(len(visible), 1)
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """Blank-line separated blocks of a chunk, with fenced code left out."""
+    blocks: list[list[str]] = [[]]
+    in_code = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if in_code:
+            in_code = stripped != "```"
+            continue
+        if stripped.startswith("```") or stripped.startswith("~~~"):
+            in_code = True
+            blocks.append([])
+        elif not stripped:
+            blocks.append([])
+        else:
+            blocks[-1].append(line)
+    return [block for block in blocks if block]
+
+
+def _pipe_rows(lines: list[str]) -> list[str]:
+    """A Markdown pipe table (chunks indexed before ingestion wrote rows as text) as 'Header: value' rows."""
+    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
+    rows = [row for line, row in zip(lines, cells, strict=True) if not _PIPE_RULE.match(line)]
+    if len(rows) < 2:
+        return []
+    header = rows[0]
+    return ["; ".join(f"{h}: {v}" if h else v for h, v in zip(header, row, strict=False) if v) for row in rows[1:]]
+
+
+def quotables(documents: list[Document], *, only: set[int] | None = None) -> list[Quotable]:
+    """Everything quotable in the documents (those numbered in ``only``, if given), in order, each once:
+    overlapping chunks repeat text."""
+    out: list[Quotable] = []
+    seen: set[str] = set()
+    block_id = 0
+
+    def add(candidate: Quotable) -> None:
+        key = " ".join(content_words(candidate.text))
+        if key and key not in seen:
+            seen.add(key)
+            out.append(candidate)
+
+    for index, doc in enumerate(documents, start=1):
+        if only is not None and index not in only:
+            continue
+        section = str(doc.meta.get("section", ""))
+        if _EXERCISES.search(section):
+            continue  # exercise and review questions are not answers
+        caption = section.split(" > ")[-1] if section else str(doc.meta.get("title", ""))
+        previous = ""
+        for lines in _blocks(doc.content or ""):
+            block_id += 1
+            items = [m.group(1).strip() for m in map(_ITEM.match, lines) if m]
+            lead = previous if previous.rstrip().endswith(":") else ""
+            if items and len(items) == len(lines):
+                kept = tuple(item for item in items if not item.rstrip().endswith("?"))
+                if lead and out and out[-1].kind == "sentence" and out[-1].text == _last_sentence(lead):
+                    out[-1] = Quotable(index, out[-1].text, "lead", block_id, items=kept[:MAX_LIST_ITEMS])
+                for item in kept:
+                    add(Quotable(index, item, "item", block_id, lead=_last_sentence(lead)))
+            elif all(_PIPE_ROW.match(line) for line in lines):
+                for row in _pipe_rows(lines):
+                    add(Quotable(index, row, "row", block_id, caption=caption))
+            elif all(_ROW.match(line) for line in lines) and (len(lines) > 1 or "; " in lines[0]):
+                for row in lines:
+                    add(Quotable(index, row.strip(), "row", block_id, caption=caption))
+            else:
+                paragraph = " ".join(line.strip() for line in lines)
+                for start, end in split_sentences(paragraph):
+                    sentence = paragraph[start:end]
+                    if _is_prose(sentence) and not sentence.rstrip().endswith("?"):
+                        add(Quotable(index, sentence, "sentence", block_id))
+            previous = " ".join(line.strip() for line in lines)
+    return out
+
+
+def _last_sentence(paragraph: str) -> str:
+    spans = split_sentences(paragraph)
+    return paragraph[spans[-1][0] : spans[-1][1]] if spans else paragraph
+
+
+def render(chosen: list[Quotable]) -> str:
+    """Quote the chosen pieces with their citations; items of one list share their lead-in."""
+    parts: list[str] = []
+    done: set[int] = set()
+    for position, piece in enumerate(chosen):
+        if position in done:
+            continue
+        if piece.kind == "item":
+            siblings = [p for p in chosen[position:] if p.kind == "item" and p.block == piece.block]
+            done.update(i for i, p in enumerate(chosen) if p in siblings)
+            body = "; ".join(plain(p.text) for p in siblings)
+            text = f"{plain(piece.lead)} {body}" if piece.lead else body
+        elif piece.kind == "lead":
+            text = plain(piece.text) + (" " + "; ".join(plain(i) for i in piece.items) if piece.items else "")
+        elif piece.kind == "row":
+            text = f"{plain(piece.caption)}: {plain(piece.text)}" if piece.caption else plain(piece.text)
+        else:
+            text = plain(piece.text)
+        parts.append(f"“{text}” [{piece.index}]")
+    return " ".join(parts)
+
+
+def _context(document: Document) -> str:
+    if document.meta.get("chunk_id") is None:
+        return ""  # a selection we could not place in the book has no section to read it in
+    return chunk_context(title=document.meta.get("title", ""), section=document.meta.get("section", ""))
+
+
+def about_the_selection(question: str) -> bool:
+    """'What does this mean?': a question with at most one word of its own is about the selected passage."""
+    return len(set(content_words(question))) <= 1
+
+
+@component
+class ExtractiveAnswerer:
+    """The offline answerer: quotes what best answers the question, with citations.
+
+    Candidates are scored by embedding similarity to the question and by the share of the question's content
+    words they contain. It never writes new text, and says so through its ``generator`` name. With a selected
+    passage it answers from the passage's context (the text around it in the book), never by repeating it.
+    """
+
+    NAME = "extractive"
+
+    def __init__(
+        self,
+        *,
+        sentence_embedder: Any,
+        semantic_weight: float = 0.5,
+        min_score: float = 0.2,
+        selection_min_score: float = 0.3,
+        cache_size: int = 20000,
+    ) -> None:
+        self.sentence_embedder = sentence_embedder
+        self.semantic_weight = semantic_weight
+        self.min_score = min_score
+        self.selection_min_score = selection_min_score
+        self.cache_size = cache_size
+        # The same chunks come back for many questions: their sentence vectors are worth keeping.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @component.output_types(replies=list[ChatMessage])
+    def run(
+        self,
+        question: str,
+        documents: list[Document],
+        query_embedding: Any | None = None,
+        streaming_callback: Any | None = None,
+    ) -> dict[str, list[ChatMessage]]:
+        """Return one reply: quoted passages with [n] citations, or a marker when nothing fits."""
+        has_selection = bool(documents) and documents[0].meta.get("kind") == "selection"
+        if has_selection:
+            text = self._answer_selection(question, documents, query_embedding)
+        else:
+            text = self._answer(question, documents, quotables(documents), query_embedding)
+        if streaming_callback is not None:
+            for piece in re.findall(r"\S+\s*", text):
+                streaming_callback(StreamingChunk(content=piece))
+        return {"replies": [ChatMessage.from_assistant(text, meta={"model": self.NAME})]}
+
+    def _answer(self, question: str, documents: list[Document], candidates: list[Quotable], embedding: Any) -> str:
+        if not candidates:
+            return NO_ANSWER_MARKER
+        scores = self._scores(question, documents, candidates, embedding)
+        order = np.argsort(-scores)
+        best = int(order[0])
+        if scores[best] < self.min_score:
+            return NO_ANSWER_MARKER
+        chosen = [candidates[best]]
+        if len(order) > 1:
+            second = int(order[1])
+            if scores[second] >= 0.9 * scores[best] and candidates[second].kind != "lead":
+                chosen.append(candidates[second])
+        return render(chosen)
+
+    def _answer_selection(self, question: str, documents: list[Document], embedding: Any) -> str:
+        """Answer from the text around the selection (its chunk and the chunks either side, in its section).
+
+        "What does this mean?" is explained by the context outside the selection, never by repeating it; a
+        question of its own is answered by whatever in that context answers it best. A selection that could
+        not be placed in the book is its own only context.
+        """
+        selection = documents[0].content or ""
+        about = about_the_selection(question)
+        pool = [i for i, doc in enumerate(documents, start=1) if doc.meta.get("role") == "context"] or [1]
+        selected = set(content_words(selection))
+        pieces = quotables(documents, only=set(pool))
+        if about:
+            pieces = [q for q in pieces if not _inside(q.text, selection, selected)]
+        if pieces:
+            probe, vector = (selection, self._embed_text(selection)) if about else (question, embedding)
+            scores = self._scores(probe, documents, pieces, vector)
+            best = int(np.argmax(scores))
+            if scores[best] >= self.selection_min_score:
+                return render([pieces[best]])
+        message = f"{SELECTION_MARKER} The selected passage does not answer this question."
+        outside = quotables(documents, only=set(range(2, len(documents) + 1)) - set(pool))
+        if outside and not about:
+            scores = self._scores(question, documents, outside, embedding)
+            best = int(np.argmax(scores))
+            if scores[best] >= self.min_score:
+                message += " Elsewhere in the sources: " + render([outside[best]])
+        return message
+
+    def _scores(
+        self, question: str, documents: list[Document], candidates: list[Quotable], embedding: Any
+    ) -> np.ndarray:
+        # A piece is read in its section's context: "Its chief engineer was..." under "Bridges > Golden Gate";
+        # a list item with its lead-in line.
+        texts = []
+        for candidate in candidates:
+            context = _context(documents[candidate.index - 1])
+            body = f"{candidate.lead} {candidate.text}" if candidate.lead else candidate.text
+            if candidate.kind == "lead":
+                body = f"{candidate.text} {' '.join(candidate.items)}"
+            texts.append(f"{context}: {body}" if context else body)
+        lexical = self._lexical(question, texts)
+        if embedding is None:
+            return lexical
+        vectors = self._sentence_vectors(texts)
+        query = np.asarray(embedding, dtype=float)
+        semantic = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
+        return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
+
+    @staticmethod
+    def _lexical(question: str, texts: list[str]) -> np.ndarray:
+        """Weighted share of the question's words in each text. Words found in many candidates (usually the
+        topic, e.g. a name repeated throughout a section) weigh less than rarer ones (the focus)."""
+        wanted = set(content_words(question))
+        if not wanted:
+            return np.zeros(len(texts))
+        words = [set(content_words(text)) for text in texts]
+        count = len(texts)
+        weight = {w: np.log(1 + count / (1 + sum(w in text for text in words))) for w in wanted}
+        total = sum(weight.values())
+        return np.array([sum(weight[w] for w in wanted & text) / total for text in words], dtype=float)
+
+    def _embed_text(self, text: str) -> np.ndarray:
+        return self._sentence_vectors([text])[0]
+
+    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
+        # Scoring needs the gist of a sentence, not all of a 300-token table row.
+        clipped = [" ".join(s.split()[:MAX_SENTENCE_WORDS]) for s in sentences]
+        with self._cache_lock:
+            known = {s: self._cache[s] for s in clipped if s in self._cache}
+            for s in known:
+                self._cache.move_to_end(s)
+        missing = list(dict.fromkeys(s for s in clipped if s not in known))
+        if missing:
+            embedded = self.sentence_embedder.run(documents=[Document(content=s) for s in missing])["documents"]
+            fresh = {s: np.asarray(doc.embedding, dtype=float) for s, doc in zip(missing, embedded, strict=True)}
+            known.update(fresh)
+            with self._cache_lock:
+                self._cache.update(fresh)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.array([known[s] for s in clipped], dtype=float)
+
+
+def _inside(text: str, selection: str, selected: set[str]) -> bool:
+    """Whether a piece of context is (mostly) the selected passage itself."""
+    if " ".join(text.split()) in " ".join(selection.split()):
+        return True
+    words = set(content_words(text))
+    return bool(words) and len(words & selected) / len(words) >= 0.6

@@ -1,0 +1,130 @@
+"""Text helpers for the offline answerer and the evidence gate: words, stems, sentences, terms of a question."""
+
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_RAW_WORD = re.compile(r"[^\W_][\w'\-]*", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*#•]|\s*\d+\.)")
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being do does did
+    done have has had what which who whom whose when where why how that this these those it its they them
+    their there then than so such can could should would may might must will shall not no nor only own same
+    too very just about into over after before under again further once here all any both each few more most
+    other some i me my we our you your he him his she her also one ones use used using tell say said
+    please explain describe give""".split()
+)
+# Words that frame a question rather than name what it is about ("How does X work?").
+QUESTION_FRAME_WORDS = frozenset(
+    """work works working happen happens mean means meaning need needs get gets make makes made way ways best
+    good better much many long often kind kinds type types thing things know find show shows example examples
+    difference differ between important matter matters purpose reason reasons called call name named list
+    main common usual usually typical typically recommend recommended possible like look looks big small
+    value values number amount""".split()
+)
+MAX_SENTENCE_WORDS = 60
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of a lower-case word."""
+    return _stemmer.stemWord(word)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased, stemmed words that carry meaning."""
+    return [stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS]
+
+
+def focus_terms(question: str) -> tuple[set[str], set[str]]:
+    """(focus stems, salient stems) of a question.
+
+    Focus terms are the content words that are not question framing. Salient ones look like names: they
+    contain a digit, are written in capitals, or are capitalised inside the sentence (model numbers, places,
+    products), so a passage without them is about something else.
+    """
+    focus: set[str] = set()
+    salient: set[str] = set()
+    for position, match in enumerate(_RAW_WORD.finditer(question)):
+        raw = match.group(0).strip("'-")
+        lower = raw.lower()
+        if not raw or lower in STOPWORDS or lower in QUESTION_FRAME_WORDS or len(lower) < 2:
+            continue
+        stemmed = stem(lower)
+        focus.add(stemmed)
+        named = any(ch.isdigit() for ch in raw) or (len(raw) > 1 and raw.isupper())
+        if named or (position > 0 and raw[0].isupper()):
+            salient.add(stemmed)
+    return focus, salient
+
+
+def stems_of(text: str) -> set[str]:
+    """Every word's stem (stopwords included), for presence checks."""
+    return {stem(word.lower().strip("'-")) for word in _RAW_WORD.findall(text)}
+
+
+def phrases(question: str, *, size: int = 2) -> list[str]:
+    """Runs of ``size`` or more consecutive content words of the question, as lower-case text."""
+    words = [word.lower() for word in _RAW_WORD.findall(question)]
+    runs: list[list[str]] = [[]]
+    for word in words:
+        if word in STOPWORDS or word in QUESTION_FRAME_WORDS:
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    return [" ".join(run) for run in runs if len(run) >= size]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in a text (no downloads: regex rules, not nltk).
+
+    Over-long spans (lists without full stops) are cut at line breaks.
+    """
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    spans = [piece for begin, end in spans for piece in _split_long(text, begin, end)]
+    out = []
+    for begin, end in spans:
+        chunk = text[begin:end]
+        stripped = chunk.strip().lstrip("#*-• ").strip()
+        if len(stripped) >= 3:
+            offset = begin + chunk.index(stripped)
+            out.append((offset, offset + len(stripped)))
+    return out
+
+
+def _split_long(text: str, begin: int, end: int) -> list[tuple[int, int]]:
+    if len(text[begin:end].split()) <= MAX_SENTENCE_WORDS:
+        return [(begin, end)]
+    pieces, start = [], begin
+    for match in re.finditer(r"\n", text[begin:end]):
+        cut = begin + match.start()
+        if len(text[start:cut].split()) >= 8:
+            pieces.append((start, cut))
+            start = cut + 1
+    pieces.append((start, end))
+    return pieces
+
+
+_MARKUP = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images: their alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links: their text
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),
+    (re.compile(r"`([^`]+)`"), r"\1"),
+    (re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE), ""),
+]
+
+
+def plain(text: str) -> str:
+    """Text without Markdown syntax (for chunks indexed before ingestion produced reader text)."""
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
