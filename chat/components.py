@@ -191,6 +191,10 @@ class SelectionLocator:
         return [selection_doc, *context, *neighbours][: self.top_k]
 
 
+def _model_number(term: str) -> bool:
+    return any(ch.isdigit() for ch in term) and any(ch.isalpha() for ch in term)
+
+
 def _searchable(document: Document) -> str:
     meta = document.meta
     return f"{meta.get('title', '')} {meta.get('section', '')} {document.content or ''}"
@@ -229,12 +233,14 @@ class EvidenceGate:
         lexical_margin: float = 0.05,
         strong_similarity: float = 0.6,
         moderate_similarity: float = 0.45,
+        model_similarity: float = 0.8,
     ) -> None:
         self.min_similarity = min_similarity
         self.locator = locator
         self.lexical_margin = lexical_margin
         self.strong_similarity = strong_similarity
         self.moderate_similarity = moderate_similarity
+        self.model_similarity = model_similarity
 
     @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
     def run(
@@ -259,7 +265,12 @@ class EvidenceGate:
         focus, salient = focus_terms(query)
         present = set().union(*(stems_of(_searchable(doc)) for doc in documents))
         if similarity >= self.min_similarity:
-            if salient - present and similarity < self.strong_similarity:
+            missing_names = salient - present
+            # A model number the passages never mention (BMP390 where the book has BME280) is a question
+            # about something else, however close the topic.
+            if any(_model_number(term) for term in missing_names) and similarity < self.model_similarity:
+                return False
+            if missing_names and similarity < self.strong_similarity:
                 return False
             missing = focus - present
             return not (focus and len(missing) / len(focus) > 0.5 and similarity < self.moderate_similarity)

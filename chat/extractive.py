@@ -141,16 +141,24 @@ def render(chosen: list[Quotable]) -> str:
         if piece.kind == "item":
             siblings = [p for p in chosen[position:] if p.kind == "item" and p.block == piece.block]
             done.update(i for i, p in enumerate(chosen) if p in siblings)
-            body = "; ".join(plain(p.text) for p in siblings)
+            body = _join_items([p.text for p in siblings])
             text = f"{plain(piece.lead)} {body}" if piece.lead else body
         elif piece.kind == "lead":
-            text = plain(piece.text) + (" " + "; ".join(plain(i) for i in piece.items) if piece.items else "")
+            text = plain(piece.text) + (" " + _join_items(list(piece.items)) if piece.items else "")
         elif piece.kind == "row":
             text = f"{plain(piece.caption)}: {plain(piece.text)}" if piece.caption else plain(piece.text)
         else:
             text = plain(piece.text)
         parts.append(f"“{text}” [{piece.index}]")
     return " ".join(parts)
+
+
+def _join_items(items: list[str]) -> str:
+    """List items in one line: '; ' between items that do not end a sentence themselves."""
+    parts = [plain(item) for item in items]
+    return "".join(
+        part + ("" if i == len(parts) - 1 else (" " if part[-1:] in ".!?" else "; ")) for i, part in enumerate(parts)
+    )
 
 
 def _context(document: Document) -> str:

@@ -1,0 +1,210 @@
+"""Real-book quality: a Docusaurus-layout book (Markdown, MDX, tables, lists, code, front matter) in, answers and
+citation links out, measured on its own question set, beside the code at an earlier revision.
+
+    .venv/bin/python bench/book.py [--baseline REV]
+
+Ingests tests/fixtures/weather-book into a throwaway database and asks every question of
+tests/fixtures/weather-book-questions.json through the chat service (offline answerer unless OPENAI_API_KEY is
+set). With --baseline (default: the commit before real-book support), the same questions run on that revision's
+code from a temporary git worktree, so both rows come from one run.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "tests" / "fixtures" / "weather-book"
+QUESTIONS = ROOT / "tests" / "fixtures" / "weather-book-questions.json"
+BASELINE = "7775792"  # main before real-book support
+ANSWERABLE = ("fact", "table", "list", "followup", "selection")
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").lower().split())
+
+
+def _contains(text: str, golds: list[str]) -> bool:
+    return any(_normalise(gold) in _normalise(text) for gold in golds)
+
+
+def _legacy_link(source: dict) -> str:
+    """The link the widget built before the server sent one: reference#slug(last section)."""
+    last = (source.get("section") or "").split(" > ")[-1]
+    slug = re.sub(r"[^a-z0-9]+", "-", last.lower()).strip("-")
+    return source.get("reference", "") + (f"#{slug}" if slug else "")
+
+
+def _absolute(site_url: str, url: str) -> str:
+    return site_url.rstrip("/") + url if url.startswith("/") else url
+
+
+def measure(*, code: Path, site_url: str) -> dict:
+    """Ingest the book with the code at ``code`` and ask every question; returns per-kind results."""
+    sys.path.insert(0, str(code))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
+    import django  # noqa: PLC0415
+
+    django.setup()
+    from django.core.management import CommandError, call_command  # noqa: PLC0415
+
+    from chat.pipeline import get_chat_pipelines, stage_timings  # noqa: PLC0415
+    from chat.services import chat_reply, session_create  # noqa: PLC0415
+    from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
+
+    questions = json.loads(QUESTIONS.read_text())["questions"]
+    results = []
+    with isolated_database(suffix="book"):
+        started = time.perf_counter()
+        ingest_exit = 0
+        try:
+            options = ["--site-url", site_url] if (code / "knowledge" / "sites.py").exists() else []
+            call_command("ingest", str(BOOK), *options, "--reference-base", site_url, "--no-progress")
+        except CommandError:
+            ingest_exit = 1
+        ingest_seconds = time.perf_counter() - started
+        from knowledge.models import Chunk  # noqa: PLC0415
+
+        chunks = Chunk.objects.count()
+        pipelines = get_chat_pipelines()
+        for question in questions:
+            session = session_create()
+            for earlier in question.get("history", []):
+                chat_reply(session_id=session, message=earlier)
+            reply = chat_reply(
+                session_id=session, message=question["question"], selected_text=question.get("selected_text")
+            ).to_dict()
+            with stage_timings():
+                retrieved = pipelines.retrieval.run(
+                    {"rewriter": {"message": reply["query"], "history": []}},
+                )["retriever"]
+            top = (retrieved.get("documents") or retrieved.get("no_answer") or [])[:5]
+            urls = (
+                question["url"] if isinstance(question["url"], list) else [question["url"]] if question["url"] else []
+            )
+            expected = [_absolute(site_url, url) for url in urls]
+            top_urls = [_url(d.meta) if "anchor" in d.meta else _legacy_link(d.meta) for d in top]
+            cited = [s for s in reply["sources"] if s["kind"] != "selection"] or reply["sources"]
+            links = [s["url"] if "url" in s else _legacy_link(s) for s in cited]
+            results.append(
+                {
+                    "kind": question["kind"],
+                    "question": question["question"],
+                    "status": reply["status"],
+                    "answer": reply["answer"],
+                    "gold_in_answer": bool(question["gold"]) and _contains(reply["answer"], question["gold"]),
+                    # The passage counts as found when a top-5 chunk holds the gold text or is the expected section.
+                    "gold_in_top5": bool(expected)
+                    and (
+                        bool(set(expected) & set(top_urls))
+                        or any(_contains(d.content or "", question["gold"]) for d in top)
+                    ),
+                    # The answer's citations include the section that holds the answer, with the site's link.
+                    "link_right": bool(set(links) & set(expected)),
+                    "link": " ".join(links),
+                    "expected": expected,
+                }
+            )
+    return {"results": results, "chunks": chunks, "ingest_exit": ingest_exit, "ingest_seconds": ingest_seconds}
+
+
+def _url(meta: dict) -> str:
+    reference, anchor = meta.get("reference", ""), meta.get("anchor", "")
+    return f"{reference}#{anchor}" if reference and anchor else reference
+
+
+def summarise(run: dict) -> dict[str, float]:
+    """The measures of one run."""
+    results = run["results"]
+    answerable = [r for r in results if r["kind"] in ANSWERABLE]
+    correct = [r for r in answerable if r["gold_in_answer"]]
+
+    def share(rows: list[dict], key) -> float:
+        return sum(1 for r in rows if key(r)) / len(rows) if rows else 0.0
+
+    return {
+        "gold in answer": share(answerable, lambda r: r["gold_in_answer"]),
+        "gold in top 5": share(answerable, lambda r: r["gold_in_top5"]),
+        "false abstention": share(answerable, lambda r: r["status"] != "answered"),
+        "near-topic abstention": share(
+            [r for r in results if r["kind"] == "near"], lambda r: r["status"] == "no_answer"
+        ),
+        "far abstention": share([r for r in results if r["kind"] == "far"], lambda r: r["status"] == "no_answer"),
+        "links right (correct answers)": share(correct, lambda r: r["link_right"]),
+        "chunks": run["chunks"],
+        "ingest exit code": run["ingest_exit"],
+    }
+
+
+def _baseline(rev: str, site_url: str) -> dict | None:
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "tree"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True, capture_output=True
+        )
+        try:
+            # The old code runs in its own process, importing its own modules; this script measures it.
+            from django.conf import settings  # noqa: PLC0415
+
+            # The same embedded PostgreSQL serves both runs (each in its own throwaway database).
+            env = {**os.environ, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
+            out = subprocess.run(
+                [sys.executable, __file__, "--measure-code", str(tree), "--site-url", site_url],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=tree,
+            )
+            return json.loads(out.stdout.splitlines()[-1])
+        except subprocess.CalledProcessError as error:
+            print(f"baseline {rev} failed:\n{error.stderr[-2000:]}", file=sys.stderr)
+            return None
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
+    parser.add_argument("--site-url", default=json.loads(QUESTIONS.read_text())["site_url"])
+    parser.add_argument("--measure-code", help=argparse.SUPPRESS)
+    parser.add_argument("--verbose", action="store_true", help="print every question's outcome")
+    args = parser.parse_args()
+    if args.measure_code:
+        print(json.dumps(measure(code=Path(args.measure_code), site_url=args.site_url)))
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _setup import table  # noqa: PLC0415
+
+    current = measure(code=ROOT, site_url=args.site_url)
+    baseline = _baseline(args.baseline, args.site_url) if args.baseline else None
+    if args.verbose:
+        for r in current["results"]:
+            mark = (
+                "ok "
+                if (r["gold_in_answer"] or (r["kind"] in ("near", "far") and r["status"] == "no_answer"))
+                else "BAD"
+            )
+            print(f"{mark} [{r['kind']}] {r['question']} -> {r['status']}: {r['answer'][:160]}")
+            if r["kind"] in ANSWERABLE and not r["link_right"]:
+                print(f"      link {r['link']} expected {r['expected']}")
+    now = summarise(current)
+    before = summarise(baseline) if baseline else {}
+    rows = []
+    for name, value in now.items():
+        old = before.get(name)
+        fmt = (lambda v: f"{v:.3f}") if isinstance(value, float) else str
+        rows.append([name, fmt(old) if old is not None else "-", fmt(value)])
+    print(f"\n{len(current['results'])} questions on {BOOK.relative_to(ROOT)}")
+    print(table(["measure", f"baseline {args.baseline or '-'}", "now"], rows))
+
+
+if __name__ == "__main__":
+    main()
