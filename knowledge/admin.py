@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from .models import Chunk, SourceDocument
+from .models import Chunk, SourceDocument, UrlStyle
 from .selectors import documents_needing_reindex
-from .services import document_delete, document_schedule_ingest, document_set_source
+from .services import document_default_title, document_delete, document_schedule_ingest, document_set_source
 from .sources import SUPPORTED_EXTENSIONS, SourceRejected, source_check_size
 
 CHUNK_PREVIEW_LIMIT = 200
@@ -25,10 +25,19 @@ class SourceDocumentForm(forms.ModelForm):
 
     class Meta:
         model = SourceDocument
-        fields = ["title", "reference", "upload", "text"]
+        fields = ["title", "reference", "url_style", "upload", "text"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["title"].required = False
+        self.fields[
+            "title"
+        ].help_text = "Leave empty to use the front-matter title, the first heading or the file name."
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if not cleaned.get("url_style"):
+            cleaned["url_style"] = self.instance.url_style = UrlStyle.PLAIN
         upload = cleaned.get("upload")
         text = cleaned.get("text") or ""
         try:
@@ -42,6 +51,10 @@ class SourceDocumentForm(forms.ModelForm):
                 cleaned["text"] = self.instance.text
         except SourceRejected as error:
             self.add_error("upload" if upload else "text", str(error))
+            return cleaned
+        if not (cleaned.get("title") or "").strip():
+            cleaned["title"] = document_default_title(document=self.instance)
+            self.instance.title = cleaned["title"]
         return cleaned
 
 
@@ -64,7 +77,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         "chunks_preview",
     ]
     fieldsets = [
-        (None, {"fields": ["title", "reference"]}),
+        (None, {"fields": ["title", "reference", "url_style"]}),
         ("Source", {"fields": ["upload", "text", "source"]}),
         ("Index", {"fields": ["status_badge", "error", "chunk_count", "embedding_model", "indexed_at"]}),
         ("Chunks", {"classes": ["collapse"], "fields": ["chunks_preview"]}),
@@ -89,7 +102,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: SourceDocument, form: forms.Form, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        if not change or {"upload", "text", "title"} & set(form.changed_data):
+        if not change or {"upload", "text", "title", "url_style"} & set(form.changed_data):
             document_schedule_ingest(document=obj)
             self.message_user(request, f"“{obj.title}” is queued for indexing; its status updates when it is done.")
 
@@ -133,17 +146,20 @@ class SourceDocumentAdmin(admin.ModelAdmin):
     @admin.display(description="Chunks")
     def chunks_preview(self, obj: SourceDocument) -> str:
         # Rendered as text, never through pgvector's form widget, which crashes on vector values.
-        chunks = list(obj.chunks.only("position", "section", "text", "start_char", "end_char")[:CHUNK_PREVIEW_LIMIT])
+        chunks = list(obj.chunks.only("position", "section", "anchor", "text")[:CHUNK_PREVIEW_LIMIT])
         if not chunks:
             return "No chunks yet."
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td></tr>",
-            ((c.position, c.section or "-", c.start_char, c.end_char, Truncator(c.text).chars(300)) for c in chunks),
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (c.position, c.section or "-", f"#{c.anchor}" if c.anchor else "-", Truncator(c.text).chars(300))
+                for c in chunks
+            ),
         )
         note = f"Showing {len(chunks)} of {obj.chunk_count}." if obj.chunk_count > len(chunks) else ""
         return format_html(
-            "<p>{}</p><table><thead><tr><th>#</th><th>Section</th><th>Characters</th><th>Text</th></tr></thead>"
+            "<p>{}</p><table><thead><tr><th>#</th><th>Section</th><th>Anchor</th><th>Text</th></tr></thead>"
             "<tbody>{}</tbody></table>",
             note,
             rows,
@@ -156,7 +172,7 @@ class ChunkAdmin(admin.ModelAdmin):
     list_filter = ["document"]
     search_fields = ["text", "section", "document__title"]
     list_select_related = ["document"]
-    fields = ["document", "position", "section", "start_char", "end_char", "text"]
+    fields = ["document", "position", "section", "anchor", "start_char", "end_char", "text"]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Chunk]:

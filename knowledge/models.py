@@ -44,6 +44,7 @@ class SourceDocument(models.Model):
         max_length=16,
         choices=UrlStyle.choices,
         default=UrlStyle.PLAIN,
+        blank=True,
         verbose_name="site generator",
         help_text="Builds section anchors in citation links the way this site generator does.",
     )

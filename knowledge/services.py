@@ -3,6 +3,7 @@
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -11,6 +12,7 @@ from haystack.dataclasses import ByteStream
 
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import build_ingestion_pipeline, content_hash
+from .loading import title_for
 from .models import Chunk, SourceDocument, UrlStyle
 from .sources import SourceRejected, source_check_file, source_check_text
 
@@ -66,6 +68,13 @@ def document_set_source(
         document.file_name = ""
         document.file_data = None
         document.mime_type = "text/markdown"
+
+
+def document_default_title(*, document: SourceDocument) -> str:
+    """A title for an untitled document: its front-matter title, first H1 or file name."""
+    if document.file_data is not None:
+        return title_for(Path(document.file_name or "document.md"), bytes(document.file_data))
+    return title_for(Path("pasted.md"), document.text.encode("utf-8"))[:300] or "Untitled"
 
 
 def document_schedule_ingest(*, document: SourceDocument) -> None:

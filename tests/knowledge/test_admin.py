@@ -1,5 +1,7 @@
 """The admin, through the test client as a staff user: add, upload, actions, bad files."""
 
+from io import StringIO
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -61,6 +63,40 @@ def test_upload_markdown_file(staff_client):
     document = SourceDocument.objects.get(title="Uploaded")
     assert document.file_name == "guide.md"
     assert document.status == SourceDocument.Status.READY
+
+
+MDX = b"""---
+title: Firmware
+description: Flash it.
+---
+
+import Tabs from '@theme/Tabs';
+
+# Firmware heading
+
+:::tip[Power]
+Sleep between readings.
+:::
+
+<Tabs><TabItem value="a">Flash at 460800 baud.</TabItem></Tabs>
+"""
+
+
+def test_upload_mdx_with_front_matter_matches_the_ingest_command(staff_client, tmp_path):
+    from django.core.management import call_command
+
+    upload = SimpleUploadedFile("firmware.mdx", MDX, content_type="text/markdown")
+    assert add(staff_client, title="", url_style="docusaurus", upload=upload).status_code == 302
+    uploaded = SourceDocument.objects.get()
+    assert uploaded.title == "Firmware" and uploaded.status == SourceDocument.Status.READY
+    (tmp_path / "firmware.mdx").write_bytes(MDX)
+    call_command("ingest", str(tmp_path), "--site", "docusaurus", "--no-progress", stdout=StringIO())
+    loaded = SourceDocument.objects.exclude(pk=uploaded.pk).get()
+    columns = ("section", "anchor", "text")
+    assert list(uploaded.chunks.values_list(*columns)) == list(loaded.chunks.values_list(*columns))
+    assert list(uploaded.chunks.values_list("text", flat=True)) == [
+        "Power: Sleep between readings.\n\nFlash at 460800 baud."
+    ]
 
 
 def test_upload_pdf_file(staff_client):

@@ -1,0 +1,148 @@
+"""`ingest` on real book layouts: a Docusaurus fixture book, MkDocs, skipped files, pruning, unique keys."""
+
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from knowledge.models import Chunk, SourceDocument
+
+pytestmark = pytest.mark.django_db
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "weather-book"
+SITE = "https://weather.example.org"
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("ingest", *map(str, args), "--no-progress", stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def book(tmp_path) -> Path:
+    root = tmp_path / "weather-book"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+def test_a_docusaurus_book_loads_with_working_links(book, embedder_spy):
+    out = run(book, "--site-url", f"{SITE}/")
+    assert "0 failed" in out
+    assert "9 skipped: 2 empty, 1 draft, 6 unsupported (.jpeg, .js, .json, .yml)" in out
+    assert "skipped" in out and "draft-notes.md: draft" in out
+    documents = {d.reference: d for d in SourceDocument.objects.all()}
+    assert SourceDocument.objects.filter(status="ready").count() == len(documents) == 30
+    # Routes as Docusaurus builds them: prefixes stripped, index -> folder, slug and id honoured, spaces encoded.
+    for route in [
+        "/docs/",
+        "/docs/sensors",
+        "/docs/sensors/temperature-and-humidity",
+        "/docs/sensors/wind%20and%20rain/rain",
+        "/docs/logging",
+        "/docs/software/calibrate",
+        "/docs/software/firmware",
+        "/blog/2024/03/05/first-winter",
+        "/blog/coastal-station",
+        "/blog/2025/01/10/solar-power",
+        "/blog/pressure-map",
+    ]:
+        assert f"{SITE}{route}" in documents, route
+    firmware = documents[f"{SITE}/docs/software/firmware"]
+    assert firmware.url_style == "docusaurus"
+    assert firmware.metadata["description"].startswith("Install and configure")
+    text = " ".join(Chunk.objects.values_list("text", flat=True))
+    for leak in ("import Tabs", "sidebar_position", "truncate", "<TabItem", ":::", "**", "](", "{/*"):
+        assert leak not in text, leak
+    anchors = set(
+        Chunk.objects.filter(document=documents[f"{SITE}/docs/troubleshooting"]).values_list("anchor", flat=True)
+    )
+    assert {"too-warm", "15-the-ic-bus-hangs", "wind-speed-reads-zero"} <= anchors
+    maintenance = Chunk.objects.filter(document=documents[f"{SITE}/docs/maintenance"])
+    assert set(maintenance.values_list("section", flat=True)) == {
+        "Maintenance",
+        "Maintenance > Monthly checks",
+        "Maintenance > The mast",
+        "Maintenance > Updating the firmware",
+        "Maintenance > Batteries",
+    }
+
+    embedder_spy.reset()
+    again = run(book, "--site-url", f"{SITE}/")
+    assert "0 new or changed, 30 unchanged, 0 failed" in again
+    assert embedder_spy.embedded == 0
+
+
+def test_a_deleted_file_is_pruned_and_dry_run_only_lists(tmp_path):
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "keep.md").write_text("# Keep\n\nThe heron waits in the shallows.\n")
+    (root / "gone.md").write_text("# Gone\n\nThe otter swims at dusk.\n")
+    run(root)
+    (root / "gone.md").unlink()
+    listed = run(root, "--prune", "--dry-run")
+    assert "would remove “Gone”" in listed and SourceDocument.objects.count() == 2
+    pruned = run(root, "--prune")
+    assert "removed “Gone”" in pruned and "1 document(s) removed" in pruned
+    assert list(SourceDocument.objects.values_list("title", flat=True)) == ["Keep"]
+
+
+def test_pruning_never_touches_other_trees(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "page.md").write_text(f"# Page {name}\n\nText of tree {name} about lichens.\n")
+    run(tmp_path / "a")
+    run(tmp_path / "b")
+    (tmp_path / "a" / "page.md").unlink()
+    (tmp_path / "a" / "other.md").write_text("# Other\n\nMore text about mosses.\n")
+    run(tmp_path / "a", "--prune")
+    assert sorted(SourceDocument.objects.values_list("title", flat=True)) == ["Other", "Page b"]
+
+
+def test_two_trees_with_the_same_folder_names_keep_their_own_documents(tmp_path):
+    for name in ("book-one", "book-two"):
+        docs = tmp_path / name / "docs"
+        docs.mkdir(parents=True)
+        (docs / "intro.md").write_text(f"# Intro to {name}\n\nThis is {name}.\n")
+    run(tmp_path / "book-one" / "docs")
+    run(tmp_path / "book-two" / "docs")
+    assert sorted(SourceDocument.objects.values_list("title", flat=True)) == ["Intro to book-one", "Intro to book-two"]
+
+
+def test_documents_from_the_old_key_scheme_are_adopted_without_embedding(tmp_path, embedder_spy):
+    root = tmp_path / "guide"
+    root.mkdir()
+    (root / "page.md").write_text("# Page\n\nThe swift never lands for months.\n")
+    run(root)
+    document = SourceDocument.objects.get()
+    SourceDocument.objects.filter(pk=document.pk).update(source_key="guide/page.md")  # as before this change
+    embedder_spy.reset()
+    out = run(root)
+    assert "1 unchanged" in out and embedder_spy.embedded == 0
+    assert SourceDocument.objects.get().pk == document.pk
+    assert SourceDocument.objects.get().source_key == (root / "page.md").resolve().as_posix()
+
+
+def test_empty_pages_are_skipped_not_failed(tmp_path):
+    root = tmp_path / "book"
+    root.mkdir()
+    (root / "empty.md").write_text("   \n")
+    (root / "front-only.md").write_text("---\ntitle: Soon\n---\n\n<!-- to be written -->\n")
+    (root / "data.json").write_text("{}")
+    out = run(root)  # would raise CommandError (exit 1) if anything had failed
+    assert "Nothing to load (3 skipped: 2 empty, 1 unsupported (.json))" in out
+
+
+def test_mkdocs_links(tmp_path):
+    (tmp_path / "site" / "docs" / "guide").mkdir(parents=True)
+    (tmp_path / "site" / "mkdocs.yml").write_text("site_name: Site\n")
+    (tmp_path / "site" / "docs" / "index.md").write_text("# Home\n\n## Getting Started!\n\nHello there.\n")
+    (tmp_path / "site" / "docs" / "guide" / "setup.md").write_text("# Setup\n\n## Setup\n\nInstall it.\n")
+    run(tmp_path / "site", "--site-url", "https://docs.example.org/")
+    links = {(d.reference, c.anchor) for d in SourceDocument.objects.all() for c in d.chunks.all()}
+    assert links == {
+        ("https://docs.example.org/", "getting-started"),
+        ("https://docs.example.org/guide/setup/", "setup_1"),
+    }

@@ -1,0 +1,110 @@
+"""Markdown as a reader reads it: one CommonMark parser for sections, fences, tables, lists, front matter, MDX."""
+
+from haystack import Document
+
+from knowledge.ingestion import MarkdownSplitter
+from knowledge.markdown import parse_markdown, split_front_matter
+
+
+def blocks(text: str, **options):
+    return [(b.kind, b.section, b.text) for b in parse_markdown(text, **options).blocks]
+
+
+def test_front_matter_is_parsed_never_indexed():
+    text = "---\ntitle: Real title\nslug: /x\ntags: [a, b]\n---\n\n# Heading\n\nBody text here.\n"
+    parsed = parse_markdown(text)
+    assert parsed.front_matter == {"title": "Real title", "slug": "/x", "tags": ["a", "b"]}
+    assert parsed.title == "Real title"
+    assert all("slug" not in b.text and "---" not in b.text for b in parsed.blocks)
+
+
+def test_broken_front_matter_is_reported_and_skipped():
+    front, body, error = split_front_matter("---\ntitle: [unclosed\n---\nText.\n")
+    assert front == {} and "not valid YAML" in error and body.strip() == "Text."
+
+
+def test_setext_and_atx_headings_both_make_sections():
+    text = "Title\n=====\n\nIntro.\n\nPart\n----\n\nIn part.\n\n### Deep ###\n\nDeeper.\n"
+    assert blocks(text) == [
+        ("paragraph", "Title", "Intro."),
+        ("paragraph", "Title > Part", "In part."),
+        ("paragraph", "Title > Part > Deep", "Deeper."),
+    ]
+
+
+def test_fences_close_only_by_commonmark_rules():
+    # ```text is not closed by ```yaml (an info string): the comment lines stay code, never headings.
+    text = (
+        "# Page\n\n```text\n# not a heading\n```yaml\n# still code\n```\n\n## Real\n\nAfter.\n\n"
+        "~~~\n## tilde code\n~~~\n"
+    )
+    parsed = parse_markdown(text)
+    assert [name for _, name, _ in parsed.headings] == ["Page", "Real"]
+    code = [b.text for b in parsed.blocks if b.kind == "code"]
+    assert "# not a heading" in code[0] and "# still code" in code[0]
+    assert "## tilde code" in code[1]
+
+
+def test_reader_text_has_no_markdown_syntax():
+    text = "A **bold** and _em_ [link](https://x.org) ![a diagram](d.png) `code()` line.\n<!-- truncate -->\n"
+    assert blocks(text) == [("paragraph", "", "A bold and em link a diagram code() line.")]
+
+
+def test_lists_keep_items_and_numbers():
+    text = "Specs:\n\n1. Weight: 89 kg\n2. Height: 1.5 m\n   - nested item\n\n* bullet\n"
+    assert blocks(text) == [
+        ("paragraph", "", "Specs:"),
+        ("list", "", "1. Weight: 89 kg\n2. Height: 1.5 m\n  • nested item"),
+        ("list", "", "• bullet"),
+    ]
+
+
+def test_tables_become_rows_that_carry_their_header():
+    text = "| Robot | Weight |\n| --- | --- |\n| Atlas | 89 kg |\n| Spot | 32 kg |\n"
+    assert blocks(text) == [("table", "", "Robot: Atlas; Weight: 89 kg\nRobot: Spot; Weight: 32 kg")]
+
+
+def test_mdx_imports_exports_comments_and_jsx_are_read_as_text():
+    text = (
+        "import Tabs from '@theme/Tabs';\nexport const meta = {\n  a: 1,\n};\n\n# Firmware\n\n{/* hidden */}\n\n"
+        '<Tabs>\n<TabItem value="a" label="A">\n\nInside the tab.\n\n</TabItem>\n</Tabs>\n\n'
+        'Text with <Highlight color="red">inline JSX</Highlight> kept.\n\n'
+        ":::note Supported boards\nThe ESP32 works.\n:::\n\n:::tip[Power]\nSleep between readings.\n:::\n"
+    )
+    assert blocks(text, mdx=True) == [
+        ("paragraph", "Firmware", "Inside the tab."),
+        ("paragraph", "Firmware", "Text with inline JSX kept."),
+        ("paragraph", "Firmware", "Supported boards: The ESP32 works."),
+        ("paragraph", "Firmware", "Power: Sleep between readings."),
+    ]
+
+
+def test_tables_are_split_between_rows_and_every_chunk_has_the_header():
+    rows = "\n".join(
+        f"| Model {i} | {i * 3} kg | a rather long description of this model number {i} |" for i in range(60)
+    )
+    text = f"# Robots\n\n## Comparison\n\n| Model | Weight | Notes |\n| --- | --- | --- |\n{rows}\n"
+    chunks = MarkdownSplitter(split_length=100, split_overlap=20).run(documents=[Document(content=text)])["documents"]
+    assert len(chunks) > 3
+    seen = []
+    for chunk in chunks:
+        lines = chunk.content.split("\n")
+        assert all(line.startswith("Model: Model ") and "; Weight: " in line and "; Notes: " in line for line in lines)
+        assert chunk.meta["section"] == "Robots > Comparison" and chunk.meta["anchor"] == "comparison"
+        seen.extend(lines)
+    assert len(seen) == 60  # every row once, none cut
+
+
+def test_a_row_too_wide_for_a_chunk_stays_whole():
+    wide = " ".join(f"word{i}" for i in range(80))
+    text = f"| A | B |\n| --- | --- |\n| short | {wide} |\n| next | row |\n"
+    chunks = MarkdownSplitter(split_length=50, split_overlap=10).run(documents=[Document(content=text)])["documents"]
+    assert [c.content for c in chunks] == [f"A: short; B: {wide}", "A: next; B: row"]
+
+
+def test_split_lists_repeat_their_lead_in():
+    items = "\n".join(f"{i}. Step {i} of the procedure with several words in it" for i in range(1, 31))
+    text = f"# Guide\n\nFollow these steps:\n\n{items}\n"
+    chunks = MarkdownSplitter(split_length=80, split_overlap=10).run(documents=[Document(content=text)])["documents"]
+    assert len(chunks) > 2
+    assert all("Follow these steps:" in chunk.content for chunk in chunks)

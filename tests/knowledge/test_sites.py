@@ -1,0 +1,124 @@
+"""Citation links as the site generators build them: routes and heading anchors, rule by rule.
+
+Each expected value follows the generator's documented behaviour (Docusaurus docs/blog routing and
+github-slugger; MkDocs directory URLs and Python-Markdown's toc slugify), not our own output.
+"""
+
+from pathlib import PurePosixPath
+
+import pytest
+
+from knowledge.markdown import parse_markdown
+from knowledge.sites import detect_site, page_reference, strip_number_prefix
+from knowledge.slugs import github_slug, heading_slugger, mkdocs_slug
+
+SITE = "https://book.example.org/"
+
+ROUTES = [
+    # (style, path relative to the site root, front matter, expected link)
+    ("docusaurus", "docs/intro.md", {}, "https://book.example.org/docs/intro"),
+    ("docusaurus", "docs/01-intro.md", {}, "https://book.example.org/docs/intro"),
+    ("docusaurus", "docs/01-basics/02-motion.md", {}, "https://book.example.org/docs/basics/motion"),
+    ("docusaurus", "docs/003 - Setup.md", {}, "https://book.example.org/docs/Setup"),
+    ("docusaurus", "docs/2021-01-31-notes.md", {}, "https://book.example.org/docs/2021-01-31-notes"),
+    ("docusaurus", "docs/1.2-upgrade.md", {}, "https://book.example.org/docs/1.2-upgrade"),
+    ("docusaurus", "docs/index.md", {}, "https://book.example.org/docs/"),
+    ("docusaurus", "docs/02-guides/index.md", {}, "https://book.example.org/docs/guides"),
+    ("docusaurus", "docs/02-guides/README.md", {}, "https://book.example.org/docs/guides"),
+    ("docusaurus", "docs/guides/guides.md", {}, "https://book.example.org/docs/guides"),
+    ("docusaurus", "docs/a/b.md", {"slug": "/custom"}, "https://book.example.org/docs/custom"),
+    ("docusaurus", "docs/a/b.md", {"slug": "relative"}, "https://book.example.org/docs/a/relative"),
+    ("docusaurus", "docs/a/01-b.md", {"id": "bee"}, "https://book.example.org/docs/a/bee"),
+    ("docusaurus", "docs/a/index.md", {"slug": "/"}, "https://book.example.org/docs/"),
+    (
+        "docusaurus",
+        "docs/Wind and Rain/rain gauge.md",
+        {},
+        "https://book.example.org/docs/Wind%20and%20Rain/rain%20gauge",
+    ),
+    ("docusaurus", "docs/notes.mdx", {}, "https://book.example.org/docs/notes"),
+    ("docusaurus", "blog/2024-03-05-first-winter.md", {}, "https://book.example.org/blog/2024/03/05/first-winter"),
+    ("docusaurus", "blog/2024-03-05-hello/index.md", {}, "https://book.example.org/blog/2024/03/05/hello"),
+    ("docusaurus", "blog/2024-03-05-x.md", {"slug": "coast"}, "https://book.example.org/blog/coast"),
+    ("docusaurus", "blog/2024-03-05-x.md", {"slug": "/coast"}, "https://book.example.org/blog/coast"),
+    ("docusaurus", "blog/welcome.md", {}, "https://book.example.org/blog/welcome"),
+    ("docusaurus", "src/pages/about.md", {}, "https://book.example.org/about"),
+    ("mkdocs", "docs/index.md", {}, "https://book.example.org/"),
+    ("mkdocs", "docs/setup.md", {}, "https://book.example.org/setup/"),
+    ("mkdocs", "docs/guide/index.md", {}, "https://book.example.org/guide/"),
+    ("mkdocs", "docs/guide/README.md", {}, "https://book.example.org/guide/"),
+    ("mkdocs", "docs/guide/first steps.md", {}, "https://book.example.org/guide/first%20steps/"),
+]
+
+
+@pytest.mark.parametrize(("style", "path", "front_matter", "expected"), ROUTES)
+def test_page_links_follow_the_generator(style, path, front_matter, expected):
+    link, why = page_reference(style=style, path=PurePosixPath(path), front_matter=front_matter, base_url=SITE)
+    assert (link, why) == (expected, "")
+
+
+def test_docs_route_base_is_configurable():
+    link, _ = page_reference(
+        style="docusaurus", path=PurePosixPath("docs/01-intro.md"), front_matter={}, docs_route="book"
+    )
+    assert link == "/book/intro"
+
+
+def test_files_outside_the_site_content_are_not_linked():
+    link, why = page_reference(style="docusaurus", path=PurePosixPath("notes/todo.md"), front_matter={})
+    assert link is None and "outside" in why
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("01-intro", "intro"),
+        ("1_intro", "intro"),
+        ("01.intro", "intro"),
+        ("intro", "intro"),
+        ("2021-11-x", "2021-11-x"),
+    ],
+)
+def test_number_prefixes(name, expected):
+    assert strip_number_prefix(name) == expected
+
+
+ANCHORS = [
+    # (heading, github-slugger, Python-Markdown toc slugify)
+    ("1.4 Zero Moment Point (ZMP)", "14-zero-moment-point-zmp", "14-zero-moment-point-zmp"),
+    ("Hello  World", "hello--world", "hello-world"),
+    ("C++ & Rust — fast!", "c--rust--fast", "c-rust-fast"),
+    ("Émile's café_2", "émiles-café_2", "emiles-cafe_2"),
+    ("The I²C bus", "the-ic-bus", "the-i2c-bus"),
+    ("What's new?", "whats-new", "whats-new"),
+]
+
+
+@pytest.mark.parametrize(("heading", "docusaurus", "mkdocs"), ANCHORS)
+def test_anchors_follow_the_generator(heading, docusaurus, mkdocs):
+    assert github_slug(heading) == docusaurus
+    assert mkdocs_slug(heading) == mkdocs
+
+
+def test_repeated_headings_are_numbered_like_the_generators():
+    docusaurus, mkdocs = heading_slugger("docusaurus"), heading_slugger("mkdocs")
+    assert [docusaurus("Setup") for _ in range(3)] == ["setup", "setup-1", "setup-2"]
+    assert [mkdocs("Setup") for _ in range(3)] == ["setup", "setup_1", "setup_2"]
+
+
+def test_anchors_come_from_the_rendered_heading_text():
+    text = "# Page\n\n## Using **bold** and `code` {#custom-id}\n\nx\n\n## [Linked](https://x.org) *text*\n\ny\n"
+    headings = parse_markdown(text, style="docusaurus").headings
+    assert headings == [(1, "Page", ""), (2, "Using bold and code", "custom-id"), (2, "Linked text", "linked-text")]
+
+
+def test_site_detection(tmp_path):
+    (tmp_path / "site" / "docs").mkdir(parents=True)
+    (tmp_path / "site" / "docusaurus.config.ts").write_text("export default {}")
+    (tmp_path / "mk" / "docs").mkdir(parents=True)
+    (tmp_path / "mk" / "mkdocs.yml").write_text("site_name: x\n")
+    (tmp_path / "plain").mkdir()
+    assert detect_site(tmp_path / "site") == "docusaurus"
+    assert detect_site(tmp_path / "site" / "docs") == "docusaurus"
+    assert detect_site(tmp_path / "mk" / "docs") == "mkdocs"
+    assert detect_site(tmp_path / "plain") == "plain"
