@@ -1,0 +1,92 @@
+"""Answers from a real Markdown book through the API: the Docusaurus fixture book, the offline answerer,
+the real embedding model and real PostgreSQL."""
+
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from knowledge.models import SourceDocument
+
+BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "weather-book"
+SITE = "https://weather.example.org"
+CONVERSE = reverse("chat-converse")
+MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#+ |\|\s*---|:::", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def book(django_db_setup, django_db_blocker):
+    """The fixture book, ingested once for this module (and removed after it)."""
+    with django_db_blocker.unblock():
+        call_command("ingest", str(BOOK), "--site-url", f"{SITE}/", "--no-progress", stdout=StringIO())
+        yield
+        SourceDocument.objects.all().delete()
+
+
+def ask(api, message: str, **extra) -> dict:
+    response = api.post(CONVERSE, {"message": message, **extra}, format="json")
+    assert response.status_code == 200, response.content
+    reply = response.json()
+    for text in [reply["answer"], *(source["snippet"] for source in reply["sources"])]:
+        assert not MARKDOWN.search(text), text  # reader text only, never Markdown syntax
+    return reply
+
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("book")]
+
+
+def test_a_table_row_answers_with_its_header(api):
+    reply = ask(api, "What is the humidity accuracy of the SHT31?")
+    assert reply["status"] == "answered"
+    assert "Sensor: SHT31" in reply["answer"] and "Humidity accuracy: ±2 % RH" in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/sensors/temperature-and-humidity#22-sensor-comparison"
+
+
+def test_a_numeric_list_item_is_quoted_with_its_lead_in(api):
+    reply = ask(api, "How much does the recommended mast weigh?")
+    assert "with these specifications: Weight: 14 kg." in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/maintenance#the-mast"
+
+
+def test_links_use_the_site_routes_and_anchors(api):
+    reply = ask(api, "How much rain is one tip of the bucket?")
+    assert reply["sources"][0]["url"].startswith(f"{SITE}/docs/sensors/wind%20and%20rain/rain#")
+    reply = ask(api, "Why does my station read too warm on sunny days?")
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/troubleshooting#too-warm"  # an explicit {#custom-id}
+
+
+def test_exercise_questions_are_never_quoted(api):
+    reply = ask(api, "Which sensor in the comparison table has the best humidity accuracy?")
+    assert "?" not in reply["answer"]
+    assert all("exercises" not in source["url"] for source in reply["sources"])
+
+
+def test_front_matter_and_mdx_never_reach_an_answer(api):
+    reply = ask(api, "Which MicroPython version does the firmware need?")
+    assert "1.22" in reply["answer"]
+    assert "import" not in reply["answer"] and "Highlight" not in reply["answer"]
+
+
+def test_a_selection_is_explained_from_its_context(api):
+    selection = "Relative humidity sensors suffer near 100 %"
+    reply = ask(api, "What does this mean?", selected_text=selection)
+    assert reply["status"] == "answered"
+    assert "condenses on the sensing film" in reply["answer"] or "heater" in reply["answer"]
+    assert reply["answer"].strip("“”[]0123456789 ") != selection
+    assert reply["sources"][0]["kind"] == "selection"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the accuracy of the BMP390 pressure sensor?",  # a model the book never mentions
+        "How do tornado sirens work?",
+        "How do I connect my station to Weather Underground?",
+        "Who painted the Mona Lisa?",
+    ],
+)
+def test_questions_the_book_does_not_cover_are_declined(api, question):
+    assert ask(api, question)["status"] == "no_answer"

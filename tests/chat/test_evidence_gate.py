@@ -1,0 +1,60 @@
+"""The evidence gate: similarity weighed with exact phrases and the question's name-like terms."""
+
+import pytest
+from haystack import Document
+
+from chat.components import EvidenceGate
+
+THRESHOLD = 0.325
+
+
+def passage(text: str, similarity: float, section: str = "Walking > Balance") -> Document:
+    return Document(content=text, meta={"similarity": similarity, "section": section, "title": "Robots"})
+
+
+ZMP = passage(
+    "The zero moment point is where the ground reaction force acts; keeping it inside the foot keeps "
+    "a walking robot upright.",
+    THRESHOLD - 0.03,
+)
+
+
+def admits(question: str, *documents: Document) -> bool:
+    return "documents" in EvidenceGate(min_similarity=THRESHOLD).run(documents=list(documents), query=question)
+
+
+def test_an_exact_phrase_admits_a_passage_just_under_the_threshold():
+    assert admits("What is the Zero Moment Point?", ZMP)
+    assert not admits("How do legged machines stay upright?", ZMP)  # same similarity, no phrase of the question
+
+
+def test_a_name_found_in_the_top_passage_admits_it_just_under_the_threshold():
+    doc = passage("The SHT45 reads within 0.1 °C after calibration.", THRESHOLD - 0.02)
+    assert admits("How accurate is SHT45?", doc)
+
+
+def test_far_below_the_threshold_nothing_admits():
+    assert not admits("What is the Zero Moment Point?", passage(ZMP.content, THRESHOLD - 0.2))
+
+
+@pytest.mark.parametrize(
+    ("question", "similarity"),
+    [
+        ("What is the accuracy of the BMP390 pressure sensor?", 0.7),  # a model number the passages never name
+        ("How tall is the Atlas robot?", 0.5),  # a name the passages never mention
+    ],
+)
+def test_near_topic_questions_about_absent_names_are_declined(question, similarity):
+    doc = passage("The BME280 pressure sensor has an absolute accuracy of 1 hPa; robots are tall.", similarity)
+    assert not admits(question, doc)
+
+
+def test_names_that_are_present_keep_the_passage():
+    doc = passage("The BME280 pressure sensor has an absolute accuracy of 1 hPa.", 0.5)
+    assert admits("What is the accuracy of the BME280 pressure sensor?", doc)
+
+
+def test_moderate_similarity_with_most_focus_terms_absent_is_declined():
+    doc = passage("Clean the rain gauge funnel every month in autumn.", 0.4)
+    assert not admits("How do weather radars detect hail?", doc)
+    assert admits("How often should the rain gauge funnel be cleaned?", doc)

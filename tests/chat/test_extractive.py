@@ -1,0 +1,62 @@
+"""The offline answerer on Markdown-shaped chunk text, with the real sentence embedder."""
+
+import pytest
+from haystack import Document
+
+from chat.extractive import ExtractiveAnswerer, quotables
+from knowledge.embedders import shared_document_embedder, shared_text_embedder
+
+
+@pytest.fixture(scope="module")
+def answerer() -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(sentence_embedder=shared_document_embedder(batch_size=4))
+
+
+def answer(answerer, question: str, *documents: Document) -> str:
+    embedding = shared_text_embedder().run(text=question)["embedding"]
+    return answerer.run(question=question, documents=list(documents), query_embedding=embedding)["replies"][0].text
+
+
+def chunk(text: str, section: str = "Robots > Specifications") -> Document:
+    return Document(content=text, meta={"section": section, "title": "Robots", "chunk_id": 1})
+
+
+def test_numeric_list_items_are_quoted_with_their_lead_in(answerer):
+    doc = chunk("The robot has these specifications:\n\n• Height: 1.5 m\n• Weight: 89 kg\n• Battery: 3.7 kWh")
+    assert answer(answerer, "How much does the robot weigh?", doc) == (
+        "“The robot has these specifications: Weight: 89 kg” [1]"
+    )
+
+
+def test_table_rows_are_quoted_with_their_caption(answerer):
+    doc = chunk("Robot: Atlas; Weight: 89 kg\nRobot: Spot; Weight: 32 kg", section="Robots > Comparison")
+    assert answer(answerer, "How heavy is Spot?", doc).startswith("“Comparison: Robot: Spot; Weight: 32 kg” [1]")
+
+
+def test_old_pipe_tables_are_still_quotable():
+    doc = chunk("| Robot | Weight |\n| --- | --- |\n| Atlas | 89 kg |")
+    assert [(q.kind, q.text) for q in quotables([doc])] == [("row", "Robot: Atlas; Weight: 89 kg")]
+
+
+def test_code_questions_and_exercises_are_never_quotable():
+    docs = [
+        chunk(
+            "Run the tool.\n\n```\n# set the speed limit to 2 m/s for the test\nspeed = 2\n```\n\nWhy is speed limited?"
+        ),
+        chunk("Explain how the zero moment point keeps a robot upright.", section="Walking > Exercises"),
+    ]
+    assert [q.text for q in quotables(docs)] == ["Run the tool."]
+
+
+def test_overlapping_chunks_do_not_repeat_a_sentence(answerer):
+    text = "The gripper closes in 0.2 seconds. The gripper closes in 0.2 seconds and holds 5 kg."
+    docs = [chunk("The gripper closes in 0.2 seconds."), chunk("The gripper closes in 0.2 seconds.\n\nIt holds 5 kg.")]
+    assert [q.text for q in quotables(docs)].count("The gripper closes in 0.2 seconds.") == 1
+    assert text  # both chunks still count as sources
+
+
+def test_markdown_left_in_old_chunks_is_removed_from_answers(answerer):
+    doc = chunk("The **Zero Moment Point** is the point where the [ground reaction](x.html) acts.")
+    assert answer(answerer, "What is the Zero Moment Point?", doc) == (
+        "“The Zero Moment Point is the point where the ground reaction acts.” [1]"
+    )
