@@ -13,7 +13,7 @@ from haystack.dataclasses import ChatMessage
 from knowledge.selectors import ChunkHit, chunk_neighbours, chunk_search
 
 from .extractive import NO_ANSWER_MARKER, SELECTION_MARKER
-from .text import content_words, focus_terms, phrases, stems_of
+from .text import content_words, focus_terms, mentioned, phrases, stems_of
 
 logger = logging.getLogger(__name__)
 
@@ -191,10 +191,6 @@ class SelectionLocator:
         return [selection_doc, *context, *neighbours][: self.top_k]
 
 
-def _model_number(term: str) -> bool:
-    return any(ch.isdigit() for ch in term) and any(ch.isalpha() for ch in term)
-
-
 def _searchable(document: Document) -> str:
     meta = document.meta
     return f"{meta.get('title', '')} {meta.get('section', '')} {document.content or ''}"
@@ -262,23 +258,23 @@ class EvidenceGate:
             return False
         if not query.strip():
             return similarity >= self.min_similarity
-        focus, salient = focus_terms(query)
+        focus, names, models = focus_terms(query)
         present = set().union(*(stems_of(_searchable(doc)) for doc in documents))
         if similarity >= self.min_similarity:
-            missing_names = salient - present
             # A model number the passages never mention (BMP390 where the book has BME280) is a question
-            # about something else, however close the topic.
-            if any(_model_number(term) for term in missing_names) and similarity < self.model_similarity:
+            # about something else, however close the topic; so, less surely, is an absent name.
+            if any(term not in present for term in models) and similarity < self.model_similarity:
                 return False
-            if missing_names and similarity < self.strong_similarity:
+            if any(not mentioned(term, present) for term in names) and similarity < self.strong_similarity:
                 return False
-            missing = focus - present
+            missing = [term for term in focus if not mentioned(term, present)]
             return not (focus and len(missing) / len(focus) > 0.5 and similarity < self.moderate_similarity)
         top = _searchable(documents[0])
         top_words = " ".join(re.findall(r"[^\W_][\w'\-]*", top.lower()))
         if any(f" {phrase} " in f" {top_words} " for phrase in phrases(query)):
             return True
-        return bool(salient) and salient <= stems_of(top)
+        specific = names | models
+        return bool(specific) and specific <= stems_of(top)
 
 
 @component

@@ -1,6 +1,8 @@
 """Text helpers for the offline answerer and the evidence gate: words, stems, sentences, terms of a question."""
 
 import re
+import unicodedata
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 import snowballstemmer
@@ -40,31 +42,62 @@ def content_words(text: str) -> list[str]:
     return [stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS]
 
 
-def focus_terms(question: str) -> tuple[set[str], set[str]]:
-    """(focus stems, salient stems) of a question.
+_NUMBERISH = re.compile(r"\d[\d.,]*(st|nd|rd|th|s)?|\d[\d.,]*-\w+", re.IGNORECASE)
 
-    Focus terms are the content words that are not question framing. Salient ones look like names: they
-    contain a digit, are written in capitals, or are capitalised inside the sentence (model numbers, places,
-    products), so a passage without them is about something else.
+
+def fold(text: str) -> str:
+    """Lower case without accents, so 'Céloron' and 'Celoron' are one word."""
+    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")
+
+
+def is_model_number(raw: str) -> bool:
+    """A product or part name such as BMP390 or AS3935: letters and digits in one word."""
+    return (
+        len(raw) >= 4
+        and any(ch.isdigit() for ch in raw)
+        and any(ch.isalpha() for ch in raw)
+        and not (_NUMBERISH.fullmatch(raw))
+    )
+
+
+def focus_terms(question: str) -> tuple[set[str], set[str], set[str]]:
+    """(focus, names, model numbers) of a question, as folded stems.
+
+    Focus terms are the content words that are not question framing. Names are capitalised inside the sentence
+    or written in capitals (places, products, people); model numbers mix letters and digits. Years, counts and
+    two-letter abbreviations are neither: passages often write them differently.
     """
     focus: set[str] = set()
-    salient: set[str] = set()
+    names: set[str] = set()
+    models: set[str] = set()
     for position, match in enumerate(_RAW_WORD.finditer(question)):
         raw = match.group(0).strip("'-")
         lower = raw.lower()
         if not raw or lower in STOPWORDS or lower in QUESTION_FRAME_WORDS or len(lower) < 2:
             continue
-        stemmed = stem(lower)
+        stemmed = stem(fold(raw))
         focus.add(stemmed)
-        named = any(ch.isdigit() for ch in raw) or (len(raw) > 1 and raw.isupper())
-        if named or (position > 0 and raw[0].isupper()):
-            salient.add(stemmed)
-    return focus, salient
+        if is_model_number(raw):
+            models.add(stemmed)
+        elif (
+            not any(ch.isdigit() for ch in raw) and len(raw) >= 3 and (raw.isupper() or (position and raw[0].isupper()))
+        ):
+            names.add(stemmed)
+    return focus, names, models
 
 
 def stems_of(text: str) -> set[str]:
-    """Every word's stem (stopwords included), for presence checks."""
-    return {stem(word.lower().strip("'-")) for word in _RAW_WORD.findall(text)}
+    """Every word's folded stem (stopwords included), for presence checks."""
+    return {stem(word.strip("'-")) for word in _RAW_WORD.findall(fold(text))}
+
+
+def mentioned(term: str, present: set[str]) -> bool:
+    """Whether a term, or a near spelling of a long one (Kelven/Kelvin), is among the present stems."""
+    if term in present:
+        return True
+    if len(term) < 5:
+        return False
+    return any(abs(len(word) - len(term)) <= 2 and SequenceMatcher(None, term, word).ratio() >= 0.8 for word in present)
 
 
 def phrases(question: str, *, size: int = 2) -> list[str]:
