@@ -288,7 +288,8 @@ CHAT_API_KEYS = env_list("CHAT_API_KEYS")
 CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-api-key", "x-request-id"]
 CORS_EXPOSE_HEADERS = ["x-request-id", "server-timing", "retry-after"]
 # Number of trusted proxies in front of the app (for X-Forwarded-For in throttling); 0 = use the socket address.
-NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0) or None
+# Never None: DRF then trusts the whole client-supplied X-Forwarded-For header, so forged headers dodge throttles.
+NUM_PROXIES = max(env_int("DJANGO_NUM_PROXIES", 0), 0)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 
 REST_FRAMEWORK = {

@@ -58,6 +58,25 @@ def test_burst_beyond_the_ip_throttle_gets_429_with_retry_after(api, settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("proxies", ["default", 1])
+def test_forged_forwarded_for_headers_do_not_dodge_the_ip_throttle(api, settings, proxies):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        **({"NUM_PROXIES": proxies} if proxies != "default" else {}),
+        "DEFAULT_THROTTLE_RATES": {"chat_ip": "5/min", "chat_session": "100/min"},
+    }
+    # With no proxy the socket address is the identity; with one, the address that proxy appended (rightmost).
+    statuses = [api.post(SESSIONS, HTTP_X_FORWARDED_FOR=f"203.0.113.{i}, 198.51.100.7").status_code for i in range(8)]
+    assert statuses == [201] * 5 + [429] * 3
+
+
+def test_the_default_trusts_no_proxy():
+    from chatbot_site import settings as project_settings
+
+    assert project_settings.NUM_PROXIES == 0
+
+
+@pytest.mark.django_db
 def test_session_throttle_limits_one_session_across_clients(settings, knowledge):
     from rest_framework.test import APIClient
 
