@@ -176,3 +176,17 @@ def test_optional_fallback_answers_extractively_and_says_so(api, knowledge, llm,
     assert reply["generator"] == "extractive (fallback: llm_unavailable)"
     assert "1894" in reply["answer"]
     assert turns(api, session_id)[-1]["data"]["generator"] == reply["generator"]
+
+
+def test_a_selection_reaches_the_llm_with_its_context(api, knowledge, llm):
+    llm.reply = "It opened in 1937 [2]."
+    selection = "Its chief engineer was Joseph Strauss, and its colour is called International Orange."
+    response = ask(api, new_session(api), "When did it open?", selected_text=selection)
+    assert response.status_code == 200, response.content
+    prompt = llm.requests[-1]["messages"][-1]["content"]
+    assert f'selected="true">\n{selection}\n</source>' in prompt
+    context = prompt[prompt.index('context="true">') :]
+    assert "The Golden Gate Bridge opened in 1937" in context.split("</source>")[0]
+    reply = response.json()
+    assert [source["index"] for source in reply["sources"]] == [1, 2]  # the selection and the text it sits in
+    assert reply["sources"][0]["kind"] == "selection"
