@@ -14,6 +14,7 @@ from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage
 
 from knowledge.markdown import FENCE
+from knowledge.sources import reference_is_safe
 
 from .components import MalformedReply
 from .exceptions import (
@@ -118,8 +119,8 @@ def _history(turns: list[Turn]) -> list[ChatMessage]:
 
 def source_url(*, reference: str, anchor: str) -> str:
     """The citation link: the document's reference and its section's anchor on the book's site."""
-    if not reference:
-        return ""
+    if not reference or not reference_is_safe(reference):
+        return ""  # only http(s) and relative links ever reach a page
     return f"{reference.split('#', 1)[0]}#{anchor}" if anchor else reference
 
 

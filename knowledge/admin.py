@@ -11,7 +11,7 @@ from django.utils.text import Truncator
 from .models import Chunk, SourceDocument, UrlStyle
 from .selectors import documents_needing_reindex
 from .services import document_default_title, document_delete, document_schedule_ingest, document_set_source
-from .sources import SUPPORTED_EXTENSIONS, SourceRejected, source_check_size
+from .sources import SUPPORTED_EXTENSIONS, SourceRejected, reference_check, source_check_size
 
 CHUNK_PREVIEW_LIMIT = 200
 
@@ -36,6 +36,10 @@ class SourceDocumentForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        try:
+            cleaned["reference"] = reference_check(reference=cleaned.get("reference") or "")
+        except SourceRejected as error:
+            self.add_error("reference", str(error))
         if not cleaned.get("url_style"):
             cleaned["url_style"] = self.instance.url_style = UrlStyle.PLAIN
         upload = cleaned.get("upload")

@@ -14,7 +14,7 @@ from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import build_ingestion_pipeline, content_hash
 from .loading import title_for
 from .models import Chunk, SourceDocument, UrlStyle
-from .sources import SourceRejected, source_check_file, source_check_text
+from .sources import SourceRejected, reference_check, source_check_file, source_check_text
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def document_create(
     source_key: str | None = None,
 ) -> SourceDocument:
     """Validate a file or text and store it as a pending document (raises SourceRejected)."""
-    document = SourceDocument(title=title, reference=reference, source_key=source_key)
+    document = SourceDocument(title=title, reference=reference_check(reference=reference), source_key=source_key)
     document_set_source(document=document, text=text, file_name=file_name, file_data=file_data)
     document.save()
     return document
@@ -278,6 +278,7 @@ def document_upsert_from_file(
     existing deployments keep their documents and vectors.
     """
     metadata = metadata or {}
+    reference = reference_check(reference=reference)
     document = SourceDocument.objects.filter(source_key=source_key).first()
     if document is None and legacy_key:
         document = SourceDocument.objects.filter(source_key=legacy_key).first()

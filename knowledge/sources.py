@@ -4,6 +4,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import PurePath
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -53,6 +54,21 @@ def source_check_file(*, file_name: str, data: bytes) -> CheckedSource:
         raise SourceRejected(f"“{file_name}” is a PDF file with a {extension} name. Rename it to .pdf.")
     text = _decode_text(file_name=file_name, data=data)
     return CheckedSource(data=text.encode("utf-8"), mime_type=mime_type)
+
+
+def reference_is_safe(reference: str) -> bool:
+    """Whether a citation reference may become a link: empty, relative, or http(s)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in reference):
+        return False
+    scheme = urlsplit(reference.strip()).scheme.lower()
+    return scheme in ("", "http", "https")
+
+
+def reference_check(*, reference: str) -> str:
+    """Refuse references that are not http(s) or relative links (``javascript:`` would run in the book)."""
+    if not reference_is_safe(reference):
+        raise SourceRejected("The reference must be a web address (https://…) or a path on the book's site (/docs/…).")
+    return reference.strip()
 
 
 def source_check_size(*, file_name: str, size: int) -> None:

@@ -117,3 +117,12 @@ def test_citation_cleanup_keeps_file_extensions():
     )
     assert out["answer"] == "Upload .txt, .md or .pdf files [1]."
     assert out["cited"] == [1]
+
+
+def test_an_unsafe_reference_stored_earlier_never_becomes_a_link(api, knowledge):
+    from knowledge.models import SourceDocument
+
+    SourceDocument.objects.filter(title="Bridges").update(reference="javascript:alert(document.domain)//")
+    reply = ask(api, "Who was the chief engineer of the Golden Gate Bridge?")
+    assert reply["sources"][0]["title"] == "Bridges"
+    assert reply["sources"][0]["url"] == ""

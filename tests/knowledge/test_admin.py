@@ -214,3 +214,19 @@ def test_chunk_pages_render_without_the_vector_widget(staff_client, make_documen
     assert detail.status_code == 200
     assert b'name="embedding"' not in detail.content
     assert staff_client.get(reverse("admin:knowledge_chunk_add")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "reference", ["javascript:alert(document.domain)//", " JavaScript:alert(1)", "java\tscript:x", "data:text/html,x"]
+)
+def test_references_that_are_not_web_links_are_refused(staff_client, reference):
+    response = add(staff_client, title="Evil", reference=reference, text="# Evil\n\nText.")
+    assert response.status_code == 200
+    assert "must be a web address" in form_errors(response)
+    assert SourceDocument.objects.count() == 0
+
+
+def test_web_and_relative_references_are_kept(staff_client):
+    for reference in ("https://book.example.org/docs/x#a", "/docs/x", "docs/x.md"):
+        assert add(staff_client, title=reference, reference=reference, text="# A\n\nText.").status_code == 302
+    assert SourceDocument.objects.count() == 3
