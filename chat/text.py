@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections import Counter
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -97,7 +98,16 @@ def mentioned(term: str, present: set[str]) -> bool:
         return True
     if len(term) < 5:
         return False
-    return any(abs(len(word) - len(term)) <= 2 and SequenceMatcher(None, term, word).ratio() >= 0.8 for word in present)
+    letters = Counter(term)
+    for word in present:
+        if abs(len(word) - len(term)) > 2:
+            continue
+        # SequenceMatcher's ratio is at most its quick_ratio (shared letters, computed here from one Counter of
+        # the term): that cheap bound rules out most words before the real comparison.
+        shared = sum((letters & Counter(word)).values())
+        if 2 * shared / (len(term) + len(word)) >= 0.8 and SequenceMatcher(None, term, word).ratio() >= 0.8:
+            return True
+    return False
 
 
 def phrases(question: str, *, size: int = 2) -> list[str]:
