@@ -116,23 +116,26 @@ class MarkdownSplitter:
 
     def _line_groups(self, block: Block, *, lead: str) -> list[_Unit]:
         """Whole items or rows, as many as fit; every group after the first repeats the lead-in line."""
-        groups: list[list[str]] = [[]]
+        groups: list[tuple[list[str], int]] = [([], 0)]  # (lines, their words)
         budget = self.split_length
         for line in block.lines:
             size = len(line.split())
-            if groups[-1] and sum(len(x.split()) for x in groups[-1]) + size > budget:
-                groups.append([])
+            lines, words = groups[-1]
+            if lines and words + size > budget:
+                groups.append(([], 0))
                 budget = self.split_length - len(lead.split())
-            groups[-1].append(line)
+            lines, words = groups[-1]
+            lines.append(line)
+            groups[-1] = (lines, words + size)
         return [
             _Unit(
                 ("" if number == 0 or not lead else lead + "\n") + "\n".join(lines),
-                sum(len(x.split()) for x in lines),
+                words,
                 block.start_line,
                 block.end_line,
                 False,
             )
-            for number, lines in enumerate(groups)
+            for number, (lines, words) in enumerate(groups)
         ]
 
     def _pack(self, blocks: list[Block]) -> list[list[_Unit]]:
