@@ -6,7 +6,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-THREADS ?= 8
 
 .PHONY: run test setup system-deps serve migrate demo lint bench clean-db
 
@@ -41,15 +40,14 @@ demo: migrate
 	$(PY) manage.py ingest docs/guide --reference-base /docs/
 	$(PY) manage.py ensure_admin
 
-# One process, several threads: the default in-memory session store lives inside that process.
+# One process on an event loop (uvicorn, ASGI): the default in-memory session store lives inside that process.
 serve: setup
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin at /admin/, API docs at /api/docs/). Ctrl-C stops."
 	$(PY) manage.py resume_ingestion
 	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/gunicorn chatbot_site.wsgi --bind $(HOST):$(PORT) --workers 1 --threads $(THREADS) \
-		--timeout 120 --access-logfile -
+	$(PY) -m chatbot_site.server --host $(HOST) --port $(PORT)
 
 run: demo serve
 

@@ -54,7 +54,8 @@ def measure(*, code: Path, site_url: str) -> dict:
     django.setup()
     from django.core.management import CommandError, call_command  # noqa: PLC0415
 
-    from chat.pipeline import get_chat_pipelines, stage_timings  # noqa: PLC0415
+    from chat.engine import get_chat_engine
+    from chat.pipeline import stage_timings  # noqa: PLC0415
     from chat.services import chat_reply, session_create  # noqa: PLC0415
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
@@ -72,7 +73,7 @@ def measure(*, code: Path, site_url: str) -> dict:
         from knowledge.models import Chunk  # noqa: PLC0415
 
         chunks = Chunk.objects.count()
-        pipelines = get_chat_pipelines()
+        pipelines = get_chat_engine().pipelines
         for question in questions:
             session = session_create()
             for earlier in question.get("history", []):

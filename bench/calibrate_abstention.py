@@ -21,8 +21,9 @@ def main() -> None:
     setup()
     from tqdm import tqdm
 
+    from chat.engine import get_chat_engine
     from chat.evaluation import ingest_articles, load_questions, sample
-    from chat.pipeline import get_chat_pipelines, stage_timings
+    from chat.pipeline import stage_timings
     from chatbot_site.isolated_db import isolated_database
 
     articles, questions = load_questions(SQUAD)
@@ -33,7 +34,7 @@ def main() -> None:
         started = time.perf_counter()
         chunks = ingest_articles([a for a in articles if a.title in inside], progress=lambda x: tqdm(x, desc="ingest"))
         print(f"ingested {len(inside)} articles, {chunks} chunks in {time.perf_counter() - started:.0f}s")
-        pipelines = get_chat_pipelines()
+        pipelines = get_chat_engine().pipelines
 
         admitted: dict[str, list[bool]] = {"covered": [], "absent": []}
 

@@ -26,8 +26,8 @@ def main() -> None:
     from haystack.dataclasses import ChatMessage
     from tqdm import tqdm
 
-    from chat.components import QueryRewriter
     from chat.evaluation import Article, contains_gold, ingest_articles
+    from chat.rewriting import QueryRewriter
     from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import shared_text_embedder
     from knowledge.selectors import chunk_search

@@ -43,10 +43,11 @@ def main() -> None:
     from psycopg.conninfo import make_conninfo
     from tqdm import tqdm
 
-    from chat.components import hit_to_document
+    from chat.engine import get_chat_engine
     from chat.evaluation import _answer_sentences, contains_gold, ingest_articles, load_questions, sample, token_f1
     from chat.extractive import ExtractiveAnswerer
-    from chat.pipeline import get_chat_pipelines, stage_timings
+    from chat.pipeline import stage_timings
+    from chat.retrieval import hit_to_document
     from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import build_embedders, shared_document_embedder, shared_text_embedder, warm_up
     from knowledge.models import Chunk
@@ -103,7 +104,7 @@ def main() -> None:
         pg_pipeline.connect("dense", "joiner")
         pg_pipeline.connect("keyword", "joiner")
 
-        ours = get_chat_pipelines().retrieval
+        ours = get_chat_engine().pipelines.retrieval
 
         def run_ours(question: str):
             with stage_timings():

@@ -12,7 +12,8 @@ from typing import Any
 
 from knowledge.services import document_create, document_ingest
 
-from .pipeline import get_chat_pipelines, stage_timings
+from .engine import get_chat_engine
+from .pipeline import stage_timings
 from .services import chat_reply, session_create
 from .text import split_sentences
 
@@ -126,7 +127,7 @@ def _answer_sentences(answer: str) -> list[str]:
 
 def evaluate_question(question: Question, *, retrieval_k: int = 10) -> QuestionResult:
     """Retrieve (for hit@k and MRR), then answer through the chat service in a fresh session."""
-    pipelines = get_chat_pipelines()
+    pipelines = get_chat_engine().pipelines
     with stage_timings():
         retrieved = pipelines.retrieval.run(
             {"rewriter": {"message": question.question, "history": []}, "retriever": {"top_k": retrieval_k}}

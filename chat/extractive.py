@@ -21,6 +21,8 @@ from .text import MAX_SENTENCE_WORDS, content_words, plain, split_sentences
 
 NO_ANSWER_MARKER = "NO_ANSWER"
 SELECTION_MARKER = "SELECTION_DOES_NOT_ANSWER"
+# Reply statuses (chat.answering.ReplyStatus values; extractive stays importable without the pipeline modules).
+ANSWERED, NO_ANSWER, SELECTION_ONLY = "answered", "no_answer", "selection_only"
 
 _ITEM = re.compile(r"^\s*(?:•|[-*+]|\d{1,3}[.)])\s+(.*)$")
 _ROW = re.compile(r"^[^:;\n]{1,80}: \S")
@@ -212,30 +214,33 @@ class ExtractiveAnswerer:
         """Return one reply: quoted passages with [n] citations, or a marker when nothing fits."""
         has_selection = bool(documents) and documents[0].meta.get("kind") == "selection"
         if has_selection:
-            text = self._answer_selection(question, documents, query_embedding)
+            status, text = self._answer_selection(question, documents, query_embedding)
         else:
-            text = self._answer(question, documents, quotables(documents), query_embedding)
+            status, text = self._answer(question, documents, quotables(documents), query_embedding)
         if streaming_callback is not None:
             for piece in re.findall(r"\S+\s*", text):
                 streaming_callback(StreamingChunk(content=piece))
-        return {"replies": [ChatMessage.from_assistant(text, meta={"model": self.NAME})]}
+        # The status travels in meta: markers in the text are only for what an LLM writes.
+        return {"replies": [ChatMessage.from_assistant(text, meta={"model": self.NAME, "status": status})]}
 
-    def _answer(self, question: str, documents: list[Document], candidates: list[Quotable], embedding: Any) -> str:
+    def _answer(
+        self, question: str, documents: list[Document], candidates: list[Quotable], embedding: Any
+    ) -> tuple[str, str]:
         if not candidates:
-            return NO_ANSWER_MARKER
+            return NO_ANSWER, ""
         scores = self._scores(question, documents, candidates, embedding)
         order = np.argsort(-scores)
         best = int(order[0])
         if scores[best] < self.min_score:
-            return NO_ANSWER_MARKER
+            return NO_ANSWER, ""
         chosen = [candidates[best]]
         if len(order) > 1:
             second = int(order[1])
             if scores[second] >= 0.9 * scores[best] and candidates[second].kind != "lead":
                 chosen.append(candidates[second])
-        return render(chosen)
+        return ANSWERED, render(chosen)
 
-    def _answer_selection(self, question: str, documents: list[Document], embedding: Any) -> str:
+    def _answer_selection(self, question: str, documents: list[Document], embedding: Any) -> tuple[str, str]:
         """Answer from the text around the selection (its chunk and the chunks either side, in its section).
 
         "What does this mean?" is explained by the context outside the selection, never by repeating it; a
@@ -254,15 +259,15 @@ class ExtractiveAnswerer:
             scores = self._scores(probe, documents, pieces, vector)
             best = int(np.argmax(scores))
             if scores[best] >= self.selection_min_score:
-                return render([pieces[best]])
-        message = f"{SELECTION_MARKER} The selected passage does not answer this question."
+                return ANSWERED, render([pieces[best]])
+        message = "The selected passage does not answer this question."
         outside = quotables(documents, only=set(range(2, len(documents) + 1)) - set(pool))
         if outside and not about:
             scores = self._scores(question, documents, outside, embedding)
             best = int(np.argmax(scores))
             if scores[best] >= self.min_score:
                 message += " Elsewhere in the sources: " + render([outside[best]])
-        return message
+        return SELECTION_ONLY, message
 
     def _scores(
         self, question: str, documents: list[Document], candidates: list[Quotable], embedding: Any

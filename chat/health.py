@@ -5,8 +5,7 @@ import logging
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from knowledge.embedders import shared_text_embedder
-
+from .engine import get_chat_engine
 from .sessions import get_session_store
 
 logger = logging.getLogger(__name__)
@@ -25,7 +24,8 @@ def _check_database() -> None:
 
 
 def _check_model() -> None:
-    if len(shared_text_embedder().run(text="ready?")["embedding"]) == 0:
+    # Under ASGI the engine loaded its models before the server took a connection; elsewhere, on this probe.
+    if get_chat_engine().pipelines.retrieval.get_component("embedder").run(text="ready?")["embedding"].size == 0:
         raise RuntimeError("the embedder returned nothing")
 
 

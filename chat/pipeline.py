@@ -1,8 +1,7 @@
-"""Haystack pipelines for chat, built by factory functions, plus a cached per-process getter."""
+"""Haystack pipelines for chat, built by factory functions (chat.engine holds the process's set)."""
 
 import contextlib
 import contextvars
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,23 +10,23 @@ from typing import Any
 from django.conf import settings
 from haystack import Pipeline, tracing
 from haystack.components.builders import ChatPromptBuilder
-from haystack.utils import Secret
 
-from knowledge.embedders import new_text_embedder, shared_document_embedder, shared_text_embedder
+from knowledge.embedders import shared_document_embedder, shared_text_embedder
 
-from .components import (
-    CitationValidator,
+from .answering import CitationValidator, PromptData
+from .extractive import ExtractiveAnswerer
+from .generation import build_llm_generator
+from .retrieval import (
+    EmbeddingBatcher,
     EvidenceGate,
     GroundedRetriever,
     HybridRetriever,
-    LLMQueryRewriter,
-    PromptData,
     QueryEmbedder,
-    QueryRewriter,
+    RetrievalConfig,
     SelectionLocator,
-    closing_openai_generator_class,
+    document_embed_many,
 )
-from .extractive import ExtractiveAnswerer
+from .rewriting import LLMQueryRewriter, QueryRewriter
 
 SYSTEM_PROMPT = """You answer questions about a book, using only the numbered sources you are given.
 Rules:
@@ -110,18 +109,6 @@ def stage_timings() -> Iterator[dict[str, float]]:
         _timings.reset(token)
 
 
-def build_llm_generator() -> Any:
-    """The OpenAI-compatible chat generator configured by settings."""
-    return closing_openai_generator_class()(
-        api_key=Secret.from_env_var("OPENAI_API_KEY"),
-        model=settings.CHAT_MODEL,
-        api_base_url=settings.OPENAI_BASE_URL,
-        timeout=settings.OPENAI_TIMEOUT_SECONDS,
-        max_retries=settings.OPENAI_MAX_RETRIES,
-        generation_kwargs={"temperature": 0.1},
-    )
-
-
 def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: Any) -> Pipeline:
     """message + history -> standalone query -> embed -> hybrid retrieve, ground a selection, gate on evidence."""
     pipeline = Pipeline()
@@ -202,19 +189,12 @@ class ChatPipelines:
         }
 
 
-def build_chat_pipelines() -> ChatPipelines:
+def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipelines:
     """Build the pipelines for the configured backends (LLM when OPENAI_API_KEY is set, else extractive)."""
-    retriever = HybridRetriever(
-        top_k=settings.CHAT_TOP_K,
-        candidates=settings.CHAT_RETRIEVAL_CANDIDATES,
-        dense_weight=settings.CHAT_DENSE_WEIGHT,
-        sparse_weight=settings.CHAT_SPARSE_WEIGHT,
-        rrf_k=settings.CHAT_RRF_K,
-        ef_search=settings.HNSW_EF_SEARCH,
-        match_budget=settings.CHAT_FULLTEXT_BUDGET,
-    )
-    locator = SelectionLocator(text_embedder=shared_text_embedder(), retriever=retriever, top_k=settings.CHAT_TOP_K)
-    gate = EvidenceGate(min_similarity=settings.CHAT_MIN_EVIDENCE, locator=locator)
+    config = config or RetrievalConfig.from_settings()
+    retriever = HybridRetriever(config=config)
+    locator = SelectionLocator(text_embedder=shared_text_embedder(), retriever=retriever, top_k=config.top_k)
+    gate = EvidenceGate(min_similarity=config.min_evidence, locator=locator)
 
     def extractive() -> Pipeline:
         # Small batches: padding a batch to its longest sentence costs more than it saves on CPU.
@@ -233,29 +213,13 @@ def build_chat_pipelines() -> ChatPipelines:
         rewriter = QueryRewriter()
         answer = extractive()
         name = ExtractiveAnswerer.NAME
+    batcher = EmbeddingBatcher(
+        embed_many=document_embed_many(shared_document_embedder(batch_size=config.embed_batch)),
+        max_batch=config.embed_batch,
+    )
     retrieval = build_retrieval_pipeline(
         rewriter=rewriter,
-        text_embedder=QueryEmbedder(text_embedder=new_text_embedder()),
+        text_embedder=QueryEmbedder(batcher=batcher),
         retriever=GroundedRetriever(retriever=retriever, gate=gate),
     )
     return ChatPipelines(retrieval=retrieval, answer=answer, generator=name, fallback=fallback)
-
-
-_pipelines: ChatPipelines | None = None
-_lock = threading.Lock()
-
-
-def get_chat_pipelines() -> ChatPipelines:
-    """The per-process pipelines, built on first use. Safe to share: components keep no per-run state."""
-    global _pipelines
-    with _lock:
-        if _pipelines is None:
-            _pipelines = build_chat_pipelines()
-        return _pipelines
-
-
-def reset_chat_pipelines() -> None:
-    """Forget the cached pipelines (tests, settings changes)."""
-    global _pipelines
-    with _lock:
-        _pipelines = None

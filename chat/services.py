@@ -1,42 +1,30 @@
-"""Chat orchestration: sessions, the retrieval and answer pipelines, citations and atomic turns."""
+"""Chat orchestration: sessions, sources and atomic turns around the chat engine, for sync and async callers."""
 
 import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
 from haystack import Document
-from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage
 
 from knowledge.markdown import FENCE
 from knowledge.sources import reference_is_safe
 
-from .components import MalformedReply
-from .exceptions import (
-    DatabaseUnavailable,
-    LLMBadResponse,
-    LLMRateLimited,
-    LLMTimeout,
-    LLMUnavailable,
-    SessionNotFound,
-    SessionStoreUnavailable,
-)
-from .pipeline import get_chat_pipelines, stage_timings
+from .concurrency import run_blocking
+from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
+from .exceptions import SessionNotFound, SessionStoreUnavailable
 from .sessions import SessionStoreError, Turn, get_session_store
-from .streaming import StreamCancelled
 
 logger = logging.getLogger(__name__)
 
-NO_ANSWER_MESSAGE = (
-    "I couldn't find this in the book, so I can't answer it reliably. Try rephrasing, or ask about a topic it covers."
-)
 SNIPPET_CHARS = 300
 
+# Receives ("sources", {...}) once retrieval is done and ("token", {"text": ...}) while the answer is generated.
+# It may be called from a worker thread.
 EventCallback = Callable[[str, dict[str, Any]], None]
 
 
@@ -86,25 +74,47 @@ def _store_errors() -> Iterator[None]:
         raise SessionStoreUnavailable() from error
 
 
+def _found(turns: list[Turn] | None) -> list[Turn]:
+    if turns is None:
+        raise SessionNotFound()
+    return turns
+
+
 def session_create() -> str:
     """Start a session and return its id."""
     with _store_errors():
         return get_session_store().create()
 
 
+async def session_create_async() -> str:
+    """Start a session and return its id."""
+    with _store_errors():
+        return await get_session_store().acreate()
+
+
 def session_turns(*, session_id: str) -> list[Turn]:
     """The session's kept turns (raises SessionNotFound)."""
     with _store_errors():
-        turns = get_session_store().turns(session_id)
-    if turns is None:
-        raise SessionNotFound()
-    return turns
+        return _found(get_session_store().turns(session_id))
+
+
+async def session_turns_async(*, session_id: str) -> list[Turn]:
+    """The session's kept turns (raises SessionNotFound)."""
+    with _store_errors():
+        return _found(await get_session_store().aturns(session_id))
 
 
 def session_delete(*, session_id: str) -> None:
     """Forget a session (raises SessionNotFound)."""
     with _store_errors():
         if not get_session_store().delete(session_id):
+            raise SessionNotFound()
+
+
+async def session_delete_async(*, session_id: str) -> None:
+    """Forget a session (raises SessionNotFound)."""
+    with _store_errors():
+        if not await get_session_store().adelete(session_id):
             raise SessionNotFound()
 
 
@@ -144,163 +154,41 @@ def source_from_document(index: int, document: Document) -> Source:
     )
 
 
-def _unwrap(error: BaseException) -> tuple[BaseException, str | None]:
-    component = None
-    while isinstance(error, PipelineRuntimeError) and error.__cause__ is not None:
-        component = component or error.component_name
-        error = error.__cause__
-    return error, component
+def _emit_sources(on_event: EventCallback | None, retrieval: Retrieval) -> None:
+    if on_event is not None:
+        documents = retrieval.documents
+        on_event("sources", {"sources": [source_from_document(i, d).to_dict() for i, d in enumerate(documents, 1)]})
 
 
-def _raise_mapped(error: BaseException) -> NoReturn:
-    """Turn pipeline failures into API errors with stable codes."""
-    import openai  # noqa: PLC0415
-
-    cause, component = _unwrap(error)
-    if isinstance(cause, StreamCancelled):
-        raise cause  # the client went away: not an LLM failure
-    if isinstance(cause, openai.APITimeoutError):
-        raise LLMTimeout() from cause
-    if isinstance(cause, openai.RateLimitError):
-        raise LLMRateLimited() from cause
-    if isinstance(cause, (openai.APIConnectionError, openai.InternalServerError)):
-        raise LLMUnavailable() from cause
-    if isinstance(cause, openai.APIStatusError):
-        raise (LLMUnavailable() if cause.status_code >= 500 else LLMBadResponse()) from cause
-    if isinstance(cause, MalformedReply) or component == "llm":
-        # Anything else the LLM component raises means its output could not be used (bad JSON, no choices...).
-        raise LLMBadResponse() from cause
-    if isinstance(cause, DatabaseError):
-        raise DatabaseUnavailable() from cause
-    raise error
+def _token_callback(on_event: EventCallback | None) -> Callable[[str], None] | None:
+    if on_event is None:
+        return None  # without a listener the generator is called without streaming
+    return lambda text: on_event("token", {"text": text})
 
 
-LLM_ERRORS = (LLMUnavailable, LLMRateLimited, LLMTimeout, LLMBadResponse)
-
-
-def _fallback_answer(pipelines: Any, error: BaseException, inputs: dict, *, streamed: bool) -> tuple[dict, str]:
-    """With CHAT_LLM_FALLBACK, answer extractively when the LLM fails before it streamed anything; else raise."""
-    try:
-        _raise_mapped(error)
-    except LLM_ERRORS as llm_error:
-        if not settings.CHAT_LLM_FALLBACK or streamed or pipelines.fallback is None:
-            raise
-        logger.warning("LLM failed (%s); answering extractively", llm_error.default_code)
-        answered = pipelines.fallback.run(pipelines.extractive_inputs(**inputs))
-        return answered, f"extractive (fallback: {llm_error.default_code})"
-
-
-def _connect_database() -> None:
-    """Connect, or health-check a reused connection, before the query is embedded.
-
-    A database that is down fails the request before the embedding is spent, and the search after it is a
-    single round trip.
-    """
-    try:
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-    except DatabaseError as error:
-        raise DatabaseUnavailable() from error
-
-
-def _elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
-
-
-def chat_reply(
-    *,
-    session_id: str,
-    message: str,
-    selected_text: str | None = None,
-    on_event: EventCallback | None = None,
-) -> ChatReply:
-    """Answer one message in a session. The user turn and the reply are stored together, or not at all.
-
-    ``on_event`` receives ("sources", {...}) once retrieval is done and ("token", {"text": ...}) while
-    the answer is generated.
-    """
-    turns = session_turns(session_id=session_id)
-    history = _history(turns)
-    pipelines = get_chat_pipelines()
-    started = time.perf_counter()
-    _connect_database()
-    generator = pipelines.generator
-    emit = on_event or (lambda event, data: None)
-    with stage_timings() as timings:
-        try:
-            retrieved = pipelines.retrieval.run(
-                {
-                    "rewriter": {"message": message, "history": history},
-                    "retriever": {"selected_text": selected_text or None},
-                },
-                include_outputs_from={"rewriter", "embedder"},
-            )
-        except Exception as error:  # noqa: BLE001 - mapped to API errors below
-            _raise_mapped(error)
-        # The pipeline's own bookkeeping between components counts towards retrieval, so the stages add up.
-        timings["retrieve"] = _elapsed_ms(started) - timings.get("query", 0.0) - timings.get("embed", 0.0)
-        query = retrieved["rewriter"]["query"]
-        gated = retrieved["retriever"]
-        documents: list[Document] = gated.get("documents") or []
-        usage: dict[str, Any] = {}
-        if not documents:
-            answer, status, cited = NO_ANSWER_MESSAGE, "no_answer", []
-            emit("sources", {"sources": []})
-            emit("token", {"text": answer})
-        else:
-            if on_event is not None:
-                emit("sources", {"sources": [source_from_document(i, d).to_dict() for i, d in enumerate(documents, 1)]})
-
-            streamed: list[str] = []
-
-            def on_chunk(chunk: Any) -> None:
-                if chunk.content:
-                    streamed.append(chunk.content)
-                    emit("token", {"text": chunk.content})
-
-            inputs = {
-                "question": message,
-                "documents": documents,
-                "history": history,
-                "query_embedding": retrieved["embedder"]["embedding"],
-                # Without a listener the generator is called without streaming.
-                "streaming_callback": on_chunk if on_event else None,
-            }
-            generating = time.perf_counter()
-            try:
-                answered = pipelines.answer.run(pipelines.answer_inputs(**inputs))
-            except Exception as error:  # noqa: BLE001 - mapped to API errors below
-                answered, generator = _fallback_answer(pipelines, error, inputs, streamed=bool(streamed))
-            timings["generate"] = _elapsed_ms(generating)
-            result = answered["citations"]
-            usage = result["usage"]
-            status, cited = result["status"], result["cited"]
-            if status == "answered" and documents and documents[0].meta.get("kind") == "selection" and 1 not in cited:
-                # An answer about a selection rests on it even when it quotes the text around it.
-                cited = [1, *cited]
-            answer = result["answer"] if status != "no_answer" else NO_ANSWER_MESSAGE
-    timings = {stage: round(ms, 1) for stage, ms in timings.items()}
-    timings["total"] = round(_elapsed_ms(started), 1)
-    sources = [source_from_document(number, documents[number - 1]) for number in cited]
+def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answer, started: float) -> ChatReply:
+    timings = {stage: round(ms, 1) for stage, ms in {**retrieval.timings_ms, **answer.timings_ms}.items()}
+    timings["total"] = round((time.perf_counter() - started) * 1000, 1)
     reply = ChatReply(
         session_id=session_id,
-        answer=answer,
-        status=status,
-        sources=sources,
-        generator=generator,
+        answer=answer.text,
+        status=str(answer.status),
+        sources=[source_from_document(number, retrieval.documents[number - 1]) for number in answer.cited],
+        generator=answer.generator,
         timings_ms=timings,
-        usage=usage,
-        query=query,
+        usage=answer.usage,
+        query=retrieval.query,
     )
-    _store_turns(session_id=session_id, message=message, selected_text=selected_text, reply=reply)
     if settings.CHAT_LOG_MESSAGES:
-        logger.info("chat session=%s status=%s message=%r", session_id, status, message)
+        logger.info("chat session=%s status=%s message=%r", session_id, reply.status, message)
     else:
-        logger.info("chat session=%s status=%s generator=%s timings=%s", session_id, status, reply.generator, timings)
+        logger.info(
+            "chat session=%s status=%s generator=%s timings=%s", session_id, reply.status, reply.generator, timings
+        )
     return reply
 
 
-def _store_turns(*, session_id: str, message: str, selected_text: str | None, reply: ChatReply) -> None:
+def _turns(*, message: str, selected_text: str | None, reply: ChatReply) -> list[Turn]:
     user = Turn(role="user", content=message, data={"selected_text": selected_text} if selected_text else {})
     assistant = Turn(
         role="assistant",
@@ -311,7 +199,57 @@ def _store_turns(*, session_id: str, message: str, selected_text: str | None, re
             "sources": [source.to_dict() for source in reply.sources],
         },
     )
+    return [user, assistant]
+
+
+def chat_reply(
+    *,
+    session_id: str,
+    message: str,
+    selected_text: str | None = None,
+    on_event: EventCallback | None = None,
+) -> ChatReply:
+    """Answer one message in a session (blocking). The user turn and the reply are stored together, or not at all."""
+    history = _history(session_turns(session_id=session_id))
+    engine = get_chat_engine()
+    started = time.perf_counter()
+    retrieval = engine.retrieve(message=message, history=history, selected_text=selected_text)
+    _emit_sources(on_event, retrieval)
+    answer = engine.answer(retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event))
+    reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
     with _store_errors():
-        stored = get_session_store().append(session_id, [user, assistant])
+        stored = get_session_store().append(
+            session_id, _turns(message=message, selected_text=selected_text, reply=reply)
+        )
     if not stored:
         raise SessionNotFound()
+    return reply
+
+
+async def chat_reply_async(
+    *,
+    session_id: str,
+    message: str,
+    selected_text: str | None = None,
+    on_event: EventCallback | None = None,
+) -> ChatReply:
+    """Answer one message in a session without holding a thread while the language model talks.
+
+    Retrieval runs in the worker pool; cancelling the task (the reader went away) stops generation and
+    stores nothing.
+    """
+    history = _history(await session_turns_async(session_id=session_id))
+    engine = get_chat_engine()
+    started = time.perf_counter()
+    retrieval = await run_blocking(engine.retrieve, message=message, history=history, selected_text=selected_text)
+    _emit_sources(on_event, retrieval)
+    answer = await engine.answer_async(
+        retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event)
+    )
+    reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+    with _store_errors():
+        turns = _turns(message=message, selected_text=selected_text, reply=reply)
+        stored = await get_session_store().aappend(session_id, turns)
+    if not stored:
+        raise SessionNotFound()
+    return reply

@@ -4,15 +4,24 @@ Both keep the same contract: a session exists from create() until delete() or id
 several turns at once or none; each session keeps at most ``max_turns`` turns (oldest dropped).
 """
 
+import asyncio
 import json
+import logging
+import os
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_VERSION = 1
 
 
 class SessionStoreError(RuntimeError):
@@ -50,6 +59,14 @@ class SessionStore(Protocol):
     def append(self, session_id: str, turns: list[Turn]) -> bool: ...
 
     def delete(self, session_id: str) -> bool: ...
+
+    async def acreate(self) -> str: ...
+
+    async def aturns(self, session_id: str) -> list[Turn] | None: ...
+
+    async def aappend(self, session_id: str, turns: list[Turn]) -> bool: ...
+
+    async def adelete(self, session_id: str) -> bool: ...
 
 
 def new_session_id() -> str:
@@ -141,6 +158,75 @@ class InMemorySessionStore:
         with self._lock:
             self._sessions.clear()
 
+    # The async API is the sync one: each call holds the lock for microseconds, never across a wait.
+    async def acreate(self) -> str:
+        """As create()."""
+        return self.create()
+
+    async def aturns(self, session_id: str) -> list[Turn] | None:
+        """As turns()."""
+        return self.turns(session_id)
+
+    async def aappend(self, session_id: str, turns: list[Turn]) -> bool:
+        """As append()."""
+        return self.append(session_id, turns)
+
+    async def adelete(self, session_id: str) -> bool:
+        """As delete()."""
+        return self.delete(session_id)
+
+    def save_snapshot(self, path: Path) -> int:
+        """Write the live sessions to ``path`` (atomically, owner-only) and return how many were written."""
+        with self._lock:
+            self._expire()
+            now = self._clock()
+            sessions = [
+                {"id": sid, "idle": now - s.last_used, "turns": [t.to_dict() for t in s.turns]}
+                for sid, s in self._sessions.items()
+            ]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+            json.dump({"version": SNAPSHOT_VERSION, "saved_at": time.time(), "sessions": sessions}, out)
+        os.replace(partial, path)
+        return len(sessions)
+
+    def load_snapshot(self, path: Path) -> int:
+        """Restore sessions from a snapshot (expired ones dropped), then delete it; return how many came back.
+
+        The file is deleted once read, so a crash later never brings back conversations from before it.
+        """
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError) as error:
+            logger.warning("session snapshot %s is unreadable (%s); starting with no sessions", path.name, error)
+            path.unlink(missing_ok=True)
+            return 0
+        path.unlink(missing_ok=True)
+        if not isinstance(raw, dict) or raw.get("version") != SNAPSHOT_VERSION:
+            return 0
+        downtime = max(time.time() - float(raw.get("saved_at", 0)), 0.0)
+        restored = 0
+        with self._lock:
+            now = self._clock()
+            # Least recently used first, as the store keeps them; the newest sessions win when it is full.
+            for item in sorted(raw.get("sessions", []), key=lambda item: -float(item.get("idle", 0))):
+                idle = float(item.get("idle", 0)) + downtime
+                if idle > self.ttl_seconds:
+                    continue
+                try:
+                    turns = [Turn.from_dict(turn) for turn in item["turns"]][-self.max_turns :]
+                    session_id = str(uuid.UUID(str(item["id"])))
+                except (KeyError, TypeError, ValueError):
+                    continue
+                while len(self._sessions) >= self.max_sessions:
+                    self._sessions.popitem(last=False)
+                self._sessions[session_id] = _Session(turns=turns, last_used=now - idle)
+                restored += 1
+        return restored
+
 
 class RedisSessionStore:
     """Sessions in Redis, for several processes or machines: a list per session, trimmed and expired."""
@@ -153,9 +239,14 @@ class RedisSessionStore:
         self.prefix = prefix
         self._errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         self._watch_error = redis.exceptions.WatchError
-        self._redis = redis.Redis.from_url(
-            url, socket_timeout=settings.REDIS_SOCKET_TIMEOUT, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT
-        )
+        options = {
+            "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        }
+        self._redis = redis.Redis.from_url(url, **options)
+        self._url, self._options = url, options
+        # An asyncio client belongs to the event loop it was made on: one per loop.
+        self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _keys(self, session_id: str) -> tuple[str, str]:
         # A marker key makes empty sessions exist: Redis deletes empty lists.
@@ -234,6 +325,70 @@ class RedisSessionStore:
     def ping(self) -> bool:
         """Whether Redis answers."""
         return bool(self._call(self._redis.ping))
+
+    def _aredis(self):
+        import redis.asyncio  # noqa: PLC0415
+
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = redis.asyncio.Redis.from_url(self._url, **self._options)
+        return client
+
+    async def _acall(self, fn):
+        try:
+            return await fn(self._aredis())
+        except self._errors as error:
+            raise SessionStoreError("The session store (Redis) is unavailable.") from error
+
+    async def acreate(self) -> str:
+        """As create(), with redis-py's asyncio client."""
+        session_id = new_session_id()
+        marker, _ = self._keys(session_id)
+        await self._acall(lambda client: client.set(marker, "1", ex=self.ttl_seconds))
+        return session_id
+
+    async def aturns(self, session_id: str) -> list[Turn] | None:
+        """As turns()."""
+        marker, key = self._keys(session_id)
+
+        async def run(client) -> list[Turn] | None:
+            pipe = client.pipeline()
+            pipe.exists(marker)
+            pipe.lrange(key, 0, -1)
+            self._touch(pipe, session_id)
+            alive, raw, *_ = await pipe.execute()
+            return [Turn.from_dict(json.loads(item)) for item in raw] if alive else None
+
+        return await self._acall(run)
+
+    async def aappend(self, session_id: str, turns: list[Turn]) -> bool:
+        """As append() (one MULTI/EXEC under WATCH)."""
+        marker, key = self._keys(session_id)
+        payload = [json.dumps(turn.to_dict()) for turn in turns]
+
+        async def run(client) -> bool:
+            async with client.pipeline() as pipe:
+                while True:
+                    try:
+                        await pipe.watch(marker)
+                        if not await pipe.exists(marker):
+                            await pipe.reset()
+                            return False
+                        pipe.multi()
+                        pipe.rpush(key, *payload)
+                        pipe.ltrim(key, -self.max_turns, -1)
+                        self._touch(pipe, session_id)
+                        await pipe.execute()
+                        return True
+                    except self._watch_error:
+                        continue
+
+        return await self._acall(run)
+
+    async def adelete(self, session_id: str) -> bool:
+        """As delete()."""
+        return bool(await self._acall(lambda client: client.delete(*self._keys(session_id))))
 
 
 _store: SessionStore | None = None

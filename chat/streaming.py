@@ -1,14 +1,12 @@
-"""Server-Sent Events for chat replies: the pipeline runs in a worker thread and feeds the response."""
+"""Server-Sent Events for chat replies: the reply runs as a task on the event loop and feeds the response."""
 
-import contextvars
+import asyncio
 import json
 import logging
-import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from django.db import close_old_connections, connections
 from django.http import StreamingHttpResponse
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import BaseRenderer
@@ -18,6 +16,8 @@ from .exceptions import error_body
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
+
+EventCallback = Callable[[str, dict], None]
 
 
 class StreamCancelled(Exception):
@@ -41,56 +41,61 @@ def format_event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def stream_reply(work: Callable[[Callable[[str, dict], None]], dict]) -> StreamingHttpResponse:
-    """Run ``work(on_event)`` in a thread and stream its events, then `done` with its result, or `error`.
-
-    If the client disconnects, the next event raises StreamCancelled inside the work, which stops
-    generation before the turn is stored: a turn is stored only when its answer was generated in full.
-    """
-    events: queue.Queue = queue.Queue()
+async def _events(work: Callable[[EventCallback], Awaitable[dict]]) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
     cancelled = threading.Event()
 
+    def put(item: tuple[str, Any] | None) -> None:
+        # Thread-safe and in call order, so `done` never overtakes a token sent from a worker thread.
+        loop.call_soon_threadsafe(queue.put_nowait, item)
+
     def on_event(name: str, data: dict) -> None:
+        # Called on the loop (LLM tokens) or from a worker thread (retrieval, extractive answers).
         if cancelled.is_set():
             raise StreamCancelled()
-        events.put((name, data))
+        put((name, data))
 
-    def run() -> None:
+    async def run() -> None:
         try:
-            events.put(("done", work(on_event)))
+            put(("done", await work(on_event)))
         except StreamCancelled:
             logger.info("stream cancelled by the client; nothing stored")
         except APIException as error:
             code = getattr(error, "default_code", "error")
-            events.put(("error", error_body(code=code, message=str(error.detail))))
+            put(("error", error_body(code=code, message=str(error.detail))))
         except Exception:  # noqa: BLE001 - the client gets an error event, the log gets the traceback
             logger.exception("streaming chat reply failed")
-            events.put(
-                ("error", error_body(code="internal_error", message="Something went wrong. Try again.")["error"])
-            )
+            put(("error", error_body(code="internal_error", message="Something went wrong. Try again.")))
         finally:
-            events.put(None)
-            connections.close_all()
+            put(None)
 
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True, name="chat-stream")
+    task = asyncio.create_task(run())
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if item is None:
+                return
+            yield format_event(*item)
+    finally:
+        # The client went away (Django cancels the response) or the stream ended: stop the work, store nothing.
+        cancelled.set()
+        if not task.done():
+            task.cancel()
+            logger.info("stream closed by the client; generation cancelled, nothing stored")
 
-    def body() -> Iterator[str]:
-        close_old_connections()
-        thread.start()
-        try:
-            while True:
-                try:
-                    item = events.get(timeout=KEEPALIVE_SECONDS)
-                except queue.Empty:
-                    yield ": keep-alive\n\n"
-                    continue
-                if item is None:
-                    return
-                yield format_event(*item)
-        finally:
-            cancelled.set()
 
-    response = StreamingHttpResponse(body(), content_type="text/event-stream; charset=utf-8")
+def stream_reply(work: Callable[[EventCallback], Awaitable[dict]]) -> StreamingHttpResponse:
+    """Stream ``await work(on_event)``'s events, then `done` with its result, or one `error` event.
+
+    A turn is stored only when its answer was generated in full: if the client disconnects, the work is
+    cancelled before it stores anything.
+    """
+    response = StreamingHttpResponse(_events(work), content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -1,18 +1,21 @@
-"""The chat API: one ViewSet; each action validates, makes one service call and serializes."""
+"""The chat API: one async ViewSet; each action validates, makes one service call and serializes."""
 
+import inspect
 import uuid
 
+from adrf.viewsets import ViewSet as AsyncViewSet
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from . import services
 from .book import book_page, book_pages
@@ -86,8 +89,8 @@ def _wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
-class ChatViewSet(viewsets.ViewSet):
-    """Chat sessions and messages."""
+class ChatViewSet(AsyncViewSet):
+    """Chat sessions and messages, served on the event loop: a reader waiting for the model holds no thread."""
 
     lookup_value_regex = "[^/]+"
     renderer_classes = [JSONRenderer]
@@ -98,23 +101,48 @@ class ChatViewSet(viewsets.ViewSet):
             return [JSONRenderer(), EventStreamRenderer()]
         return super().get_renderers()
 
+    async def async_dispatch(self, request, *args, **kwargs):
+        """adrf's dispatch, with authentication, permissions and throttles run on the loop.
+
+        They compare keys in memory and count in the cache, microseconds of work; adrf would run them in a
+        thread of the request's own, which is a thread per open stream.
+        """
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        try:
+            self.initial(request, *args, **kwargs)
+            handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
+            response = handler(request, *args, **kwargs)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as error:  # noqa: BLE001 - DRF turns it into the error response
+            response = self.handle_exception(error)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
+    def check_throttles(self, request: Request) -> None:
+        # DRF's own check: adrf's always enters async_to_sync, which cannot run on the event loop.
+        APIView.check_throttles(self, request)
+
     @extend_schema(request=None, responses={201: SessionSerializer, **ERRORS}, summary="Start a session")
-    def create(self, request: Request) -> Response:
-        session_id = services.session_create()
+    async def create(self, request: Request) -> Response:
+        session_id = await services.session_create_async()
         return Response({"session_id": session_id}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         responses={200: SessionDetailSerializer, **ERRORS}, parameters=[SESSION_ID], summary="Get a session's turns"
     )
-    def retrieve(self, request: Request, pk: str) -> Response:
+    async def retrieve(self, request: Request, pk: str) -> Response:
         session_id = _session_id(pk)
-        turns = services.session_turns(session_id=session_id)
+        turns = await services.session_turns_async(session_id=session_id)
         data = {"session_id": session_id, "turns": [turn.to_dict() for turn in turns]}
         return Response(SessionDetailSerializer(data).data)
 
     @extend_schema(request=None, responses={204: None, **ERRORS}, parameters=[SESSION_ID], summary="Forget a session")
-    def destroy(self, request: Request, pk: str) -> Response:
-        services.session_delete(session_id=_session_id(pk))
+    async def destroy(self, request: Request, pk: str) -> Response:
+        await services.session_delete_async(session_id=_session_id(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -124,11 +152,11 @@ class ChatViewSet(viewsets.ViewSet):
         summary="Ask a question in a session",
     )
     @action(detail=True, methods=["post"])
-    def messages(self, request: Request, pk: str) -> Response:
+    async def messages(self, request: Request, pk: str) -> Response:
         session_id = _session_id(pk)
         serializer = MessageRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return self._reply(request, session_id=session_id, data=serializer.validated_data)
+        return await self._reply(request, session_id=session_id, data=serializer.validated_data)
 
     @extend_schema(
         request=ConverseRequestSerializer,
@@ -136,24 +164,28 @@ class ChatViewSet(viewsets.ViewSet):
         parameters=[STREAM_PARAMETER],
         summary="Ask a question, starting a session when none is given",
     )
-    def converse(self, request: Request) -> Response:
+    async def converse(self, request: Request) -> Response:
         serializer = ConverseRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         given = serializer.validated_data.get("session_id")
         if given:
             session_id = str(given)
-            services.session_turns(session_id=session_id)  # 404 for unknown or expired sessions
+            await services.session_turns_async(session_id=session_id)  # 404 for unknown or expired sessions
         else:
-            session_id = services.session_create()
-        return self._reply(request, session_id=session_id, data=serializer.validated_data)
+            session_id = await services.session_create_async()
+        return await self._reply(request, session_id=session_id, data=serializer.validated_data)
 
-    def _reply(self, request: Request, *, session_id: str, data: dict) -> Response:
+    async def _reply(self, request: Request, *, session_id: str, data: dict) -> Response:
         kwargs = {"session_id": session_id, "message": data["message"], "selected_text": data.get("selected_text")}
         if _wants_stream(request):
             # Fail fast with a status code (and an `error` event) before the stream starts.
-            services.session_turns(session_id=session_id)
-            return stream_reply(lambda on_event: services.chat_reply(**kwargs, on_event=on_event).to_dict())
-        reply = services.chat_reply(**kwargs)
+            await services.session_turns_async(session_id=session_id)
+
+            async def work(on_event) -> dict:
+                return (await services.chat_reply_async(**kwargs, on_event=on_event)).to_dict()
+
+            return stream_reply(work)
+        reply = await services.chat_reply_async(**kwargs)
         # ReplySerializer documents this shape; the dict is already JSON-ready.
         return Response(reply.to_dict())
 

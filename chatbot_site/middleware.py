@@ -1,19 +1,50 @@
-"""Request logging with a request id, and an early refusal of oversize API bodies."""
+"""Request logging with a request id, an early refusal of oversize API bodies, and static files; all of them
+work both sync and async, so an async view runs on the event loop with no thread in between."""
 
 import logging
 import re
 import time
 import uuid
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 logger = logging.getLogger("chatbot_site.requests")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class RequestLogMiddleware:
+class _DualMiddleware:
+    """A middleware usable in a sync and an async chain: ``before`` may answer early, ``after`` adds to the reply."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        early = self.before(request)
+        return early if early is not None else self.after(request, self.get_response(request))
+
+    async def _acall(self, request):
+        early = self.before(request)
+        return early if early is not None else self.after(request, await self.get_response(request))
+
+    def before(self, request):
+        return None
+
+    def after(self, request, response):
+        return response
+
+
+class RequestLogMiddleware(_DualMiddleware):
     """Logs method, path, status and milliseconds for every request, tagged with a request id.
 
     The id comes from a well-formed `X-Request-ID` header or is generated, and is echoed in the response with
@@ -21,15 +52,13 @@ class RequestLogMiddleware:
     Headers (and so API keys) and bodies are never logged.
     """
 
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request):
+    def before(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        started = time.perf_counter()
-        response = self.get_response(request)
-        elapsed = (time.perf_counter() - started) * 1000
+        request.started_at = time.perf_counter()
+
+    def after(self, request, response):
+        elapsed = (time.perf_counter() - request.started_at) * 1000
         response["X-Request-ID"] = request.request_id
         # Browsers' developer tools show it next to the network time, so a slow answer is easy to place.
         response["Server-Timing"] = f"app;dur={elapsed:.1f}"
@@ -45,13 +74,10 @@ class RequestLogMiddleware:
         return response
 
 
-class ApiBodyLimitMiddleware:
+class ApiBodyLimitMiddleware(_DualMiddleware):
     """Refuse API request bodies over API_MAX_BODY_BYTES before anything reads them."""
 
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request):
+    def before(self, request):
         if request.path.startswith("/api/"):
             try:
                 length = int(request.headers.get("Content-Length") or 0)
@@ -68,4 +94,31 @@ class ApiBodyLimitMiddleware:
                     },
                     status=413,
                 )
-        return self.get_response(request)
+        return None
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, usable in an async chain (WhiteNoise itself is sync-only, which would put every request,
+    streams included, in a thread of its own)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        super().__init__(get_response)
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        return super().__call__(request)
+
+    async def _acall(self, request):
+        if self.autorefresh:
+            static_file = await sync_to_async(self.find_file)(request.path_info)
+        else:
+            static_file = self.files.get(request.path_info)
+        if static_file is not None:
+            return self.serve(static_file, request)
+        return await self.get_response(request)

@@ -109,7 +109,7 @@ MIDDLEWARE = [
     "chatbot_site.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "chatbot_site.middleware.ApiBodyLimitMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatbot_site.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,6 +257,16 @@ REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
 CHAT_SESSION_MAX_TURNS = env_int("CHAT_SESSION_MAX_TURNS", 40)
 CHAT_SESSION_TTL_SECONDS = env_int("CHAT_SESSION_TTL_SECONDS", 24 * 3600)
 CHAT_SESSION_MAX_SESSIONS = env_int("CHAT_SESSION_MAX_SESSIONS", 10000)
+# The in-memory store writes its live sessions here on a graceful stop and reads them back on the next start.
+CHAT_SESSION_SNAPSHOT = env_bool("CHAT_SESSION_SNAPSHOT", True)
+CHAT_SESSION_SNAPSHOT_PATH = env_path("CHAT_SESSION_SNAPSHOT_PATH", DATA_DIR / "sessions.json")
+
+# --- Serving (ASGI) ---
+# Threads for blocking work (query embedding, SQL, extractive answers); each keeps one database connection.
+# Streams waiting on the language model hold none. 0 runs that work in Django's thread for the request (tests).
+CHAT_WORKER_THREADS = env_int("CHAT_WORKER_THREADS", 8)
+# Questions embedded together in one model call when they arrive at the same time.
+CHAT_EMBED_BATCH = env_int("CHAT_EMBED_BATCH", 32)
 
 # Throttle counters. Local memory is per process; with several processes use Redis (CACHE_URL=redis://...).
 CACHE_URL = env_str("CACHE_URL", "")

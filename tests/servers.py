@@ -195,14 +195,14 @@ class OpenAIServer:
 
 
 class AppServer:
-    """The project served exactly as `make run` serves it: gunicorn, one process, several threads."""
+    """The project served exactly as `make run` serves it: uvicorn, one process (chatbot_site.server)."""
 
-    def __init__(self, *, database: str, threads: int = 8, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *, database: str, env: dict[str, str] | None = None, log: Path | None = None) -> None:
         import os
         import sys
 
         self.port = free_port()
-        self.threads = threads
+        self.log = log
         self.python = sys.executable
         self.root = Path(__file__).resolve().parent.parent
         self.env = {
@@ -226,25 +226,13 @@ class AppServer:
         subprocess.run(
             [self.python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=self.root, env=self.env, check=True
         )
+        output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - the server holds it
         self.process = subprocess.Popen(
-            [
-                self.python,
-                "-m",
-                "gunicorn",
-                "chatbot_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                str(self.threads),
-                "--timeout",
-                "120",
-            ],
+            [self.python, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=self.root,
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -266,22 +254,26 @@ class AppServer:
         finally:
             self.stop()
 
-    def worker_pid(self) -> int:
-        """The gunicorn worker (the child of the master), which holds the sessions and the model."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-        return int(children[0])
-
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.worker_pid()}/status").read_text().splitlines():
+        """The server process's resident memory (it holds the sessions and the models)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return 0.0
 
     def stop(self) -> None:
+        """A graceful stop (SIGTERM), as a deploy or `docker stop` does."""
         if self.process is not None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+            self.process = None
+
+    def crash(self) -> None:
+        """An abrupt end (SIGKILL, out of memory): nothing runs on the way out."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
             self.process = None

@@ -11,3 +11,7 @@ TASKS = {
         else "django_tasks.backends.immediate.ImmediateBackend"
     }
 }
+
+# Blocking chat work runs in the request's thread, so it sees the test's transaction (the served app uses a pool).
+CHAT_WORKER_THREADS = 0
+CHAT_SESSION_SNAPSHOT = False

@@ -5,7 +5,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from chat.pipeline import reset_chat_pipelines
+from chat.engine import reset_chat_engine
 from chat.sessions import reset_session_store
 from tests.servers import OpenAIServer, RedisServer
 
@@ -13,10 +13,10 @@ from tests.servers import OpenAIServer, RedisServer
 @pytest.fixture(autouse=True)
 def fresh_chat_state():
     reset_session_store()
-    reset_chat_pipelines()
+    reset_chat_engine()
     yield
     reset_session_store()
-    reset_chat_pipelines()
+    reset_chat_engine()
 
 
 @pytest.fixture
@@ -49,8 +49,18 @@ def llm(openai_server, settings, monkeypatch):
     settings.CHAT_MODEL = "test-model"
     settings.OPENAI_TIMEOUT_SECONDS = 1.0
     settings.OPENAI_MAX_RETRIES = 0
-    reset_chat_pipelines()
+    reset_chat_engine()
     return openai_server.state
+
+
+def streamed_body(response) -> bytes:
+    """The whole body of a streaming response (the chat streams are async iterators, read on a loop)."""
+    from asgiref.sync import async_to_sync
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    return async_to_sync(read)()
 
 
 def parse_sse(content: bytes) -> list[tuple[str, dict]]:

@@ -136,9 +136,9 @@ def test_invalid_session_id(api):
     ],
 )
 def test_bad_messages_are_refused_before_any_model_runs(api, payload, code, monkeypatch):
-    from chat import pipeline
+    from chat import engine
 
-    monkeypatch.setattr(pipeline, "build_chat_pipelines", lambda: pytest.fail("the pipeline must not run"))
+    monkeypatch.setattr(engine, "build_chat_pipelines", lambda: pytest.fail("the pipeline must not run"))
     session_id = new_session(api)
     assert_error(api.post(messages_url(session_id), payload, format="json"), 400, code)
     assert api.get(detail_url(session_id)).json()["turns"] == []

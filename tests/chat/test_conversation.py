@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from chat.components import QueryRewriter, is_follow_up
+from chat.rewriting import QueryRewriter, is_follow_up
 from chat.services import NO_ANSWER_MESSAGE
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +109,7 @@ def test_asking_what_a_selection_means_never_echoes_it(api, knowledge):
 def test_citation_cleanup_keeps_file_extensions():
     from haystack.dataclasses import ChatMessage
 
-    from chat.components import CitationValidator
+    from chat.answering import CitationValidator
 
     out = CitationValidator().run(
         replies=[ChatMessage.from_assistant("Upload .txt, .md or .pdf files [1] [7].")],

@@ -3,7 +3,7 @@
 import pytest
 from haystack import Document
 
-from chat.components import EvidenceGate
+from chat.retrieval import EvidenceGate
 
 THRESHOLD = 0.325
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from chat.pipeline import SYSTEM_PROMPT
-from tests.chat.conftest import parse_sse
+from tests.chat.conftest import parse_sse, streamed_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,7 +89,7 @@ def test_streaming_tokens_from_the_llm(api, knowledge, llm):
     session_id = new_session(api)
     url = reverse("chat-session-messages", args=[session_id]) + "?stream=1"
     response = api.post(url, {"message": "When was Tower Bridge completed?"}, format="json")
-    events = parse_sse(b"".join(response.streaming_content))
+    events = parse_sse(streamed_body(response))
     names = [name for name, _ in events]
     assert names[0] == "sources" and names[-1] == "done"
     assert names.count("token") >= 5
@@ -129,7 +129,7 @@ def test_llm_failure_while_streaming_is_an_error_event(api, knowledge, llm):
     llm.mode = "500"
     session_id = new_session(api)
     url = reverse("chat-session-messages", args=[session_id]) + "?stream=1"
-    events = parse_sse(b"".join(api.post(url, {"message": "Who built Hubble?"}, format="json").streaming_content))
+    events = parse_sse(streamed_body(api.post(url, {"message": "Who built Hubble?"}, format="json")))
     assert events[0][0] == "sources"
     assert events[-1][0] == "error"
     assert events[-1][1]["error"]["code"] == "llm_unavailable"
@@ -138,10 +138,10 @@ def test_llm_failure_while_streaming_is_an_error_event(api, knowledge, llm):
 
 
 def test_retries_with_backoff_recover_from_a_transient_error(api, knowledge, llm, settings):
-    from chat.pipeline import reset_chat_pipelines
+    from chat.engine import reset_chat_engine
 
     settings.OPENAI_MAX_RETRIES = 2
-    reset_chat_pipelines()
+    reset_chat_engine()
     llm.mode, llm.fail_times = "500", 1
     response = ask(api, new_session(api), "Who built the Hubble Space Telescope?")
     assert response.status_code == 200
@@ -164,10 +164,10 @@ def test_client_disconnect_stops_generation_and_stores_nothing(api, knowledge, l
 
 
 def test_optional_fallback_answers_extractively_and_says_so(api, knowledge, llm, settings):
-    from chat.pipeline import reset_chat_pipelines
+    from chat.engine import reset_chat_engine
 
     settings.CHAT_LLM_FALLBACK = True
-    reset_chat_pipelines()
+    reset_chat_engine()
     llm.mode = "500"
     session_id = new_session(api)
     response = ask(api, session_id, "When was Tower Bridge completed?")

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from tests.chat.conftest import parse_sse
+from tests.chat.conftest import parse_sse, streamed_body
 
 # The stream is produced in a worker thread with its own database connection, so data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def stream(api, url: str, payload: dict, **headers):
     response = api.post(url, payload, format="json", **headers)
     assert response.streaming
-    return response, parse_sse(b"".join(response.streaming_content))
+    return response, parse_sse(streamed_body(response))
 
 
 def test_stream_sends_sources_tokens_and_done(api, knowledge):

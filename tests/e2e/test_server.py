@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def server(knowledge):
-    with AppServer(database=connection.settings_dict["NAME"], threads=4).running() as app:
+    with AppServer(database=connection.settings_dict["NAME"]).running() as app:
         yield app
 
 

@@ -35,7 +35,7 @@ def server(db):
     call_command(
         "ingest", str(ROOT / "docs" / "guide"), "--reference-base", "/docs/", "--no-progress", stdout=io.StringIO()
     )
-    with AppServer(database=connection.settings_dict["NAME"], threads=4).running() as app:
+    with AppServer(database=connection.settings_dict["NAME"]).running() as app:
         yield app
 
 
@@ -195,7 +195,7 @@ def test_model_text_is_never_rendered_as_html(page, server):
 
 
 def test_rate_limited_state_then_retry_hint(page, server):
-    limited = AppServer(database=connection.settings_dict["NAME"], threads=2, env={"CHAT_THROTTLE_SESSION": "1/min"})
+    limited = AppServer(database=connection.settings_dict["NAME"], env={"CHAT_THROTTLE_SESSION": "1/min"})
     limited.start()
     try:
         page.goto(limited.url + "/")

@@ -1,102 +1,93 @@
-"""Haystack components of our own: query rewriting, hybrid retrieval over the ORM, the evidence gate,
-selected-text grounding, the offline extractive answerer and citation validation."""
+"""Retrieval components: the query embedder, hybrid retrieval over the ORM, selected-text grounding and the
+evidence gate."""
 
-import logging
 import re
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from haystack import Document, component
-from haystack.dataclasses import ChatMessage
 
 from knowledge.selectors import ChunkHit, chunk_neighbours, chunk_search
 
-from .extractive import NO_ANSWER_MARKER, SELECTION_MARKER
 from .text import content_words, focus_terms, mentioned, phrases, stems_of
 
-logger = logging.getLogger(__name__)
 
-FOLLOW_UP_WORDS = frozenset(
-    "it its they them their he him his she her that this those these there then one ones former latter".split()
-)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
-_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+class EmbeddingBatcher:
+    """Embeds the texts that threads ask for at the same time in one model call.
 
+    The first caller embeds at once; callers that arrive while a call runs wait and go in the next call
+    together. On 2 cores, 100 questions a second embedded one by one take a core; in batches, a fraction.
+    """
 
-def is_follow_up(message: str) -> bool:
-    """A message that leans on earlier turns: few content words, or a pronoun standing in for a topic."""
-    words = [word.lower() for word in _WORD.findall(message)]
-    return len(content_words(message)) <= 3 or any(word in FOLLOW_UP_WORDS for word in words)
+    def __init__(self, *, embed_many: Callable[[list[str]], Sequence[Any]], max_batch: int = 32) -> None:
+        self.embed_many = embed_many
+        self.max_batch = max(max_batch, 1)
+        self._ready = threading.Condition()
+        self._pending: list[tuple[str, Future]] = []
+        self._busy = False
 
+    def embed(self, text: str) -> Any:
+        """The text's embedding (blocks; call from a worker thread, never the event loop)."""
+        future: Future = Future()
+        with self._ready:
+            self._pending.append((text, future))
+        while not future.done():
+            with self._ready:
+                while self._busy and not future.done():
+                    self._ready.wait()
+                if future.done():
+                    break
+                self._busy = True
+                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                self._run(batch)
+            finally:
+                with self._ready:
+                    self._busy = False
+                    self._ready.notify_all()
+        return future.result()
 
-@component
-class QueryRewriter:
-    """Offline standalone-query builder: a follow-up is joined with the previous user question."""
-
-    @component.output_types(query=str)
-    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
-        """Return the text to retrieve with."""
-        previous = [turn.text for turn in (history or []) if turn.is_from("user") and turn.text]
-        if previous and is_follow_up(message):
-            return {"query": f"{message} {previous[-1]}"}
-        return {"query": message}
-
-
-@component
-class LLMQueryRewriter:
-    """Condense the conversation into a standalone question with the LLM; offline rules if it fails."""
-
-    PROMPT = (
-        "Rewrite the user's last message as one standalone question that can be understood without the "
-        "conversation. Keep names and details; do not answer it. Reply with the question only."
-    )
-
-    def __init__(self, *, generator: Any) -> None:
-        self.generator = generator
-        self.fallback = QueryRewriter()
-
-    @component.output_types(query=str)
-    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
-        """Return the text to retrieve with."""
-        if not history:
-            return {"query": message}
-        transcript = "\n".join(f"{turn.role.value}: {turn.text}" for turn in history[-6:] if turn.text)
-        messages = [
-            ChatMessage.from_system(self.PROMPT),
-            ChatMessage.from_user(
-                f"<conversation>\n{transcript}\n</conversation>\n<last_message>\n{message}\n</last_message>"
-            ),
-        ]
+    def _run(self, batch: list[tuple[str, Future]]) -> None:
         try:
-            reply = self.generator.run(messages=messages)["replies"][0].text or ""
-        except Exception as error:  # noqa: BLE001 - a failed rewrite must not fail the answer
-            logger.warning("query rewrite failed, using the offline rules: %s", type(error).__name__)
-            return self.fallback.run(message=message, history=history)
-        reply = reply.strip().strip('"')
-        return {"query": reply if 0 < len(reply) <= 1000 else message}
+            vectors = self.embed_many([text for text, _ in batch])
+        except BaseException as error:  # noqa: BLE001 - every waiter gets the failure
+            for _, future in batch:
+                future.set_exception(error)
+            return
+        for (_, future), vector in zip(batch, vectors, strict=True):
+            future.set_result(vector)
+
+
+def document_embed_many(document_embedder: Any) -> Callable[[list[str]], list[Any]]:
+    """Embed texts with a document embedder (as documents without meta they embed as the text alone)."""
+
+    def embed_many(texts: list[str]) -> list[Any]:
+        documents = document_embedder.run(documents=[Document(content=text) for text in texts])["documents"]
+        return [document.embedding for document in documents]
+
+    return embed_many
 
 
 @component
 class QueryEmbedder:
-    """Embed the retrieval query with the configured text embedder.
+    """Embed the retrieval query; concurrent queries share one model call (see EmbeddingBatcher).
 
     The vector travels on as a numpy array: Haystack deep-copies every value passed between components, and a
     list of 384 floats costs milliseconds to copy item by item, an array microseconds.
     """
 
-    def __init__(self, *, text_embedder: Any) -> None:
-        self.text_embedder = text_embedder
-
-    def warm_up(self) -> None:
-        """Load the model."""
-        if hasattr(self.text_embedder, "warm_up"):
-            self.text_embedder.warm_up()
+    def __init__(self, *, batcher: EmbeddingBatcher) -> None:
+        self.batcher = batcher
 
     @component.output_types(embedding=np.ndarray)
     def run(self, text: str) -> dict[str, np.ndarray]:
         """Return the query's embedding."""
-        return {"embedding": np.asarray(self.text_embedder.run(text=text)["embedding"], dtype=np.float32)}
+        return {"embedding": np.asarray(self.batcher.embed(text), dtype=np.float32)}
 
 
 def hit_to_document(hit: ChunkHit) -> Document:
@@ -121,42 +112,57 @@ def hit_to_document(hit: ChunkHit) -> Document:
     )
 
 
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How chat retrieves: fusion, candidate counts, the evidence threshold and query batching."""
+
+    top_k: int = 5
+    candidates: int = 40
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    rrf_k: int = 60
+    ef_search: int = 40
+    match_budget: int = 5000
+    min_evidence: float = 0.325
+    embed_batch: int = 32
+
+    @classmethod
+    def from_settings(cls) -> "RetrievalConfig":
+        """The configuration the settings (and so the environment) give."""
+        return cls(
+            top_k=settings.CHAT_TOP_K,
+            candidates=settings.CHAT_RETRIEVAL_CANDIDATES,
+            dense_weight=settings.CHAT_DENSE_WEIGHT,
+            sparse_weight=settings.CHAT_SPARSE_WEIGHT,
+            rrf_k=settings.CHAT_RRF_K,
+            ef_search=settings.HNSW_EF_SEARCH,
+            match_budget=settings.CHAT_FULLTEXT_BUDGET,
+            min_evidence=settings.CHAT_MIN_EVIDENCE,
+            embed_batch=settings.CHAT_EMBED_BATCH,
+        )
+
+
 @component
 class HybridRetriever:
     """Hybrid retrieval over our own Django models (pgvector HNSW + Postgres full text, fused by RRF)."""
 
-    def __init__(
-        self,
-        *,
-        top_k: int = 5,
-        candidates: int = 40,
-        dense_weight: float = 1.0,
-        sparse_weight: float = 1.0,
-        rrf_k: int = 60,
-        ef_search: int = 40,
-        match_budget: int = 5000,
-    ) -> None:
-        self.top_k = top_k
-        self.candidates = candidates
-        self.dense_weight = dense_weight
-        self.sparse_weight = sparse_weight
-        self.rrf_k = rrf_k
-        self.ef_search = ef_search
-        self.match_budget = match_budget
+    def __init__(self, *, config: RetrievalConfig) -> None:
+        self.config = config
 
     @component.output_types(documents=list[Document])
     def run(self, query: str, query_embedding: Any, top_k: int | None = None) -> dict[str, list[Document]]:
         """Return the best chunks, best first."""
+        config = self.config
         hits = chunk_search(
             query=query,
             embedding=query_embedding,
-            top_k=top_k or self.top_k,
-            candidates=self.candidates,
-            dense_weight=self.dense_weight,
-            sparse_weight=self.sparse_weight,
-            rrf_k=self.rrf_k,
-            ef_search=self.ef_search,
-            match_budget=self.match_budget,
+            top_k=top_k or config.top_k,
+            candidates=config.candidates,
+            dense_weight=config.dense_weight,
+            sparse_weight=config.sparse_weight,
+            rrf_k=config.rrf_k,
+            ef_search=config.ef_search,
+            match_budget=config.match_budget,
         )
         return {"documents": [hit_to_document(hit) for hit in hits]}
 
@@ -296,76 +302,3 @@ class GroundedRetriever:
         """The gated documents (or ``no_answer``) and the evidence they rest on."""
         documents = self.retriever.run(query=query, query_embedding=query_embedding, top_k=top_k)["documents"]
         return self.gate.run(documents=documents, selected_text=selected_text, query=query)
-
-
-_DELIMITERS = re.compile(r"</?\s*(knowledge|source|selected_passage|question|conversation)\b", re.IGNORECASE)
-
-
-def neutralise_delimiters(text: str) -> str:
-    """Keep data from closing or opening our prompt's data tags."""
-    return _DELIMITERS.sub(lambda match: match.group(0).replace("<", "‹"), text)
-
-
-@component
-class PromptData:
-    """Prepare retrieved and selected text, and the user's message, for the prompt's data blocks."""
-
-    @component.output_types(documents=list[Document], question=str)
-    def run(self, documents: list[Document], question: str) -> dict[str, Any]:
-        """Return copies with delimiter look-alikes neutralised."""
-        cleaned = [replace(doc, content=neutralise_delimiters(doc.content or "")) for doc in documents]
-        return {"documents": cleaned, "question": neutralise_delimiters(question)}
-
-
-@component
-class CitationValidator:
-    """Keep only citations that point at a given source; read the answer's status from its markers."""
-
-    @component.output_types(answer=str, status=str, cited=list[int], usage=dict, model=str)
-    def run(self, replies: list[ChatMessage], source_count: int) -> dict[str, Any]:
-        """Return the cleaned answer, its status and the 1-based source numbers (1..source_count) it cites."""
-        if not replies or replies[0].text is None or not replies[0].text.strip():
-            raise MalformedReply("The language model returned no text.")
-        reply = replies[0]
-        text = reply.text.strip()
-        usage = dict(reply.meta.get("usage") or {})
-        model = str(reply.meta.get("model") or "")
-        if text.strip(" .") == NO_ANSWER_MARKER or text.startswith(NO_ANSWER_MARKER):
-            return {"answer": "", "status": "no_answer", "cited": [], "usage": usage, "model": model}
-        status = "answered"
-        if text.startswith(SELECTION_MARKER):
-            status, text = "selection_only", text[len(SELECTION_MARKER) :].strip()
-        cited: list[int] = []
-
-        def keep_valid(match: re.Match) -> str:
-            numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
-            valid = [n for n in numbers if 1 <= n <= source_count]
-            cited.extend(n for n in valid if n not in cited)
-            return "".join(f"[{n}]" for n in valid)
-
-        text = _CITATION.sub(keep_valid, text)
-        # Tidy the gaps dropped citations leave ("it [9]." -> "it ."), without touching ".md"-like text.
-        text = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
-        return {"answer": text, "status": status, "cited": cited, "usage": usage, "model": model}
-
-
-def closing_openai_generator_class() -> type:
-    """OpenAIChatGenerator that closes the HTTP stream when streaming stops early (client gone), so the
-    LLM server stops generating instead of filling a socket nobody reads."""
-    from haystack.components.generators.chat import OpenAIChatGenerator  # noqa: PLC0415
-
-    @component
-    class ClosingOpenAIChatGenerator(OpenAIChatGenerator):
-        def _handle_stream_response(self, chat_completion, callback):
-            try:
-                return OpenAIChatGenerator._handle_stream_response(self, chat_completion, callback)
-            finally:
-                close = getattr(chat_completion, "close", None)
-                if close is not None:
-                    close()
-
-    return ClosingOpenAIChatGenerator
-
-
-class MalformedReply(ValueError):
-    """The generator's output cannot be used."""

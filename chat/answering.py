@@ -1,0 +1,92 @@
+"""The answer's data and checks: prompt data with delimiters neutralised, and citation validation."""
+
+import re
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any
+
+from haystack import Document, component
+from haystack.dataclasses import ChatMessage
+
+from .extractive import NO_ANSWER_MARKER, SELECTION_MARKER
+
+
+class ReplyStatus(StrEnum):
+    """What a reply is: an answer, the book's not covering it, or an answer from beside a selection."""
+
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    SELECTION_ONLY = "selection_only"
+
+
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+_DELIMITERS = re.compile(r"</?\s*(knowledge|source|selected_passage|question|conversation)\b", re.IGNORECASE)
+
+
+def neutralise_delimiters(text: str) -> str:
+    """Keep data from closing or opening our prompt's data tags."""
+    return _DELIMITERS.sub(lambda match: match.group(0).replace("<", "‹"), text)
+
+
+@component
+class PromptData:
+    """Prepare retrieved and selected text, and the user's message, for the prompt's data blocks."""
+
+    @component.output_types(documents=list[Document], question=str)
+    def run(self, documents: list[Document], question: str) -> dict[str, Any]:
+        """Return copies with delimiter look-alikes neutralised."""
+        cleaned = [replace(doc, content=neutralise_delimiters(doc.content or "")) for doc in documents]
+        return {"documents": cleaned, "question": neutralise_delimiters(question)}
+
+    @component.output_types(documents=list[Document], question=str)
+    async def run_async(self, documents: list[Document], question: str) -> dict[str, Any]:
+        """As run(); microseconds of work, so it runs on the event loop instead of a thread."""
+        return self.run(documents=documents, question=question)
+
+
+@component
+class CitationValidator:
+    """Keep only citations that point at a given source; read the answer's status from its markers."""
+
+    @component.output_types(answer=str, status=str, cited=list[int], usage=dict, model=str)
+    def run(self, replies: list[ChatMessage], source_count: int) -> dict[str, Any]:
+        """Return the cleaned answer, its status and the 1-based source numbers (1..source_count) it cites."""
+        if replies and replies[0].meta.get("status") == ReplyStatus.NO_ANSWER:
+            return {"answer": "", "status": ReplyStatus.NO_ANSWER, "cited": [], "usage": {}, "model": ""}
+        if not replies or replies[0].text is None or not replies[0].text.strip():
+            raise MalformedReply("The language model returned no text.")
+        reply = replies[0]
+        text = reply.text.strip()
+        usage = dict(reply.meta.get("usage") or {})
+        model = str(reply.meta.get("model") or "")
+        # Our own answerer says what its reply is; an LLM's reply is read for the markers the prompt asks for.
+        status = ReplyStatus(reply.meta["status"]) if reply.meta.get("status") else ReplyStatus.ANSWERED
+        if "status" not in reply.meta and (text.strip(" .") == NO_ANSWER_MARKER or text.startswith(NO_ANSWER_MARKER)):
+            status = ReplyStatus.NO_ANSWER
+        if status == ReplyStatus.NO_ANSWER:
+            return {"answer": "", "status": status, "cited": [], "usage": usage, "model": model}
+        if "status" not in reply.meta and text.startswith(SELECTION_MARKER):
+            status, text = ReplyStatus.SELECTION_ONLY, text[len(SELECTION_MARKER) :].strip()
+        cited: list[int] = []
+
+        def keep_valid(match: re.Match) -> str:
+            numbers = [int(n) for n in re.split(r"\s*,\s*", match.group(1))]
+            valid = [n for n in numbers if 1 <= n <= source_count]
+            cited.extend(n for n in valid if n not in cited)
+            return "".join(f"[{n}]" for n in valid)
+
+        text = _CITATION.sub(keep_valid, text)
+        # Tidy the gaps dropped citations leave ("it [9]." -> "it ."), without touching ".md"-like text.
+        text = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+        return {"answer": text, "status": status, "cited": cited, "usage": usage, "model": model}
+
+    @component.output_types(answer=str, status=str, cited=list[int], usage=dict, model=str)
+    async def run_async(self, replies: list[ChatMessage], source_count: int) -> dict[str, Any]:
+        """As run(), on the event loop."""
+        return self.run(replies=replies, source_count=source_count)
+
+
+class MalformedReply(ValueError):
+    """The generator's output cannot be used."""

@@ -1,0 +1,38 @@
+"""What the server does as it starts and stops: load the models first, keep sessions across a graceful restart."""
+
+import logging
+import time
+
+from django.conf import settings
+
+from .concurrency import shutdown_worker_pool
+from .engine import get_chat_engine
+from .sessions import InMemorySessionStore, get_session_store
+
+logger = logging.getLogger(__name__)
+
+
+def _memory_store() -> InMemorySessionStore | None:
+    store = get_session_store()
+    return store if isinstance(store, InMemorySessionStore) and settings.CHAT_SESSION_SNAPSHOT else None
+
+
+def server_starting() -> None:
+    """Before the server accepts traffic: restore the sessions of a graceful stop, then load and run the models."""
+    store = _memory_store()
+    if store is not None:
+        restored = store.load_snapshot(settings.CHAT_SESSION_SNAPSHOT_PATH)
+        if restored:
+            logger.info("restored %d chat sessions from the last graceful stop", restored)
+    started = time.perf_counter()
+    get_chat_engine().warm_up()
+    logger.info("chat engine ready in %.1f s", time.perf_counter() - started)
+
+
+def server_stopping() -> None:
+    """On a graceful stop (SIGTERM, Ctrl-C), after the open requests finished: write the live sessions out."""
+    store = _memory_store()
+    if store is not None:
+        saved = store.save_snapshot(settings.CHAT_SESSION_SNAPSHOT_PATH)
+        logger.info("saved %d chat sessions for the next start", saved)
+    shutdown_worker_pool()

@@ -1,0 +1,70 @@
+"""Standalone queries: a follow-up message joined with, or rewritten from, the conversation before it."""
+
+import logging
+import re
+from typing import Any
+
+from haystack import component
+from haystack.dataclasses import ChatMessage
+
+from .text import content_words
+
+logger = logging.getLogger(__name__)
+
+FOLLOW_UP_WORDS = frozenset(
+    "it its they them their he him his she her that this those these there then one ones former latter".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+
+
+def is_follow_up(message: str) -> bool:
+    """A message that leans on earlier turns: few content words, or a pronoun standing in for a topic."""
+    words = [word.lower() for word in _WORD.findall(message)]
+    return len(content_words(message)) <= 3 or any(word in FOLLOW_UP_WORDS for word in words)
+
+
+@component
+class QueryRewriter:
+    """Offline standalone-query builder: a follow-up is joined with the previous user question."""
+
+    @component.output_types(query=str)
+    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
+        """Return the text to retrieve with."""
+        previous = [turn.text for turn in (history or []) if turn.is_from("user") and turn.text]
+        if previous and is_follow_up(message):
+            return {"query": f"{message} {previous[-1]}"}
+        return {"query": message}
+
+
+@component
+class LLMQueryRewriter:
+    """Condense the conversation into a standalone question with the LLM; offline rules if it fails."""
+
+    PROMPT = (
+        "Rewrite the user's last message as one standalone question that can be understood without the "
+        "conversation. Keep names and details; do not answer it. Reply with the question only."
+    )
+
+    def __init__(self, *, generator: Any) -> None:
+        self.generator = generator
+        self.fallback = QueryRewriter()
+
+    @component.output_types(query=str)
+    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
+        """Return the text to retrieve with."""
+        if not history:
+            return {"query": message}
+        transcript = "\n".join(f"{turn.role.value}: {turn.text}" for turn in history[-6:] if turn.text)
+        messages = [
+            ChatMessage.from_system(self.PROMPT),
+            ChatMessage.from_user(
+                f"<conversation>\n{transcript}\n</conversation>\n<last_message>\n{message}\n</last_message>"
+            ),
+        ]
+        try:
+            reply = self.generator.run(messages=messages)["replies"][0].text or ""
+        except Exception as error:  # noqa: BLE001 - a failed rewrite must not fail the answer
+            logger.warning("query rewrite failed, using the offline rules: %s", type(error).__name__)
+            return self.fallback.run(message=message, history=history)
+        reply = reply.strip().strip('"')
+        return {"query": reply if 0 < len(reply) <= 1000 else message}
