@@ -4,8 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
-import dj_database_url
 import django
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,54 +18,46 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
 
 
-def _load_dotenv(path: Path) -> None:
-    # A .env file beside manage.py fills in variables the environment does not set.
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+env = environ.Env()
+# A .env file beside manage.py fills in variables the environment does not set.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
-_load_dotenv(BASE_DIR / ".env")
+def _given(name: str) -> bool:
+    # Empty counts as unset everywhere: `FOO=` in a .env or a compose file means "use the default".
+    return bool(os.environ.get(name, "").strip())
 
 
 def env_str(name: str, default: str) -> str:
-    """Read a string environment variable; empty counts as unset."""
-    value = os.environ.get(name, "").strip()
-    return value or default
+    """A string variable (stripped)."""
+    return env.str(name).strip() if _given(name) else default
 
 
 def env_path(name: str, default: Path) -> Path:
-    """Read a path environment variable, relative to the project directory."""
+    """A path variable, relative to the project directory."""
     return (BASE_DIR / env_str(name, str(default))).resolve()
 
 
 def env_bool(name: str, default: bool) -> bool:
-    """Read a boolean environment variable (1/true/yes/on)."""
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    """A boolean variable (1/true/yes/on and their opposites)."""
+    return env.bool(name) if _given(name) else default
 
 
 def env_int(name: str, default: int) -> int:
-    """Read an integer environment variable."""
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
+    """An integer variable."""
+    return env.int(name) if _given(name) else default
 
 
 def env_float(name: str, default: float) -> float:
-    """Read a float environment variable."""
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
+    """A float variable."""
+    return env.float(name) if _given(name) else default
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    """Read a comma-separated environment variable."""
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+    """A comma-separated variable."""
+    raw = env.list(name) if _given(name) else default.split(",")
+    return [item.strip() for item in raw if item.strip()]
 
 
 DATA_DIR = env_path("CHATBOT_DATA_DIR", BASE_DIR / "var")
@@ -139,7 +131,7 @@ TEMPLATES = [
 ]
 
 # --- Database: an external server via DATABASE_URL, else the embedded Postgres + pgvector. ---
-DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+DATABASE_URL = env_str("DATABASE_URL", "")
 EMBEDDED_POSTGRES_AUTOSTART = env_bool("EMBEDDED_POSTGRES_AUTOSTART", True)
 EMBEDDED_POSTGRES_DIR = env_path("EMBEDDED_POSTGRES_DIR", DATA_DIR / "pgdata")
 
@@ -149,7 +141,8 @@ if DATABASE_URL:
             "SQLite is not supported: the knowledge base needs PostgreSQL with the pgvector extension. "
             "Unset DATABASE_URL to use the embedded PostgreSQL, or point it at a postgres:// server with pgvector."
         )
-    _default_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    _default_db = env.db_url_config(DATABASE_URL)
+    _default_db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 else:
     _default_db = {
         "ENGINE": "chatbot_site.embedded_postgres",
@@ -271,7 +264,7 @@ CHAT_EMBED_BATCH = env_int("CHAT_EMBED_BATCH", 32)
 # Throttle counters. Local memory is per process; with several processes use Redis (CACHE_URL=redis://...).
 CACHE_URL = env_str("CACHE_URL", "")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    "default": env.cache_url_config(CACHE_URL)
     if CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "chatbot"}
 }

@@ -82,6 +82,15 @@ class FakeOpenAI:
     fail_times: int = 0  # with mode 429/500: fail this many times, then answer
     token_delay: float = 0.0  # seconds between streamed tokens
     streams_finished: int = 0
+    streams_aborted: int = 0  # the client closed the connection mid-stream
+    open_streams: int = 0
+    max_open_streams: int = 0  # the most streams open at one moment
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_open(self, change: int) -> None:
+        with self.lock:
+            self.open_streams += change
+            self.max_open_streams = max(self.max_open_streams, self.open_streams)
 
 
 def _handler(state: FakeOpenAI):
@@ -146,6 +155,15 @@ def _handler(state: FakeOpenAI):
             )
 
         def _stream(self, text: str, body: dict) -> None:
+            state.count_open(1)
+            try:
+                self._stream_tokens(text, body)
+            except OSError:
+                state.streams_aborted += 1  # the client hung up
+            finally:
+                state.count_open(-1)
+
+        def _stream_tokens(self, text: str, body: dict) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
@@ -156,11 +174,8 @@ def _handler(state: FakeOpenAI):
                 if index == 0:
                     delta["role"] = "assistant"
                 chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                try:
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                except OSError:
-                    return  # the client hung up
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
                 time.sleep(state.token_delay)
             final = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
             self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
@@ -173,12 +188,16 @@ def _handler(state: FakeOpenAI):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # hundreds of streams connect at once in the concurrency tests
+
+
 class OpenAIServer:
     """An OpenAI-compatible /v1/chat/completions server on 127.0.0.1, driven by a FakeOpenAI state."""
 
     def __init__(self) -> None:
         self.state = FakeOpenAI()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
+        self.server = _Server(("127.0.0.1", 0), _handler(self.state))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -1,5 +1,6 @@
 """One contract suite for both session stores (in-memory and a real redis-server), plus memory-only bounds."""
 
+import asyncio
 import threading
 import time
 import uuid
@@ -131,3 +132,102 @@ def test_redis_down_raises_a_store_error():
     store = RedisSessionStore(url="redis://127.0.0.1:1/0", max_turns=10, ttl_seconds=60)
     with pytest.raises(SessionStoreError):
         store.create()
+
+
+def test_async_api_keeps_the_same_contract(store):
+    async def scenario() -> None:
+        session = await store.acreate()
+        assert uuid.UUID(session).version == 4
+        assert await store.aturns(session) == []
+        assert await store.aappend(session, [turn(1), Turn(role="assistant", content="a1", data={"status": "x"})])
+        assert [t.content for t in await store.aturns(session)] == ["message 1", "a1"]
+        assert store.turns(session)[1].data == {"status": "x"}  # the sync view of the same session
+        for i in range(10):
+            await store.aappend(session, [turn(i)])
+        assert len(await store.aturns(session)) == 6
+        unknown = str(uuid.uuid4())
+        assert await store.aturns(unknown) is None
+        assert await store.aappend(unknown, [turn(1)]) is False
+        assert await store.adelete(session) is True
+        assert await store.adelete(session) is False
+
+    asyncio.run(scenario())
+    asyncio.run(scenario())  # a second event loop: the asyncio Redis client is made per loop
+
+
+def test_concurrent_async_appends_lose_nothing(store):
+    store.max_turns = 10_000
+    session = store.create()
+
+    async def scenario() -> None:
+        async def worker(n: int) -> None:
+            for i in range(10):
+                await store.aappend(
+                    session, [Turn(role="user", content=f"{n}:{i}"), Turn(role="assistant", content="")]
+                )
+
+        await asyncio.gather(*(worker(n) for n in range(20)))
+
+    asyncio.run(scenario())
+    assert len(store.turns(session)) == 20 * 10 * 2
+
+
+def test_redis_down_raises_a_store_error_from_the_async_api_too():
+    store = RedisSessionStore(url="redis://127.0.0.1:1/0", max_turns=10, ttl_seconds=60)
+    with pytest.raises(SessionStoreError):
+        asyncio.run(store.acreate())
+
+
+def snapshot_store(clock: FakeClock, **limits) -> InMemorySessionStore:
+    options = {"max_sessions": 10, "max_turns": 10, "ttl_seconds": 3600, **limits}
+    return InMemorySessionStore(**options, clock=clock)
+
+
+def test_snapshot_round_trip_keeps_turns_order_and_idle_time(tmp_path):
+    clock = FakeClock()
+    old = snapshot_store(clock)
+    first, second = old.create(), old.create()
+    old.append(first, [turn(1), Turn(role="assistant", content="a1", data={"sources": [{"index": 1}]})])
+    clock.now += 100
+    old.append(second, [turn(2)])
+    path = tmp_path / "sessions.json"
+    assert old.save_snapshot(path) == 2
+    assert path.stat().st_mode & 0o777 == 0o600
+
+    new = snapshot_store(FakeClock())
+    assert new.load_snapshot(path) == 2
+    assert not path.exists()  # read once: a crash later brings nothing stale back
+    assert new.turns(first)[1].data == {"sources": [{"index": 1}]}
+    assert [t.content for t in new.turns(second)] == ["message 2"]
+    third = new.create()
+    new.max_sessions = 3
+    new.create()  # full: the least recently used goes first, and that is still `first` (idle 100 s longer)
+    assert new.turns(first) is None and new.turns(second) is not None and new.turns(third) is not None
+
+
+def test_snapshot_drops_sessions_that_expired_while_the_server_was_down(tmp_path, monkeypatch):
+    clock = FakeClock()
+    old = snapshot_store(clock, ttl_seconds=60)
+    stale, fresh = old.create(), old.create()
+    clock.now += 50
+    old.turns(fresh)  # touched: idle 0 s, while `stale` is idle 50 s
+    path = tmp_path / "sessions.json"
+    old.save_snapshot(path)
+    real_time = time.time()
+    monkeypatch.setattr(time, "time", lambda: real_time + 20)  # the restart took 20 s
+    new = snapshot_store(FakeClock(), ttl_seconds=60)
+    assert new.load_snapshot(path) == 1
+    assert new.turns(stale) is None and new.turns(fresh) == []
+
+
+@pytest.mark.parametrize(
+    "content", ["{not json", '{"version": 99, "sessions": []}', '{"version": 1, "sessions": [{}]}']
+)
+def test_a_corrupt_or_foreign_snapshot_starts_empty(tmp_path, content):
+    path = tmp_path / "sessions.json"
+    path.write_text(content)
+    store = snapshot_store(FakeClock())
+    assert store.load_snapshot(path) == 0
+    assert len(store) == 0
+    assert not path.exists()
+    assert store.load_snapshot(tmp_path / "missing.json") == 0

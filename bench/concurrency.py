@@ -1,0 +1,305 @@
+"""Many readers at once: the threaded server before async serving against the ASGI server, side by side.
+
+Both serve one process with the default in-memory sessions, the demo guide as knowledge, and a model that
+streams a 20-token answer (bench/slow_model.py, a separate process on 127.0.0.1):
+
+- burst: 1, 8, 64 and 256 readers ask at the same moment, 2-second model, every client streaming;
+- sustained: 100 new questions a second for 10 seconds, 5-second model (about 500 streams open at once);
+- offline: the extractive answerer (no model), 1, 4 and 16 clients asking back to back: throughput.
+
+"Before" is the code at --baseline (a git worktree) served as its `make run` did (gunicorn, 1 process,
+8 threads); "after" is this tree as `make run` serves it (uvicorn, chatbot_site.server). A request that has
+not finished 30 s after it was sent counts as not done. Server memory is the resident set before and at its
+peak during each run.
+
+    .venv/bin/python bench/concurrency.py [--baseline REV] [--quick]
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from _http import Client, percentile
+from _setup import ROOT, guide_database, setup, table
+
+BASELINE = "b74b1cc"  # main before async serving: gunicorn, one process, 8 threads
+DEADLINE = 30.0
+QUESTIONS = [
+    "How do I add a document?",
+    "What formats can I upload?",
+    "How does streaming work?",
+    "When should I switch to Redis?",
+    "How are documents split?",
+    "How do I use my own PostgreSQL server?",
+]
+
+
+def free_port() -> int:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextlib.contextmanager
+def process(command: list[str], *, cwd: Path, env: dict, ready_url: str | None = None) -> Iterator[subprocess.Popen]:
+    """A child process, waited on until ``ready_url`` answers 200, stopped with SIGTERM after the block."""
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while ready_url and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(ready_url, timeout=60) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            if ready_url:
+                raise RuntimeError(f"{command[:3]} did not become ready")
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def server_command(kind: str, port: int) -> list[str]:
+    if kind == "before":
+        return [sys.executable, "-m", "gunicorn", "chatbot_site.wsgi", "--bind", f"127.0.0.1:{port}"] + [
+            "--workers", "1", "--threads", "8", "--timeout", "120",
+        ]  # fmt: skip
+    return [sys.executable, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(port)]
+
+
+class Peak:
+    """Samples a process's resident memory in the background; the highest value seen."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, rss_mb(pid), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            with contextlib.suppress(OSError):
+                self.peak = max(self.peak, rss_mb(self.pid))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+async def stream_once(port: int, question: str) -> dict:
+    """One streaming question over its own connection: first token and whole answer times, and whether it
+    ended with `done` within the deadline."""
+    started = time.perf_counter()
+    first = None
+    buffer = b""
+    try:
+        async with asyncio.timeout(DEADLINE):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            body = json.dumps({"message": question}).encode()
+            writer.write(
+                b"POST /api/chat/?stream=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + b"Accept: text/event-stream\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+            while chunk := await reader.read(65536):
+                buffer += chunk
+                if first is None and b"event: token" in buffer:
+                    first = time.perf_counter() - started
+            writer.close()
+    except (TimeoutError, OSError):
+        pass
+    whole = time.perf_counter() - started
+    done = b"event: done" in buffer
+    return {
+        "first": first if first is not None else DEADLINE,
+        "whole": whole if done else DEADLINE,
+        "done": done,
+        "answered": b'"status": "answered"' in buffer,
+    }
+
+
+async def burst(port: int, readers: int) -> list[dict]:
+    return await asyncio.gather(*(stream_once(port, QUESTIONS[i % len(QUESTIONS)]) for i in range(readers)))
+
+
+async def sustained(port: int, rate: int, seconds: int) -> list[dict]:
+    tasks = []
+    started = time.perf_counter()
+    for index in range(rate * seconds):
+        delay = started + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(stream_once(port, QUESTIONS[index % len(QUESTIONS)])))
+    return await asyncio.gather(*tasks)
+
+
+def summary(results: list[dict], before_mb: float, peak_mb: float) -> dict:
+    firsts, wholes = [r["first"] for r in results], [r["whole"] for r in results]
+    return {
+        "first_p50": percentile(firsts, 50),
+        "first_p95": percentile(firsts, 95),
+        "whole_p50": percentile(wholes, 50),
+        "whole_p95": percentile(wholes, 95),
+        "done": sum(r["done"] for r in results),
+        "answered": sum(r["answered"] for r in results),
+        "n": len(results),
+        "rss_before": before_mb,
+        "rss_peak": peak_mb,
+    }
+
+
+def throughput(url: str, clients: int, seconds: float) -> float:
+    """Answers per second with ``clients`` asking back to back over keep-alive connections (JSON replies)."""
+    counts = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def run(slot: int) -> None:
+        client = Client(url)
+        while time.perf_counter() < stop:
+            status, _, _, _ = client.request("POST", "/api/chat/", {"message": QUESTIONS[slot % len(QUESTIONS)]})
+            counts[slot] += status == 200
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def measure(kind: str, code: Path, database: str, *, quick: bool) -> dict:
+    """Every phase against one server kind; a fresh server (and model server) per phase."""
+    from django.conf import settings  # noqa: PLC0415
+
+    base_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
+        "EMBEDDED_POSTGRES_DB": database,
+        "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_DEBUG": "0",
+        "CHAT_THROTTLE_IP": "1000000/min",
+        "CHAT_THROTTLE_SESSION": "1000000/min",
+        "CHAT_SESSION_SNAPSHOT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    phases = [("burst", 1, 2.0), ("burst", 8, 2.0), ("burst", 64, 2.0), ("burst", 256, 2.0)]
+    phases.append(("sustained", 20 if quick else 100, 5.0))
+    results: dict = {}
+    for phase, size, model_seconds in phases:
+        model_port, port = free_port(), free_port()
+        env = {
+            **base_env,
+            "OPENAI_API_KEY": "sk-bench-not-a-real-key",
+            "OPENAI_BASE_URL": f"http://127.0.0.1:{model_port}/v1",
+            "CHAT_MODEL": "bench-model",
+            "OPENAI_TIMEOUT_SECONDS": "60",
+        }
+        model = [sys.executable, str(ROOT / "bench" / "slow_model.py"), "--port", str(model_port)]
+        with (
+            process([*model, "--seconds", str(model_seconds)], cwd=ROOT, env=base_env),
+            process(server_command(kind, port), cwd=code, env=env, ready_url=f"http://127.0.0.1:{port}/readyz") as app,
+        ):
+            asyncio.run(burst(port, 2))  # one warm-up pair, as a reader who came earlier
+            before = rss_mb(app.pid)
+            peak = Peak(app.pid)
+            if phase == "burst":
+                outcome = asyncio.run(burst(port, size))
+            else:
+                outcome = asyncio.run(sustained(port, size, 10))
+            results[f"{phase} {size}"] = summary(outcome, before, peak.stop())
+        print(f"  {kind} {phase} {size}: {results[f'{phase} {size}']}", file=sys.stderr)
+    port = free_port()
+    with process(server_command(kind, port), cwd=code, env=base_env, ready_url=f"http://127.0.0.1:{port}/readyz"):
+        url = f"http://127.0.0.1:{port}"
+        throughput(url, 1, 2)  # warm-up
+        for clients in (1, 4, 16):
+            results[f"offline {clients}"] = {"rps": throughput(url, clients, 5 if quick else 15)}
+            print(f"  {kind} offline {clients}: {results[f'offline {clients}']}", file=sys.stderr)
+    return results
+
+
+@contextlib.contextmanager
+def worktree(rev: str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def seconds(value: float) -> str:
+    return f">={DEADLINE:.0f}" if value >= DEADLINE else f"{value:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default=BASELINE, help="git revision of the threaded server")
+    parser.add_argument("--quick", action="store_true", help="a shorter sustained run and offline phase")
+    args = parser.parse_args()
+    setup()
+    with guide_database(suffix="concurrency") as database:
+        after = measure("after", ROOT, database, quick=args.quick)
+        with worktree(args.baseline) as tree:
+            before = measure("before", tree, database, quick=args.quick)
+    rows = []
+    for name, old in before.items():
+        new = after[name]
+        if "rps" in old:
+            ratio = f"{new['rps'] / old['rps']:.2f}x throughput"
+            rows.append([name, f"{old['rps']:.1f}/s", "", "", f"{new['rps']:.1f}/s", "", "", ratio])
+            continue
+        rows.append(
+            [
+                name,
+                f"{seconds(old['first_p50'])} / {seconds(old['first_p95'])}",
+                f"{seconds(old['whole_p50'])} / {seconds(old['whole_p95'])}",
+                f"{old['done']}/{old['n']}",
+                f"{seconds(new['first_p50'])} / {seconds(new['first_p95'])}",
+                f"{seconds(new['whole_p50'])} / {seconds(new['whole_p95'])}",
+                f"{new['done']}/{new['n']} ({new['answered']} answered)",
+                f"{old['first_p95'] / new['first_p95']:.1f}x / {old['whole_p95'] / new['whole_p95']:.1f}x",
+            ]
+        )
+    headers = ["run", "before: first p50/p95 s", "whole p50/p95 s", "done"]
+    headers += ["after: first p50/p95 s", "whole p50/p95 s", "done", "p95 ratio (first/whole)"]
+    print(table(headers, rows))
+    memory = [[name, f"{before[name]['rss_before']:.0f} -> {before[name]['rss_peak']:.0f}",
+               f"{after[name]['rss_before']:.0f} -> {after[name]['rss_peak']:.0f}"]
+              for name in before if "rss_before" in before[name]]  # fmt: skip
+    print()
+    print(table(["run", "before: RSS MB (start -> peak)", "after: RSS MB (start -> peak)"], memory))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Query embedding in batches: concurrent questions share one model call and get their own vectors."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from chat.retrieval import EmbeddingBatcher, QueryEmbedder, document_embed_many
+from knowledge.embedders import shared_document_embedder, shared_text_embedder
+
+QUESTIONS = [f"Question {n}: how does the snowy owl hunt on the tundra in winter number {n}?" for n in range(16)]
+
+
+def test_concurrent_queries_are_embedded_together_and_each_gets_its_own_vector():
+    embed_many = document_embed_many(shared_document_embedder())
+    batches: list[int] = []
+    release = threading.Event()
+
+    def counting(texts: list[str]):
+        batches.append(len(texts))
+        release.wait(timeout=10)  # hold the first call so the others queue behind it
+        return embed_many(texts)
+
+    batcher = EmbeddingBatcher(embed_many=counting, max_batch=32)
+    results: dict[int, np.ndarray] = {}
+
+    def ask(n: int) -> None:
+        results[n] = np.asarray(batcher.embed(QUESTIONS[n]))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(QUESTIONS))]
+    threads[0].start()
+    while not batches:
+        pass
+    for thread in threads[1:]:
+        thread.start()
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert batches[0] == 1 and sum(batches) == len(QUESTIONS)
+    assert len(batches) < len(QUESTIONS) // 2  # the fifteen that waited went in one or a few calls
+    single = shared_text_embedder()
+    for n, vector in results.items():
+        expected = np.asarray(single.run(text=QUESTIONS[n])["embedding"])
+        assert float(vector @ expected) > 0.9999  # the same vector as embedding the question alone
+
+
+def test_a_failed_model_call_fails_every_question_in_it_and_the_next_call_works():
+    calls = []
+
+    def flaky(texts: list[str]):
+        calls.append(texts)
+        if len(calls) == 1:
+            raise RuntimeError("model crashed")
+        return [np.ones(3) for _ in texts]
+
+    batcher = EmbeddingBatcher(embed_many=flaky)
+    with pytest.raises(RuntimeError, match="model crashed"):
+        batcher.embed("first")
+    assert list(batcher.embed("second")) == [1.0, 1.0, 1.0]
+
+
+def test_query_embedder_returns_a_float32_array():
+    embedder = QueryEmbedder(batcher=EmbeddingBatcher(embed_many=document_embed_many(shared_document_embedder())))
+    embedding = embedder.run(text="Where do snowy owls live?")["embedding"]
+    assert embedding.dtype == np.float32 and embedding.shape == (384,)

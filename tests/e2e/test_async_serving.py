@@ -1,0 +1,166 @@
+"""The ASGI server as `make run` starts it: many streams at once, cancellation, readiness and restarts."""
+
+import asyncio
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import httpx
+import pytest
+from django.db import connection
+
+from tests.chat.conftest import parse_sse
+from tests.servers import AppServer, OpenAIServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def model():
+    server = OpenAIServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def llm_env(model: OpenAIServer) -> dict[str, str]:
+    return {
+        "OPENAI_API_KEY": "sk-test-not-a-real-key",
+        "OPENAI_BASE_URL": model.base_url,
+        "CHAT_MODEL": "test-model",
+        "OPENAI_MAX_RETRIES": "0",
+        "CHAT_THROTTLE_IP": "10000/min",
+    }
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+async def ask_streaming(client: httpx.AsyncClient, url: str, question: str) -> list[tuple[str, dict]]:
+    async with client.stream("POST", f"{url}/api/chat/?stream=1", json={"message": question}) as response:
+        assert response.status_code == 200
+        return parse_sse(b"".join([chunk async for chunk in response.aiter_bytes()]))
+
+
+def test_many_streams_are_open_at_once_and_all_finish(knowledge, model):
+    """Forty readers stream at once: the model sees all forty streams open together (a thread per stream
+    would cap that at the thread count), and every stream ends with `done`."""
+    model.state.reply = " ".join(["Hubble"] * 20) + " [1]."
+    model.state.token_delay = 0.1  # two seconds of streaming per answer
+    readers = 40
+    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(model)).running() as app:
+
+        async def burst() -> list[list[tuple[str, dict]]]:
+            limits = httpx.Limits(max_connections=readers)
+            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+                questions = [f"Who built the Hubble Space Telescope? ({n})" for n in range(readers)]
+                return await asyncio.gather(*(ask_streaming(client, app.url, q) for q in questions))
+
+        results = asyncio.run(burst())
+    assert all(events[-1][0] == "done" for events in results)
+    assert all(events[-1][1]["status"] == "answered" for events in results)
+    assert model.state.streams_finished == readers
+    assert model.state.max_open_streams == readers
+
+
+def test_a_reader_who_leaves_mid_stream_cancels_the_model_request(knowledge, model):
+    model.state.reply = " ".join(["word"] * 60) + " [1]."
+    model.state.token_delay = 0.05
+    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(model)).running() as app:
+        session_id = post_json(f"{app.url}/api/chat/sessions/", {})["session_id"]
+        url = f"{app.url}/api/chat/sessions/{session_id}/messages/?stream=1"
+        with httpx.Client(timeout=30) as client:
+            with client.stream("POST", url, json={"message": "Who built the Hubble Space Telescope?"}) as response:
+                seen = b""
+                for chunk in response.iter_bytes():
+                    seen += chunk
+                    if b"event: token" in seen:
+                        break  # leaving the block closes the connection
+        deadline = time.monotonic() + 10
+        while model.state.streams_aborted == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert model.state.streams_aborted == 1  # our server closed its request to the model
+        assert model.state.streams_finished == 0
+        status, body = get_json(f"{app.url}/api/chat/sessions/{session_id}/")
+        assert status == 200 and body["turns"] == []  # nothing stored for the abandoned answer
+
+
+def test_sessions_survive_a_graceful_restart_but_not_a_crash(knowledge, tmp_path):
+    env = {"CHAT_SESSION_SNAPSHOT_PATH": str(tmp_path / "sessions.json")}
+    database = connection.settings_dict["NAME"]
+    app = AppServer(database=database, env=env)
+    app.start()
+    try:
+        reply = post_json(f"{app.url}/api/chat/", {"message": "When did Tower Bridge open?"})
+        session_id = reply["session_id"]
+    finally:
+        app.stop()  # SIGTERM: the graceful stop writes the sessions out
+    snapshot = json.loads((tmp_path / "sessions.json").read_text())
+    assert [item["id"] for item in snapshot["sessions"]] == [session_id]
+    assert (tmp_path / "sessions.json").stat().st_mode & 0o077 == 0  # conversations are private to the owner
+
+    app = AppServer(database=database, env=env)
+    app.start()
+    try:
+        status, body = get_json(f"{app.url}/api/chat/sessions/{session_id}/")
+        assert status == 200
+        assert [turn["role"] for turn in body["turns"]] == ["user", "assistant"]
+        assert body["turns"][1]["content"] == reply["answer"]
+        # The follow-up still knows what "it" is.
+        follow_up = post_json(f"{app.url}/api/chat/", {"message": "What is raised on it?", "session_id": session_id})
+        assert "Tower Bridge" in follow_up["query"]
+    finally:
+        app.crash()  # SIGKILL: nothing is written
+    assert not (tmp_path / "sessions.json").exists()
+
+    app = AppServer(database=database, env=env)
+    app.start()
+    try:
+        status, body = get_json(f"{app.url}/api/chat/sessions/{session_id}/")
+        assert status == 404 and body["error"]["code"] == "session_not_found"
+    finally:
+        app.stop()
+
+
+def test_the_server_takes_no_request_before_the_model_is_loaded(knowledge, tmp_path):
+    log = tmp_path / "server.log"
+    app = AppServer(database=connection.settings_dict["NAME"], log=log)
+    subprocess.run(
+        [app.python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=app.root, env=app.env, check=True
+    )
+    app.process = subprocess.Popen(
+        [app.python, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(app.port)],
+        cwd=app.root,
+        env=app.env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        first = None
+        deadline = time.monotonic() + 90
+        while first is None and time.monotonic() < deadline:
+            try:
+                first = get_json(f"{app.url}/readyz")
+            except OSError:
+                time.sleep(0.05)  # not listening yet
+        assert first is not None and first[0] == 200, first  # the first answer is "ready", never "loading"
+        reply = post_json(f"{app.url}/api/chat/", {"message": "When did Tower Bridge open?"})
+        # The first question pays no model load (that took 6-7 s on first use before).
+        assert reply["timings_ms"]["embed"] < 1000, reply["timings_ms"]
+        text = log.read_text()
+        assert text.index("chat engine ready") < text.index("Uvicorn running on")
+    finally:
+        app.stop()
