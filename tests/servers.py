@@ -5,6 +5,7 @@ import json
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -224,9 +225,12 @@ class AppServer:
         self.log = log
         self.python = sys.executable
         self.root = Path(__file__).resolve().parent.parent
+        self.snapshot_dir = tempfile.TemporaryDirectory()
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
+            # Each server keeps its sessions across a graceful restart in a file of its own.
+            "CHAT_SESSION_SNAPSHOT_PATH": str(Path(self.snapshot_dir.name) / "sessions.json"),
             "EMBEDDED_POSTGRES_DB": database,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_DEBUG": "0",

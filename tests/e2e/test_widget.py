@@ -169,8 +169,9 @@ def test_keyboard_escape_new_conversation_and_expired_session(page, server):
     ask(page, "How does streaming work?")
     new = page.evaluate("Object.entries(localStorage).find(([k]) => k.startsWith('chatbot.session'))[1]")
     assert new != old
-    # The server forgets the session (a restart with the in-memory store): the widget starts again quietly.
-    server.stop()
+    # The server forgets the session (a crash with the in-memory store; a graceful restart keeps it): the widget
+    # starts again quietly.
+    server.crash()
     server.start()
     bubble = ask(page, "How do I add a document?")
     assert bubble.get_attribute("data-state") == "answered"
