@@ -122,6 +122,10 @@ class ChatEngine:
                 pipeline.warm_up()
         self.pipelines.retrieval.get_component("embedder").run(text="warm up")
 
+    @staticmethod
+    def _retrieval_inputs(message: str, history: list[ChatMessage], selected_text: str | None) -> dict:
+        return {"rewriter": {"message": message, "history": history}, "retriever": {"selected_text": selected_text}}
+
     def retrieve(self, *, message: str, history: list[ChatMessage], selected_text: str | None = None) -> Retrieval:
         """The standalone query, its embedding and the gated documents (blocking: database and model)."""
         started = time.perf_counter()
@@ -129,14 +133,32 @@ class ChatEngine:
         with stage_timings() as timings:
             try:
                 retrieved = self.pipelines.retrieval.run(
-                    {
-                        "rewriter": {"message": message, "history": history},
-                        "retriever": {"selected_text": selected_text or None},
-                    },
+                    self._retrieval_inputs(message, history, selected_text or None),
                     include_outputs_from={"rewriter", "embedder"},
                 )
             except Exception as error:  # noqa: BLE001 - mapped to API errors
                 raise_mapped(error)
+        return self._retrieval(retrieved, timings, started)
+
+    async def retrieve_async(
+        self, *, message: str, history: list[ChatMessage], selected_text: str | None = None
+    ) -> Retrieval:
+        """As retrieve(), holding a worker thread only for the SQL: the query is rewritten on the loop (or by
+        the LLM, awaited) and embedded by the batching embedder."""
+        started = time.perf_counter()
+        await run_blocking(_connect_database)
+        with stage_timings() as timings:
+            try:
+                retrieved = await self.pipelines.retrieval.run_async(
+                    self._retrieval_inputs(message, history, selected_text or None),
+                    include_outputs_from={"rewriter", "embedder"},
+                )
+            except Exception as error:  # noqa: BLE001 - mapped to API errors
+                raise_mapped(error)
+        return self._retrieval(retrieved, timings, started)
+
+    @staticmethod
+    def _retrieval(retrieved: dict, timings: dict[str, float], started: float) -> Retrieval:
         # The pipeline's own bookkeeping between components counts towards retrieval, so the stages add up.
         timings["retrieve"] = _elapsed_ms(started) - timings.get("query", 0.0) - timings.get("embed", 0.0)
         return Retrieval(

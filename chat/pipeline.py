@@ -9,11 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from haystack import Pipeline, tracing
-from haystack.components.builders import ChatPromptBuilder
 
 from knowledge.embedders import shared_document_embedder, shared_text_embedder
 
-from .answering import CitationValidator, PromptData
+from .answering import CitationValidator, PromptBuilder
 from .extractive import ExtractiveAnswerer
 from .generation import build_llm_generator
 from .retrieval import (
@@ -40,30 +39,11 @@ the place to explain it from (do not just repeat the selection). If neither answ
 reply with SELECTION_DOES_NOT_ANSWER and then say what the other sources say, with citations.
 5. Be brief and precise."""
 
-PROMPT_TEMPLATE = (
-    '{% message role="system" %}' + SYSTEM_PROMPT + "{% endmessage %}"
-    "{% for turn in history %}{% message role=turn.role %}{{ turn.text }}{% endmessage %}{% endfor %}"
-    '{% message role="user" %}'
-    "<knowledge>\n"
-    "{% for doc in documents %}"
-    '<source id="{{ loop.index }}" title="{{ doc.meta.title | replace(\'"\', "\'") }}" '
-    'section="{{ doc.meta.section | replace(\'"\', "\'") }}"'
-    '{% if doc.meta.kind == "selection" %} selected="true"{% endif %}'
-    '{% if doc.meta.role == "context" %} context="true"{% endif %}>\n'
-    "{{ doc.content }}\n"
-    "</source>\n"
-    "{% endfor %}"
-    "</knowledge>\n"
-    "<question>\n{{ question }}\n</question>"
-    "{% endmessage %}"
-)
-
 # Which reported stage each pipeline component's time counts towards.
 STAGES = {
     "rewriter": "query",
     "embedder": "embed",
     "retriever": "retrieve",
-    "data": "generate",
     "prompt_builder": "generate",
     "llm": "generate",
     "answerer": "generate",
@@ -124,15 +104,9 @@ def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: An
 def build_llm_answer_pipeline(*, generator: Any) -> Pipeline:
     """documents + question + history -> delimited prompt -> LLM -> validated citations."""
     pipeline = Pipeline()
-    pipeline.add_component("data", PromptData())
-    pipeline.add_component(
-        "prompt_builder",
-        ChatPromptBuilder(template=PROMPT_TEMPLATE, required_variables=["documents", "question", "history"]),
-    )
+    pipeline.add_component("prompt_builder", PromptBuilder(system_prompt=SYSTEM_PROMPT))
     pipeline.add_component("llm", generator)
     pipeline.add_component("citations", CitationValidator())
-    pipeline.connect("data.documents", "prompt_builder.documents")
-    pipeline.connect("data.question", "prompt_builder.question")
     pipeline.connect("prompt_builder.prompt", "llm.messages")
     pipeline.connect("llm.replies", "citations.replies")
     return pipeline
@@ -167,8 +141,7 @@ class ChatPipelines:
             return self.extractive_inputs(**inputs)
         documents = inputs["documents"]
         return {
-            "data": {"documents": documents, "question": inputs["question"]},
-            "prompt_builder": {"history": [{"role": m.role.value, "text": m.text} for m in inputs["history"]]},
+            "prompt_builder": {"documents": documents, "question": inputs["question"], "history": inputs["history"]},
             "llm": {"streaming_callback": inputs["streaming_callback"]},
             "citations": {"source_count": len(documents)},
         }

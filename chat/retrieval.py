@@ -1,6 +1,8 @@
 """Retrieval components: the query embedder, hybrid retrieval over the ORM, selected-text grounding and the
 evidence gate."""
 
+import asyncio
+import queue
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -14,43 +16,52 @@ from haystack import Document, component
 
 from knowledge.selectors import ChunkHit, chunk_neighbours, chunk_search
 
+from .concurrency import run_blocking
 from .text import content_words, focus_terms, mentioned, phrases, stems_of
 
 
 class EmbeddingBatcher:
-    """Embeds the texts that threads ask for at the same time in one model call.
+    """Embeds the texts asked for at the same time in one model call, on a thread of its own.
 
-    The first caller embeds at once; callers that arrive while a call runs wait and go in the next call
-    together. On 2 cores, 100 questions a second embedded one by one take a core; in batches, a fraction.
+    Callers wait for their vector without holding a worker (``embed_async`` on the event loop, ``embed`` in a
+    thread), so under load the batch grows to what has queued: on 2 cores, 100 questions a second embedded one
+    by one take a core, in batches a fraction of one. Alone, a question waits only for the hand-over.
     """
 
     def __init__(self, *, embed_many: Callable[[list[str]], Sequence[Any]], max_batch: int = 32) -> None:
         self.embed_many = embed_many
         self.max_batch = max(max_batch, 1)
-        self._ready = threading.Condition()
-        self._pending: list[tuple[str, Future]] = []
-        self._busy = False
+        self._queue: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def _submit(self, text: str) -> Future:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._serve, name="query-embedder", daemon=True)
+                    self._thread.start()
+        future: Future = Future()
+        self._queue.put((text, future))
+        return future
 
     def embed(self, text: str) -> Any:
-        """The text's embedding (blocks; call from a worker thread, never the event loop)."""
-        future: Future = Future()
-        with self._ready:
-            self._pending.append((text, future))
-        while not future.done():
-            with self._ready:
-                while self._busy and not future.done():
-                    self._ready.wait()
-                if future.done():
+        """The text's embedding (blocks the calling thread)."""
+        return self._submit(text).result()
+
+    async def embed_async(self, text: str) -> Any:
+        """The text's embedding, awaited."""
+        return await asyncio.wrap_future(self._submit(text))
+
+    def _serve(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
                     break
-                self._busy = True
-                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-            try:
-                self._run(batch)
-            finally:
-                with self._ready:
-                    self._busy = False
-                    self._ready.notify_all()
-        return future.result()
+            self._run(batch)
 
     def _run(self, batch: list[tuple[str, Future]]) -> None:
         try:
@@ -88,6 +99,11 @@ class QueryEmbedder:
     def run(self, text: str) -> dict[str, np.ndarray]:
         """Return the query's embedding."""
         return {"embedding": np.asarray(self.batcher.embed(text), dtype=np.float32)}
+
+    @component.output_types(embedding=np.ndarray)
+    async def run_async(self, text: str) -> dict[str, np.ndarray]:
+        """As run(), awaiting the vector instead of holding a thread for it."""
+        return {"embedding": np.asarray(await self.batcher.embed_async(text), dtype=np.float32)}
 
 
 def hit_to_document(hit: ChunkHit) -> Document:
@@ -302,3 +318,12 @@ class GroundedRetriever:
         """The gated documents (or ``no_answer``) and the evidence they rest on."""
         documents = self.retriever.run(query=query, query_embedding=query_embedding, top_k=top_k)["documents"]
         return self.gate.run(documents=documents, selected_text=selected_text, query=query)
+
+    @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
+    async def run_async(
+        self, query: str, query_embedding: Any, selected_text: str | None = None, top_k: int | None = None
+    ) -> dict[str, Any]:
+        """As run(), in the chat worker pool (each of its threads keeps a database connection)."""
+        return await run_blocking(
+            self.run, query=query, query_embedding=query_embedding, selected_text=selected_text, top_k=top_k
+        )

@@ -35,6 +35,11 @@ class QueryRewriter:
             return {"query": f"{message} {previous[-1]}"}
         return {"query": message}
 
+    @component.output_types(query=str)
+    async def run_async(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
+        """As run(), on the event loop."""
+        return self.run(message=message, history=history)
+
 
 @component
 class LLMQueryRewriter:
@@ -49,22 +54,41 @@ class LLMQueryRewriter:
         self.generator = generator
         self.fallback = QueryRewriter()
 
-    @component.output_types(query=str)
-    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
-        """Return the text to retrieve with."""
-        if not history:
-            return {"query": message}
+    def _messages(self, message: str, history: list[ChatMessage]) -> list[ChatMessage]:
         transcript = "\n".join(f"{turn.role.value}: {turn.text}" for turn in history[-6:] if turn.text)
-        messages = [
+        return [
             ChatMessage.from_system(self.PROMPT),
             ChatMessage.from_user(
                 f"<conversation>\n{transcript}\n</conversation>\n<last_message>\n{message}\n</last_message>"
             ),
         ]
+
+    @staticmethod
+    def _query(reply: str, message: str) -> dict[str, str]:
+        reply = reply.strip().strip('"')
+        return {"query": reply if 0 < len(reply) <= 1000 else message}
+
+    @component.output_types(query=str)
+    def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
+        """Return the text to retrieve with."""
+        if not history:
+            return {"query": message}
         try:
-            reply = self.generator.run(messages=messages)["replies"][0].text or ""
+            reply = self.generator.run(messages=self._messages(message, history))["replies"][0].text or ""
         except Exception as error:  # noqa: BLE001 - a failed rewrite must not fail the answer
             logger.warning("query rewrite failed, using the offline rules: %s", type(error).__name__)
             return self.fallback.run(message=message, history=history)
-        reply = reply.strip().strip('"')
-        return {"query": reply if 0 < len(reply) <= 1000 else message}
+        return self._query(reply, message)
+
+    @component.output_types(query=str)
+    async def run_async(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
+        """As run(), awaiting the model instead of holding a thread for it."""
+        if not history:
+            return {"query": message}
+        try:
+            replies = (await self.generator.run_async(messages=self._messages(message, history)))["replies"]
+            reply = replies[0].text or ""
+        except Exception as error:  # noqa: BLE001 - a failed rewrite must not fail the answer
+            logger.warning("query rewrite failed, using the offline rules: %s", type(error).__name__)
+            return self.fallback.run(message=message, history=history)
+        return self._query(reply, message)

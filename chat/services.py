@@ -14,7 +14,6 @@ from haystack.dataclasses import ChatMessage
 from knowledge.markdown import FENCE
 from knowledge.sources import reference_is_safe
 
-from .concurrency import run_blocking
 from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
 from .exceptions import SessionNotFound, SessionStoreUnavailable
 from .sessions import SessionStoreError, Turn, get_session_store
@@ -241,7 +240,7 @@ async def chat_reply_async(
     history = _history(await session_turns_async(session_id=session_id))
     engine = get_chat_engine()
     started = time.perf_counter()
-    retrieval = await run_blocking(engine.retrieve, message=message, history=history, selected_text=selected_text)
+    retrieval = await engine.retrieve_async(message=message, history=history, selected_text=selected_text)
     _emit_sources(on_event, retrieval)
     answer = await engine.answer_async(
         retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event)
