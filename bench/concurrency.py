@@ -53,10 +53,16 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (gunicorn's worker is the master's child)."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+            total += int(line.split()[1]) / 1024
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        with contextlib.suppress(OSError):
+            total += rss_mb(int(child))
+    return total
 
 
 @contextlib.contextmanager

@@ -91,6 +91,20 @@ def raise_mapped(error: BaseException) -> NoReturn:
     raise error
 
 
+def _collector(on_token: TokenCallback | None) -> tuple[list[str], Callable[[Any], None] | None]:
+    """What has streamed so far, and the streaming callback that passes text on (None: do not stream)."""
+    streamed: list[str] = []
+    if on_token is None:
+        return streamed, None
+
+    def on_chunk(chunk: Any) -> None:
+        if chunk.content:
+            streamed.append(chunk.content)
+            on_token(chunk.content)
+
+    return streamed, on_chunk
+
+
 def _connect_database() -> None:
     """Connect, or health-check a reused connection, before the query is embedded.
 
@@ -188,15 +202,10 @@ class ChatEngine:
         """Generate the answer (blocking). ``on_token`` gets the text as it streams; without it, no streaming."""
         if not retrieval.documents:
             return self._not_covered(on_token)
-        streamed: list[str] = []
-
-        def on_chunk(chunk: Any) -> None:
-            if chunk.content:
-                streamed.append(chunk.content)
-                on_token(chunk.content)
+        streamed, on_chunk = _collector(on_token)
 
         started = time.perf_counter()
-        inputs = self._inputs(retrieval, question, history, on_chunk if on_token else None)
+        inputs = self._inputs(retrieval, question, history, on_chunk)
         generator = self.generator
         try:
             answered = self.pipelines.answer.run(self.pipelines.answer_inputs(**inputs))
@@ -224,15 +233,13 @@ class ChatEngine:
             return await run_blocking(
                 self.answer, retrieval=retrieval, question=question, history=history, on_token=on_token
             )
-        streamed: list[str] = []
+        streamed, on_chunk = _collector(on_token)
 
-        async def on_chunk(chunk: Any) -> None:
-            if chunk.content:
-                streamed.append(chunk.content)
-                on_token(chunk.content)
+        async def on_chunk_async(chunk: Any) -> None:
+            on_chunk(chunk)
 
         started = time.perf_counter()
-        inputs = self._inputs(retrieval, question, history, on_chunk if on_token else None)
+        inputs = self._inputs(retrieval, question, history, on_chunk_async if on_token else None)
         generator = self.generator
         try:
             answered = await self.pipelines.answer.run_async(self.pipelines.answer_inputs(**inputs))

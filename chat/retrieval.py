@@ -157,6 +157,11 @@ class RetrievalConfig:
             embed_batch=settings.CHAT_EMBED_BATCH,
         )
 
+    def search_options(self) -> dict[str, Any]:
+        """The fusion options knowledge.selectors.chunk_search takes."""
+        names = ("candidates", "dense_weight", "sparse_weight", "rrf_k", "ef_search", "match_budget")
+        return {name: getattr(self, name) for name in names}
+
 
 @component
 class HybridRetriever:
@@ -168,18 +173,8 @@ class HybridRetriever:
     @component.output_types(documents=list[Document])
     def run(self, query: str, query_embedding: Any, top_k: int | None = None) -> dict[str, list[Document]]:
         """Return the best chunks, best first."""
-        config = self.config
-        hits = chunk_search(
-            query=query,
-            embedding=query_embedding,
-            top_k=top_k or config.top_k,
-            candidates=config.candidates,
-            dense_weight=config.dense_weight,
-            sparse_weight=config.sparse_weight,
-            rrf_k=config.rrf_k,
-            ef_search=config.ef_search,
-            match_budget=config.match_budget,
-        )
+        options = self.config.search_options()
+        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k or self.config.top_k, **options)
         return {"documents": [hit_to_document(hit) for hit in hits]}
 
 

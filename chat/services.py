@@ -14,6 +14,7 @@ from haystack.dataclasses import ChatMessage
 from knowledge.markdown import FENCE
 from knowledge.sources import reference_is_safe
 
+from .concurrency import run_blocking
 from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
 from .exceptions import SessionNotFound, SessionStoreUnavailable
 from .sessions import SessionStoreError, Turn, get_session_store
@@ -201,6 +202,17 @@ def _turns(*, message: str, selected_text: str | None, reply: ChatReply) -> list
     return [user, assistant]
 
 
+def _respond(
+    *, message: str, history: list[ChatMessage], selected_text: str | None, on_event: EventCallback | None
+) -> tuple[Retrieval, Answer]:
+    """Retrieve and answer, blocking; the sources event goes out between the two."""
+    engine = get_chat_engine()
+    retrieval = engine.retrieve(message=message, history=history, selected_text=selected_text)
+    _emit_sources(on_event, retrieval)
+    answer = engine.answer(retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event))
+    return retrieval, answer
+
+
 def chat_reply(
     *,
     session_id: str,
@@ -210,11 +222,8 @@ def chat_reply(
 ) -> ChatReply:
     """Answer one message in a session (blocking). The user turn and the reply are stored together, or not at all."""
     history = _history(session_turns(session_id=session_id))
-    engine = get_chat_engine()
     started = time.perf_counter()
-    retrieval = engine.retrieve(message=message, history=history, selected_text=selected_text)
-    _emit_sources(on_event, retrieval)
-    answer = engine.answer(retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event))
+    retrieval, answer = _respond(message=message, history=history, selected_text=selected_text, on_event=on_event)
     reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
     with _store_errors():
         stored = get_session_store().append(
@@ -240,11 +249,16 @@ async def chat_reply_async(
     history = _history(await session_turns_async(session_id=session_id))
     engine = get_chat_engine()
     started = time.perf_counter()
-    retrieval = await engine.retrieve_async(message=message, history=history, selected_text=selected_text)
-    _emit_sources(on_event, retrieval)
-    answer = await engine.answer_async(
-        retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event)
-    )
+    kwargs = {"message": message, "history": history, "selected_text": selected_text, "on_event": on_event}
+    if not engine.pipelines.uses_llm:
+        # Offline, every step is CPU or database work: one hop into the worker pool for all of it.
+        retrieval, answer = await run_blocking(_respond, **kwargs)
+    else:
+        retrieval = await engine.retrieve_async(message=message, history=history, selected_text=selected_text)
+        _emit_sources(on_event, retrieval)
+        answer = await engine.answer_async(
+            retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event)
+        )
     reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
     with _store_errors():
         turns = _turns(message=message, selected_text=selected_text, reply=reply)
