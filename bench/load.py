@@ -1,4 +1,4 @@
-"""Load, integrity and memory against the server as `make run` starts it (gunicorn, 1 process, 8 threads).
+"""Load, integrity and memory against the server as `make run` starts it (uvicorn, 1 process).
 
 1. 50 concurrent sessions x 20 turns; then every session is fetched and checked: no turn lost, duplicated or
    misordered. Throughput, p95 and the server's RSS before and after.

@@ -1,4 +1,5 @@
-"""RSS of the server process (as `make run` starts it): at rest, after loading the model, and with sessions.
+"""RSS of the server process (as `make run` starts it): when it starts listening (the model is loaded by then),
+after a first answer, and with sessions.
 
 Sessions of 20 turns are created through the real API with the offline answerer. The growth after them mixes
 the sessions with warm-up (per-thread allocator arenas, torch buffers, caches), so the sessions' own share is
@@ -25,7 +26,7 @@ def main() -> None:
 
     with (
         guide_database(suffix="bench_memory") as database,
-        AppServer(database=database, env=OPEN).running(ready_path="/healthz") as server,  # /readyz loads the model
+        AppServer(database=database, env=OPEN).running(ready_path="/healthz") as server,
     ):
         at_rest = server.rss_mb()
         Client(server.url).request("POST", "/api/chat/", {"message": "How do I add a document?"})

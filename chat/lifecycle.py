@@ -29,6 +29,18 @@ def server_starting() -> None:
     logger.info("chat engine ready in %.1f s", time.perf_counter() - started)
 
 
+async def server_starting_on_loop() -> None:
+    """On the serving event loop, before traffic: make the async model clients (they belong to this loop), so
+    the first burst of readers does not make one each."""
+    engine = get_chat_engine()
+    for pipeline in (engine.pipelines.answer, engine.pipelines.retrieval):
+        for name in pipeline.graph.nodes:
+            component = pipeline.get_component(name)
+            for candidate in (component, getattr(component, "generator", None)):
+                if hasattr(candidate, "warm_up_async"):
+                    await candidate.warm_up_async()
+
+
 def server_stopping() -> None:
     """On a graceful stop (SIGTERM, Ctrl-C), after the open requests finished: write the live sessions out."""
     store = _memory_store()

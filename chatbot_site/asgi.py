@@ -32,6 +32,7 @@ async def _lifespan(receive, send) -> None:
         if message["type"] == "lifespan.startup":
             try:
                 await asyncio.to_thread(lifecycle.server_starting)
+                await lifecycle.server_starting_on_loop()
             except Exception as error:  # noqa: BLE001 - the server refuses to start, and says why
                 logger.exception("startup failed")
                 await send({"type": "lifespan.startup.failed", "message": type(error).__name__})
