@@ -18,10 +18,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     setup()
-    from django.conf import settings
     from django.db import connection
 
     from chat.evaluation import contains_gold, ingest_articles, load_questions, sample
+    from chat.retrieval import RetrievalConfig
     from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import shared_text_embedder
     from knowledge.models import Chunk
@@ -32,6 +32,7 @@ def main() -> None:
     questions = sample([q for q in questions if q.document not in tuned], limit=args.limit, seed=args.seed)
     embedder = shared_text_embedder()
     vectors = [embedder.run(text=q.question)["embedding"] for q in questions]
+    options = RetrievalConfig.from_settings().search_options()  # the fusion chat uses; the budget varies
     rows = []
     with isolated_database(suffix="bench_budget"):
         ingest_articles(articles)
@@ -43,13 +44,7 @@ def main() -> None:
             hits_at_5, reciprocal_ranks = 0, 0.0
             for question, vector in zip(questions, vectors, strict=True):
                 hits = chunk_search(
-                    query=question.question,
-                    embedding=vector,
-                    top_k=10,
-                    dense_weight=settings.CHAT_DENSE_WEIGHT,
-                    sparse_weight=settings.CHAT_SPARSE_WEIGHT,
-                    rrf_k=settings.CHAT_RRF_K,
-                    match_budget=budget,
+                    query=question.question, embedding=vector, top_k=10, **{**options, "match_budget": budget}
                 )
                 for rank, hit in enumerate(hits, start=1):
                     if hit.document_title == question.document and contains_gold(hit.text, question.answers):

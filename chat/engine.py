@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from haystack import Document
+from haystack import Document, Pipeline
 from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage
 
@@ -129,12 +129,25 @@ class ChatEngine:
         """Which generator answers ("extractive" or "openai:<model>")."""
         return self.pipelines.generator
 
+    def _all_pipelines(self) -> list[Pipeline]:
+        pipelines = (self.pipelines.retrieval, self.pipelines.answer, self.pipelines.fallback)
+        return [pipeline for pipeline in pipelines if pipeline is not None]
+
     def warm_up(self) -> None:
-        """Load every model and run each once, so the first reader does not wait for it."""
-        for pipeline in (self.pipelines.retrieval, self.pipelines.answer, self.pipelines.fallback):
-            if pipeline is not None:
-                pipeline.warm_up()
-        self.pipelines.retrieval.get_component("embedder").run(text="warm up")
+        """Load every model and run the query embedder once, so the first reader does not wait for it."""
+        for pipeline in self._all_pipelines():
+            pipeline.warm_up()
+        self.embed_query("warm up")
+
+    async def warm_up_async(self) -> None:
+        """On the serving event loop: make the async model clients, which belong to the loop they were made
+        on, so the first burst of readers does not make one each."""
+        for pipeline in self._all_pipelines():
+            await pipeline.warm_up_async()
+
+    def embed_query(self, text: str) -> Any:
+        """The query embedding retrieval uses (blocking)."""
+        return self.pipelines.retrieval.get_component("embedder").run(text=text)["embedding"]
 
     @staticmethod
     def _retrieval_inputs(message: str, history: list[ChatMessage], selected_text: str | None) -> dict:
@@ -210,8 +223,8 @@ class ChatEngine:
         try:
             answered = self.pipelines.answer.run(self.pipelines.answer_inputs(**inputs))
         except Exception as error:  # noqa: BLE001 - mapped to API errors, or answered by the fallback
-            self._check_fallback(error, streamed=bool(streamed))
-            answered, generator = self._run_fallback(error, inputs)
+            code = self._fallback_code(error, streamed=bool(streamed))
+            answered, generator = self._run_fallback(code, inputs)
         return self._result(answered, retrieval, generator, started, on_token, streamed)
 
     async def answer_async(
@@ -244,31 +257,25 @@ class ChatEngine:
         try:
             answered = await self.pipelines.answer.run_async(self.pipelines.answer_inputs(**inputs))
         except Exception as error:  # noqa: BLE001 - mapped to API errors, or answered by the fallback
-            self._check_fallback(error, streamed=bool(streamed))
+            code = self._fallback_code(error, streamed=bool(streamed))
             inputs["streaming_callback"] = None
-            answered, generator = await run_blocking(self._run_fallback, error, inputs)
+            answered, generator = await run_blocking(self._run_fallback, code, inputs)
         return self._result(answered, retrieval, generator, started, on_token, streamed)
 
-    def _check_fallback(self, error: BaseException, *, streamed: bool) -> None:
-        """Raise the mapped error unless CHAT_LLM_FALLBACK may answer instead (nothing streamed yet)."""
-        try:
-            raise_mapped(error)
-        except LLM_ERRORS:
-            if not settings.CHAT_LLM_FALLBACK or streamed or self.pipelines.fallback is None:
-                raise
-
-    def _run_fallback(self, error: BaseException, inputs: dict) -> tuple[dict, str]:
-        _, code = self._mapped_code(error)
-        logger.warning("LLM failed (%s); answering extractively", code)
-        answered = self.pipelines.fallback.run(self.pipelines.extractive_inputs(**inputs))
-        return answered, f"extractive (fallback: {code})"
-
-    @staticmethod
-    def _mapped_code(error: BaseException) -> tuple[BaseException, str]:
+    def _fallback_code(self, error: BaseException, *, streamed: bool) -> str:
+        """The LLM failure's error code when CHAT_LLM_FALLBACK may answer instead (nothing streamed yet);
+        otherwise raise the mapped error."""
         try:
             raise_mapped(error)
         except LLM_ERRORS as mapped:
-            return mapped, mapped.default_code
+            if not settings.CHAT_LLM_FALLBACK or streamed or self.pipelines.fallback is None:
+                raise
+            return mapped.default_code
+
+    def _run_fallback(self, code: str, inputs: dict) -> tuple[dict, str]:
+        logger.warning("LLM failed (%s); answering extractively", code)
+        answered = self.pipelines.fallback.run(self.pipelines.extractive_inputs(**inputs))
+        return answered, f"extractive (fallback: {code})"
 
     def _not_covered(self, on_token: TokenCallback | None) -> Answer:
         if on_token is not None:
@@ -316,11 +323,6 @@ def get_chat_engine() -> ChatEngine:
         if _engine is None:
             _engine = ChatEngine(pipelines=build_chat_pipelines())
         return _engine
-
-
-def engine_is_built() -> bool:
-    """Whether the engine (and so the models) is loaded: readiness."""
-    return _engine is not None
 
 
 def reset_chat_engine() -> None:

@@ -25,7 +25,7 @@ def _check_database() -> None:
 
 def _check_model() -> None:
     # Under ASGI the engine loaded its models before the server took a connection; elsewhere, on this probe.
-    if get_chat_engine().pipelines.retrieval.get_component("embedder").run(text="ready?")["embedding"].size == 0:
+    if get_chat_engine().embed_query("ready?").size == 0:
         raise RuntimeError("the embedder returned nothing")
 
 

@@ -30,15 +30,8 @@ def server_starting() -> None:
 
 
 async def server_starting_on_loop() -> None:
-    """On the serving event loop, before traffic: make the async model clients (they belong to this loop), so
-    the first burst of readers does not make one each."""
-    engine = get_chat_engine()
-    for pipeline in (engine.pipelines.answer, engine.pipelines.retrieval):
-        for name in pipeline.graph.nodes:
-            component = pipeline.get_component(name)
-            for candidate in (component, getattr(component, "generator", None)):
-                if hasattr(candidate, "warm_up_async"):
-                    await candidate.warm_up_async()
+    """On the serving event loop, before traffic, after server_starting(): the async model clients."""
+    await get_chat_engine().warm_up_async()
 
 
 def server_stopping() -> None:

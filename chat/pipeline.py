@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from haystack import Pipeline, tracing
 
-from knowledge.embedders import shared_document_embedder, shared_text_embedder
+from knowledge.embedders import shared_document_embedder
 
 from .answering import CitationValidator, PromptBuilder
 from .extractive import ExtractiveAnswerer
@@ -165,8 +165,14 @@ class ChatPipelines:
 def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipelines:
     """Build the pipelines for the configured backends (LLM when OPENAI_API_KEY is set, else extractive)."""
     config = config or RetrievalConfig.from_settings()
+    batcher = EmbeddingBatcher(
+        embed_many=document_embed_many(shared_document_embedder(batch_size=config.embed_batch)),
+        max_batch=config.embed_batch,
+    )
+    # Questions and selected passages are embedded the same way, batched together.
+    query_embedder = QueryEmbedder(batcher=batcher)
     retriever = HybridRetriever(config=config)
-    locator = SelectionLocator(text_embedder=shared_text_embedder(), retriever=retriever, top_k=config.top_k)
+    locator = SelectionLocator(text_embedder=query_embedder, retriever=retriever, top_k=config.top_k)
     gate = EvidenceGate(min_similarity=config.min_evidence, locator=locator)
 
     def extractive() -> Pipeline:
@@ -186,13 +192,9 @@ def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipeli
         rewriter = QueryRewriter()
         answer = extractive()
         name = ExtractiveAnswerer.NAME
-    batcher = EmbeddingBatcher(
-        embed_many=document_embed_many(shared_document_embedder(batch_size=config.embed_batch)),
-        max_batch=config.embed_batch,
-    )
     retrieval = build_retrieval_pipeline(
         rewriter=rewriter,
-        text_embedder=QueryEmbedder(batcher=batcher),
+        text_embedder=query_embedder,
         retriever=GroundedRetriever(retriever=retriever, gate=gate),
     )
     return ChatPipelines(retrieval=retrieval, answer=answer, generator=name, fallback=fallback)

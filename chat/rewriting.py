@@ -54,6 +54,14 @@ class LLMQueryRewriter:
         self.generator = generator
         self.fallback = QueryRewriter()
 
+    def warm_up(self) -> None:
+        """Make the generator's client."""
+        self.generator.warm_up()
+
+    async def warm_up_async(self) -> None:
+        """Make the generator's async client on the running loop."""
+        await self.generator.warm_up_async()
+
     def _messages(self, message: str, history: list[ChatMessage]) -> list[ChatMessage]:
         transcript = "\n".join(f"{turn.role.value}: {turn.text}" for turn in history[-6:] if turn.text)
         return [

@@ -18,14 +18,11 @@ from .concurrency import run_blocking
 from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
 from .exceptions import SessionNotFound, SessionStoreUnavailable
 from .sessions import SessionStoreError, Turn, get_session_store
+from .streaming import EventCallback
 
 logger = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 300
-
-# Receives ("sources", {...}) once retrieval is done and ("token", {"text": ...}) while the answer is generated.
-# It may be called from a worker thread.
-EventCallback = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)

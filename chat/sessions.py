@@ -270,6 +270,24 @@ class RedisSessionStore:
         pipe.expire(marker, self.ttl_seconds)
         pipe.expire(turns, self.ttl_seconds)
 
+    # The commands are queued the same way on the sync and the asyncio client's pipelines.
+    def _queue_read(self, pipe, session_id: str) -> None:
+        marker, key = self._keys(session_id)
+        pipe.exists(marker)
+        pipe.lrange(key, 0, -1)
+        self._touch(pipe, session_id)
+
+    @staticmethod
+    def _read_result(results: list) -> list[Turn] | None:
+        alive, raw, *_ = results
+        return [Turn.from_dict(json.loads(item)) for item in raw] if alive else None
+
+    def _queue_append(self, pipe, session_id: str, payload: list[str]) -> None:
+        _, key = self._keys(session_id)
+        pipe.rpush(key, *payload)
+        pipe.ltrim(key, -self.max_turns, -1)
+        self._touch(pipe, session_id)
+
     def exists(self, session_id: str) -> bool:
         """Whether the session is alive (and touch it)."""
 
@@ -282,21 +300,17 @@ class RedisSessionStore:
 
     def turns(self, session_id: str) -> list[Turn] | None:
         """The kept turns, oldest first, or None for an unknown or expired session."""
-        marker, key = self._keys(session_id)
 
         def run() -> list[Turn] | None:
             pipe = self._redis.pipeline()
-            pipe.exists(marker)
-            pipe.lrange(key, 0, -1)
-            self._touch(pipe, session_id)
-            alive, raw, *_ = pipe.execute()
-            return [Turn.from_dict(json.loads(item)) for item in raw] if alive else None
+            self._queue_read(pipe, session_id)
+            return self._read_result(pipe.execute())
 
         return self._call(run)
 
     def append(self, session_id: str, turns: list[Turn]) -> bool:
         """Add turns together (one MULTI/EXEC); False when the session is gone."""
-        marker, key = self._keys(session_id)
+        marker, _ = self._keys(session_id)
         payload = [json.dumps(turn.to_dict()) for turn in turns]
 
         def run() -> bool:
@@ -308,9 +322,7 @@ class RedisSessionStore:
                             pipe.reset()
                             return False
                         pipe.multi()
-                        pipe.rpush(key, *payload)
-                        pipe.ltrim(key, -self.max_turns, -1)
-                        self._touch(pipe, session_id)
+                        self._queue_append(pipe, session_id, payload)
                         pipe.execute()
                         return True
                     except self._watch_error:
@@ -350,21 +362,17 @@ class RedisSessionStore:
 
     async def aturns(self, session_id: str) -> list[Turn] | None:
         """As turns()."""
-        marker, key = self._keys(session_id)
 
         async def run(client) -> list[Turn] | None:
             pipe = client.pipeline()
-            pipe.exists(marker)
-            pipe.lrange(key, 0, -1)
-            self._touch(pipe, session_id)
-            alive, raw, *_ = await pipe.execute()
-            return [Turn.from_dict(json.loads(item)) for item in raw] if alive else None
+            self._queue_read(pipe, session_id)
+            return self._read_result(await pipe.execute())
 
         return await self._acall(run)
 
     async def aappend(self, session_id: str, turns: list[Turn]) -> bool:
         """As append() (one MULTI/EXEC under WATCH)."""
-        marker, key = self._keys(session_id)
+        marker, _ = self._keys(session_id)
         payload = [json.dumps(turn.to_dict()) for turn in turns]
 
         async def run(client) -> bool:
@@ -376,9 +384,7 @@ class RedisSessionStore:
                             await pipe.reset()
                             return False
                         pipe.multi()
-                        pipe.rpush(key, *payload)
-                        pipe.ltrim(key, -self.max_turns, -1)
-                        self._touch(pipe, session_id)
+                        self._queue_append(pipe, session_id, payload)
                         await pipe.execute()
                         return True
                     except self._watch_error:

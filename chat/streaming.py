@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
 
-EventCallback = Callable[[str, dict], None]
+# Receives ("sources", {...}) once retrieval is done and ("token", {"text": ...}) while the answer is generated.
+# It may be called from a worker thread.
+EventCallback = Callable[[str, dict[str, Any]], None]
 
 
 class StreamCancelled(Exception):

@@ -9,6 +9,7 @@ from django.test import Client
 from knowledge.embedders import shared_document_embedder
 from knowledge.models import SourceDocument
 from knowledge.services import document_create, document_ingest
+from tests.servers import OpenAIServer
 
 GUIDE_MD = """# Field Guide
 
@@ -86,6 +87,15 @@ def embedder_spy(monkeypatch) -> EmbedderSpy:
 
     monkeypatch.setattr(embedder, "run", counting_run)
     return spy
+
+
+@pytest.fixture
+def openai_server():
+    """A local OpenAI-compatible server on 127.0.0.1 (tests.servers.FakeOpenAI drives its replies)."""
+    server = OpenAIServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

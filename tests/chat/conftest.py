@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from chat.engine import reset_chat_engine
 from chat.sessions import reset_session_store
-from tests.servers import OpenAIServer, RedisServer
+from tests.servers import RedisServer
 
 
 @pytest.fixture(autouse=True)
@@ -27,14 +27,6 @@ def api() -> APIClient:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     server = RedisServer(directory=tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def openai_server():
-    server = OpenAIServer()
     server.start()
     yield server
     server.stop()

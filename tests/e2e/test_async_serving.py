@@ -17,14 +17,6 @@ from tests.servers import AppServer, OpenAIServer
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def model():
-    server = OpenAIServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 def llm_env(model: OpenAIServer) -> dict[str, str]:
     return {
         "OPENAI_API_KEY": "sk-test-not-a-real-key",
@@ -55,14 +47,14 @@ async def ask_streaming(client: httpx.AsyncClient, url: str, question: str) -> l
         return parse_sse(b"".join([chunk async for chunk in response.aiter_bytes()]))
 
 
-def test_many_streams_are_open_at_once_and_all_finish(knowledge, model, tmp_path):
+def test_many_streams_are_open_at_once_and_all_finish(knowledge, openai_server, tmp_path):
     """Forty readers stream at once: the model sees all forty streams open together (a thread per stream
     would cap that at the thread count), and every stream ends with `done`."""
-    model.state.reply = " ".join(["Hubble"] * 20) + " [1]."
-    model.state.token_delay = 0.1  # two seconds of streaming per answer
+    openai_server.state.reply = " ".join(["Hubble"] * 20) + " [1]."
+    openai_server.state.token_delay = 0.1  # two seconds of streaming per answer
     readers = 40
     log = tmp_path / "server.log"
-    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(model), log=log).running() as app:
+    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(openai_server), log=log).running() as app:
 
         async def burst() -> list[list[tuple[str, dict]]]:
             limits = httpx.Limits(max_connections=readers)
@@ -74,14 +66,14 @@ def test_many_streams_are_open_at_once_and_all_finish(knowledge, model, tmp_path
     unfinished = [events[-3:] for events in results if events[-1][0] != "done"]
     assert not unfinished, (unfinished, log.read_text()[-3000:])
     assert all(events[-1][1]["status"] == "answered" for events in results)
-    assert model.state.streams_finished == readers
-    assert model.state.max_open_streams == readers
+    assert openai_server.state.streams_finished == readers
+    assert openai_server.state.max_open_streams == readers
 
 
-def test_a_reader_who_leaves_mid_stream_cancels_the_model_request(knowledge, model):
-    model.state.reply = " ".join(["word"] * 60) + " [1]."
-    model.state.token_delay = 0.05
-    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(model)).running() as app:
+def test_a_reader_who_leaves_mid_stream_cancels_the_model_request(knowledge, openai_server):
+    openai_server.state.reply = " ".join(["word"] * 60) + " [1]."
+    openai_server.state.token_delay = 0.05
+    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(openai_server)).running() as app:
         session_id = post_json(f"{app.url}/api/chat/sessions/", {})["session_id"]
         url = f"{app.url}/api/chat/sessions/{session_id}/messages/?stream=1"
         with httpx.Client(timeout=30) as client:
@@ -92,10 +84,10 @@ def test_a_reader_who_leaves_mid_stream_cancels_the_model_request(knowledge, mod
                     if b"event: token" in seen:
                         break  # leaving the block closes the connection
         deadline = time.monotonic() + 10
-        while model.state.streams_aborted == 0 and time.monotonic() < deadline:
+        while openai_server.state.streams_aborted == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert model.state.streams_aborted == 1  # our server closed its request to the model
-        assert model.state.streams_finished == 0
+        assert openai_server.state.streams_aborted == 1  # our server closed its request to the model
+        assert openai_server.state.streams_finished == 0
         status, body = get_json(f"{app.url}/api/chat/sessions/{session_id}/")
         assert status == 200 and body["turns"] == []  # nothing stored for the abandoned answer
 
