@@ -195,14 +195,28 @@ class ChatEngine:
             timings_ms=dict(timings),
         )
 
-    def _inputs(self, retrieval: Retrieval, question: str, history: list[ChatMessage], callback: Any) -> dict:
+    def _inputs(
+        self, retrieval: Retrieval, question: str, history: list[ChatMessage], callback: Any, max_tokens: int | None
+    ) -> dict:
         return {
             "question": question,
             "documents": retrieval.documents,
             "history": history,
             "query_embedding": retrieval.embedding,
             "streaming_callback": callback,
+            "max_tokens": max_tokens,
         }
+
+    async def search_async(self, *, query: str, top_k: int) -> list[Document]:
+        """The best passages for a query by hybrid retrieval, without the evidence gate or an answer."""
+        await run_blocking(_connect_database)
+        embedding = (await self.pipelines.retrieval.get_component("embedder").run_async(text=query))["embedding"]
+        retriever = self.pipelines.retrieval.get_component("retriever").retriever
+        try:
+            found = await run_blocking(retriever.run, query=query, query_embedding=embedding, top_k=top_k)
+        except DatabaseError as error:
+            raise DatabaseUnavailable() from error
+        return found["documents"]
 
     def answer(
         self,
@@ -211,14 +225,16 @@ class ChatEngine:
         question: str,
         history: list[ChatMessage],
         on_token: TokenCallback | None = None,
+        max_tokens: int | None = None,
     ) -> Answer:
-        """Generate the answer (blocking). ``on_token`` gets the text as it streams; without it, no streaming."""
+        """Generate the answer (blocking). ``on_token`` gets the text as it streams; without it, no streaming.
+        ``max_tokens`` bounds the language model's answer (the extractive answerer quotes what it finds)."""
         if not retrieval.documents:
             return self._not_covered(on_token)
         streamed, on_chunk = _collector(on_token)
 
         started = time.perf_counter()
-        inputs = self._inputs(retrieval, question, history, on_chunk)
+        inputs = self._inputs(retrieval, question, history, on_chunk, max_tokens)
         generator = self.generator
         try:
             answered = self.pipelines.answer.run(self.pipelines.answer_inputs(**inputs))
@@ -234,6 +250,7 @@ class ChatEngine:
         question: str,
         history: list[ChatMessage],
         on_token: TokenCallback | None = None,
+        max_tokens: int | None = None,
     ) -> Answer:
         """Generate the answer without holding a thread while the language model talks.
 
@@ -252,7 +269,7 @@ class ChatEngine:
             on_chunk(chunk)
 
         started = time.perf_counter()
-        inputs = self._inputs(retrieval, question, history, on_chunk_async if on_token else None)
+        inputs = self._inputs(retrieval, question, history, on_chunk_async if on_token else None, max_tokens)
         generator = self.generator
         try:
             answered = await self.pipelines.answer.run_async(self.pipelines.answer_inputs(**inputs))

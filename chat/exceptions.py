@@ -54,6 +54,12 @@ class LLMBadResponse(ChatError):
     default_detail = "The language model returned an unusable answer. Try again."
 
 
+class ModelNotFound(ChatError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "model_not_found"
+    default_detail = "There is no such model here: list the models at /v1/models and ask for that id."
+
+
 class SessionStoreUnavailable(ChatError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "session_store_unavailable"
@@ -108,6 +114,8 @@ _FIELD_CODES = {
     ("message", "max_length"): "message_too_long",
     ("selected_text", "max_length"): "selection_too_long",
     ("session_id", "invalid"): "invalid_session_id",
+    ("messages", "empty_message"): "empty_message",
+    ("messages", "message_too_long"): "message_too_long",
 }
 
 
@@ -116,7 +124,8 @@ def _specific_validation_code(codes: object) -> str | None:
         return None
     for field, field_codes in codes.items():
         for code in field_codes if isinstance(field_codes, list) else [field_codes]:
-            if (field, code) in _FIELD_CODES:
+            # Nested fields (a list of messages) give dicts of codes: those have no specific code.
+            if isinstance(code, str) and (field, code) in _FIELD_CODES:
                 return _FIELD_CODES[(field, code)]
     return None
 
@@ -147,4 +156,34 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         if isinstance(exc, exceptions.ParseError):
             message = "The request body is not valid JSON."
     response.data = error_body(code=code, message=message, details=details)
+    return response
+
+
+# OpenAI's error types by status, so OpenAI-compatible clients read our errors as they read OpenAI's.
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def openai_error_body(*, status_code: int, code: str, message: str, param: str | None = None) -> dict:
+    """OpenAI's error shape, which is ours plus `type` and `param`: {"error": {"message", "type", "param", "code"}}."""
+    error_type = _OPENAI_TYPES.get(status_code, "server_error" if status_code >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def openai_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """The API's error mapping (same statuses and codes), in OpenAI's error shape."""
+    response = api_exception_handler(exc, context)
+    if response is not None:
+        error = response.data["error"]
+        details = error.get("details")
+        param = next(iter(details), None) if isinstance(details, dict) else None
+        response.data = openai_error_body(
+            status_code=response.status_code, code=error["code"], message=error["message"], param=param
+        )
     return response

@@ -142,7 +142,11 @@ class ChatPipelines:
         documents = inputs["documents"]
         return {
             "prompt_builder": {"documents": documents, "question": inputs["question"], "history": inputs["history"]},
-            "llm": {"streaming_callback": inputs["streaming_callback"]},
+            "llm": {
+                "streaming_callback": inputs["streaming_callback"],
+                # Merged over the generator's own (temperature); None leaves them as they are.
+                "generation_kwargs": {"max_tokens": inputs["max_tokens"]} if inputs.get("max_tokens") else None,
+            },
             "citations": {"source_count": len(documents)},
         }
 

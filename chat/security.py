@@ -27,21 +27,28 @@ def presented_key(request) -> str:
     return request.headers.get("X-API-Key", "").strip()
 
 
+def key_index(given: str) -> int | None:
+    """Which of CHAT_API_KEYS the key is (None: none of them)."""
+    for index, key in enumerate(settings.CHAT_API_KEYS):
+        # Constant-time comparison: the time taken must not tell how much of a key was right.
+        if hmac.compare_digest(given.encode(), key.encode()):
+            return index
+    return None
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """Requires one of CHAT_API_KEYS when that setting is not empty."""
 
     def authenticate(self, request):
-        keys = settings.CHAT_API_KEYS
-        if not keys:
+        if not settings.CHAT_API_KEYS:
             return (ApiKeyClient(None), None)
         given = presented_key(request)
         if not given:
             return None  # the permission below answers 401 with `missing_api_key`
-        for index, key in enumerate(keys):
-            # Constant-time comparison: the time taken must not tell how much of a key was right.
-            if hmac.compare_digest(given.encode(), key.encode()):
-                return (ApiKeyClient(index), None)
-        raise exceptions.AuthenticationFailed("The API key is not valid.")
+        index = key_index(given)
+        if index is None:
+            raise exceptions.AuthenticationFailed("The API key is not valid.")
+        return (ApiKeyClient(index), None)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="chat"'

@@ -107,3 +107,116 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
+
+
+# --- The OpenAI-compatible chat completions endpoint (/v1/chat/completions) ---
+
+
+def _message_text(content: object) -> str:
+    """A message's text: a string, or the text parts of a list of content parts (images are not read)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [part.get("text") for part in content if isinstance(part, dict) and part.get("type") == "text"]
+        if all(isinstance(text, str) for text in texts):
+            return "\n".join(texts)
+    raise serializers.ValidationError("Message content must be a string or a list of text parts.")
+
+
+class CompletionMessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["system", "developer", "user", "assistant", "tool", "function"])
+    content = serializers.JSONField(
+        required=False, allow_null=True, help_text="A string, or a list of content parts of which `text` is read."
+    )
+
+    def validate_content(self, value: object) -> str:
+        return _message_text(value)
+
+
+class ChatCompletionRequestSerializer(serializers.Serializer):
+    """OpenAI's chat completion request. Fields it has and we do not use (temperature, top_p, stop, user...) are
+    accepted and ignored; the system prompt stays ours."""
+
+    model = serializers.CharField(max_length=200, help_text="The id from /v1/models.")
+    messages = CompletionMessageSerializer(
+        many=True,
+        allow_empty=False,
+        max_length=settings.COMPLETIONS_MAX_MESSAGES,
+        help_text="The conversation: the last message is the user's question, the earlier user and assistant "
+        "messages are the history a follow-up is read with. System messages are ignored.",
+    )
+    stream = serializers.BooleanField(required=False, default=False)
+    stream_options = serializers.DictField(required=False, allow_null=True, help_text="`include_usage` is honoured.")
+    max_tokens = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=1_000_000, help_text="Honoured by the LLM answerer."
+    )
+    max_completion_tokens = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=1_000_000, help_text="As max_tokens."
+    )
+    n = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1, help_text="Only 1.")
+    selected_text = _ChatText(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=settings.CHAT_MAX_SELECTION_CHARS,
+        help_text="Not OpenAI's: a passage the reader selected in the book (`extra_body` in the openai SDK).",
+        error_messages={"max_length": "The selected text is too long: at most {max_length} characters."},
+    )
+
+    def validate(self, data: dict) -> dict:
+        *earlier, last = data["messages"]
+        if last["role"] != "user":
+            raise serializers.ValidationError({"messages": ["The last message must be the user's question."]})
+        question = _CONTROL.sub("", last["content"]).strip()
+        if not question:
+            error = serializers.ErrorDetail("The question is empty. Type a question.", code="empty_message")
+            raise serializers.ValidationError({"messages": [error]})
+        if len(question) > settings.CHAT_MAX_MESSAGE_CHARS:
+            message = f"The question is too long: at most {settings.CHAT_MAX_MESSAGE_CHARS} characters."
+            error = serializers.ErrorDetail(message, code="message_too_long")
+            raise serializers.ValidationError({"messages": [error]})
+        data["question"] = question
+        data["history"] = [(m["role"], m["content"]) for m in earlier if m["role"] in {"user", "assistant"}]
+        data["max_tokens"] = data.get("max_completion_tokens") or data.get("max_tokens")
+        data["include_usage"] = bool((data.get("stream_options") or {}).get("include_usage"))
+        return data
+
+
+class CompletionMessageReplySerializer(serializers.Serializer):
+    role = serializers.CharField()
+    content = serializers.CharField()
+
+
+class CompletionChoiceSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    message = CompletionMessageReplySerializer()
+    finish_reason = serializers.CharField()
+
+
+class ChatCompletionSerializer(serializers.Serializer):
+    """OpenAI's chat.completion object, with our structured `sources` beside it."""
+
+    id = serializers.CharField()
+    object = serializers.CharField()
+    created = serializers.IntegerField()
+    model = serializers.CharField()
+    choices = CompletionChoiceSerializer(many=True)
+    usage = serializers.DictField(required=False)
+    sources = SourceSerializer(many=True, help_text="The cited sources, as in the chat API (links absolute).")
+    status = serializers.ChoiceField(choices=["answered", "no_answer", "selection_only"])
+    generator = serializers.CharField()
+    timings_ms = serializers.DictField(child=serializers.FloatField())
+
+
+class ModelSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.CharField()
+    created = serializers.IntegerField()
+    owned_by = serializers.CharField()
+
+
+class ModelListSerializer(serializers.Serializer):
+    object = serializers.CharField()
+    data = ModelSerializer(many=True)

@@ -8,15 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from haystack import Document
 from haystack.dataclasses import ChatMessage
 
 from knowledge.markdown import FENCE
+from knowledge.selectors import document_list
 from knowledge.sources import reference_is_safe
 
 from .concurrency import run_blocking
 from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
-from .exceptions import SessionNotFound, SessionStoreUnavailable
+from .exceptions import DatabaseUnavailable, SessionNotFound, SessionStoreUnavailable
 from .sessions import SessionStoreError, Turn, get_session_store
 from .streaming import EventCallback
 
@@ -115,7 +117,8 @@ async def session_delete_async(*, session_id: str) -> None:
             raise SessionNotFound()
 
 
-def _history(turns: list[Turn]) -> list[ChatMessage]:
+def history_from_turns(turns: list[Turn]) -> list[ChatMessage]:
+    """The conversation the standalone query is made from: the last CHAT_HISTORY_TURNS turns."""
     recent = turns[-settings.CHAT_HISTORY_TURNS :] if settings.CHAT_HISTORY_TURNS else []
     return [
         ChatMessage.from_user(turn.content) if turn.role == "user" else ChatMessage.from_assistant(turn.content)
@@ -131,12 +134,15 @@ def source_url(*, reference: str, anchor: str) -> str:
     return f"{reference.split('#', 1)[0]}#{anchor}" if anchor else reference
 
 
-def source_from_document(index: int, document: Document) -> Source:
-    """A numbered source for the reply, from a document given to the generator."""
+def source_from_document(index: int, document: Document, *, snippet_chars: int | None = SNIPPET_CHARS) -> Source:
+    """A numbered source for the reply, from a document given to the generator (``snippet_chars`` None: the
+    whole passage)."""
     meta = document.meta
     # Code keeps its fences in chunk text (the answerer must not quote it); a snippet shows just the code.
     text = " ".join(line for line in (document.content or "").split("\n") if line.strip() != FENCE)
     text = " ".join(text.split())
+    if snippet_chars is not None and len(text) > snippet_chars:
+        text = text[: snippet_chars - 1].rstrip() + "…"
     return Source(
         index=index,
         chunk_id=meta.get("chunk_id"),
@@ -145,7 +151,7 @@ def source_from_document(index: int, document: Document) -> Source:
         reference=meta.get("reference", ""),
         section=meta.get("section", ""),
         url=source_url(reference=meta.get("reference", ""), anchor=meta.get("anchor", "")),
-        snippet=text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…",
+        snippet=text,
         score=round(float(document.score or 0.0), 6),
         kind=meta.get("kind", "chunk"),
     )
@@ -218,7 +224,7 @@ def chat_reply(
     on_event: EventCallback | None = None,
 ) -> ChatReply:
     """Answer one message in a session (blocking). The user turn and the reply are stored together, or not at all."""
-    history = _history(session_turns(session_id=session_id))
+    history = history_from_turns(session_turns(session_id=session_id))
     started = time.perf_counter()
     retrieval, answer = _respond(message=message, history=history, selected_text=selected_text, on_event=on_event)
     reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
@@ -231,6 +237,61 @@ def chat_reply(
     return reply
 
 
+async def passage_search_async(*, query: str, top_k: int) -> list[Source]:
+    """The passages hybrid retrieval finds best for a query, whole, without answering."""
+    documents = await get_chat_engine().search_async(query=query, top_k=top_k)
+    return [source_from_document(index, document, snippet_chars=None) for index, document in enumerate(documents, 1)]
+
+
+async def document_summaries_async() -> list[dict[str, Any]]:
+    """The knowledge base's documents with their links, for clients that list what the book holds."""
+    try:
+        summaries = await run_blocking(document_list)
+    except DatabaseError as error:
+        raise DatabaseUnavailable() from error
+    return [
+        {
+            "title": summary.title,
+            "url": source_url(reference=summary.reference, anchor=""),
+            "status": summary.status,
+            "chunks": summary.chunk_count,
+        }
+        for summary in summaries
+    ]
+
+
+async def question_answer_async(
+    *,
+    message: str,
+    history: list[ChatMessage],
+    selected_text: str | None = None,
+    on_event: EventCallback | None = None,
+    max_tokens: int | None = None,
+    session_id: str = "",
+) -> ChatReply:
+    """Answer a question given its conversation so far, storing nothing; every endpoint's answers come from here.
+
+    Retrieval runs in the worker pool; cancelling the task (the reader went away) stops generation.
+    """
+    engine = get_chat_engine()
+    started = time.perf_counter()
+    if not engine.pipelines.uses_llm:
+        # Offline, every step is CPU or database work: one hop into the worker pool for all of it.
+        kwargs = {"message": message, "history": history, "selected_text": selected_text, "on_event": on_event}
+        retrieval, answer = await run_blocking(_respond, **kwargs)
+    else:
+        retrieval = await engine.retrieve_async(message=message, history=history, selected_text=selected_text)
+        _emit_sources(on_event, retrieval)
+        answer = await engine.answer_async(
+            retrieval=retrieval,
+            question=message,
+            history=history,
+            on_token=_token_callback(on_event),
+            max_tokens=max_tokens,
+        )
+    return _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+
+
 async def chat_reply_async(
     *,
     session_id: str,
@@ -240,23 +301,13 @@ async def chat_reply_async(
 ) -> ChatReply:
     """Answer one message in a session without holding a thread while the language model talks.
 
-    Retrieval runs in the worker pool; cancelling the task (the reader went away) stops generation and
-    stores nothing.
+    The user turn and the reply are stored together once the answer is complete; a cancelled answer stores
+    nothing.
     """
-    history = _history(await session_turns_async(session_id=session_id))
-    engine = get_chat_engine()
-    started = time.perf_counter()
-    kwargs = {"message": message, "history": history, "selected_text": selected_text, "on_event": on_event}
-    if not engine.pipelines.uses_llm:
-        # Offline, every step is CPU or database work: one hop into the worker pool for all of it.
-        retrieval, answer = await run_blocking(_respond, **kwargs)
-    else:
-        retrieval = await engine.retrieve_async(message=message, history=history, selected_text=selected_text)
-        _emit_sources(on_event, retrieval)
-        answer = await engine.answer_async(
-            retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event)
-        )
-    reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+    history = history_from_turns(await session_turns_async(session_id=session_id))
+    reply = await question_answer_async(
+        message=message, history=history, selected_text=selected_text, on_event=on_event, session_id=session_id
+    )
     with _store_errors():
         turns = _turns(message=message, selected_text=selected_text, reply=reply)
         stored = await get_session_store().aappend(session_id, turns)

@@ -43,7 +43,11 @@ def format_event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def _events(work: Callable[[EventCallback], Awaitable[dict]]) -> AsyncIterator[str]:
+# Turns one event (name, data) into the text sent for it: our SSE events, or another protocol's chunks.
+EventEncoder = Callable[[str, Any], str]
+
+
+async def _events(work: Callable[[EventCallback], Awaitable[Any]], encode: EventEncoder) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     cancelled = threading.Event()
@@ -82,7 +86,7 @@ async def _events(work: Callable[[EventCallback], Awaitable[dict]]) -> AsyncIter
                 continue
             if item is None:
                 return
-            yield format_event(*item)
+            yield encode(*item)
     finally:
         # The client went away (Django cancels the response) or the stream ended: stop the work, store nothing.
         cancelled.set()
@@ -91,13 +95,16 @@ async def _events(work: Callable[[EventCallback], Awaitable[dict]]) -> AsyncIter
             logger.info("stream closed by the client; generation cancelled, nothing stored")
 
 
-def stream_reply(work: Callable[[EventCallback], Awaitable[dict]]) -> StreamingHttpResponse:
-    """Stream ``await work(on_event)``'s events, then `done` with its result, or one `error` event.
+def stream_reply(
+    work: Callable[[EventCallback], Awaitable[Any]], *, encode: EventEncoder = format_event
+) -> StreamingHttpResponse:
+    """Stream ``await work(on_event)``'s events, then `done` with its result, or one `error` event, each
+    written by ``encode``.
 
     A turn is stored only when its answer was generated in full: if the client disconnects, the work is
     cancelled before it stores anything.
     """
-    response = StreamingHttpResponse(_events(work), content_type="text/event-stream; charset=utf-8")
+    response = StreamingHttpResponse(_events(work, encode), content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

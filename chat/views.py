@@ -1,6 +1,5 @@
 """The chat API: one async ViewSet; each action validates, makes one service call and serializes."""
 
-import inspect
 import uuid
 
 from adrf.viewsets import ViewSet as AsyncViewSet
@@ -15,10 +14,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from . import services
 from .book import book_page, book_pages
+from .dispatch import OnLoopDispatch
 from .exceptions import InvalidSessionId
 from .serializers import (
     ConverseRequestSerializer,
@@ -89,7 +88,7 @@ def _wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("Accept", "")
 
 
-class ChatViewSet(AsyncViewSet):
+class ChatViewSet(OnLoopDispatch, AsyncViewSet):
     """Chat sessions and messages, served on the event loop: a reader waiting for the model holds no thread."""
 
     lookup_value_regex = "[^/]+"
@@ -100,31 +99,6 @@ class ChatViewSet(AsyncViewSet):
         if self.action in {"messages", "converse"}:
             return [JSONRenderer(), EventStreamRenderer()]
         return super().get_renderers()
-
-    async def async_dispatch(self, request, *args, **kwargs):
-        """adrf's dispatch, with authentication, permissions and throttles run on the loop.
-
-        They compare keys in memory and count in the cache, microseconds of work; adrf would run them in a
-        thread of the request's own, which is a thread per open stream.
-        """
-        self.args, self.kwargs = args, kwargs
-        request = self.initialize_request(request, *args, **kwargs)
-        self.request = request
-        self.headers = self.default_response_headers
-        try:
-            self.initial(request, *args, **kwargs)
-            handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
-            response = handler(request, *args, **kwargs)
-            if inspect.isawaitable(response):
-                response = await response
-        except Exception as error:  # noqa: BLE001 - DRF turns it into the error response
-            response = self.handle_exception(error)
-        self.response = self.finalize_response(request, response, *args, **kwargs)
-        return self.response
-
-    def check_throttles(self, request: Request) -> None:
-        # DRF's own check: adrf's always enters async_to_sync, which cannot run on the event loop.
-        APIView.check_throttles(self, request)
 
     @extend_schema(request=None, responses={201: SessionSerializer, **ERRORS}, summary="Start a session")
     async def create(self, request: Request) -> Response:

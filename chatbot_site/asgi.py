@@ -6,6 +6,7 @@ the in-memory sessions are written out.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -24,27 +25,54 @@ logger = logging.getLogger(__name__)
 _API_SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-sync")
 
 
+# The MCP server's streamable HTTP app at /mcp, made at startup; its session manager runs for the server's life.
+_mcp_app = None
+
+
+async def _start_mcp(stack: contextlib.AsyncExitStack) -> None:
+    global _mcp_app
+    from chat.mcp_server import build_mcp_http_app, build_mcp_server  # noqa: PLC0415 - after Django is set up
+
+    server = build_mcp_server()
+    app = build_mcp_http_app(server)
+    await stack.enter_async_context(server.session_manager.run())
+    _mcp_app = app
+
+
 async def _lifespan(receive, send) -> None:
     from chat import lifecycle  # noqa: PLC0415 - after Django is set up
 
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            try:
-                await asyncio.to_thread(lifecycle.server_starting)
-                await lifecycle.server_starting_on_loop()
-            except Exception as error:  # noqa: BLE001 - the server refuses to start, and says why
-                logger.exception("startup failed")
-                await send({"type": "lifespan.startup.failed", "message": type(error).__name__})
+    async with contextlib.AsyncExitStack() as stack:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await asyncio.to_thread(lifecycle.server_starting)
+                    await lifecycle.server_starting_on_loop()
+                    await _start_mcp(stack)
+                except Exception as error:  # noqa: BLE001 - the server refuses to start, and says why
+                    logger.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": type(error).__name__})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await asyncio.to_thread(lifecycle.server_stopping)
+                except Exception:  # noqa: BLE001 - a failed snapshot must not hang the stop
+                    logger.exception("shutdown step failed")
+                await send({"type": "lifespan.shutdown.complete"})
                 return
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            try:
-                await asyncio.to_thread(lifecycle.server_stopping)
-            except Exception:  # noqa: BLE001 - a failed snapshot must not hang the stop
-                logger.exception("shutdown step failed")
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+
+
+async def _mcp_unavailable(scope, receive, send) -> None:
+    # Served without the ASGI lifespan (the MCP session manager never started).
+    from django.http import JsonResponse  # noqa: PLC0415
+
+    from chat.exceptions import error_body  # noqa: PLC0415
+
+    body = JsonResponse(error_body(code="mcp_unavailable", message="MCP needs the server's ASGI lifespan.")).content
+    await send({"type": "http.response.start", "status": 503, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def application(scope, receive, send) -> None:
@@ -52,7 +80,10 @@ async def application(scope, receive, send) -> None:
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
         return
-    if scope["type"] == "http" and scope.get("path", "").startswith("/api/"):
+    if scope["type"] == "http" and scope.get("path", "").rstrip("/") == "/mcp":
+        await (_mcp_app or _mcp_unavailable)(scope, receive, send)
+        return
+    if scope["type"] == "http" and scope.get("path", "").startswith(("/api/", "/v1/")):
         async with ThreadSensitiveContext(executor=_API_SYNC_THREAD):
             await django_application(scope, receive, send)
         return

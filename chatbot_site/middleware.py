@@ -11,6 +11,8 @@ from django.conf import settings
 from django.http import JsonResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from chat.exceptions import error_body, openai_error_body
+
 logger = logging.getLogger("chatbot_site.requests")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -75,26 +77,29 @@ class RequestLogMiddleware(_DualMiddleware):
 
 
 class ApiBodyLimitMiddleware(_DualMiddleware):
-    """Refuse API request bodies over API_MAX_BODY_BYTES before anything reads them."""
+    """Refuse API request bodies over API_MAX_BODY_BYTES (COMPLETIONS_MAX_BODY_BYTES for the OpenAI-compatible
+    API, whose clients send the whole conversation) before anything reads them."""
 
     def before(self, request):
-        if request.path.startswith("/api/"):
-            try:
-                length = int(request.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = 0
-            if length > settings.API_MAX_BODY_BYTES:
-                return JsonResponse(
-                    {
-                        "error": {
-                            "code": "request_too_large",
-                            "message": f"The request body is over {settings.API_MAX_BODY_BYTES:,} bytes. "
-                            "Send a shorter message or selection.",
-                        }
-                    },
-                    status=413,
-                )
-        return None
+        path = request.path
+        if path.startswith("/v1/"):
+            limit = settings.COMPLETIONS_MAX_BODY_BYTES
+        elif path.startswith("/api/"):
+            limit = settings.API_MAX_BODY_BYTES
+        else:
+            return None
+        try:
+            length = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length <= limit:
+            return None
+        message = f"The request body is over {limit:,} bytes. Send a shorter message or selection."
+        if path.startswith("/v1/"):
+            body = openai_error_body(status_code=413, code="request_too_large", message=message)
+        else:
+            body = error_body(code="request_too_large", message=message)
+        return JsonResponse(body, status=413)
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

@@ -254,6 +254,18 @@ CHAT_SESSION_MAX_SESSIONS = env_int("CHAT_SESSION_MAX_SESSIONS", 10000)
 CHAT_SESSION_SNAPSHOT = env_bool("CHAT_SESSION_SNAPSHOT", True)
 CHAT_SESSION_SNAPSHOT_PATH = env_path("CHAT_SESSION_SNAPSHOT_PATH", DATA_DIR / "sessions.json")
 
+# --- Reach: the book as an OpenAI-compatible model (/v1/) and as an MCP server (/mcp, `manage.py mcp`) ---
+# The model id OpenAI-compatible clients list and ask for.
+COMPLETIONS_MODEL_ID = env_str("COMPLETIONS_MODEL_ID", "book")
+# What the book is, in the MCP server's instructions and tool descriptions (agents read it to pick the tool).
+BOOK_DESCRIPTION = env_str("BOOK_DESCRIPTION", "the book in this server's knowledge base")
+# Where relative citation links resolve for clients that are not on the book's pages (OpenAI-compatible and MCP
+# clients); empty: this server's own address (right for the demo book it serves).
+BOOK_SITE_URL = env_str("BOOK_SITE_URL", "")
+# OpenAI-compatible clients send the whole conversation with every question, so their bodies may be larger.
+COMPLETIONS_MAX_BODY_BYTES = env_int("COMPLETIONS_MAX_BODY_BYTES", 1024 * 1024)
+COMPLETIONS_MAX_MESSAGES = env_int("COMPLETIONS_MAX_MESSAGES", 500)
+
 # --- Serving (ASGI) ---
 # Threads for blocking work (query embedding, SQL, extractive answers); each keeps one database connection.
 # Streams waiting on the language model hold none. 0 runs that work in Django's thread for the request (tests).
@@ -285,7 +297,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
-CORS_URLS_REGEX = r"^/api/.*$"
+CORS_URLS_REGEX = r"^/(api|v1)/.*$"
 
 # Optional API keys for the chat API (comma separated); empty = open API.
 CHAT_API_KEYS = env_list("CHAT_API_KEYS")

@@ -215,3 +215,21 @@ def chunk_nearest(*, embedding: Sequence[float], top_k: int, ef_search: int = 40
 def documents_needing_reindex() -> QuerySet[SourceDocument]:
     """Documents indexed by another embedding model than the configured one."""
     return SourceDocument.objects.exclude(embedding_model="").exclude(embedding_model=embedding_spec().model_id)
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """A document as readers and agents see it listed: its title, reference and indexing state."""
+
+    document_id: int
+    title: str
+    reference: str
+    status: str
+    chunk_count: int
+
+
+def document_list() -> list[DocumentSummary]:
+    """Every document of the knowledge base, by title."""
+    fields = ("id", "title", "reference", "status", "chunk_count")
+    rows = SourceDocument.objects.order_by("title", "id").values_list(*fields)
+    return [DocumentSummary(*row) for row in rows]
