@@ -9,8 +9,10 @@ import json
 import math
 from collections.abc import Iterator
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
@@ -77,20 +79,6 @@ def _tool_errors() -> Iterator[None]:
         raise ToolError(f"{error.default_code}: {error.detail}") from error
 
 
-def _security() -> TransportSecuritySettings:
-    """The MCP SDK's Host and Origin checks (against DNS rebinding), from Django's own allow-lists."""
-    hosts = settings.ALLOWED_HOSTS
-    if "*" in hosts:
-        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    allowed_hosts = [pattern for host in hosts for pattern in (host, f"{host}:*") if not host.startswith(".")]
-    origins = [f"{scheme}://{host}" for host in allowed_hosts for scheme in ("http", "https")]
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=allowed_hosts,
-        allowed_origins=[*origins, *settings.CORS_ALLOWED_ORIGINS],
-    )
-
-
 def build_mcp_server() -> MCPServer:
     """The MCP server: tools search_book and ask_book, and the resource book://documents."""
     book = settings.BOOK_DESCRIPTION
@@ -146,7 +134,8 @@ def build_mcp_server() -> MCPServer:
         with _tool_errors():
             summaries = await document_summaries_async()
         for summary in summaries:
-            summary["url"] = absolute_url(summary["url"], base="")  # BOOK_SITE_URL, when it is set
+            # The SDK gives static resources no request: links resolve against BOOK_SITE_URL when it is set.
+            summary["url"] = absolute_url(summary["url"], base="")
         return json.dumps({"documents": summaries}, ensure_ascii=False)
 
     return server
@@ -155,8 +144,10 @@ def build_mcp_server() -> MCPServer:
 def build_mcp_http_app(server: MCPServer) -> Any:
     """The streamable HTTP transport at /mcp (stateless, so any process of several can answer any request),
     behind the API key check and the throttle. Serve it inside ``server.session_manager.run()``."""
+    # Host and Origin are checked in the guard, with Django's own rules (the SDK's take no `.example.org` patterns).
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
     app = server.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True, transport_security=_security()
+        streamable_http_path="/mcp", stateless_http=True, json_response=True, transport_security=security
     )
     return guarded(app)
 
@@ -187,7 +178,19 @@ def guarded(app: Any) -> Any:
     return guard
 
 
+def _origin_allowed(origin: str, host: str) -> bool:
+    # Browsers send Origin on cross-site requests: only our own pages and the CORS allow-list may call (as for /api/).
+    return origin in settings.CORS_ALLOWED_ORIGINS or urlsplit(origin).netloc == host
+
+
 def _check(scope: dict) -> JSONResponse | None:
+    headers = Headers(scope=scope)
+    host = headers.get("host", "")
+    if not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+        return _refusal(400, "invalid_host", "This host name is not served here (DJANGO_ALLOWED_HOSTS).")
+    origin = headers.get("origin")
+    if origin and not _origin_allowed(origin, host):
+        return _refusal(403, "origin_not_allowed", "This origin may not call the server (CORS_ALLOWED_ORIGINS).")
     if settings.CHAT_API_KEYS:
         given = presented_key(Request(scope))
         challenge = {"WWW-Authenticate": 'Bearer realm="chat"'}

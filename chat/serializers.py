@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -125,27 +126,46 @@ def _message_text(content: object) -> str:
     raise serializers.ValidationError("Message content must be a string or a list of text parts.")
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string"},
+            {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "text"],
+                    "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}},
+                },
+            },
+        ],
+        "nullable": True,
+    }
+)
+class _MessageContent(serializers.JSONField):
+    """A message's content: a string, or a list of content parts of which the text parts are read."""
+
+    def to_internal_value(self, data: object) -> str:
+        return _message_text(data)
+
+
 class CompletionMessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["system", "developer", "user", "assistant", "tool", "function"])
-    content = serializers.JSONField(
-        required=False, allow_null=True, help_text="A string, or a list of content parts of which `text` is read."
-    )
-
-    def validate_content(self, value: object) -> str:
-        return _message_text(value)
+    content = _MessageContent(required=False, allow_null=True, help_text="A string, or a list of text parts.")
 
 
 class ChatCompletionRequestSerializer(serializers.Serializer):
     """OpenAI's chat completion request. Fields it has and we do not use (temperature, top_p, stop, user...) are
     accepted and ignored; the system prompt stays ours."""
 
-    model = serializers.CharField(max_length=200, help_text="The id from /v1/models.")
+    model = serializers.CharField(min_length=1, max_length=200, help_text="The id from /v1/models.")
     messages = CompletionMessageSerializer(
         many=True,
         allow_empty=False,
+        min_length=1,
         max_length=settings.COMPLETIONS_MAX_MESSAGES,
-        help_text="The conversation: the last message is the user's question, the earlier user and assistant "
-        "messages are the history a follow-up is read with. System messages are ignored.",
+        help_text="The conversation: the last message is the user's question (with visible text), the earlier "
+        "user and assistant messages are the history a follow-up is read with. System messages are ignored.",
     )
     stream = serializers.BooleanField(required=False, default=False)
     stream_options = serializers.DictField(required=False, allow_null=True, help_text="`include_usage` is honoured.")
@@ -166,10 +186,11 @@ class ChatCompletionRequestSerializer(serializers.Serializer):
     )
 
     def validate(self, data: dict) -> dict:
-        *earlier, last = data["messages"]
-        if last["role"] != "user":
+        messages = [(m["role"], m.get("content") or "") for m in data["messages"]]
+        *earlier, (role, content) = messages
+        if role != "user":
             raise serializers.ValidationError({"messages": ["The last message must be the user's question."]})
-        question = _CONTROL.sub("", last["content"]).strip()
+        question = _CONTROL.sub("", content).strip()
         if not question:
             error = serializers.ErrorDetail("The question is empty. Type a question.", code="empty_message")
             raise serializers.ValidationError({"messages": [error]})
@@ -178,7 +199,7 @@ class ChatCompletionRequestSerializer(serializers.Serializer):
             error = serializers.ErrorDetail(message, code="message_too_long")
             raise serializers.ValidationError({"messages": [error]})
         data["question"] = question
-        data["history"] = [(m["role"], m["content"]) for m in earlier if m["role"] in {"user", "assistant"}]
+        data["history"] = [(role, text) for role, text in earlier if role in {"user", "assistant"} and text]
         data["max_tokens"] = data.get("max_completion_tokens") or data.get("max_tokens")
         data["include_usage"] = bool((data.get("stream_options") or {}).get("include_usage"))
         return data

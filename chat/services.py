@@ -183,7 +183,7 @@ def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answe
         query=retrieval.query,
     )
     if settings.CHAT_LOG_MESSAGES:
-        logger.info("chat session=%s status=%s message=%r", session_id, reply.status, message)
+        logger.info("chat session=%s status=%s message=%r", session_id or "-", reply.status, message)
     else:
         logger.info(
             "chat session=%s status=%s generator=%s timings=%s", session_id, reply.status, reply.generator, timings

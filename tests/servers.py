@@ -88,6 +88,15 @@ class FakeOpenAI:
     max_open_streams: int = 0  # the most streams open at one moment
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def reset(self) -> None:
+        """Back to answering normally, with nothing recorded (a server shared by several tests)."""
+        fresh = FakeOpenAI()
+        for name in ("reply", "mode", "delay", "fail_times", "token_delay"):
+            setattr(self, name, getattr(fresh, name))
+        with self.lock:
+            self.requests.clear()
+            self.streams_finished = self.streams_aborted = self.open_streams = self.max_open_streams = 0
+
     def count_open(self, change: int) -> None:
         with self.lock:
             self.open_streams += change
@@ -214,28 +223,48 @@ class OpenAIServer:
         self.server.server_close()
 
 
+def llm_env(model: OpenAIServer) -> dict[str, str]:
+    """Server settings for answers from the fake model server, through the real openai client."""
+    return {
+        "OPENAI_API_KEY": "sk-test-not-a-real-key",
+        "OPENAI_BASE_URL": model.base_url,
+        "CHAT_MODEL": "test-model",
+        "OPENAI_MAX_RETRIES": "0",
+        "CHAT_THROTTLE_IP": "10000/min",
+    }
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_env(*, database: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a project process (server, command) runs with against the test database."""
+    import os
+
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
+        "EMBEDDED_POSTGRES_DB": database,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_DEBUG": "0",
+        **(env or {}),
+    }
+
+
 class AppServer:
     """The project served exactly as `make run` serves it: uvicorn, one process (chatbot_site.server)."""
 
     def __init__(self, *, database: str, env: dict[str, str] | None = None, log: Path | None = None) -> None:
-        import os
         import sys
 
         self.port = free_port()
         self.log = log
         self.python = sys.executable
-        self.root = Path(__file__).resolve().parent.parent
+        self.root = PROJECT_ROOT
         self.snapshot_dir = tempfile.TemporaryDirectory()
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
-            # Each server keeps its sessions across a graceful restart in a file of its own.
-            "CHAT_SESSION_SNAPSHOT_PATH": str(Path(self.snapshot_dir.name) / "sessions.json"),
-            "EMBEDDED_POSTGRES_DB": database,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_DEBUG": "0",
-            **(env or {}),
-        }
+        # Each server keeps its sessions across a graceful restart in a file of its own.
+        snapshot = {"CHAT_SESSION_SNAPSHOT_PATH": str(Path(self.snapshot_dir.name) / "sessions.json")}
+        self.env = project_env(database=database, env={**snapshot, **(env or {})})
         self.process: subprocess.Popen | None = None
 
     @property

@@ -12,19 +12,9 @@ import pytest
 from django.db import connection
 
 from tests.chat.conftest import parse_sse
-from tests.servers import AppServer, OpenAIServer
+from tests.servers import AppServer, llm_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def llm_env(model: OpenAIServer) -> dict[str, str]:
-    return {
-        "OPENAI_API_KEY": "sk-test-not-a-real-key",
-        "OPENAI_BASE_URL": model.base_url,
-        "CHAT_MODEL": "test-model",
-        "OPENAI_MAX_RETRIES": "0",
-        "CHAT_THROTTLE_IP": "10000/min",
-    }
 
 
 def get_json(url: str) -> tuple[int, dict]:
