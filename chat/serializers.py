@@ -27,6 +27,18 @@ class _ChatText(serializers.CharField):
 _VISIBLE = RegexValidator(r"[^\s\x00-\x1f\x7f]", message="The message is empty. Type a question.", code="blank")
 
 
+def selection_field(*, help_text: str) -> _ChatText:
+    """The optional `selected_text` of a question, within CHAT_MAX_SELECTION_CHARS."""
+    return _ChatText(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=settings.CHAT_MAX_SELECTION_CHARS,
+        help_text=help_text,
+        error_messages={"max_length": "The selected text is too long: at most {max_length} characters."},
+    )
+
+
 class MessageRequestSerializer(serializers.Serializer):
     message = _ChatText(
         min_length=1,
@@ -40,13 +52,8 @@ class MessageRequestSerializer(serializers.Serializer):
             "null": "The message is empty. Type a question.",
         },
     )
-    selected_text = _ChatText(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        max_length=settings.CHAT_MAX_SELECTION_CHARS,
-        help_text="A passage the reader selected in the book; the answer is grounded in it first.",
-        error_messages={"max_length": "The selected text is too long: at most {max_length} characters."},
+    selected_text = selection_field(
+        help_text="A passage the reader selected in the book; the answer is grounded in it first."
     )
 
 
@@ -176,13 +183,8 @@ class ChatCompletionRequestSerializer(serializers.Serializer):
         required=False, allow_null=True, min_value=1, max_value=1_000_000, help_text="As max_tokens."
     )
     n = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1, help_text="Only 1.")
-    selected_text = _ChatText(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        max_length=settings.CHAT_MAX_SELECTION_CHARS,
-        help_text="Not OpenAI's: a passage the reader selected in the book (`extra_body` in the openai SDK).",
-        error_messages={"max_length": "The selected text is too long: at most {max_length} characters."},
+    selected_text = selection_field(
+        help_text="Not OpenAI's: a passage the reader selected in the book (`extra_body` in the openai SDK)."
     )
 
     def validate(self, data: dict) -> dict:

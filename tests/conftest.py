@@ -92,10 +92,8 @@ def embedder_spy(monkeypatch) -> EmbedderSpy:
 @pytest.fixture
 def openai_server():
     """A local OpenAI-compatible server on 127.0.0.1 (tests.servers.FakeOpenAI drives its replies)."""
-    server = OpenAIServer()
-    server.start()
-    yield server
-    server.stop()
+    with OpenAIServer().running() as server:
+        yield server
 
 
 @pytest.fixture

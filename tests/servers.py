@@ -222,6 +222,15 @@ class OpenAIServer:
         self.server.shutdown()
         self.server.server_close()
 
+    @contextlib.contextmanager
+    def running(self) -> Iterator["OpenAIServer"]:
+        """The server, started for the block and stopped after it."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
 
 def llm_env(model: OpenAIServer) -> dict[str, str]:
     """Server settings for answers from the fake model server, through the real openai client."""

@@ -3,9 +3,8 @@
 stdio and streamable HTTP, with the real transports, are in tests/e2e/test_mcp.py.
 """
 
-import asyncio
-
 import pytest
+from asgiref.sync import async_to_sync
 from mcp import Client
 
 from chat.mcp_server import _check, build_mcp_server
@@ -26,7 +25,8 @@ def test_tools_say_what_the_book_is_and_links_use_the_book_site(knowledge, setti
             found = await client.call_tool("search_book", {"query": "Who was the Golden Gate's chief engineer?"})
             return tools, found
 
-    tools, found = asyncio.run(visit())
+    # async_to_sync, as Django's test client does: database work runs in this thread, on the test's connection.
+    tools, found = async_to_sync(visit)()
     assert all("the Field Guide to Northern Forests" in tool.description for tool in tools)
     top = found.structured_content["passages"][0]
     assert top["url"] == "https://guide.example.org/bridges/#golden-gate"

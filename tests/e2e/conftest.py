@@ -16,10 +16,8 @@ API_KEY = "test-key-for-the-book"
 
 @pytest.fixture(scope="session")
 def shared_model_server() -> Iterator[OpenAIServer]:
-    server = OpenAIServer()
-    server.start()
-    yield server
-    server.stop()
+    with OpenAIServer().running() as server:
+        yield server
 
 
 @pytest.fixture
