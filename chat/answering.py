@@ -35,8 +35,10 @@ def _attribute(value: Any) -> str:
 
 def _source_block(number: int, document: Document) -> str:
     meta = document.meta
-    flags = (' selected="true"' if meta.get("kind") == "selection" else "") + (
-        ' context="true"' if meta.get("role") == "context" else ""
+    flags = (
+        (' selected="true"' if meta.get("kind") == "selection" else "")
+        + (' context="true"' if meta.get("role") == "context" else "")
+        + (' page="true"' if meta.get("on_page") else "")
     )
     return (
         f'<source id="{number}" title="{_attribute(meta.get("title"))}" section="{_attribute(meta.get("section"))}"'

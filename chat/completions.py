@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 from django.conf import settings
 
 from .exceptions import ModelNotFound, openai_error_body
-from .services import ChatReply, history_from_turns, question_answer_async
+from .services import ChatReply, Page, history_from_turns, question_answer_async
 from .sessions import Turn
 from .streaming import EventCallback
 
@@ -30,6 +30,7 @@ class CompletionRequest:
     question: str
     history: list[tuple[str, str]]
     selected_text: str | None = None
+    page: Page | None = None
     max_tokens: int | None = None
     include_usage: bool = False
 
@@ -43,6 +44,7 @@ class CompletionRequest:
             question=data["question"],
             history=data["history"],
             selected_text=data.get("selected_text") or None,
+            page=data.get("page"),
             max_tokens=data.get("max_tokens"),
             include_usage=data["include_usage"],
         )
@@ -72,6 +74,7 @@ async def completion_answer_async(*, request: CompletionRequest, on_event: Event
         message=request.question,
         history=history_from_turns(turns),
         selected_text=request.selected_text,
+        page=request.page,
         on_event=on_event,
         max_tokens=request.max_tokens,
     )
@@ -111,7 +114,13 @@ def _usage(reply: ChatReply) -> dict[str, int] | None:
 
 
 def _extras(reply: ChatReply, sources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"sources": sources, "status": reply.status, "generator": reply.generator, "timings_ms": reply.timings_ms}
+    return {
+        "sources": sources,
+        "status": reply.status,
+        "generator": reply.generator,
+        "timings_ms": reply.timings_ms,
+        "page_context": reply.page_context,
+    }
 
 
 def completion_body(*, reply: ChatReply, request: CompletionRequest, base: str) -> dict[str, Any]:

@@ -42,6 +42,7 @@ class Retrieval:
     documents: list[Document]
     embedding: Any
     timings_ms: dict[str, float] = field(default_factory=dict)
+    page_context: str = "none"  # whether the reader's page shaped retrieval: matched, unmatched or none
 
 
 @dataclass(frozen=True)
@@ -150,17 +151,30 @@ class ChatEngine:
         return self.pipelines.retrieval.get_component("embedder").run(text=text)["embedding"]
 
     @staticmethod
-    def _retrieval_inputs(message: str, history: list[ChatMessage], selected_text: str | None) -> dict:
-        return {"rewriter": {"message": message, "history": history}, "retriever": {"selected_text": selected_text}}
+    def _retrieval_inputs(
+        message: str, history: list[ChatMessage], selected_text: str | None, page_url: str | None
+    ) -> dict:
+        return {
+            "rewriter": {"message": message, "history": history},
+            "retriever": {"selected_text": selected_text or None, "page_url": page_url or None},
+        }
 
-    def retrieve(self, *, message: str, history: list[ChatMessage], selected_text: str | None = None) -> Retrieval:
-        """The standalone query, its embedding and the gated documents (blocking: database and model)."""
+    def retrieve(
+        self,
+        *,
+        message: str,
+        history: list[ChatMessage],
+        selected_text: str | None = None,
+        page_url: str | None = None,
+    ) -> Retrieval:
+        """The standalone query, its embedding and the gated documents (blocking: database and model).
+        ``page_url`` is the page the reader asks from: its document's passages get a bounded boost."""
         started = time.perf_counter()
         _connect_database()
         with stage_timings() as timings:
             try:
                 retrieved = self.pipelines.retrieval.run(
-                    self._retrieval_inputs(message, history, selected_text or None),
+                    self._retrieval_inputs(message, history, selected_text, page_url),
                     include_outputs_from={"rewriter", "embedder"},
                 )
             except Exception as error:  # noqa: BLE001 - mapped to API errors
@@ -168,7 +182,12 @@ class ChatEngine:
         return self._retrieval(retrieved, timings, started)
 
     async def retrieve_async(
-        self, *, message: str, history: list[ChatMessage], selected_text: str | None = None
+        self,
+        *,
+        message: str,
+        history: list[ChatMessage],
+        selected_text: str | None = None,
+        page_url: str | None = None,
     ) -> Retrieval:
         """As retrieve(), holding a worker thread only for the SQL: the query is rewritten on the loop (or by
         the LLM, awaited) and embedded by the batching embedder."""
@@ -177,7 +196,7 @@ class ChatEngine:
         with stage_timings() as timings:
             try:
                 retrieved = await self.pipelines.retrieval.run_async(
-                    self._retrieval_inputs(message, history, selected_text or None),
+                    self._retrieval_inputs(message, history, selected_text, page_url),
                     include_outputs_from={"rewriter", "embedder"},
                 )
             except Exception as error:  # noqa: BLE001 - mapped to API errors
@@ -193,6 +212,7 @@ class ChatEngine:
             documents=retrieved["retriever"].get("documents") or [],
             embedding=retrieved["embedder"]["embedding"],
             timings_ms=dict(timings),
+            page_context=retrieved["retriever"]["page_context"],
         )
 
     def _inputs(

@@ -190,12 +190,14 @@ class ExtractiveAnswerer:
         *,
         sentence_embedder: Any,
         semantic_weight: float = 0.5,
+        page_bonus: float = 0.05,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
         cache_size: int = 20000,
     ) -> None:
         self.sentence_embedder = sentence_embedder
         self.semantic_weight = semantic_weight
+        self.page_bonus = page_bonus
         self.min_score = min_score
         self.selection_min_score = selection_min_score
         self.cache_size = cache_size
@@ -282,12 +284,16 @@ class ExtractiveAnswerer:
                 body = f"{candidate.text} {' '.join(candidate.items)}"
             texts.append(f"{context}: {body}" if context else body)
         lexical = self._lexical(question, texts)
+        # A passage from the page the reader is on (the more so from its section) wins a near tie: that is the
+        # one they are asking about.
+        metas = [documents[c.index - 1].meta for c in candidates]
+        on_page = np.array([bool(m.get("on_page")) + 0.5 * bool(m.get("on_section")) for m in metas], dtype=float)
         if embedding is None:
-            return lexical
+            return lexical + self.page_bonus * on_page
         vectors = self._sentence_vectors(texts)
         query = np.asarray(embedding, dtype=float)
         semantic = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
-        return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical
+        return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical + self.page_bonus * on_page
 
     @staticmethod
     def _lexical(question: str, texts: list[str]) -> np.ndarray:

@@ -8,13 +8,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from haystack import Document, component
 
-from knowledge.selectors import ChunkHit, chunk_neighbours, chunk_search
+from knowledge.selectors import ChunkHit, PageMatch, chunk_neighbours, chunk_search, page_document
 
 from .concurrency import run_blocking
 from .text import content_words, focus_terms, mentioned, phrases, stems_of
@@ -141,6 +142,8 @@ class RetrievalConfig:
     match_budget: int = 5000
     min_evidence: float = 0.325
     embed_batch: int = 32
+    page_weight: float = 0.0
+    section_factor: float = 1.5
 
     @classmethod
     def from_settings(cls) -> "RetrievalConfig":
@@ -155,11 +158,22 @@ class RetrievalConfig:
             match_budget=settings.CHAT_FULLTEXT_BUDGET,
             min_evidence=settings.CHAT_MIN_EVIDENCE,
             embed_batch=settings.CHAT_EMBED_BATCH,
+            page_weight=settings.CHAT_PAGE_WEIGHT,
+            section_factor=settings.CHAT_PAGE_SECTION_FACTOR,
         )
 
     def search_options(self) -> dict[str, Any]:
         """The fusion options knowledge.selectors.chunk_search takes."""
-        names = ("candidates", "dense_weight", "sparse_weight", "rrf_k", "ef_search", "match_budget")
+        names = (
+            "candidates",
+            "dense_weight",
+            "sparse_weight",
+            "rrf_k",
+            "ef_search",
+            "match_budget",
+            "page_weight",
+            "section_factor",
+        )
         return {name: getattr(self, name) for name in names}
 
 
@@ -171,11 +185,22 @@ class HybridRetriever:
         self.config = config
 
     @component.output_types(documents=list[Document])
-    def run(self, query: str, query_embedding: Any, top_k: int | None = None) -> dict[str, list[Document]]:
-        """Return the best chunks, best first."""
+    def run(
+        self, query: str, query_embedding: Any, top_k: int | None = None, page: PageMatch | None = None
+    ) -> dict[str, list[Document]]:
+        """Return the best chunks, best first (the reader's page's chunks boosted, when there is one)."""
         options = self.config.search_options()
-        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k or self.config.top_k, **options)
-        return {"documents": [hit_to_document(hit) for hit in hits]}
+        top_k = top_k or self.config.top_k
+        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k, page=page, **options)
+        documents = [hit_to_document(hit) for hit in hits]
+        if page is not None:
+            for hit, document in zip(hits, documents, strict=True):
+                # The answerers read these: a passage from the reader's page (and section) wins a near tie.
+                document.meta["on_page"] = hit.document_id == page.document_id
+                document.meta["on_section"] = (
+                    document.meta["on_page"] and bool(page.anchor) and hit.anchor == page.anchor
+                )
+        return {"documents": documents}
 
 
 class SelectionLocator:
@@ -294,9 +319,17 @@ class EvidenceGate:
         return bool(specific) and specific <= stems_of(top)
 
 
+class PageContext(StrEnum):
+    """Whether the reader's page shaped retrieval: its document was found, was not, or no page was given."""
+
+    MATCHED = "matched"
+    UNMATCHED = "unmatched"
+    NONE = "none"
+
+
 @component
 class GroundedRetriever:
-    """Retrieve, ground a selected passage and apply the evidence gate, as one pipeline step.
+    """Retrieve (with the reader's page), ground a selected passage and apply the evidence gate, as one step.
 
     The retriever and the gate stay separate classes; they share a step because every Haystack hop deep-copies
     the documents it passes on and costs about 0.15 ms per question on Python 3.11.
@@ -306,19 +339,38 @@ class GroundedRetriever:
         self.retriever = retriever
         self.gate = gate
 
-    @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
+    @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float, page_context=str)
     def run(
-        self, query: str, query_embedding: Any, selected_text: str | None = None, top_k: int | None = None
+        self,
+        query: str,
+        query_embedding: Any,
+        selected_text: str | None = None,
+        top_k: int | None = None,
+        page_url: str | None = None,
     ) -> dict[str, Any]:
-        """The gated documents (or ``no_answer``) and the evidence they rest on."""
-        documents = self.retriever.run(query=query, query_embedding=query_embedding, top_k=top_k)["documents"]
-        return self.gate.run(documents=documents, selected_text=selected_text, query=query)
+        """The gated documents (or ``no_answer``), the evidence they rest on, and whether the page was used."""
+        page_url = page_url if self.retriever.config.page_weight > 0 else None  # page context turned off
+        page = page_document(url=page_url) if page_url else None
+        documents = self.retriever.run(query=query, query_embedding=query_embedding, top_k=top_k, page=page)
+        gated = self.gate.run(documents=documents["documents"], selected_text=selected_text, query=query)
+        context = PageContext.NONE if not page_url else PageContext.MATCHED if page else PageContext.UNMATCHED
+        return {**gated, "page_context": str(context)}
 
-    @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
+    @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float, page_context=str)
     async def run_async(
-        self, query: str, query_embedding: Any, selected_text: str | None = None, top_k: int | None = None
+        self,
+        query: str,
+        query_embedding: Any,
+        selected_text: str | None = None,
+        top_k: int | None = None,
+        page_url: str | None = None,
     ) -> dict[str, Any]:
         """As run(), in the chat worker pool (each of its threads keeps a database connection)."""
         return await run_blocking(
-            self.run, query=query, query_embedding=query_embedding, selected_text=selected_text, top_k=top_k
+            self.run,
+            query=query,
+            query_embedding=query_embedding,
+            selected_text=selected_text,
+            top_k=top_k,
+            page_url=page_url,
         )

@@ -1,11 +1,14 @@
 """Request and reply shapes of the chat API (plain serializers; requests and replies kept apart)."""
 
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .services import Page
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -27,6 +30,46 @@ class _ChatText(serializers.CharField):
 _VISIBLE = RegexValidator(r"[^\s\x00-\x1f\x7f]", message="The message is empty. Type a question.", code="blank")
 
 
+MAX_PAGE_URL_CHARS = 2000
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "properties": {
+            "url": {"type": "string", "description": "The page's address (location.href); http(s) only."},
+            "title": {"type": "string", "description": "The page's title (document.title)."},
+        },
+        "description": "The page of the book the reader asks from: its document's passages get a bounded boost, "
+        "and its section's a little more when the URL has a #fragment. A page that is not of this book, or not "
+        "a valid http(s) URL, is ignored (never an error). A follow-up without one keeps the page of the question "
+        "before it.",
+    }
+)
+class PageField(serializers.Field):
+    """The reader's page, or None: anything that is not a usable page is ignored rather than refused."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data: object) -> Page | None:
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return None
+        url = _CONTROL.sub("", data["url"]).strip()
+        title = data.get("title") if isinstance(data.get("title"), str) else ""
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            return None
+        if scheme not in {"http", "https"} or len(url) > MAX_PAGE_URL_CHARS:
+            return None
+        return Page(url=url, title=_CONTROL.sub("", title).strip()[:300])
+
+    def to_representation(self, value: Page | None) -> dict | None:
+        return value.to_dict() if value is not None else None
+
+
 def selection_field(*, help_text: str) -> _ChatText:
     """The optional `selected_text` of a question, within CHAT_MAX_SELECTION_CHARS."""
     return _ChatText(
@@ -40,6 +83,7 @@ def selection_field(*, help_text: str) -> _ChatText:
 
 
 class MessageRequestSerializer(serializers.Serializer):
+    page = PageField()
     message = _ChatText(
         min_length=1,
         max_length=settings.CHAT_MAX_MESSAGE_CHARS,
@@ -93,6 +137,11 @@ class ReplySerializer(serializers.Serializer):
     timings_ms = serializers.DictField(child=serializers.FloatField(), help_text="Milliseconds per stage.")
     usage = serializers.DictField(help_text="Token usage, where the backend reports it.")
     query = serializers.CharField(help_text="The standalone query used for retrieval.")
+    page_context = serializers.ChoiceField(
+        choices=["matched", "unmatched", "none"],
+        help_text="Whether the reader's page shaped retrieval: its document was found (matched), was not "
+        "(unmatched), or no page was given (none).",
+    )
 
 
 class TurnSerializer(serializers.Serializer):
@@ -186,6 +235,7 @@ class ChatCompletionRequestSerializer(serializers.Serializer):
     selected_text = selection_field(
         help_text="Not OpenAI's: a passage the reader selected in the book (`extra_body` in the openai SDK)."
     )
+    page = PageField(help_text="Not OpenAI's: the page of the book the reader asks from, {url, title}.")
 
     def validate(self, data: dict) -> dict:
         messages = [(m["role"], m.get("content") or "") for m in data["messages"]]
@@ -231,6 +281,7 @@ class ChatCompletionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["answered", "no_answer", "selection_only"])
     generator = serializers.CharField()
     timings_ms = serializers.DictField(child=serializers.FloatField())
+    page_context = serializers.ChoiceField(choices=["matched", "unmatched", "none"])
 
 
 class ModelSerializer(serializers.Serializer):

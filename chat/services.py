@@ -48,6 +48,18 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Page:
+    """The page of the book the reader asks from (the widget sends it)."""
+
+    url: str
+    title: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-ready dict."""
+        return {"url": self.url, "title": self.title}
+
+
+@dataclass(frozen=True)
 class ChatReply:
     """What one message turn produced."""
 
@@ -59,6 +71,7 @@ class ChatReply:
     timings_ms: dict[str, float]
     usage: dict[str, Any] = field(default_factory=dict)
     query: str = ""
+    page_context: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -181,6 +194,7 @@ def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answe
         timings_ms=timings,
         usage=answer.usage,
         query=retrieval.query,
+        page_context=retrieval.page_context,
     )
     if settings.CHAT_LOG_MESSAGES:
         logger.info("chat session=%s status=%s message=%r", session_id or "-", reply.status, message)
@@ -191,8 +205,20 @@ def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answe
     return reply
 
 
-def _turns(*, message: str, selected_text: str | None, reply: ChatReply) -> list[Turn]:
-    user = Turn(role="user", content=message, data={"selected_text": selected_text} if selected_text else {})
+def _page_of(turns: list[Turn]) -> Page | None:
+    """The page the latest question was asked on, so a follow-up sent without one keeps it."""
+    for turn in reversed(turns):
+        if turn.role == "user":
+            page = turn.data.get("page")
+            return Page(url=page["url"], title=page.get("title", "")) if page else None
+    return None
+
+
+def _turns(*, message: str, selected_text: str | None, page: Page | None, reply: ChatReply) -> list[Turn]:
+    data: dict[str, Any] = {"selected_text": selected_text} if selected_text else {}
+    if page is not None:
+        data["page"] = page.to_dict()
+    user = Turn(role="user", content=message, data=data)
     assistant = Turn(
         role="assistant",
         content=reply.answer,
@@ -206,11 +232,17 @@ def _turns(*, message: str, selected_text: str | None, reply: ChatReply) -> list
 
 
 def _respond(
-    *, message: str, history: list[ChatMessage], selected_text: str | None, on_event: EventCallback | None
+    *,
+    message: str,
+    history: list[ChatMessage],
+    selected_text: str | None,
+    page: Page | None,
+    on_event: EventCallback | None,
 ) -> tuple[Retrieval, Answer]:
     """Retrieve and answer, blocking; the sources event goes out between the two."""
     engine = get_chat_engine()
-    retrieval = engine.retrieve(message=message, history=history, selected_text=selected_text)
+    page_url = page.url if page else None
+    retrieval = engine.retrieve(message=message, history=history, selected_text=selected_text, page_url=page_url)
     _emit_sources(on_event, retrieval)
     answer = engine.answer(retrieval=retrieval, question=message, history=history, on_token=_token_callback(on_event))
     return retrieval, answer
@@ -221,16 +253,19 @@ def chat_reply(
     session_id: str,
     message: str,
     selected_text: str | None = None,
+    page: Page | None = None,
     on_event: EventCallback | None = None,
 ) -> ChatReply:
     """Answer one message in a session (blocking). The user turn and the reply are stored together, or not at all."""
-    history = history_from_turns(session_turns(session_id=session_id))
+    turns = session_turns(session_id=session_id)
+    history, page = history_from_turns(turns), page or _page_of(turns)
     started = time.perf_counter()
-    retrieval, answer = _respond(message=message, history=history, selected_text=selected_text, on_event=on_event)
+    kwargs = {"message": message, "history": history, "selected_text": selected_text, "page": page}
+    retrieval, answer = _respond(**kwargs, on_event=on_event)
     reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
     with _store_errors():
         stored = get_session_store().append(
-            session_id, _turns(message=message, selected_text=selected_text, reply=reply)
+            session_id, _turns(message=message, selected_text=selected_text, page=page, reply=reply)
         )
     if not stored:
         raise SessionNotFound()
@@ -265,6 +300,7 @@ async def question_answer_async(
     message: str,
     history: list[ChatMessage],
     selected_text: str | None = None,
+    page: Page | None = None,
     on_event: EventCallback | None = None,
     max_tokens: int | None = None,
     session_id: str = "",
@@ -277,10 +313,12 @@ async def question_answer_async(
     started = time.perf_counter()
     if not engine.pipelines.uses_llm:
         # Offline, every step is CPU or database work: one hop into the worker pool for all of it.
-        kwargs = {"message": message, "history": history, "selected_text": selected_text, "on_event": on_event}
-        retrieval, answer = await run_blocking(_respond, **kwargs)
+        kwargs = {"message": message, "history": history, "selected_text": selected_text, "page": page}
+        retrieval, answer = await run_blocking(_respond, **kwargs, on_event=on_event)
     else:
-        retrieval = await engine.retrieve_async(message=message, history=history, selected_text=selected_text)
+        retrieval = await engine.retrieve_async(
+            message=message, history=history, selected_text=selected_text, page_url=page.url if page else None
+        )
         _emit_sources(on_event, retrieval)
         answer = await engine.answer_async(
             retrieval=retrieval,
@@ -297,19 +335,26 @@ async def chat_reply_async(
     session_id: str,
     message: str,
     selected_text: str | None = None,
+    page: Page | None = None,
     on_event: EventCallback | None = None,
 ) -> ChatReply:
     """Answer one message in a session without holding a thread while the language model talks.
 
     The user turn and the reply are stored together once the answer is complete; a cancelled answer stores
-    nothing.
+    nothing. A follow-up sent without a page keeps the page of the question before it.
     """
-    history = history_from_turns(await session_turns_async(session_id=session_id))
+    turns = await session_turns_async(session_id=session_id)
+    history, page = history_from_turns(turns), page or _page_of(turns)
     reply = await question_answer_async(
-        message=message, history=history, selected_text=selected_text, on_event=on_event, session_id=session_id
+        message=message,
+        history=history,
+        selected_text=selected_text,
+        page=page,
+        on_event=on_event,
+        session_id=session_id,
     )
     with _store_errors():
-        turns = _turns(message=message, selected_text=selected_text, reply=reply)
+        turns = _turns(message=message, selected_text=selected_text, page=page, reply=reply)
         stored = await get_session_store().aappend(session_id, turns)
     if not stored:
         raise SessionNotFound()

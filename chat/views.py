@@ -150,7 +150,12 @@ class ChatViewSet(OnLoopDispatch, AsyncViewSet):
         return await self._reply(request, session_id=session_id, data=serializer.validated_data)
 
     async def _reply(self, request: Request, *, session_id: str, data: dict) -> Response:
-        kwargs = {"session_id": session_id, "message": data["message"], "selected_text": data.get("selected_text")}
+        kwargs = {
+            "session_id": session_id,
+            "message": data["message"],
+            "selected_text": data.get("selected_text"),
+            "page": data.get("page"),
+        }
         if _wants_stream(request):
             # Fail fast with a status code (and an `error` event) before the stream starts.
             await services.session_turns_async(session_id=session_id)

@@ -234,6 +234,11 @@ HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 40)
 # On larger tables, full-text search ranks only the rarest question words' matches, about this many chunks
 # (measured in bench/scale.py; see docs/benchmarks.md).
 CHAT_FULLTEXT_BUDGET = env_int("CHAT_FULLTEXT_BUDGET", 5000)
+# The reader's page (sent by the widget): its document's chunks join the fusion as a third ranked list of this
+# weight (0 turns page context off); chunks of the section its URL names count this many times more (measured in
+# bench/page_context.py; see docs/benchmarks.md).
+CHAT_PAGE_WEIGHT = env_float("CHAT_PAGE_WEIGHT", 1.0)
+CHAT_PAGE_SECTION_FACTOR = env_float("CHAT_PAGE_SECTION_FACTOR", 1.5)
 # Below this best cosine similarity the knowledge is taken not to cover the question (measured on SQuAD;
 # see docs/benchmarks.md).
 CHAT_MIN_EVIDENCE = env_float("CHAT_MIN_EVIDENCE", 0.325)

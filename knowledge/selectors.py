@@ -6,11 +6,12 @@ import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlsplit
 
 import numpy as np
 import psycopg
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from pgvector import Vector
 from pgvector.psycopg.vector import VectorBinaryDumper
 
@@ -38,6 +39,14 @@ class ChunkHit:
     sparse_rank: int | None
 
 
+@dataclass(frozen=True)
+class PageMatch:
+    """The document a reader's page shows, and the section its URL names (empty: none)."""
+
+    document_id: int
+    anchor: str
+
+
 _HYBRID_SQL = f"""
 WITH dense AS (
     SELECT id, row_number() OVER () AS rank, similarity FROM (
@@ -58,12 +67,28 @@ sparse AS (
         LIMIT {{candidates}}
     ) ranked
 ),
+page AS (
+    -- The reader's page: its document's chunks by exact similarity (no index: "+ 0" keeps HNSW out, whose
+    -- filtered search would find few of them), as a third ranked list; its section's chunks count for more.
+    SELECT id, row_number() OVER () AS rank, similarity, in_section FROM (
+        SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) AS similarity,
+               c.anchor = %(page_anchor)s AS in_section
+        FROM knowledge_chunk c
+        WHERE c.document_id = %(page_document)s
+        ORDER BY (c.embedding <=> %(embedding)s::vector) + 0
+        LIMIT {{page_candidates}}
+    ) ranked
+),
 fused AS (
-    SELECT COALESCE(dense.id, sparse.id) AS id,
+    SELECT COALESCE(dense.id, sparse.id, page.id) AS id,
            COALESCE(%(dense_weight)s / (%(rrf_k)s + dense.rank), 0)
-           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0) AS score,
-           dense.similarity, sparse.lexical, dense.rank AS dense_rank, sparse.rank AS sparse_rank
+           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0)
+           + COALESCE(%(page_weight)s * CASE WHEN page.in_section THEN %(section_factor)s ELSE 1 END
+                      / (%(rrf_k)s + page.rank), 0) AS score,
+           COALESCE(dense.similarity, page.similarity) AS similarity, sparse.lexical,
+           dense.rank AS dense_rank, sparse.rank AS sparse_rank
     FROM dense FULL OUTER JOIN sparse ON dense.id = sparse.id
+    FULL OUTER JOIN page ON page.id = COALESCE(dense.id, sparse.id)
 )
 SELECT c.id, c.document_id, d.title, d.reference, c.section, c.anchor, c.text,
        f.score, f.similarity, f.lexical, f.dense_rank, f.sparse_rank
@@ -108,8 +133,16 @@ def chunk_search(
     rrf_k: int = 60,
     ef_search: int = 40,
     match_budget: int = 5000,
+    page: PageMatch | None = None,
+    page_weight: float = 0.0,
+    section_factor: float = 1.5,
+    page_candidates: int = 10,
 ) -> list[ChunkHit]:
     """Hybrid search: pgvector cosine (HNSW) and Postgres full text, fused by reciprocal rank fusion.
+
+    With the reader's ``page``, that document's most similar chunks are a third ranked list of weight
+    ``page_weight`` (its section's chunks ``section_factor`` times that): a bounded boost that never
+    excludes other documents.
 
     Only chunks embedded by the configured model are returned, filtered after fusion: stale chunks exist only
     until a pending reindex, and keeping the candidate queries free of joins saves planning on every question.
@@ -126,10 +159,16 @@ def chunk_search(
         "sparse_weight": float(sparse_weight),
         "rrf_k": float(rrf_k),
         "match_budget": float(match_budget),
+        "page_document": page.document_id if page is not None and page_weight > 0 else None,
+        "page_anchor": page.anchor if page is not None else "",
+        "page_weight": float(page_weight),
+        "section_factor": float(section_factor),
     }
     # Literal limits (validated integers) keep the cached generic plan on the HNSW index: a generic plan for
     # "LIMIT $1" assumes a tenth of the table.
-    sql = _HYBRID_SQL.format(candidates=int(max(candidates, top_k)), limit=int(top_k) * 2)
+    sql = _HYBRID_SQL.format(
+        candidates=int(max(candidates, top_k)), limit=int(top_k) * 2, page_candidates=int(page_candidates)
+    )
     rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
     return deduplicate_hits(hits=[ChunkHit(*row) for row in rows], limit=top_k)
 
@@ -233,3 +272,27 @@ def document_list() -> list[DocumentSummary]:
     fields = ("id", "title", "reference", "status", "chunk_count")
     rows = SourceDocument.objects.order_by("title", "id").values_list(*fields)
     return [DocumentSummary(*row) for row in rows]
+
+
+def _page_path(url: str) -> str:
+    # Scheme, host, query and fragment aside: the book may be served from another host than its references say.
+    path = unquote(urlsplit(url).path).strip("/")
+    return f"/{path}" if path else ""
+
+
+def page_document(*, url: str) -> PageMatch | None:
+    """The document whose citation link is this page: the same path, whatever the scheme, host, query or trailing
+    slash; the URL's fragment names the section. None for no match, or for a URL that is not http(s)."""
+    parts = urlsplit(url)
+    path = _page_path(url)
+    if parts.scheme not in {"http", "https"} or not path:
+        return None
+    last = path.rsplit("/", 1)[-1]
+    # Narrow by the last path segment (as stored, encoded or not), then compare whole paths.
+    candidates = SourceDocument.objects.filter(
+        Q(reference__icontains=last) | Q(reference__icontains=quote(last))
+    ).values_list("id", "reference")
+    matches = sorted(doc_id for doc_id, reference in candidates if _page_path(reference) == path)
+    if not matches:
+        return None
+    return PageMatch(document_id=matches[0], anchor=unquote(parts.fragment))

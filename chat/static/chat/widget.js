@@ -1,5 +1,5 @@
 /* Chatbot widget: add <script src=".../static/chat/widget.js" data-api-base="https://api.example.org"
-   data-api-key="optional" defer></script> to any page. Vanilla JavaScript; no build step.
+   data-api-key="optional" data-page-context="on|off" defer></script> to any page. Vanilla JavaScript; no build step.
    Model and document text are always inserted as text (textContent), never as HTML. */
 (function () {
   "use strict";
@@ -7,6 +7,8 @@
   var API = ((script && script.dataset.apiBase) || "").replace(/\/$/, "");
   var KEY = (script && script.dataset.apiKey) || "";
   var TITLE = (script && script.dataset.title) || "Ask the book";
+  // The page the reader is on goes with every question, so answers favour it; data-page-context="off" opts out.
+  var PAGE_CONTEXT = !(script && script.dataset.pageContext === "off");
   var STORAGE = "chatbot.session:" + (API || location.origin);
 
   var state = { sessionId: localStorage.getItem(STORAGE), selected: "", busy: false, lastMessage: null };
@@ -125,6 +127,7 @@
     return ready.then(function (sessionId) {
       var body = { message: message };
       if (selected) body.selected_text = selected;
+      if (PAGE_CONTEXT) body.page = { url: location.href, title: document.title };
       return fetch(API + "/api/chat/sessions/" + encodeURIComponent(sessionId) + "/messages/", {
         method: "POST", headers: headers({ Accept: "text/event-stream" }), body: JSON.stringify(body),
       });
