@@ -15,7 +15,14 @@ import numpy as np
 from django.conf import settings
 from haystack import Document, component
 
-from knowledge.selectors import ChunkHit, PageMatch, chunk_neighbours, chunk_search, page_document
+from knowledge.selectors import (
+    PAGE_CANDIDATES,
+    ChunkHit,
+    PageMatch,
+    chunk_neighbours,
+    chunk_search,
+    page_document,
+)
 
 from .concurrency import run_blocking
 from .text import content_words, focus_terms, mentioned, phrases, stems_of
@@ -189,18 +196,32 @@ class HybridRetriever:
         self, query: str, query_embedding: Any, top_k: int | None = None, page: PageMatch | None = None
     ) -> dict[str, list[Document]]:
         """Return the best chunks, best first (the reader's page's chunks boosted, when there is one)."""
+        return {"documents": self.search(query=query, query_embedding=query_embedding, top_k=top_k, page=page)[0]}
+
+    def search(
+        self, *, query: str, query_embedding: Any, top_k: int | None = None, page: PageMatch | None = None
+    ) -> tuple[list[Document], list[Document]]:
+        """The best chunks with the reader's page boosted, and the best without the boost (what the evidence
+        gate reads, so a page never changes whether a question is answered). Without a page they are the same."""
         options = self.config.search_options()
         top_k = top_k or self.config.top_k
-        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k, page=page, **options)
-        documents = [hit_to_document(hit) for hit in hits]
-        if page is not None:
-            for hit, document in zip(hits, documents, strict=True):
-                # The answerers read these: a passage from the reader's page (and section) wins a near tie.
-                document.meta["on_page"] = hit.document_id == page.document_id
-                document.meta["on_section"] = (
-                    document.meta["on_page"] and bool(page.anchor) and hit.anchor == page.anchor
-                )
-        return {"documents": documents}
+        if page is None:
+            hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k, **options)
+            documents = [hit_to_document(hit) for hit in hits]
+            return documents, documents
+        # The page's chunks can push at most PAGE_CANDIDATES others down: fetch enough to rank both ways.
+        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k + PAGE_CANDIDATES, page=page, **options)
+        unboosted = sorted((hit for hit in hits if hit.base_score > 0), key=lambda hit: -hit.base_score)[:top_k]
+        boosted = [_on_page(hit_to_document(hit), hit=hit, page=page) for hit in hits[:top_k]]
+        return boosted, [hit_to_document(hit) for hit in unboosted]
+
+
+def _on_page(document: Document, *, hit: ChunkHit, page: PageMatch) -> Document:
+    # The answerers read these: a passage from the reader's page (and section) wins a near tie.
+    on_page = hit.document_id == page.document_id
+    document.meta["on_page"] = on_page
+    document.meta["on_section"] = on_page and bool(page.anchor) and hit.anchor == page.anchor
+    return document
 
 
 class SelectionLocator:
@@ -282,15 +303,21 @@ class EvidenceGate:
 
     @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
     def run(
-        self, documents: list[Document], selected_text: str | None = None, query: str | None = None
+        self,
+        documents: list[Document],
+        selected_text: str | None = None,
+        query: str | None = None,
+        evidence_documents: list[Document] | None = None,
     ) -> dict[str, Any]:
-        """Pass the documents on, or divert them."""
+        """Pass the documents on, or divert them. The decision reads ``evidence_documents`` when given (the
+        retrieval without the reader's page), so that what is answerable never depends on the page."""
         if self.locator is not None and selected_text:
             documents = self.locator.ground(documents, selected_text)
         if any(doc.meta.get("kind") == "selection" for doc in documents):
             return {"documents": documents, "evidence": 1.0}
-        evidence = max((doc.meta.get("similarity") or 0.0 for doc in documents), default=0.0)
-        if not self.admits(query=query or "", documents=documents, similarity=evidence):
+        basis = documents if evidence_documents is None else evidence_documents
+        evidence = max((doc.meta.get("similarity") or 0.0 for doc in basis), default=0.0)
+        if not self.admits(query=query or "", documents=basis, similarity=evidence):
             return {"no_answer": documents, "evidence": evidence}
         return {"documents": documents, "evidence": evidence}
 
@@ -351,8 +378,12 @@ class GroundedRetriever:
         """The gated documents (or ``no_answer``), the evidence they rest on, and whether the page was used."""
         page_url = page_url if self.retriever.config.page_weight > 0 else None  # page context turned off
         page = page_document(url=page_url) if page_url else None
-        documents = self.retriever.run(query=query, query_embedding=query_embedding, top_k=top_k, page=page)
-        gated = self.gate.run(documents=documents["documents"], selected_text=selected_text, query=query)
+        documents, unboosted = self.retriever.search(
+            query=query, query_embedding=query_embedding, top_k=top_k, page=page
+        )
+        gated = self.gate.run(
+            documents=documents, selected_text=selected_text, query=query, evidence_documents=unboosted
+        )
         context = PageContext.NONE if not page_url else PageContext.MATCHED if page else PageContext.UNMATCHED
         return {**gated, "page_context": str(context)}
 

@@ -37,6 +37,7 @@ class ChunkHit:
     lexical: float | None
     dense_rank: int | None
     sparse_rank: int | None
+    base_score: float = 0.0  # the score without the reader's page (equal to score without one)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class PageMatch:
     document_id: int
     anchor: str
 
+
+# How many of the reader's page's chunks join the fusion.
+PAGE_CANDIDATES = 10
 
 _HYBRID_SQL = f"""
 WITH dense AS (
@@ -85,13 +89,15 @@ fused AS (
            + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0)
            + COALESCE(%(page_weight)s * CASE WHEN page.in_section THEN %(section_factor)s ELSE 1 END
                       / (%(rrf_k)s + page.rank), 0) AS score,
+           COALESCE(%(dense_weight)s / (%(rrf_k)s + dense.rank), 0)
+           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0) AS base_score,
            COALESCE(dense.similarity, page.similarity) AS similarity, sparse.lexical,
            dense.rank AS dense_rank, sparse.rank AS sparse_rank
     FROM dense FULL OUTER JOIN sparse ON dense.id = sparse.id
     FULL OUTER JOIN page ON page.id = COALESCE(dense.id, sparse.id)
 )
 SELECT c.id, c.document_id, d.title, d.reference, c.section, c.anchor, c.text,
-       f.score, f.similarity, f.lexical, f.dense_rank, f.sparse_rank
+       f.score, f.similarity, f.lexical, f.dense_rank, f.sparse_rank, f.base_score
 FROM fused f
 JOIN knowledge_chunk c ON c.id = f.id
 JOIN knowledge_sourcedocument d ON d.id = c.document_id
@@ -136,7 +142,7 @@ def chunk_search(
     page: PageMatch | None = None,
     page_weight: float = 0.0,
     section_factor: float = 1.5,
-    page_candidates: int = 10,
+    page_candidates: int = PAGE_CANDIDATES,
 ) -> list[ChunkHit]:
     """Hybrid search: pgvector cosine (HNSW) and Postgres full text, fused by reciprocal rank fusion.
 

@@ -152,3 +152,11 @@ def test_pages_resolve_by_path_whatever_the_host_scheme_slash_or_encoding(worksh
         assert (match.document_id, match.anchor) == (document_id, anchor), url
     for url in (f"{SHOP}/", f"{SHOP}/tools/", f"{SHOP}/tools/lathe/extra", "ftp://workshop.example.org/tools/lathe"):
         assert page_document(url=url) is None, url
+
+
+def test_whether_a_question_is_answered_never_depends_on_the_page(api, workshop):
+    pages = [None, {"url": f"{SHOP}/tools/lathe/"}, {"url": f"{SHOP}/tools/drill-press/#drilling-to-depth"}]
+    questions = [QUESTION, "How deep should I drill?", "What is the boiling point of mercury?", "Who won in 1998?"]
+    for question in questions:
+        statuses = {converse(api, question, page=page)["status"] for page in pages}
+        assert len(statuses) == 1, (question, statuses)

@@ -209,3 +209,26 @@ def test_rate_limited_state_then_retry_hint(page, server):
         shot(page, "rate-limited")
     finally:
         limited.stop()
+
+
+def test_the_widget_sends_its_page_and_answers_favour_it(page, server):
+    page.goto(server.url + "/docs/guide/07-the-chat-widget.md")
+    with page.expect_request(lambda r: r.url.endswith("/messages/") and r.method == "POST") as sent:
+        bubble = ask(page, "Where do I put the API key?")
+    assert sent.value.post_data_json["page"] == {"url": page.url, "title": page.title()}
+    assert bubble.get_attribute("data-state") == "answered"
+    # The book has this in two chapters; the reader is on the widget's, so that is the one quoted first.
+    assert "07-the-chat-widget.md" in bubble.locator("a.cbw-cite").first.get_attribute("href")
+    assert "data-api-key" in bubble.locator(".cbw-answer").inner_text()
+
+
+def test_page_context_off_sends_no_page(page, server):
+    def without_page_context(route):
+        html = route.fetch().text().replace('data-api-base=""', 'data-api-base="" data-page-context="off"')
+        route.fulfill(body=html, content_type="text/html; charset=utf-8")
+
+    page.route("**/docs/guide/07-the-chat-widget.md", without_page_context)
+    page.goto(server.url + "/docs/guide/07-the-chat-widget.md")
+    with page.expect_request(lambda r: r.url.endswith("/messages/") and r.method == "POST") as sent:
+        ask(page, "Where do I put the API key?")
+    assert "page" not in sent.value.post_data_json
