@@ -151,6 +151,7 @@ class RetrievalConfig:
     embed_batch: int = 32
     page_weight: float = 0.0
     section_factor: float = 1.5
+    page_margin: float = 0.05
 
     @classmethod
     def from_settings(cls) -> "RetrievalConfig":
@@ -167,6 +168,7 @@ class RetrievalConfig:
             embed_batch=settings.CHAT_EMBED_BATCH,
             page_weight=settings.CHAT_PAGE_WEIGHT,
             section_factor=settings.CHAT_PAGE_SECTION_FACTOR,
+            page_margin=settings.CHAT_PAGE_MARGIN,
         )
 
     def search_options(self) -> dict[str, Any]:
@@ -180,6 +182,7 @@ class RetrievalConfig:
             "match_budget",
             "page_weight",
             "section_factor",
+            "page_margin",
         )
         return {name: getattr(self, name) for name in names}
 

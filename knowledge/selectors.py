@@ -48,7 +48,8 @@ class PageMatch:
     anchor: str
 
 
-# How many of the reader's page's chunks join the fusion.
+# How far the reader's page may push other passages down: a search with a page fetches this many more, so the
+# best passages without the boost (what the evidence gate reads) are among them.
 PAGE_CANDIDATES = 10
 
 _HYBRID_SQL = f"""
@@ -71,38 +72,27 @@ sparse AS (
         LIMIT {{candidates}}
     ) ranked
 ),
-page AS (
-    -- The reader's page: its document's chunks by exact similarity (no index: "+ 0" keeps HNSW out, whose
-    -- filtered search would find few of them), as a third ranked list; its section's chunks count for more.
-    SELECT id, row_number() OVER () AS rank, similarity, in_section FROM (
-        SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) AS similarity,
-               c.anchor = %(page_anchor)s AS in_section
-        FROM knowledge_chunk c
-        WHERE c.document_id = %(page_document)s
-        ORDER BY (c.embedding <=> %(embedding)s::vector) + 0
-        LIMIT {{page_candidates}}
-    ) ranked
-),
 fused AS (
-    SELECT COALESCE(dense.id, sparse.id, page.id) AS id,
+    SELECT COALESCE(dense.id, sparse.id) AS id,
            COALESCE(%(dense_weight)s / (%(rrf_k)s + dense.rank), 0)
-           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0)
-           + COALESCE(%(page_weight)s * CASE WHEN page.in_section THEN %(section_factor)s ELSE 1 END
-                      / (%(rrf_k)s + page.rank), 0) AS score,
-           COALESCE(%(dense_weight)s / (%(rrf_k)s + dense.rank), 0)
-           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0) AS base_score,
-           COALESCE(dense.similarity, page.similarity) AS similarity, sparse.lexical,
-           dense.rank AS dense_rank, sparse.rank AS sparse_rank
+           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0) AS score,
+           dense.similarity, sparse.lexical, dense.rank AS dense_rank, sparse.rank AS sparse_rank
     FROM dense FULL OUTER JOIN sparse ON dense.id = sparse.id
-    FULL OUTER JOIN page ON page.id = COALESCE(dense.id, sparse.id)
 )
+-- The reader's page: its document's candidates that are nearly as similar as the best candidate (within
+-- page_margin) score (1 + page_weight) times as much, its section's (1 + page_weight * section_factor): a near tie
+-- goes to the page; a clearly better passage elsewhere stays first.
 SELECT c.id, c.document_id, d.title, d.reference, c.section, c.anchor, c.text,
-       f.score, f.similarity, f.lexical, f.dense_rank, f.sparse_rank, f.base_score
+       f.score * CASE WHEN c.document_id = %(page_document)s
+                           AND f.similarity >= max(f.similarity) OVER () - %(page_margin)s
+                      THEN 1 + %(page_weight)s * CASE WHEN c.anchor = %(page_anchor)s THEN %(section_factor)s ELSE 1 END
+                      ELSE 1 END AS score,
+       f.similarity, f.lexical, f.dense_rank, f.sparse_rank, f.score AS base_score
 FROM fused f
 JOIN knowledge_chunk c ON c.id = f.id
 JOIN knowledge_sourcedocument d ON d.id = c.document_id
 WHERE d.embedding_model = %(model)s
-ORDER BY f.score DESC, c.id
+ORDER BY score DESC, c.id
 LIMIT {{limit}}
 """
 
@@ -142,13 +132,13 @@ def chunk_search(
     page: PageMatch | None = None,
     page_weight: float = 0.0,
     section_factor: float = 1.5,
-    page_candidates: int = PAGE_CANDIDATES,
+    page_margin: float = 0.05,
 ) -> list[ChunkHit]:
     """Hybrid search: pgvector cosine (HNSW) and Postgres full text, fused by reciprocal rank fusion.
 
-    With the reader's ``page``, that document's most similar chunks are a third ranked list of weight
-    ``page_weight`` (its section's chunks ``section_factor`` times that): a bounded boost that never
-    excludes other documents.
+    With the reader's ``page``, that document's candidates within ``page_margin`` of the best candidate's
+    similarity score ``1 + page_weight`` times as much (its section's ``1 + page_weight * section_factor``): a
+    bounded boost for near ties that never excludes other documents.
 
     Only chunks embedded by the configured model are returned, filtered after fusion: stale chunks exist only
     until a pending reindex, and keeping the candidate queries free of joins saves planning on every question.
@@ -169,12 +159,11 @@ def chunk_search(
         "page_anchor": page.anchor if page is not None else "",
         "page_weight": float(page_weight),
         "section_factor": float(section_factor),
+        "page_margin": float(page_margin),
     }
     # Literal limits (validated integers) keep the cached generic plan on the HNSW index: a generic plan for
     # "LIMIT $1" assumes a tenth of the table.
-    sql = _HYBRID_SQL.format(
-        candidates=int(max(candidates, top_k)), limit=int(top_k) * 2, page_candidates=int(page_candidates)
-    )
+    sql = _HYBRID_SQL.format(candidates=int(max(candidates, top_k)), limit=int(top_k) * 2)
     rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
     return deduplicate_hits(hits=[ChunkHit(*row) for row in rows], limit=top_k)
 
