@@ -234,10 +234,10 @@ HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 40)
 # On larger tables, full-text search ranks only the rarest question words' matches, about this many chunks
 # (measured in bench/scale.py; see docs/benchmarks.md).
 CHAT_FULLTEXT_BUDGET = env_int("CHAT_FULLTEXT_BUDGET", 5000)
-# The reader's page (sent by the widget): its document's passages score 1 + CHAT_PAGE_WEIGHT times as much in the
-# fusion (0 turns page context off), the section its URL names 1 + CHAT_PAGE_WEIGHT * CHAT_PAGE_SECTION_FACTOR
-# times (measured in bench/page_context.py; see docs/benchmarks.md).
-CHAT_PAGE_WEIGHT = env_float("CHAT_PAGE_WEIGHT", 0.1)
+# The reader's page (sent by the widget): its document's passages that are near ties (see CHAT_PAGE_MARGIN) score
+# 1 + CHAT_PAGE_WEIGHT times as much in the fusion (0 turns page context off), those of the section its URL names
+# 1 + CHAT_PAGE_WEIGHT * CHAT_PAGE_SECTION_FACTOR times (measured in bench/page_context.py; see docs/benchmarks.md).
+CHAT_PAGE_WEIGHT = env_float("CHAT_PAGE_WEIGHT", 0.5)
 CHAT_PAGE_SECTION_FACTOR = env_float("CHAT_PAGE_SECTION_FACTOR", 1.5)
 # Only the page's passages within this much cosine similarity of the best candidate are boosted (near ties).
 CHAT_PAGE_MARGIN = env_float("CHAT_PAGE_MARGIN", 0.05)
