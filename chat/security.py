@@ -1,13 +1,14 @@
 """API keys and throttles for the chat API."""
 
 import hmac
-import uuid
 
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
+
+from .sessions import canonical_session_id
 
 
 class ApiKeyClient:
@@ -96,8 +97,7 @@ class SessionThrottle(_SettingsRateThrottle):
             session_id = request.data.get("session_id")
         if request.method != "POST":
             return None
-        try:
-            ident = str(uuid.UUID(str(session_id)))
-        except ValueError:
-            return None  # no or malformed id: validation refuses the request anyway
+        ident = canonical_session_id(session_id)
+        if ident is None:
+            return None  # no id, or not a canonical one: validation refuses the request anyway
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .services import Page
+from .sessions import canonical_session_id
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -101,8 +102,18 @@ class MessageRequestSerializer(serializers.Serializer):
     )
 
 
+class _SessionIdField(serializers.UUIDField):
+    """A session id as the server wrote it (a UUID4, any case); other spellings are refused."""
+
+    def to_internal_value(self, data: object) -> str:
+        session_id = canonical_session_id(data)
+        if session_id is None:
+            self.fail("invalid", value=data)
+        return session_id
+
+
 class ConverseRequestSerializer(MessageRequestSerializer):
-    session_id = serializers.UUIDField(
+    session_id = _SessionIdField(
         required=False, allow_null=True, help_text="Continue this session; omit it to start a new one."
     )
 

@@ -74,6 +74,22 @@ def new_session_id() -> str:
     return str(uuid.uuid4())
 
 
+def canonical_session_id(raw: object) -> str | None:
+    """The id, lower-cased, if it is a UUID4 written as new_session_id() writes it; else None.
+
+    Other spellings are refused rather than normalised: ``uuid.UUID(raw, version=4)`` rewrites the version and
+    variant bits, so dozens of spellings would reach one session, each with its own throttle budget.
+    """
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = uuid.UUID(raw)
+    except ValueError:
+        return None
+    canonical = str(parsed)
+    return canonical if canonical == raw.lower() and parsed.version == 4 and parsed.variant == uuid.RFC_4122 else None
+
+
 @dataclass
 class _Session:
     turns: list[Turn]

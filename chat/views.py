@@ -1,7 +1,5 @@
 """The chat API: one async ViewSet; each action validates, makes one service call and serializes."""
 
-import uuid
-
 from adrf.viewsets import ViewSet as AsyncViewSet
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,6 +25,7 @@ from .serializers import (
     SessionDetailSerializer,
     SessionSerializer,
 )
+from .sessions import canonical_session_id
 from .streaming import EventStreamRenderer, stream_reply
 
 SESSION_ID = OpenApiParameter(
@@ -71,10 +70,10 @@ REPLY_RESPONSES = {
 
 
 def _session_id(raw: str) -> str:
-    try:
-        return str(uuid.UUID(str(raw), version=4))
-    except ValueError as error:
-        raise InvalidSessionId() from error
+    session_id = canonical_session_id(raw)
+    if session_id is None:
+        raise InvalidSessionId()
+    return session_id
 
 
 def _wants_stream(request: Request) -> bool:

@@ -150,6 +150,31 @@ def test_malformed_json(api):
     assert_error(response, 400, "malformed_json")
 
 
+@pytest.mark.parametrize("depth", [2_000, 30_000])
+def test_deeply_nested_json_is_malformed_not_a_crash(api, depth):
+    session_id = new_session(api)
+    nested = "[" * depth + "]" * depth
+    urls = [messages_url(session_id), CONVERSE, reverse("openai-chat-completions")]
+    for url in urls:
+        assert_error(api.post(url, nested, content_type="application/json"), 400, "malformed_json")
+    body = '{"message": "hi", "session_id": ' + nested + "}"
+    assert_error(api.post(CONVERSE, body, content_type="application/json"), 400, "malformed_json")
+
+
+def test_session_id_aliases_are_refused(api):
+    session_id = new_session(api)
+    assert api.get(detail_url(session_id.upper())).status_code == 200  # the same id, in capitals
+    # The same 122 random bits with other version or variant bits: uuid.UUID(..., version=4) would map these
+    # onto the session, each spelling with a throttle budget of its own.
+    for alias in (session_id[:14] + "1" + session_id[15:], session_id[:19] + "c" + session_id[20:]):
+        assert alias != session_id
+        assert_error(api.get(detail_url(alias)), 400, "invalid_session_id")
+        assert_error(api.post(messages_url(alias), {"message": "Hello?"}, format="json"), 400, "invalid_session_id")
+        response = api.post(CONVERSE, {"message": "Hello?", "session_id": alias}, format="json")
+        assert_error(response, 400, "invalid_session_id")
+    assert_error(api.get(detail_url(session_id.replace("-", ""))), 400, "invalid_session_id")
+
+
 def test_wrong_content_type(api):
     response = api.post(CONVERSE, "message=hi", content_type="application/x-www-form-urlencoded")
     assert_error(response, 415, "unsupported_media_type")
