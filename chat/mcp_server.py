@@ -17,14 +17,14 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, Field
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, Throttled
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .completions import absolute_url
 from .exceptions import error_body
-from .security import ClientIpThrottle, MissingApiKey, key_index, presented_key
+from .security import ClientIpThrottle, FailedKeyThrottle, MissingApiKey, key_index, presented_key
 from .services import Source, document_summaries_async, passage_search_async, question_answer_async
 
 MAX_TOP_K = 20
@@ -196,11 +196,21 @@ def _check(scope: dict) -> JSONResponse | None:
         challenge = {"WWW-Authenticate": 'Bearer realm="chat"'}
         if not given:
             return _refusal(401, MissingApiKey.default_code, str(MissingApiKey.default_detail), challenge)
+        failures = FailedKeyThrottle()
+        try:
+            failures.check(_Caller(scope))
+        except Throttled as error:
+            return _too_many(error.wait)
         if key_index(given) is None:
+            failures.record(_Caller(scope))
             return _refusal(401, "invalid_api_key", "The API key is not valid.", challenge)
     throttle = ClientIpThrottle()
     if not throttle.allow_request(_Caller(scope), None):
-        wait = math.ceil(throttle.wait() or 1)
-        message = f"Too many requests. Try again in {wait} seconds."
-        return _refusal(429, "rate_limited", message, {"Retry-After": str(wait)})
+        return _too_many(throttle.wait())
     return None
+
+
+def _too_many(wait: float | None) -> JSONResponse:
+    seconds = math.ceil(wait or 1)
+    message = f"Too many requests. Try again in {seconds} seconds."
+    return _refusal(429, "rate_limited", message, {"Retry-After": str(seconds)})

@@ -46,8 +46,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         given = presented_key(request)
         if not given:
             return None  # the permission below answers 401 with `missing_api_key`
+        failures = FailedKeyThrottle()
+        # Checked before the key, so an address past the limit learns nothing more about which keys are right.
+        failures.check(request)
         index = key_index(given)
         if index is None:
+            failures.record(request)
             raise exceptions.AuthenticationFailed("The API key is not valid.")
         return (ApiKeyClient(index), None)
 
@@ -84,6 +88,34 @@ class ClientIpThrottle(_SettingsRateThrottle):
 
     def get_cache_key(self, request, view) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class FailedKeyThrottle(_SettingsRateThrottle):
+    """Wrong API keys per client address (CHAT_THROTTLE_FAILED_KEYS). Authentication runs before DRF's
+    throttles, so without this a wrong key would be answered 401 however often it is tried."""
+
+    scope = "chat_failed_key"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def _recent(self, request) -> list[float]:
+        self.key = self.get_cache_key(request, None)
+        self.now = self.timer()
+        return [moment for moment in self.cache.get(self.key, []) if moment > self.now - self.duration]
+
+    def check(self, request) -> None:
+        """Raise Throttled (429 with Retry-After) when the address is past its wrong-key limit."""
+        if self.rate is None:
+            return
+        self.history = self._recent(request)
+        if len(self.history) >= self.num_requests:
+            raise exceptions.Throttled(wait=self.wait())
+
+    def record(self, request) -> None:
+        """Count one wrong key for the address."""
+        if self.rate is not None:
+            self.cache.set(self.key, [self.now, *self._recent(request)], self.duration)
 
 
 class SessionThrottle(_SettingsRateThrottle):

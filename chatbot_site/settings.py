@@ -323,6 +323,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "chat_ip": env_str("CHAT_THROTTLE_IP", "120/min"),
         "chat_session": env_str("CHAT_THROTTLE_SESSION", "30/min"),
+        # Wrong API keys per client address, counted apart from requests: past it, 429 whatever the key.
+        "chat_failed_key": env_str("CHAT_THROTTLE_FAILED_KEYS", "20/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     # No ?format= override: clients choose JSON or an event stream with Accept (or ?stream=1).

@@ -47,3 +47,19 @@ def test_host_and_origin_follow_djangos_allow_lists(settings):
     assert status("book.example.org", "https://reader.example.org") is None
     assert status("book.example.org", "https://book.example.org") is None
     assert status("book.example.org", "https://evil.example.com") == 403
+
+
+def test_wrong_keys_to_mcp_are_throttled_per_address(settings):
+    settings.CHAT_API_KEYS = ["right-key"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "chat_failed_key": "2/min"},
+    }
+
+    def status(key: str) -> int | None:
+        headers = [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {key}".encode())]
+        refusal = _check({"type": "http", "headers": headers, "client": ("127.0.0.1", 5000)})
+        return refusal.status_code if refusal is not None else None
+
+    assert [status("wrong") for _ in range(3)] == [401, 401, 429]
+    assert status("right-key") == 429

@@ -34,6 +34,24 @@ def test_api_keys_are_required_when_configured(api, keys):
 
 
 @pytest.mark.django_db
+def test_wrong_keys_are_throttled_per_address(api, keys, settings):
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "chat_failed_key": "3/min"},
+    }
+    statuses = [api.post(SESSIONS, HTTP_AUTHORIZATION=f"Bearer wrong-{n}").status_code for n in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    # Past the limit even the right key waits: the address learns nothing more about which keys are right.
+    response = api.post(SESSIONS, HTTP_AUTHORIZATION="Bearer key-one-abcdef")
+    assert response.status_code == 429 and response.json()["error"]["code"] == "rate_limited"
+    assert int(response["Retry-After"]) > 0
+    # Another address, and the same address with no key at all, are not affected.
+    assert api.post(SESSIONS, HTTP_AUTHORIZATION="Bearer key-one-abcdef", REMOTE_ADDR="127.0.0.2").status_code == 201
+    assert api.post(SESSIONS).status_code == 401
+
+
+@pytest.mark.django_db
 def test_api_keys_never_reach_the_logs(api, keys, caplog):
     with caplog.at_level(logging.DEBUG):
         api.post(SESSIONS, HTTP_AUTHORIZATION="Bearer key-one-abcdef")
