@@ -102,6 +102,15 @@ class MessageRequestSerializer(serializers.Serializer):
     )
 
 
+# What canonical_session_id accepts, for the schema: a UUID4 (version 4, RFC 4122 variant), hyphenated.
+SESSION_ID_SCHEMA = {
+    "type": "string",
+    "format": "uuid",
+    "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$",
+}
+
+
+@extend_schema_field({**SESSION_ID_SCHEMA, "nullable": True})
 class _SessionIdField(serializers.UUIDField):
     """A session id as the server wrote it (a UUID4, any case); other spellings are refused."""
 

@@ -18,6 +18,7 @@ from .book import book_page, book_pages
 from .dispatch import OnLoopDispatch
 from .exceptions import InvalidSessionId
 from .serializers import (
+    SESSION_ID_SCHEMA,
     ConverseRequestSerializer,
     ErrorSerializer,
     MessageRequestSerializer,
@@ -29,7 +30,7 @@ from .sessions import canonical_session_id
 from .streaming import EventStreamRenderer, stream_reply
 
 SESSION_ID = OpenApiParameter(
-    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The session id (a UUID4 from session creation)."
+    "id", SESSION_ID_SCHEMA, OpenApiParameter.PATH, description="The session id (a UUID4 from session creation)."
 )
 STREAM_PARAMETER = OpenApiParameter(
     "stream",
