@@ -229,14 +229,18 @@ class ChatEngine:
 
     async def search_async(self, *, query: str, top_k: int) -> list[Document]:
         """The best passages for a query by hybrid retrieval, without the evidence gate or an answer."""
-        await run_blocking(_connect_database)
         embedding = (await self.pipelines.retrieval.get_component("embedder").run_async(text=query))["embedding"]
         retriever = self.pipelines.retrieval.get_component("retriever").retriever
-        try:
-            found = await run_blocking(retriever.run, query=query, query_embedding=embedding, top_k=top_k)
-        except DatabaseError as error:
-            raise DatabaseUnavailable() from error
-        return found["documents"]
+
+        def search() -> list[Document]:
+            # One hop into the worker pool: connect (or health-check) and search on the same thread.
+            _connect_database()
+            try:
+                return retriever.run(query=query, query_embedding=embedding, top_k=top_k)["documents"]
+            except DatabaseError as error:
+                raise DatabaseUnavailable() from error
+
+        return await run_blocking(search)
 
     def answer(
         self,

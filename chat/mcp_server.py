@@ -19,12 +19,11 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, Field
 from rest_framework.exceptions import APIException, Throttled
 from starlette.datastructures import Headers
-from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .completions import absolute_url
 from .exceptions import error_body
-from .security import ClientIpThrottle, FailedKeyThrottle, MissingApiKey, key_index, presented_key
+from .security import ApiKeyAuthentication, ClientIpThrottle, MissingApiKey
 from .services import Source, document_summaries_async, passage_search_async, question_answer_async
 
 MAX_TOP_K = 20
@@ -153,7 +152,7 @@ def build_mcp_http_app(server: MCPServer) -> Any:
 
 
 class _Caller:
-    """What DRF's throttle reads of a request (its address), from an ASGI scope."""
+    """What the API key check and DRF's throttles read of a request (headers, address), from an ASGI scope."""
 
     def __init__(self, scope: dict) -> None:
         self.headers = Headers(scope=scope)
@@ -191,21 +190,18 @@ def _check(scope: dict) -> JSONResponse | None:
     origin = headers.get("origin")
     if origin and not _origin_allowed(origin, host):
         return _refusal(403, "origin_not_allowed", "This origin may not call the server (CORS_ALLOWED_ORIGINS).")
-    if settings.CHAT_API_KEYS:
-        given = presented_key(Request(scope))
-        challenge = {"WWW-Authenticate": 'Bearer realm="chat"'}
-        if not given:
-            return _refusal(401, MissingApiKey.default_code, str(MissingApiKey.default_detail), challenge)
-        failures = FailedKeyThrottle()
-        try:
-            failures.check(_Caller(scope))
-        except Throttled as error:
-            return _too_many(error.wait)
-        if key_index(given) is None:
-            failures.record(_Caller(scope))
-            return _refusal(401, "invalid_api_key", "The API key is not valid.", challenge)
+    caller = _Caller(scope)
+    try:
+        # The chat API's own authentication: the same keys and the same count of wrong ones per address.
+        if ApiKeyAuthentication().authenticate(caller) is None:
+            raise MissingApiKey()
+    except Throttled as error:
+        return _too_many(error.wait)
+    except APIException as error:
+        code = MissingApiKey.default_code if isinstance(error, MissingApiKey) else "invalid_api_key"
+        return _refusal(401, code, str(error.detail), {"WWW-Authenticate": 'Bearer realm="chat"'})
     throttle = ClientIpThrottle()
-    if not throttle.allow_request(_Caller(scope), None):
+    if not throttle.allow_request(caller, None):
         return _too_many(throttle.wait())
     return None
 

@@ -16,7 +16,6 @@ from django.conf import settings
 from haystack import Document, component
 
 from knowledge.selectors import (
-    PAGE_CANDIDATES,
     ChunkHit,
     PageMatch,
     chunk_neighbours,
@@ -187,6 +186,10 @@ class RetrievalConfig:
         return {name: getattr(self, name) for name in names}
 
 
+# How many passages beyond top_k a search with the reader's page fetches, to rank them without the boost too.
+PAGE_EXTRA = 10
+
+
 @component
 class HybridRetriever:
     """Hybrid retrieval over our own Django models (pgvector HNSW + Postgres full text, fused by RRF)."""
@@ -212,8 +215,9 @@ class HybridRetriever:
             hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k, **options)
             documents = [hit_to_document(hit) for hit in hits]
             return documents, documents
-        # The page's chunks can push at most PAGE_CANDIDATES others down: fetch enough to rank both ways.
-        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k + PAGE_CANDIDATES, page=page, **options)
+        # One search ranks both ways: the extra passages hold the best ones without the boost unless more than
+        # PAGE_EXTRA of the page's near ties overtake them (then the gate reads the best of what was fetched).
+        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k + PAGE_EXTRA, page=page, **options)
         unboosted = sorted((hit for hit in hits if hit.base_score > 0), key=lambda hit: -hit.base_score)[:top_k]
         boosted = [_on_page(hit_to_document(hit), hit=hit, page=page) for hit in hits[:top_k]]
         return boosted, [hit_to_document(hit) for hit in unboosted]

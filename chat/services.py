@@ -196,11 +196,16 @@ def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answe
         query=retrieval.query,
         page_context=retrieval.page_context,
     )
+    logged_session = session_id or "-"  # "-": an answer without a session (OpenAI-compatible API, MCP)
     if settings.CHAT_LOG_MESSAGES:
-        logger.info("chat session=%s status=%s message=%r", session_id or "-", reply.status, message)
+        logger.info("chat session=%s status=%s message=%r", logged_session, reply.status, message)
     else:
         logger.info(
-            "chat session=%s status=%s generator=%s timings=%s", session_id, reply.status, reply.generator, timings
+            "chat session=%s status=%s generator=%s timings=%s",
+            logged_session,
+            reply.status,
+            reply.generator,
+            timings,
         )
     return reply
 

@@ -48,10 +48,6 @@ class PageMatch:
     anchor: str
 
 
-# How far the reader's page may push other passages down: a search with a page fetches this many more, so the
-# best passages without the boost (what the evidence gate reads) are among them.
-PAGE_CANDIDATES = 10
-
 _HYBRID_SQL = f"""
 WITH dense AS (
     SELECT id, row_number() OVER () AS rank, similarity FROM (
