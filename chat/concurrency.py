@@ -4,6 +4,7 @@ Each pool thread keeps its own database connection, so the connections a process
 pool's size however many streams are open: a stream waiting on the language model holds no thread at all.
 """
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,8 @@ from django.conf import settings
 from django.db import close_old_connections
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -56,3 +59,60 @@ async def run_blocking(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     if pool is None:
         return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
     return await sync_to_async(_in_worker(fn), thread_sensitive=False, executor=pool)(*args, **kwargs)
+
+
+# Bookkeeping that must never delay a reply (recording questions and answer counts) runs on one background
+# thread, in order. At most this many jobs wait; past that they are dropped with a warning, not queued without end.
+MAX_BACKGROUND_JOBS = 1000
+
+_background: ThreadPoolExecutor | None = None
+_background_slots = threading.BoundedSemaphore(MAX_BACKGROUND_JOBS)
+
+
+def _background_pool() -> ThreadPoolExecutor | None:
+    global _background
+    with _pool_lock:
+        if _background is None and settings.CHAT_WORKER_THREADS > 0:
+            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-background")
+        return _background
+
+
+def run_later(fn: Callable[..., Any], /, **kwargs: Any) -> None:
+    """Run ``fn`` on the background thread and return at once; ``fn`` handles its own errors.
+
+    With CHAT_WORKER_THREADS=0 (the test suite) it runs now, in the caller's thread and transaction.
+    """
+    pool = _background_pool()
+    if pool is None:
+        fn(**kwargs)
+        return
+    if not _background_slots.acquire(blocking=False):
+        logger.warning("background queue full: dropped %s", getattr(fn, "__name__", fn))
+        return
+
+    def job() -> None:
+        try:
+            close_old_connections()
+            fn(**kwargs)
+        except Exception:  # noqa: BLE001 - a background job must not kill its thread
+            logger.exception("background job %s failed", getattr(fn, "__name__", fn))
+        finally:
+            _background_slots.release()
+
+    pool.submit(job)
+
+
+async def run_later_async(fn: Callable[..., Any], /, **kwargs: Any) -> None:
+    """As run_later(), from the event loop (inline work goes to Django's thread, as run_blocking does)."""
+    if _background_pool() is None:
+        await sync_to_async(fn, thread_sensitive=True)(**kwargs)
+    else:
+        run_later(fn, **kwargs)
+
+
+def drain_background(*, timeout: float = 30.0) -> None:
+    """Wait until the background jobs queued so far have run (graceful stop, benchmarks, tests)."""
+    with _pool_lock:
+        pool = _background
+    if pool is not None:
+        pool.submit(lambda: None).result(timeout=timeout)

@@ -150,6 +150,10 @@ class ChatEngine:
         """The query embedding retrieval uses (blocking)."""
         return self.pipelines.retrieval.get_component("embedder").run(text=text)["embedding"]
 
+    async def embed_query_async(self, text: str) -> Any:
+        """The query embedding retrieval uses, from the batching embedder (holds no thread while it waits)."""
+        return (await self.pipelines.retrieval.get_component("embedder").run_async(text=text))["embedding"]
+
     @staticmethod
     def _retrieval_inputs(
         message: str, history: list[ChatMessage], selected_text: str | None, page_url: str | None
@@ -229,7 +233,7 @@ class ChatEngine:
 
     async def search_async(self, *, query: str, top_k: int) -> list[Document]:
         """The best passages for a query by hybrid retrieval, without the evidence gate or an answer."""
-        embedding = (await self.pipelines.retrieval.get_component("embedder").run_async(text=query))["embedding"]
+        embedding = await self.embed_query_async(query)
         retriever = self.pipelines.retrieval.get_component("retriever").retriever
 
         def search() -> list[Document]:

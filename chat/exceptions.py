@@ -24,6 +24,12 @@ class SessionNotFound(ChatError):
     default_detail = "This chat session does not exist or has expired. Start a new session."
 
 
+class AnswerNotFound(ChatError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "answer_not_found"
+    default_detail = "This session has no answer with that id (it may have been trimmed). Rate a recent answer."
+
+
 class InvalidSessionId(ChatError):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid_session_id"
@@ -114,6 +120,13 @@ _FIELD_CODES = {
     ("message", "max_length"): "message_too_long",
     ("selected_text", "max_length"): "selection_too_long",
     ("session_id", "invalid"): "invalid_session_id",
+    ("rating", "invalid_choice"): "invalid_rating",
+    ("rating", "required"): "invalid_rating",
+    ("rating", "null"): "invalid_rating",
+    ("comment", "max_length"): "comment_too_long",
+    ("answer_id", "invalid"): "invalid_answer_id",
+    ("answer_id", "required"): "invalid_answer_id",
+    ("answer_id", "null"): "invalid_answer_id",
     ("messages", "empty_message"): "empty_message",
     ("messages", "message_too_long"): "message_too_long",
 }

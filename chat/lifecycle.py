@@ -5,7 +5,7 @@ import time
 
 from django.conf import settings
 
-from .concurrency import shutdown_worker_pool
+from .concurrency import drain_background, shutdown_worker_pool
 from .engine import get_chat_engine
 from .sessions import InMemorySessionStore, get_session_store
 
@@ -40,4 +40,8 @@ def server_stopping() -> None:
     if store is not None:
         saved = store.save_snapshot(settings.CHAT_SESSION_SNAPSHOT_PATH)
         logger.info("saved %d chat sessions for the next start", saved)
+    try:
+        drain_background()  # answers already given are still counted and their questions kept
+    except TimeoutError:
+        logger.warning("stopped before every answer was recorded")
     shutdown_worker_pool()

@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .models import Feedback
 from .services import Page
 from .sessions import canonical_session_id
 
@@ -32,6 +33,7 @@ _VISIBLE = RegexValidator(r"[^\s\x00-\x1f\x7f]", message="The message is empty. 
 
 
 MAX_PAGE_URL_CHARS = 2000
+FEEDBACK_COMMENT_CHARS = Feedback._meta.get_field("comment").max_length
 
 
 @extend_schema_field(
@@ -157,10 +159,40 @@ class ReplySerializer(serializers.Serializer):
     timings_ms = serializers.DictField(child=serializers.FloatField(), help_text="Milliseconds per stage.")
     usage = serializers.DictField(help_text="Token usage, where the backend reports it.")
     query = serializers.CharField(help_text="The standalone query used for retrieval.")
+    answer_id = serializers.CharField(help_text="Rate this answer with it: POST .../feedback/.")
     page_context = serializers.ChoiceField(
         choices=["matched", "unmatched", "none"],
         help_text="Whether the reader's page shaped retrieval: its document was found (matched), was not "
         "(unmatched), or no page was given (none).",
+    )
+
+
+class FeedbackRequestSerializer(serializers.Serializer):
+    answer_id = serializers.RegexField(
+        r"^[0-9a-f]{32}$",
+        help_text="The `answer_id` of the reply being rated.",
+        error_messages={"invalid": "Not an answer id."},
+    )
+    rating = serializers.ChoiceField(
+        choices=["up", "down"],
+        help_text="`up`: the answer helped; `down`: it did not. A second vote on the same answer changes it.",
+        error_messages={"invalid_choice": "The rating must be `up` or `down`."},
+    )
+    comment = _ChatText(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=FEEDBACK_COMMENT_CHARS,
+        help_text=f"What was wrong or missing, at most {FEEDBACK_COMMENT_CHARS} characters (optional).",
+        error_messages={"max_length": "The comment is too long: at most {max_length} characters."},
+    )
+
+
+class FeedbackSerializer(serializers.Serializer):
+    answer_id = serializers.CharField()
+    rating = serializers.ChoiceField(choices=["up", "down"])
+    comment = serializers.CharField(
+        allow_blank=True, help_text="The comment as stored (redacted; empty when the server keeps only ratings)."
     )
 
 

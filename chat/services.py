@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +17,12 @@ from knowledge.markdown import FENCE
 from knowledge.selectors import document_list
 from knowledge.sources import reference_is_safe
 
-from .concurrency import run_blocking
+from . import feedback_services
+from .answering import ReplyStatus
+from .concurrency import run_blocking, run_later, run_later_async
 from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
-from .exceptions import DatabaseUnavailable, SessionNotFound, SessionStoreUnavailable
+from .exceptions import AnswerNotFound, DatabaseUnavailable, SessionNotFound, SessionStoreUnavailable
+from .models import Feedback, Rating
 from .sessions import SessionStoreError, Turn, get_session_store
 from .streaming import EventCallback
 
@@ -72,6 +76,7 @@ class ChatReply:
     usage: dict[str, Any] = field(default_factory=dict)
     query: str = ""
     page_context: str = "none"
+    answer_id: str = ""  # what a reader's rating of this answer refers to
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -195,6 +200,7 @@ def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answe
         usage=answer.usage,
         query=retrieval.query,
         page_context=retrieval.page_context,
+        answer_id=uuid.uuid4().hex,
     )
     logged_session = session_id or "-"  # "-": an answer without a session (OpenAI-compatible API, MCP)
     if settings.CHAT_LOG_MESSAGES:
@@ -208,6 +214,18 @@ def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answe
             timings,
         )
     return reply
+
+
+def _record_kwargs(*, reply: ChatReply, retrieval: Retrieval, message: str, selected_text: str | None) -> dict:
+    """What the content loop keeps of an answer (counted always; its question kept when the book had none)."""
+    return {
+        "answer_id": reply.answer_id,
+        "status": reply.status,
+        "question": message,
+        "selected_text": selected_text,
+        "query": retrieval.query,
+        "embedding": retrieval.embedding,
+    }
 
 
 def _page_of(turns: list[Turn]) -> Page | None:
@@ -231,6 +249,8 @@ def _turns(*, message: str, selected_text: str | None, page: Page | None, reply:
             "status": reply.status,
             "generator": reply.generator,
             "sources": [source.to_dict() for source in reply.sources],
+            "answer_id": reply.answer_id,
+            "query": reply.query,
         },
     )
     return [user, assistant]
@@ -268,6 +288,10 @@ def chat_reply(
     kwargs = {"message": message, "history": history, "selected_text": selected_text, "page": page}
     retrieval, answer = _respond(**kwargs, on_event=on_event)
     reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+    run_later(
+        feedback_services.answer_record,
+        **_record_kwargs(reply=reply, retrieval=retrieval, message=message, selected_text=selected_text),
+    )
     with _store_errors():
         stored = get_session_store().append(
             session_id, _turns(message=message, selected_text=selected_text, page=page, reply=reply)
@@ -332,7 +356,12 @@ async def question_answer_async(
             on_token=_token_callback(on_event),
             max_tokens=max_tokens,
         )
-    return _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+    reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+    await run_later_async(
+        feedback_services.answer_record,
+        **_record_kwargs(reply=reply, retrieval=retrieval, message=message, selected_text=selected_text),
+    )
+    return reply
 
 
 async def chat_reply_async(
@@ -364,3 +393,42 @@ async def chat_reply_async(
     if not stored:
         raise SessionNotFound()
     return reply
+
+
+def _rated_answer(turns: list[Turn], answer_id: str) -> feedback_services.RatedAnswer:
+    for position, turn in enumerate(turns):
+        if turn.role == "assistant" and turn.data.get("answer_id") == answer_id:
+            asked = turns[position - 1] if position and turns[position - 1].role == "user" else None
+            return feedback_services.RatedAnswer(
+                answer_id=answer_id,
+                question=asked.content if asked else "",
+                selected_text=(asked.data.get("selected_text") or "") if asked else "",
+                answer=turn.content,
+                sources=turn.data.get("sources") or [],
+                generator=turn.data.get("generator", ""),
+                status=turn.data.get("status", ""),
+                query=turn.data.get("query") or (asked.content if asked else ""),
+            )
+    raise AnswerNotFound()
+
+
+async def feedback_submit_async(*, session_id: str, answer_id: str, rating: str, comment: str = "") -> Feedback:
+    """A reader's thumbs up or down (and comment) on one answer of their session; a second vote changes it."""
+    rated = _rated_answer(await session_turns_async(session_id=session_id), answer_id)
+    embedding = None
+    if rating == Rating.DOWN and settings.CHAT_RECORD_QUESTIONS and rated.query:
+        embedding = await get_chat_engine().embed_query_async(rated.query)
+    try:
+        return await run_blocking(
+            feedback_services.feedback_save, rated=rated, rating=rating, comment=comment, embedding=embedding
+        )
+    except DatabaseError as error:
+        raise DatabaseUnavailable() from error
+
+
+def question_status(question: str, selected_text: str = "") -> ReplyStatus:
+    """How the current knowledge base answers a question now (answered, no_answer...), recording nothing."""
+    retrieval, answer = _respond(
+        message=question, history=[], selected_text=selected_text or None, page=None, on_event=None
+    )
+    return answer.status

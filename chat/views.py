@@ -21,6 +21,8 @@ from .serializers import (
     SESSION_ID_SCHEMA,
     ConverseRequestSerializer,
     ErrorSerializer,
+    FeedbackRequestSerializer,
+    FeedbackSerializer,
     MessageRequestSerializer,
     ReplySerializer,
     SessionDetailSerializer,
@@ -131,6 +133,25 @@ class ChatViewSet(OnLoopDispatch, AsyncViewSet):
         serializer = MessageRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return await self._reply(request, session_id=session_id, data=serializer.validated_data)
+
+    @extend_schema(
+        request=FeedbackRequestSerializer,
+        responses={200: FeedbackSerializer, **ERRORS},
+        parameters=[SESSION_ID],
+        summary="Rate an answer (thumbs up or down, optional comment)",
+        description="404 `answer_not_found` when the session holds no answer with that id. The rating is kept "
+        "for the book's admins without the session id or the reader's address.",
+    )
+    @action(detail=True, methods=["post"])
+    async def feedback(self, request: Request, pk: str) -> Response:
+        session_id = _session_id(pk)
+        serializer = FeedbackRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        feedback = await services.feedback_submit_async(
+            session_id=session_id, answer_id=data["answer_id"], rating=data["rating"], comment=data.get("comment") or ""
+        )
+        return Response({"answer_id": feedback.answer_id, "rating": feedback.rating, "comment": feedback.comment})
 
     @extend_schema(
         request=ConverseRequestSerializer,

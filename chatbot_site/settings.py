@@ -248,6 +248,12 @@ CHAT_HISTORY_TURNS = env_int("CHAT_HISTORY_TURNS", 6)
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_MAX_SELECTION_CHARS = env_int("CHAT_MAX_SELECTION_CHARS", 20000)
 CHAT_LOG_MESSAGES = env_bool("CHAT_LOG_MESSAGES", False)
+# The content loop (admin: Coverage gaps, Feedback). Keep the questions the book did not answer and the text of
+# rated answers (0: keep only ratings and per-day answer counts); replace e-mail addresses, phone numbers and long
+# digit runs before anything is stored; questions at least this similar (cosine) to a group's centre join it.
+CHAT_RECORD_QUESTIONS = env_bool("CHAT_RECORD_QUESTIONS", True)
+CHAT_REDACT_QUESTIONS = env_bool("CHAT_REDACT_QUESTIONS", True)
+CHAT_GAP_GROUP_SIMILARITY = env_float("CHAT_GAP_GROUP_SIMILARITY", 0.65)
 
 SESSION_BACKEND = env_str("SESSION_BACKEND", "memory").lower()
 if SESSION_BACKEND not in {"memory", "redis"}:

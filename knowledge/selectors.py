@@ -16,7 +16,7 @@ from pgvector import Vector
 from pgvector.psycopg.vector import VectorBinaryDumper
 
 from .embedders import embedding_spec
-from .models import SEARCH_CONFIG, SourceDocument
+from .models import SEARCH_CONFIG, Chunk, SourceDocument
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
@@ -240,6 +240,47 @@ def chunk_nearest(*, embedding: Sequence[float], top_k: int, ef_search: int = 40
         ef_search=max(ef_search, top_k),
     )
     return [(row[0], float(row[1])) for row in rows]
+
+
+@dataclass(frozen=True)
+class NearPassage:
+    """A passage close to a query, for showing admins what the book says nearest."""
+
+    chunk_id: int
+    document_id: int
+    title: str
+    section: str
+    excerpt: str
+    similarity: float
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return dict(vars(self))
+
+
+def passages_nearest(*, embedding: Sequence[float], top_k: int = 3, excerpt_chars: int = 240) -> list[NearPassage]:
+    """The ``top_k`` passages most similar to the embedding (cosine), with their documents, best first."""
+    pairs = chunk_nearest(embedding=embedding, top_k=top_k)
+    chunks = Chunk.objects.select_related("document").only("id", "section", "text", "document__id", "document__title")
+    by_id = {chunk.id: chunk for chunk in chunks.filter(id__in=[chunk_id for chunk_id, _ in pairs])}
+    passages = []
+    for chunk_id, similarity in pairs:
+        chunk = by_id.get(chunk_id)
+        if chunk is None:
+            continue  # deleted between the two reads
+        text = " ".join(chunk.text.split())
+        excerpt = text if len(text) <= excerpt_chars else text[: excerpt_chars - 1].rstrip() + "…"
+        passages.append(
+            NearPassage(
+                chunk_id=chunk_id,
+                document_id=chunk.document.id,
+                title=chunk.document.title,
+                section=chunk.section,
+                excerpt=excerpt,
+                similarity=round(similarity, 4),
+            )
+        )
+    return passages
 
 
 def documents_needing_reindex() -> QuerySet[SourceDocument]:

@@ -1,0 +1,120 @@
+"""Reads of the content loop: the admin dashboard's numbers, groups of unanswered questions, feedback exports."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from knowledge.selectors import NearPassage, passages_nearest
+
+from .answering import ReplyStatus
+from .models import AnswerCount, Feedback, Gap, GapGroup, Rating
+
+FEEDBACK_CSV_COLUMNS = [
+    "created_at",
+    "rating",
+    "comment",
+    "question",
+    "selected_text",
+    "answer",
+    "cited",
+    "generator",
+    "status",
+]
+# A spreadsheet runs a cell that starts with one of these as a formula: such cells are written as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def gap_groups_listed() -> QuerySet[GapGroup]:
+    """Groups with their size (``size``), largest first, then the most recently asked."""
+    return GapGroup.objects.annotate(size=Count("gaps")).order_by("-size", "-last_seen", "-id")
+
+
+def gap_group_examples(*, group: GapGroup, limit: int = 3) -> list[str]:
+    """The group's newest distinct questions."""
+    examples: list[str] = []
+    for question in group.gaps.order_by("-created_at", "-id").values_list("question", flat=True)[: limit * 5]:
+        if question not in examples:
+            examples.append(question)
+        if len(examples) == limit:
+            break
+    return examples
+
+
+def gap_group_closest(*, group: GapGroup) -> NearPassage | None:
+    """What the book says closest to the group's questions now (after any edits since they were asked)."""
+    nearest = passages_nearest(embedding=group.centroid, top_k=1)
+    return nearest[0] if nearest else None
+
+
+@dataclass(frozen=True)
+class CoverageSummary:
+    """The admin index's panel: how the last days' answers went, and the largest open gaps."""
+
+    days: int
+    answers: int
+    not_answered: int
+    rated_down: int
+    top_gaps: list[GapGroup]
+
+    @property
+    def not_answered_share(self) -> float:
+        return self.not_answered / self.answers if self.answers else 0.0
+
+    @property
+    def rated_down_share(self) -> float:
+        return self.rated_down / self.answers if self.answers else 0.0
+
+
+def coverage_summary(*, days: int = 7, top: int = 3) -> CoverageSummary:
+    """Answers in the last ``days`` days (today included), the share not answered and rated down, top open gaps."""
+    since = timezone.localdate() - timedelta(days=days - 1)
+    unanswered = Q(status__in=[ReplyStatus.NO_ANSWER, ReplyStatus.SELECTION_ONLY])
+    totals = AnswerCount.objects.filter(day__gte=since).aggregate(
+        answers=Sum("count", default=0), not_answered=Sum("count", filter=unanswered, default=0)
+    )
+    start = timezone.now() - timedelta(days=days)
+    rated_down = Feedback.objects.filter(rating=Rating.DOWN, created_at__gte=start).count()
+    top_gaps = list(gap_groups_listed().filter(status=GapGroup.Status.OPEN)[:top])
+    return CoverageSummary(days=days, top_gaps=top_gaps, rated_down=rated_down, **totals)
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def feedback_csv_rows(*, feedback: QuerySet[Feedback]) -> Iterator[list[str]]:
+    """A header row, then one row per rating, safe to open in a spreadsheet."""
+    yield FEEDBACK_CSV_COLUMNS
+    for item in feedback.order_by("-created_at", "-id").iterator(chunk_size=500):
+        cited = "; ".join(
+            " — ".join(part for part in (source.get("title"), source.get("section")) if part) for source in item.sources
+        )
+        values = [
+            item.created_at.isoformat(),
+            item.rating,
+            item.comment,
+            item.question,
+            item.selected_text,
+            item.answer,
+            cited,
+            item.generator,
+            item.status,
+        ]
+        yield [_cell(value) for value in values]
+
+
+def document_feedback_counts(queryset: QuerySet) -> QuerySet:
+    """Documents annotated with how many rated answers cited them: ``cited_up`` and ``cited_down``."""
+    return queryset.annotate(
+        cited_up=Count("feedback", filter=Q(feedback__rating=Rating.UP), distinct=True),
+        cited_down=Count("feedback", filter=Q(feedback__rating=Rating.DOWN), distinct=True),
+    )
+
+
+def gaps_of(*, group: GapGroup) -> QuerySet[Gap]:
+    """The group's questions, newest first."""
+    return group.gaps.order_by("-created_at", "-id")
