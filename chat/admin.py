@@ -75,13 +75,13 @@ class GapInline(admin.TabularInline):
         return (
             format_html_join(
                 "",
-                "<div>{} ({:.2f})</div>",
+                "<div>{} ({})</div>",
                 (
                     (
                         _document_link(
                             p["document_id"], f"{p['title']} — {p['section']}" if p["section"] else p["title"]
                         ),
-                        p["similarity"],
+                        f"{p['similarity']:.2f}",
                     )
                     for p in obj.nearest
                 ),
@@ -94,6 +94,7 @@ class GapInline(admin.TabularInline):
 class GapGroupAdmin(admin.ModelAdmin):
     list_display = ["question", "size", "examples", "closest", "first_seen", "last_seen", "status", "check_note"]
     list_filter = [GapStatusFilter]
+    ordering = ["-size", "-last_seen", "-id"]  # largest first, then the most recently asked
     search_fields = ["label", "gaps__question"]
     actions = ["recheck", "dismiss", "reopen"]
     fields = ["label", "status", "size", "first_seen", "last_seen", "closest", "checked_at", "check_note"]
@@ -131,9 +132,9 @@ class GapGroupAdmin(admin.ModelAdmin):
             return "Nothing in the book yet."
         title = f"{passage.title} — {passage.section}" if passage.section else passage.title
         return format_html(
-            "{} <small>(similarity {:.2f})</small><div><small>{}</small></div>",
+            "{} <small>(similarity {})</small><div><small>{}</small></div>",
             _document_link(passage.document_id, title),
-            passage.similarity,
+            f"{passage.similarity:.2f}",
             Truncator(passage.excerpt).chars(160),
         )
 

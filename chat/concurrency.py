@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 T = TypeVar("T")
 
@@ -32,12 +32,17 @@ def worker_pool() -> ThreadPoolExecutor | None:
 
 
 def shutdown_worker_pool() -> None:
-    """Stop the pool (process exit, tests that change its size)."""
-    global _pool
+    """Stop the pool and the background thread (process exit, tests that change its size)."""
+    global _pool, _background
     with _pool_lock:
         pool, _pool = _pool, None
+        background, _background = _background, None
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
+    if background is not None:
+        # Its queued jobs run first (shutdown waits for them); then it hands back its database connection.
+        background.submit(connections.close_all)
+        background.shutdown(wait=True)
 
 
 def _in_worker(fn: Callable[..., T]) -> Callable[..., T]:

@@ -8,7 +8,7 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from chat.exceptions import error_body, openai_error_body
@@ -100,6 +100,29 @@ class ApiBodyLimitMiddleware(_DualMiddleware):
         else:
             body = error_body(code="request_too_large", message=message)
         return JsonResponse(body, status=413)
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
+
+
+class NulCharacterMiddleware(_DualMiddleware):
+    """Refuse a NUL character in the query string (and in admin form fields) with a 400: PostgreSQL cannot store
+    or compare one, so it would otherwise surface as a server error (`?status__exact=%00` in the admin)."""
+
+    def before(self, request):
+        api = request.path.startswith(("/api/", "/v1/"))
+        in_form = not api and request.method == "POST" and _has_nul(request.POST)
+        if not (_has_nul(request.GET) or in_form):
+            return None
+        message = "The request holds a NUL character (%00), which no field can contain."
+        if request.path.startswith("/v1/"):
+            return JsonResponse(
+                openai_error_body(status_code=400, code="invalid_characters", message=message), status=400
+            )
+        if api:
+            return JsonResponse(error_body(code="invalid_characters", message=message), status=400)
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "chatbot_site.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "chatbot_site.middleware.ApiBodyLimitMiddleware",
+    "chatbot_site.middleware.NulCharacterMiddleware",
     "chatbot_site.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

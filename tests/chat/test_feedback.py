@@ -99,7 +99,9 @@ def test_unanswered_question_is_kept_as_a_gap_with_what_the_book_says_closest(ap
 
 def test_selection_that_does_not_answer_is_a_gap_with_the_selection(api, knowledge):
     session_id = new_session(api)
-    selection = "Tower Bridge in London was completed in 1894. Its bascules are raised for tall ships on the River Thames."
+    selection = (
+        "Tower Bridge in London was completed in 1894. Its bascules are raised for tall ships on the River Thames."
+    )
     reply = ask(api, session_id, "What does this mean?", selected_text=selection)
     assert reply["status"] == "selection_only"
     gap = Gap.objects.get()

@@ -1,0 +1,152 @@
+"""The content loop's writes: redaction, grouping by meaning with the real model, purging, background recording."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from chat.concurrency import drain_background, shutdown_worker_pool
+from chat.engine import get_chat_engine
+from chat.feedback_services import answer_record, feedback_purge, gap_groups_assign, redact
+from chat.models import AnswerCount, Feedback, Gap, GapGroup
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail me at a.b+c@mail.example.co.uk please", "mail me at [email] please"),
+        ("call 415-555-0132 or +44 20 7946 0958", "call [phone] or [phone]"),
+        ("my account is 12345678901234567890", "my account is [number]"),
+        ("card 4111 1111 1111 1111 expires", "card [number] expires"),
+        # What questions about a book hold is kept: years, dates, ranges, versions, model numbers, sizes.
+        ("What changed between 1990-2000 and on 2024-01-15?", "What changed between 1990-2000 and on 2024-01-15?"),
+        ("Does ROS 2 Humble run on Ubuntu 22.04?", "Does ROS 2 Humble run on Ubuntu 22.04?"),
+        ("Is the BME280 better than the SHT45 at 100000 Pa?", "Is the BME280 better than the SHT45 at 100000 Pa?"),
+    ],
+)
+def test_redact(text, expected, settings):
+    settings.CHAT_REDACT_QUESTIONS = True
+    assert redact(text) == expected
+
+
+TOPICS = {
+    "imu": [
+        "How do I calibrate the IMU?",
+        "What is the procedure for IMU calibration?",
+        "How can I calibrate my inertial measurement unit (IMU)?",
+    ],
+    "price": ["What is the price of the robot kit?", "How much does the robot kit cost?"],
+    "ros-windows": ["How do I install ROS 2 on Windows?", "Installing ROS2 on a Windows machine"],
+    "capital": ["What is the capital of France?", "Which city is the capital of France?"],
+    "camera": ["How do I calibrate the camera?"],
+    "battery": ["How long does the robot's battery last?"],
+    "author": ["Who wrote this book?"],
+}
+
+
+def record_unanswered(question: str) -> None:
+    answer_record(
+        answer_id="0" * 32,
+        status="no_answer",
+        question=question,
+        selected_text=None,
+        query=question,
+        embedding=get_chat_engine().embed_query(question),
+    )
+
+
+@pytest.mark.django_db
+def test_questions_of_one_meaning_share_a_group_and_other_topics_do_not():
+    # Interleaved, as readers ask them.
+    order = [questions[i] for i in range(3) for questions in TOPICS.values() if i < len(questions)]
+    for question in order:
+        record_unanswered(question)
+    group_of = dict(Gap.objects.values_list("question", "group_id"))
+    for topic, questions in TOPICS.items():
+        assert len({group_of[q] for q in questions}) == 1, f"{topic} split across groups"
+    groups = [group_of[questions[0]] for questions in TOPICS.values()]
+    assert len(set(groups)) == len(TOPICS), "different topics share a group"
+    imu = GapGroup.objects.get(id=group_of[TOPICS["imu"][0]])
+    assert imu.label == TOPICS["imu"][0]  # a group is named after its first question
+    assert imu.gaps.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_resolved_group_opens_again_when_asked_again_and_a_dismissed_one_stays_dismissed():
+    record_unanswered("How do I calibrate the IMU?")
+    record_unanswered("What is the capital of France?")
+    imu, capital = GapGroup.objects.order_by("id")
+    GapGroup.objects.filter(id=imu.id).update(status="resolved")
+    GapGroup.objects.filter(id=capital.id).update(status="dismissed")
+    record_unanswered("What is the procedure for IMU calibration?")
+    record_unanswered("Which city is the capital of France?")
+    imu.refresh_from_db()
+    capital.refresh_from_db()
+    assert imu.status == "open" and imu.check_note == "Asked again after it was resolved."
+    assert capital.status == "dismissed"
+    assert GapGroup.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_assigning_many_ungrouped_gaps_at_once_groups_them_as_one_at_a_time_would():
+    engine = get_chat_engine()
+    questions = [q for questions in TOPICS.values() for q in questions]
+    Gap.objects.bulk_create(
+        [Gap(reason="no_answer", question=q, query=q, embedding=engine.embed_query(q)) for q in questions]
+    )
+    assert gap_groups_assign() == len(questions)
+    assert GapGroup.objects.count() == len(TOPICS)
+    assert not Gap.objects.filter(group__isnull=True).exists()
+    assert gap_groups_assign() == 0
+
+
+@pytest.mark.django_db
+def test_purge_deletes_what_is_older_than_the_age_and_empty_groups():
+    record_unanswered("How do I calibrate the IMU?")
+    record_unanswered("What is the capital of France?")
+    old = timezone.now() - timedelta(days=120)
+    Gap.objects.filter(question__contains="IMU").update(created_at=old)
+    Feedback.objects.create(answer_id="1" * 32, rating="up")
+    Feedback.objects.create(answer_id="2" * 32, rating="down")
+    Feedback.objects.filter(answer_id="1" * 32).update(created_at=old)
+    AnswerCount.objects.create(day=old.date(), status="answered", count=5)
+    result = feedback_purge(before=timezone.now() - timedelta(days=90))
+    assert (result.feedback, result.gaps, result.groups, result.counts) == (1, 1, 1, 1)
+    assert list(Gap.objects.values_list("question", flat=True)) == ["What is the capital of France?"]
+    assert list(Feedback.objects.values_list("answer_id", flat=True)) == ["2" * 32]
+    assert GapGroup.objects.count() == 1
+    assert AnswerCount.objects.get().status == "no_answer"
+
+
+@pytest.mark.django_db
+def test_purge_command_takes_an_age_and_refuses_a_bad_one():
+    Feedback.objects.create(answer_id="1" * 32, rating="up")
+    Feedback.objects.update(created_at=timezone.now() - timedelta(days=91))
+    out = StringIO()
+    call_command("purge_feedback", "--older-than", "90d", stdout=out)
+    assert "Deleted 1 feedback row(s)" in out.getvalue()
+    assert not Feedback.objects.exists()
+    for bad in ("90", "0d", "ninety days", "-5d"):
+        with pytest.raises(CommandError, match="--older-than"):
+            call_command("purge_feedback", "--older-than", bad)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_served_recording_runs_on_the_background_thread_and_drains(settings, knowledge):
+    settings.CHAT_WORKER_THREADS = 2  # as served: recording leaves the answer's thread
+    shutdown_worker_pool()
+    from chat.services import chat_reply, session_create
+
+    try:
+        session_id = session_create()
+        reply = chat_reply(session_id=session_id, message="What is the boiling point of mercury in kelvin?")
+        assert reply.status == "no_answer"
+        drain_background()
+        gap = Gap.objects.get()
+        assert gap.answer_id == reply.answer_id and gap.group is not None
+        assert AnswerCount.objects.get().count == 1
+    finally:
+        drain_background()
+        shutdown_worker_pool()

@@ -1,0 +1,29 @@
+"""Requests refused before any view runs: NUL characters that PostgreSQL cannot store or compare."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_nul_in_an_api_query_string_is_a_json_400(client):
+    response = client.post(reverse("chat-session-list") + "?stream=%00")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_characters"
+
+
+def test_nul_in_an_openai_compatible_query_string_is_an_openai_error(client):
+    response = client.get("/v1/models?x=%00")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_characters"
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_nul_in_an_admin_form_is_refused_before_it_reaches_the_database(staff_client):
+    add = reverse("admin:knowledge_sourcedocument_add")
+    response = staff_client.post(add, {"title": "Bad\x00title", "text": "# Hello", "url_style": "plain"})
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+    from knowledge.models import SourceDocument
+
+    assert not SourceDocument.objects.exists()
