@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 
 from tests.servers import AppServer
 
@@ -232,3 +232,54 @@ def test_page_context_off_sends_no_page(page, server):
     with page.expect_request(lambda r: r.url.endswith("/messages/") and r.method == "POST") as sent:
         ask(page, "Where do I put the API key?")
     assert "page" not in sent.value.post_data_json
+
+
+def test_thumbs_up_then_down_with_a_comment_by_keyboard(page, server, monkeypatch, request):
+    import time
+
+    # Playwright's sync API runs an event loop in this thread; these ORM reads are plain blocking reads, on a
+    # connection of the loop's context, closed when the test ends.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    request.addfinalizer(connections.close_all)
+
+    from chat.models import Feedback, Gap
+
+    bubble = ask(page, "How do I add a document?")
+    up, down = bubble.locator(".cbw-vote[data-rating='up']"), bubble.locator(".cbw-vote[data-rating='down']")
+    assert bubble.locator(".cbw-feedback").get_attribute("aria-label") == "Was this answer helpful?"
+    assert up.get_attribute("aria-label") == "Helpful" and up.get_attribute("aria-pressed") == "false"
+    up.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("el => el.getAttribute('aria-pressed') === 'true'", arg=up.element_handle())
+    assert page.locator(".cbw-sr-only").text_content() == "Thanks for your feedback."
+    assert bubble.locator(".cbw-comment").is_hidden()
+    assert Feedback.objects.get().rating == "up"
+
+    # A second vote changes the first; after a thumbs down the comment box opens and takes the focus.
+    down.focus()
+    page.keyboard.press("Space")
+    page.wait_for_function("el => el.getAttribute('aria-pressed') === 'true'", arg=down.element_handle())
+    assert up.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("document.activeElement.classList.contains('cbw-comment-input')")
+    shot(page, "rated-down")
+    page.keyboard.type("It should say which file types are accepted.")
+    page.keyboard.press("Enter")
+    page.wait_for_function("el => el.dataset.commented === 'true'", arg=bubble.locator(".cbw-feedback").element_handle())
+    assert page.locator(".cbw-sr-only").text_content() == "Thanks, your comment was sent."
+    feedback = Feedback.objects.get()
+    assert (feedback.rating, feedback.comment) == ("down", "It should say which file types are accepted.")
+    assert feedback.question == "How do I add a document?"
+    assert Gap.objects.filter(reason="rated_down", question="How do I add a document?").count() == 1
+
+    # Unanswered questions reach the admins too, recorded by the server off the answer's path.
+    assert ask(page, "What is the boiling point of mercury?").get_attribute("data-state") == "no-answer"
+    deadline = time.monotonic() + 10
+    while not Gap.objects.filter(reason="no_answer").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert Gap.objects.get(reason="no_answer").question == "What is the boiling point of mercury?"
+
+    # A restored conversation keeps its thumbs.
+    page.reload()
+    page.click(".cbw-launcher")
+    page.wait_for_selector(".cbw-assistant .cbw-feedback")
+    assert page.locator(".cbw-assistant").first.locator(".cbw-vote").count() == 2

@@ -101,7 +101,9 @@
             addUser(turn.content, turn.data && turn.data.selected_text);
           } else {
             var bubble = addAssistant();
-            finish(bubble, { answer: turn.content, status: turn.data.status, sources: turn.data.sources || [] });
+            finish(bubble, {
+              answer: turn.content, status: turn.data.status, sources: turn.data.sources || [], answer_id: turn.data.answer_id,
+            }, true);
           }
         });
       })
@@ -218,7 +220,86 @@
     }
   }
 
-  function finish(bubble, reply) {
+  // ---- feedback: thumbs up / down under each answer, one vote per answer (a second click changes it) ----
+  function sendFeedback(answerId, rating, comment) {
+    var body = { answer_id: answerId, rating: rating };
+    if (comment) body.comment = comment;
+    return fetch(API + "/api/chat/sessions/" + encodeURIComponent(state.sessionId) + "/feedback/", {
+      method: "POST", headers: headers(), body: JSON.stringify(body),
+    }).then(function (response) {
+      if (response.ok) return response.json();
+      return response.json().catch(function () { return {}; }).then(function (error) {
+        throw { code: (error.error && error.error.code) || "error", retryAfter: response.headers.get("Retry-After") };
+      });
+    });
+  }
+
+  // A thumb drawn as SVG (no emoji font needed); the screen reader reads the button's label instead.
+  var THUMB = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
+  function thumb(pointingDown) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", THUMB);
+    path.setAttribute("fill", "currentColor");
+    if (pointingDown) path.setAttribute("transform", "rotate(180 12 12)");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function feedbackBar(answerId) {
+    var bar = el("div", { class: "cbw-feedback", role: "group", "aria-label": "Was this answer helpful?" });
+    var up = el("button", { type: "button", class: "cbw-vote", "data-rating": "up", "aria-pressed": "false", "aria-label": "Helpful", title: "Helpful" });
+    var down = el("button", { type: "button", class: "cbw-vote", "data-rating": "down", "aria-pressed": "false", "aria-label": "Not helpful", title: "Not helpful" });
+    up.appendChild(thumb(false));
+    down.appendChild(thumb(true));
+    var note = el("form", { class: "cbw-comment", hidden: "" });
+    var comment = el("input", { type: "text", class: "cbw-comment-input", maxlength: "500", "aria-label": "What was wrong or missing? (optional)", placeholder: "What was wrong or missing? (optional)" });
+    var sendComment = el("button", { type: "submit", class: "cbw-comment-send" }, "Send");
+    note.appendChild(comment);
+    note.appendChild(sendComment);
+    bar.appendChild(up);
+    bar.appendChild(down);
+    bar.appendChild(note);
+
+    function vote(button) {
+      var rating = button.dataset.rating;
+      sendFeedback(answerId, rating).then(function () {
+        [up, down].forEach(function (b) { b.setAttribute("aria-pressed", b === button ? "true" : "false"); });
+        bar.dataset.vote = rating;
+        note.hidden = rating !== "down";
+        announcer.textContent = rating === "down"
+          ? "Thanks. You can say what was wrong or missing, then press Send."
+          : "Thanks for your feedback.";
+        if (rating === "down") comment.focus();
+      }).catch(function (error) {
+        announcer.textContent = "Your feedback could not be sent (" + error.code + ").";
+      });
+    }
+    up.addEventListener("click", function () { vote(up); });
+    down.addEventListener("click", function () { vote(down); });
+    note.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = comment.value.trim();
+      if (!text) return;
+      sendFeedback(answerId, "down", text).then(function () {
+        note.hidden = true;
+        bar.dataset.commented = "true";
+        announcer.textContent = "Thanks, your comment was sent.";
+        down.focus();
+      }).catch(function (error) {
+        announcer.textContent = "Your comment could not be sent (" + error.code + ").";
+      });
+    });
+    return bar;
+  }
+
+  function finish(bubble, reply, restored) {
     var status = reply.status === "no_answer" ? "no-answer" : reply.status === "selection_only" ? "selection-only" : "answered";
     setState(bubble, status);
     var bySource = {};
@@ -251,7 +332,9 @@
       });
       bubble.appendChild(list);
     }
-    announcer.textContent = (LABELS[status] ? LABELS[status] + ". " : "") + answer.textContent;
+    if (reply.answer_id) bubble.appendChild(feedbackBar(reply.answer_id));
+    // A restored conversation is not read out again; a new answer is.
+    if (!restored) announcer.textContent = (LABELS[status] ? LABELS[status] + ". " : "") + answer.textContent;
     log.scrollTop = log.scrollHeight;
   }
 
