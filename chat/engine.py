@@ -150,6 +150,10 @@ class ChatEngine:
         """The query embedding retrieval uses (blocking)."""
         return self.pipelines.retrieval.get_component("embedder").run(text=text)["embedding"]
 
+    def embed_texts(self, texts: list[str]) -> list[Any]:
+        """Query embeddings of several texts at once (blocking), through the same batching embedder."""
+        return self.pipelines.retrieval.get_component("embedder").batcher.embed_all(texts)
+
     async def embed_query_async(self, text: str) -> Any:
         """The query embedding retrieval uses, from the batching embedder (holds no thread while it waits)."""
         return (await self.pipelines.retrieval.get_component("embedder").run_async(text=text))["embedding"]

@@ -22,7 +22,9 @@ from knowledge.models import SourceDocument
 from knowledge.selectors import passages_nearest
 
 from .answering import ReplyStatus
+from .engine import get_chat_engine
 from .models import AnswerCount, Feedback, Gap, GapGroup, Rating
+from .text import focus_words
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +173,47 @@ def _normalised(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm else vector
 
 
+# Two words this similar (cosine, the embedding model's) name the same thing: "cost" and "price", "ROS2" and "ROS".
+SAME_WORD_SIMILARITY = 0.6
+_WORD_VECTORS_KEPT = 20_000
+_word_vectors: dict[str, np.ndarray] = {}
+
+
+def _vectors_of_words(texts: Iterable[str]) -> dict[str, np.ndarray]:
+    """The focus words of these texts and their vectors; words not seen before are embedded in shared calls."""
+    words = {word for text in texts for word in focus_words(text).values()}
+    missing = sorted(words - _word_vectors.keys())
+    if missing:
+        vectors = get_chat_engine().embed_texts(missing)
+        learned = {w: _normalised(np.asarray(v, dtype=np.float32)) for w, v in zip(missing, vectors, strict=True)}
+        if len(_word_vectors) + len(learned) <= _WORD_VECTORS_KEPT:
+            _word_vectors.update(learned)
+        return {**{word: _word_vectors[word] for word in words - learned.keys()}, **learned}
+    return {word: _word_vectors[word] for word in words}
+
+
+def _same_subject(question: str, label: str) -> bool:
+    """Whether a question may join the group its label names, as far as their words tell.
+
+    Sentence embeddings weigh the shape of a short question heavily: "What is the boiling point of garnet?" and
+    "... of marble?" are closer than many paraphrases. So when each has a focus word the other lacks, and
+    neither word has a near-synonym on the other side, they ask about different things.
+    """
+    mine, theirs = focus_words(question), focus_words(label)
+    only_mine = [word for stemmed, word in mine.items() if stemmed not in theirs]
+    only_theirs = [word for stemmed, word in theirs.items() if stemmed not in mine]
+    if not only_mine or not only_theirs:
+        return True
+    vectors = _vectors_of_words([question, label])
+
+    def unmatched(words: list[str], others: list[str]) -> bool:
+        return any(
+            max(float(vectors[word] @ vectors[other]) for other in others) < SAME_WORD_SIMILARITY for word in words
+        )
+
+    return not (unmatched(only_mine, only_theirs) and unmatched(only_theirs, only_mine))
+
+
 def _candidate_groups(vectors: list[Any], *, per_vector: int = 5) -> list[GapGroup]:
     """The existing groups nearest to any of the vectors (a few each): the only ones they may join."""
     ids: set[int] = set()
@@ -201,11 +244,19 @@ def gap_groups_assign(*, gaps: Sequence[Gap] | None = None) -> int:
         sums = centroids * np.array([max(g.size, 1) for g in groups], dtype=np.float32)[:, None]
         threshold = settings.CHAT_GAP_GROUP_SIMILARITY
         changed: set[int] = set()
+        _vectors_of_words([gap.question for gap in pending] + [group.label for group in groups])  # one pass
         for gap in pending:
             vector = _normalised(np.asarray(gap.embedding, dtype=np.float32))
             similarities = centroids @ vector if len(groups) else np.empty(0)
-            best = int(similarities.argmax()) if len(similarities) else -1
-            if best >= 0 and similarities[best] >= threshold:
+            best = next(
+                (
+                    int(index)
+                    for index in np.argsort(-similarities)
+                    if similarities[index] >= threshold and _same_subject(gap.question, groups[index].label)
+                ),
+                -1,
+            )
+            if best >= 0:
                 group = groups[best]
                 sums[best] += vector
                 centroids[best] = _normalised(sums[best])

@@ -56,6 +56,11 @@ class EmbeddingBatcher:
         """The text's embedding (blocks the calling thread)."""
         return self._submit(text).result()
 
+    def embed_all(self, texts: list[str]) -> list[Any]:
+        """The texts' embeddings, in order (blocks; they share model calls with whatever else is queued)."""
+        futures = [self._submit(text) for text in texts]
+        return [future.result() for future in futures]
+
     async def embed_async(self, text: str) -> Any:
         """The text's embedding, awaited."""
         return await asyncio.wrap_future(self._submit(text))

@@ -3,6 +3,7 @@
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -61,6 +62,16 @@ def is_model_number(raw: str) -> bool:
     )
 
 
+def _focus_tokens(question: str) -> Iterator[tuple[int, str, str]]:
+    """(position, word as written, folded stem) of each word of a question that is not framing or a stopword."""
+    for position, match in enumerate(_RAW_WORD.finditer(question)):
+        raw = match.group(0).strip("'-")
+        lower = raw.lower()
+        if not raw or lower in STOPWORDS or lower in QUESTION_FRAME_WORDS or len(lower) < 2:
+            continue
+        yield position, raw, stem(fold(raw))
+
+
 def focus_terms(question: str) -> tuple[set[str], set[str], set[str]]:
     """(focus, names, model numbers) of a question, as folded stems.
 
@@ -71,12 +82,7 @@ def focus_terms(question: str) -> tuple[set[str], set[str], set[str]]:
     focus: set[str] = set()
     names: set[str] = set()
     models: set[str] = set()
-    for position, match in enumerate(_RAW_WORD.finditer(question)):
-        raw = match.group(0).strip("'-")
-        lower = raw.lower()
-        if not raw or lower in STOPWORDS or lower in QUESTION_FRAME_WORDS or len(lower) < 2:
-            continue
-        stemmed = stem(fold(raw))
+    for position, raw, stemmed in _focus_tokens(question):
         focus.add(stemmed)
         if is_model_number(raw):
             models.add(stemmed)
@@ -85,6 +91,15 @@ def focus_terms(question: str) -> tuple[set[str], set[str], set[str]]:
         ):
             names.add(stemmed)
     return focus, names, models
+
+
+def focus_words(question: str) -> dict[str, str]:
+    """The question's focus terms that are not bare numbers, as {folded stem: the first word, lower-cased}."""
+    words: dict[str, str] = {}
+    for _, raw, stemmed in _focus_tokens(question):
+        if not raw.isdigit():
+            words.setdefault(stemmed, raw.lower())
+    return words
 
 
 def stems_of(text: str) -> set[str]:

@@ -74,6 +74,26 @@ def test_questions_of_one_meaning_share_a_group_and_other_topics_do_not():
 
 
 @pytest.mark.django_db
+def test_questions_of_one_shape_about_different_things_do_not_share_a_group():
+    # Sentence embeddings put these closer than many paraphrases; their words tell them apart.
+    for question in [
+        "What is the boiling point of garnet?",
+        "What is the boiling point of marble?",
+        "How do I install ROS 2 on Windows?",
+        "How do I install ROS 2 on macOS?",
+        "How is the lynx pronounced in French?",
+        "How is the walrus pronounced in French?",
+        "How do I install ROS 2 on a Windows computer?",
+    ]:
+        record_unanswered(question)
+    group_of = dict(Gap.objects.values_list("question", "group_id"))
+    assert group_of["What is the boiling point of garnet?"] != group_of["What is the boiling point of marble?"]
+    assert group_of["How do I install ROS 2 on Windows?"] != group_of["How do I install ROS 2 on macOS?"]
+    assert group_of["How is the lynx pronounced in French?"] != group_of["How is the walrus pronounced in French?"]
+    assert group_of["How do I install ROS 2 on a Windows computer?"] == group_of["How do I install ROS 2 on Windows?"]
+
+
+@pytest.mark.django_db
 def test_a_resolved_group_opens_again_when_asked_again_and_a_dismissed_one_stays_dismissed():
     record_unanswered("How do I calibrate the IMU?")
     record_unanswered("What is the capital of France?")

@@ -264,7 +264,8 @@ def test_thumbs_up_then_down_with_a_comment_by_keyboard(page, server, monkeypatc
     shot(page, "rated-down")
     page.keyboard.type("It should say which file types are accepted.")
     page.keyboard.press("Enter")
-    page.wait_for_function("el => el.dataset.commented === 'true'", arg=bubble.locator(".cbw-feedback").element_handle())
+    feedback_bar = bubble.locator(".cbw-feedback").element_handle()
+    page.wait_for_function("el => el.dataset.commented === 'true'", arg=feedback_bar)
     assert page.locator(".cbw-sr-only").text_content() == "Thanks, your comment was sent."
     feedback = Feedback.objects.get()
     assert (feedback.rating, feedback.comment) == ("down", "It should say which file types are accepted.")
