@@ -94,7 +94,6 @@ class GapInline(admin.TabularInline):
 class GapGroupAdmin(admin.ModelAdmin):
     list_display = ["question", "size", "examples", "closest", "first_seen", "last_seen", "status", "check_note"]
     list_filter = [GapStatusFilter]
-    ordering = ["-size", "-last_seen", "-id"]  # largest first, then the most recently asked
     search_fields = ["label", "gaps__question"]
     actions = ["recheck", "dismiss", "reopen"]
     fields = ["label", "status", "size", "first_seen", "last_seen", "closest", "checked_at", "check_note"]
@@ -103,6 +102,10 @@ class GapGroupAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GapGroup]:
         return selectors.gap_groups_listed()
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        # Largest first, then the most recently asked ("size" is an annotation, so not in `ordering`).
+        return ["-size", "-last_seen", "-id"]
 
     def get_search_results(self, request, queryset, search_term):
         queryset, _ = super().get_search_results(request, queryset, search_term)

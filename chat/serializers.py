@@ -12,7 +12,10 @@ from .models import Feedback
 from .services import Page
 from .sessions import canonical_session_id
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and the invisible format characters that make a message look empty or reorder what an admin
+# reads (zero-width space, word joiner, byte-order mark, bidirectional overrides and isolates).
+_INVISIBLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_INVISIBLE}]")
 
 
 class _ChatText(serializers.CharField):
@@ -29,7 +32,11 @@ class _ChatText(serializers.CharField):
 
 # Published in the schema as the pattern a message must match: at least one visible character. (Blank and
 # control-only messages are refused before this runs, with code `empty_message`.)
-_VISIBLE = RegexValidator(r"[^\s\x00-\x1f\x7f]", message="The message is empty. Type a question.", code="blank")
+_VISIBLE = RegexValidator(
+    r"[^\s\x00-\x1f\x7f\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]",
+    message="The message is empty. Type a question.",
+    code="blank",
+)
 
 
 MAX_PAGE_URL_CHARS = 2000

@@ -208,7 +208,11 @@ CHUNK_SIZE_WORDS = env_int("CHUNK_SIZE_WORDS", 150)
 CHUNK_OVERLAP_WORDS = env_int("CHUNK_OVERLAP_WORDS", 30)
 KNOWLEDGE_MAX_UPLOAD_BYTES = env_int("KNOWLEDGE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 KNOWLEDGE_MAX_TEXT_CHARS = env_int("KNOWLEDGE_MAX_TEXT_CHARS", 5_000_000)
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+# A document split into more passages than this fails before anything is embedded (0: no limit).
+KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT = env_int("KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT", 20_000)
+# Form fields up to the longest text a document may hold (4 bytes a character in UTF-8, plus the other fields),
+# so an over-long paste gets the form's message instead of a bare "Bad Request (400)".
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", KNOWLEDGE_MAX_TEXT_CHARS * 4 + 1_048_576)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # --- OpenAI-compatible services (optional) ---

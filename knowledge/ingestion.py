@@ -46,6 +46,10 @@ class _Unit:
     overlappable: bool
 
 
+class IngestionError(RuntimeError):
+    """Ingestion failed for a reason the admin can act on."""
+
+
 @component
 class MarkdownSplitter:
     """Split Markdown documents into chunks of reader text, at most ``split_length`` words, within sections.
@@ -57,11 +61,12 @@ class MarkdownSplitter:
     Document meta ``url_style`` picks the site's anchor rules; ``mdx`` reads the text as MDX.
     """
 
-    def __init__(self, *, split_length: int = 150, split_overlap: int = 30) -> None:
+    def __init__(self, *, split_length: int = 150, split_overlap: int = 30, max_chunks: int | None = None) -> None:
         if split_length < 1 or not 0 <= split_overlap < split_length:
             raise ValueError("split_length must be positive and split_overlap must be smaller than it.")
         self.split_length = split_length
         self.split_overlap = split_overlap
+        self.max_chunks = max_chunks
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
@@ -96,6 +101,12 @@ class MarkdownSplitter:
                         },
                     )
                 )
+                if self.max_chunks is not None and len(out) > self.max_chunks:
+                    # Stop before embedding anything: a million headings would hold the worker for hours.
+                    raise IngestionError(
+                        f"This document splits into more than {self.max_chunks:,} passages "
+                        "(KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT). Split it into several documents, or raise the limit."
+                    )
         return out
 
     def _units(self, blocks: list[Block]) -> list[_Unit]:
@@ -205,7 +216,9 @@ class ReusingDocumentEmbedder:
         return {"documents": out, "embedded": len(missing), "reused": len(hashed) - len(missing)}
 
 
-def build_ingestion_pipeline(*, document_embedder: Any, split_length: int, split_overlap: int) -> Pipeline:
+def build_ingestion_pipeline(
+    *, document_embedder: Any, split_length: int, split_overlap: int, max_chunks: int | None = None
+) -> Pipeline:
     """Build convert -> clean -> split -> embed. Inputs: router.sources, embedder.known."""
     pipeline = Pipeline()
     pipeline.add_component("router", FileTypeRouter(mime_types=[TEXT_MIME, HTML_MIME, PDF_MIME]))
@@ -227,7 +240,9 @@ def build_ingestion_pipeline(*, document_embedder: Any, split_length: int, split
             strip_whitespaces=True,
         ),
     )
-    pipeline.add_component("splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap))
+    pipeline.add_component(
+        "splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap, max_chunks=max_chunks)
+    )
     pipeline.add_component("embedder", ReusingDocumentEmbedder(embedder=document_embedder))
     pipeline.connect(f"router.{TEXT_MIME}", "text_converter.sources")
     pipeline.connect(f"router.{HTML_MIME}", "html_converter.sources")

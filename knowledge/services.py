@@ -11,7 +11,7 @@ from django.utils import timezone
 from haystack.dataclasses import ByteStream
 
 from .embedders import embedding_spec, shared_document_embedder
-from .ingestion import build_ingestion_pipeline, content_hash
+from .ingestion import IngestionError, build_ingestion_pipeline, content_hash
 from .loading import title_for
 from .models import Chunk, SourceDocument, UrlStyle
 from .sources import SourceRejected, reference_check, source_check_file, source_check_text
@@ -31,10 +31,6 @@ class IngestResult:
     unchanged: bool = False
     error: str = ""
     seconds: float = 0.0
-
-
-class IngestionError(RuntimeError):
-    """Ingestion failed for a reason the admin can act on."""
 
 
 def document_create(
@@ -120,6 +116,7 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
             document_embedder=shared_document_embedder(),
             split_length=settings.CHUNK_SIZE_WORDS,
             split_overlap=settings.CHUNK_OVERLAP_WORDS,
+            max_chunks=settings.KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT or None,
         )
         output = pipeline.run(
             {"router": {"sources": [_source_stream(document)]}, "embedder": {"known": known}},
@@ -128,10 +125,7 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
         cleaned = output["cleaner"]["documents"]
         chunks = output["embedder"]["documents"]
         if not cleaned or not chunks:
-            raise IngestionError(
-                "No text could be extracted from this document. If it is a scanned PDF, it needs OCR first; "
-                "otherwise check that the file opens and contains text."
-            )
+            raise IngestionError(_no_text_message(document))
         text = cleaned[0].content or ""
         new_hash = content_hash(text)
         unchanged = (
@@ -170,6 +164,20 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
         reused=output["embedder"]["reused"],
         seconds=time.perf_counter() - started,
     )
+
+
+def _no_text_message(document: SourceDocument) -> str:
+    if document.mime_type == "application/pdf":
+        return (
+            "No text could be extracted from this PDF. If it is scanned (pages as images), it needs OCR first; "
+            "otherwise check that the file opens and contains text."
+        )
+    if document.file_name:
+        return (
+            f"No text could be extracted from {document.file_name}: it holds no paragraphs (only headings or "
+            "markup), or does not open as text."
+        )
+    return "No text could be extracted: the pasted text holds no paragraphs, only headings or markup."
 
 
 def _swap_chunks(*, document: SourceDocument, chunks: list, text: str, text_hash: str, model_id: str) -> None:

@@ -201,6 +201,20 @@ def test_control_characters_are_stripped(api, knowledge):
     assert api.get(detail_url(session_id)).json()["turns"][0]["content"] == "When did Tower Bridge open?"
 
 
+@pytest.mark.parametrize("invisible", ["\u200b\u200b", "\ufeff", "\u202e", " \u2066\u2069 \u2060"])
+def test_a_message_of_invisible_characters_is_empty(api, invisible):
+    session_id = new_session(api)
+    assert_error(api.post(messages_url(session_id), {"message": invisible}, format="json"), 400, "empty_message")
+    assert api.get(detail_url(session_id)).json()["turns"] == []
+
+
+def test_invisible_characters_are_removed_from_a_message(api, knowledge):
+    response = api.post(CONVERSE, {"message": "When did \u202eTower\u200b Bridge open?\ufeff"}, format="json")
+    assert response.status_code == 200
+    session_id = response.json()["session_id"]
+    assert api.get(detail_url(session_id)).json()["turns"][0]["content"] == "When did Tower Bridge open?"
+
+
 def test_schema_and_docs_are_published(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200

@@ -85,6 +85,35 @@ def test_document_without_text_fails_readably(make_document):
     assert document.chunk_count == 0
 
 
+def test_a_file_without_text_is_not_called_a_scanned_pdf(make_document):
+    document = make_document(title="Notes", text="", file_name="notes.md", file_data=b"# Heading\n\n## Another\n")
+    assert document.status == SourceDocument.Status.FAILED
+    assert "No text could be extracted from notes.md" in document.error
+    assert "OCR" not in document.error and "PDF" not in document.error
+
+
+def test_a_pdf_without_text_suggests_ocr(make_document):
+    from tests.pdf_factory import make_pdf
+
+    document = make_document(title="Scan", text="", file_name="scan.pdf", file_data=make_pdf([""]))
+    assert document.status == SourceDocument.Status.FAILED
+    assert "OCR" in document.error
+
+
+def test_a_document_of_too_many_passages_fails_before_embedding(make_document, embedder_spy, settings):
+    settings.KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT = 50
+    old = make_document(title="Many headings", text="# Start\n\nSome text.\n")
+    old_chunks = list(old.chunks.values_list("id", flat=True))
+    embedder_spy.reset()
+    old.text = "".join(f"## Heading {n}\n\nText {n}.\n\n" for n in range(500))
+    old.save()
+    result = document_ingest(document=old)
+    assert result.status == SourceDocument.Status.FAILED
+    assert "more than 50 passages (KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT)" in result.error
+    assert embedder_spy.calls == 0  # nothing was embedded
+    assert list(old.chunks.values_list("id", flat=True)) == old_chunks  # the old index stays
+
+
 def test_empty_text_is_rejected():
     with pytest.raises(SourceRejected, match="empty"):
         services.document_create(title="Empty", text="   \n")
