@@ -75,6 +75,65 @@ async def _mcp_unavailable(scope, receive, send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _header(scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope["headers"] if key.lower() == name), None)
+
+
+async def _refuse_too_large(path: str, send) -> None:
+    from chatbot_site.middleware import too_large_response  # noqa: PLC0415 - after Django is set up
+
+    response = too_large_response(path)
+    headers = [(key.lower().encode(), value.encode()) for key, value in response.items()]
+    # The rest of the body is never read, so the connection cannot carry another request: say so.
+    headers += [(b"content-length", str(len(response.content)).encode()), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": response.content})
+
+
+async def _bounded_api(scope, receive, send) -> None:
+    """An API request with its body bounded before Django reads it.
+
+    A declared Content-Length over the limit is refused at once. A body sent without one (chunked) is read here,
+    up to the limit, and handed on with its length: DRF reads a body without Content-Length as empty.
+    """
+    from chatbot_site.middleware import api_body_limit  # noqa: PLC0415 - after Django is set up
+
+    path = scope["path"]
+    limit = api_body_limit(path) or 0
+    declared = _header(scope, b"content-length")
+    if declared is not None:
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse_too_large(path, send)
+            return
+        await django_application(scope, receive, send)
+        return
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return  # the client went away before its body arrived
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            await _refuse_too_large(path, send)
+            return
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    headers = [(key, value) for key, value in scope["headers"] if key.lower() != b"transfer-encoding"]
+    scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: http.disconnect, which ends a stream early
+
+    await django_application(scope, replay, send)
+
+
 async def application(scope, receive, send) -> None:
     """The ASGI application."""
     if scope["type"] == "lifespan":
@@ -85,6 +144,6 @@ async def application(scope, receive, send) -> None:
         return
     if scope["type"] == "http" and scope.get("path", "").startswith(("/api/", "/v1/")):
         async with ThreadSensitiveContext(executor=_API_SYNC_THREAD):
-            await django_application(scope, receive, send)
+            await _bounded_api(scope, receive, send)
         return
     await django_application(scope, receive, send)

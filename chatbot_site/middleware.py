@@ -9,6 +9,7 @@ import uuid
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.urls import is_valid_path
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from chat.exceptions import error_body, openai_error_body
@@ -76,30 +77,52 @@ class RequestLogMiddleware(_DualMiddleware):
         return response
 
 
+def api_body_limit(path: str) -> int | None:
+    """The largest body an API path takes (COMPLETIONS_MAX_BODY_BYTES for the OpenAI-compatible API, whose clients
+    send the whole conversation; API_MAX_BODY_BYTES for the chat API); None for other paths."""
+    if path.startswith("/v1/"):
+        return settings.COMPLETIONS_MAX_BODY_BYTES
+    if path.startswith("/api/"):
+        return settings.API_MAX_BODY_BYTES
+    return None
+
+
+def too_large_response(path: str) -> JsonResponse:
+    """413 in the error shape of the API the path belongs to."""
+    limit = api_body_limit(path) or 0
+    message = f"The request body is over {limit:,} bytes. Send a shorter message or selection."
+    if path.startswith("/v1/"):
+        return JsonResponse(openai_error_body(status_code=413, code="request_too_large", message=message), status=413)
+    return JsonResponse(error_body(code="request_too_large", message=message), status=413)
+
+
 class ApiBodyLimitMiddleware(_DualMiddleware):
-    """Refuse API request bodies over API_MAX_BODY_BYTES (COMPLETIONS_MAX_BODY_BYTES for the OpenAI-compatible
-    API, whose clients send the whole conversation) before anything reads them."""
+    """Refuse API request bodies over their limit (see api_body_limit) before anything reads them. Served over
+    ASGI, chatbot_site.asgi refuses them even earlier, bodies without a Content-Length included."""
 
     def before(self, request):
-        path = request.path
-        if path.startswith("/v1/"):
-            limit = settings.COMPLETIONS_MAX_BODY_BYTES
-        elif path.startswith("/api/"):
-            limit = settings.API_MAX_BODY_BYTES
-        else:
+        limit = api_body_limit(request.path)
+        if limit is None:
             return None
         try:
             length = int(request.headers.get("Content-Length") or 0)
         except ValueError:
             length = 0
-        if length <= limit:
-            return None
-        message = f"The request body is over {limit:,} bytes. Send a shorter message or selection."
-        if path.startswith("/v1/"):
-            body = openai_error_body(status_code=413, code="request_too_large", message=message)
-        else:
-            body = error_body(code="request_too_large", message=message)
-        return JsonResponse(body, status=413)
+        return too_large_response(request.path) if length > limit else None
+
+
+class ApiTrailingSlashMiddleware(_DualMiddleware):
+    """An API address sent without its trailing slash is served as if it had one: the redirect Django would send
+    instead (APPEND_SLASH) makes clients drop a POST's body."""
+
+    def before(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            urlconf = getattr(request, "urlconf", None)
+            if not is_valid_path(path, urlconf) and is_valid_path(f"{path}/", urlconf):
+                request.path_info = f"{path}/"
+                request.path = f"{request.path}/"
+        return None
 
 
 def _has_nul(data) -> bool:

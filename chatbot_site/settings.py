@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "chatbot_site.middleware.ApiBodyLimitMiddleware",
     "chatbot_site.middleware.NulCharacterMiddleware",
+    "chatbot_site.middleware.ApiTrailingSlashMiddleware",
     "chatbot_site.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,6 +1,7 @@
 """URL routes: the admin, the chat API and its schema."""
 
 from django.contrib import admin
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views import defaults
@@ -26,25 +27,37 @@ urlpatterns = [
 ]
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None):
-    """JSON 404s in the API's error shape under /api/ (OpenAI's under /v1/); Django's page elsewhere."""
-    message = "There is nothing at this address."
+def _error(request: HttpRequest, *, status: int, code: str, message: str):
+    """The error in the API's shape under /api/ (OpenAI's under /v1/); None elsewhere (Django's page)."""
     if request.path.startswith("/v1/"):
-        return JsonResponse(openai_error_body(status_code=404, code="not_found", message=message), status=404)
-    if not request.path.startswith("/api/"):
-        return defaults.page_not_found(request, exception)
-    return JsonResponse(error_body(code="not_found", message=message), status=404)
+        return JsonResponse(openai_error_body(status_code=status, code=code, message=message), status=status)
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(code=code, message=message), status=status)
+    return None
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None):
+    """JSON 400s under /api/ and /v1/ for requests Django refuses before any view (a Host not allowed...)."""
+    if isinstance(exception, DisallowedHost):
+        code, message = "invalid_host", "This server does not answer for that Host header."
+    else:
+        code, message = "bad_request", "The request could not be read."
+    response = _error(request, status=400, code=code, message=message)
+    return response or defaults.bad_request(request, exception)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None):
+    """JSON 404s under /api/ and /v1/; Django's page elsewhere."""
+    response = _error(request, status=404, code="not_found", message="There is nothing at this address.")
+    return response or defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest):
     """JSON 500s without details under /api/ and /v1/; Django's page elsewhere."""
-    message = "Something went wrong on our side."
-    if request.path.startswith("/v1/"):
-        return JsonResponse(openai_error_body(status_code=500, code="internal_error", message=message), status=500)
-    if not request.path.startswith("/api/"):
-        return defaults.server_error(request)
-    return JsonResponse(error_body(code="internal_error", message=message), status=500)
+    response = _error(request, status=500, code="internal_error", message="Something went wrong on our side.")
+    return response or defaults.server_error(request)
 
 
+handler400 = bad_request
 handler404 = not_found
 handler500 = server_error

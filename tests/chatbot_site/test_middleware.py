@@ -27,3 +27,19 @@ def test_nul_in_an_admin_form_is_refused_before_it_reaches_the_database(staff_cl
     from knowledge.models import SourceDocument
 
     assert not SourceDocument.objects.exists()
+
+
+def test_an_api_address_without_its_trailing_slash_is_served_not_redirected(client):
+    response = client.post("/api/chat/sessions", content_type="application/json")
+    assert response.status_code == 201 and response.json()["session_id"]
+    assert client.get("/api/nothing-here").status_code == 404  # no address with a slash either: still a 404
+
+
+def test_a_host_not_allowed_is_a_json_400_under_the_api_and_a_page_elsewhere(client):
+    response = client.post("/api/chat/sessions/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_host"
+    response = client.get("/v1/models", HTTP_HOST="evil.example")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_host"
+    response = client.get("/admin/", HTTP_HOST="evil.example")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")

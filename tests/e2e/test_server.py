@@ -1,6 +1,8 @@
-"""The real server as `make run` starts it (gunicorn, one process, threads), over real HTTP on 127.0.0.1."""
+"""The real server as `make run` starts it (uvicorn, one process), over real HTTP on 127.0.0.1."""
 
+import http.client
 import json
+import socket
 import urllib.error
 import urllib.request
 
@@ -48,3 +50,73 @@ def test_json_errors_and_follow_up_over_http(server):
     body = json.loads(error.value.read())
     assert body["error"]["code"] == "empty_message"
     assert "Traceback" not in json.dumps(body)
+
+
+def raw_request(server, method: str, path: str, body=None, headers: dict | None = None, chunked: bool = False):
+    """(status, headers, json body, whether the server closed the connection) over one connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    connection.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+    response = connection.getresponse()
+    payload = json.loads(response.read() or b"{}")
+    closed = response.will_close
+    connection.close()
+    return response.status, response.headers, payload, closed
+
+
+def test_a_chunked_body_is_read_not_taken_as_empty(server):
+    def pieces():
+        yield b'{"message": "When did Tower'
+        yield b' Bridge open?"}'
+
+    status, _, body, _ = raw_request(
+        server, "POST", "/api/chat/", pieces(), {"Content-Type": "application/json"}, chunked=True
+    )
+    assert status == 200, body
+    assert "1894" in body["answer"]
+
+
+def send_partly(server, head: bytes, body: bytes) -> tuple[int, dict, dict, bool]:
+    """Send a request head and part of its body, then read the reply without sending the rest (status,
+    headers, json body, whether the server closed the connection)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head + body)
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+        closed = True  # recv returned b"": the server closed the connection
+    head_text, _, payload = raw.partition(b"\r\n\r\n")
+    lines = head_text.decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, json.loads(payload), closed
+
+
+def test_oversize_bodies_are_refused_and_the_connection_closed(server):
+    # Declared with Content-Length: refused before the body is read.
+    head = b"POST /api/chat/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    status, headers, body, closed = send_partly(server, head + b"Content-Length: 100000\r\n\r\n", b"{")
+    assert (status, body["error"]["code"]) == (413, "request_too_large")
+    assert headers["connection"] == "close" and closed
+    # Sent chunked, with no length: refused once the limit is passed.
+    chunk = b"x" * 70_000
+    status, headers, body, closed = send_partly(
+        server, head + b"Transfer-Encoding: chunked\r\n\r\n", b"%x\r\n%s\r\n" % (len(chunk), chunk)
+    )
+    assert (status, body["error"]["code"]) == (413, "request_too_large")
+    assert headers["connection"] == "close" and closed
+    # The OpenAI-compatible API answers in its own shape.
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n"
+    status, _, body, _ = send_partly(server, head, b"{")
+    assert status == 413 and body["error"]["type"] == "invalid_request_error"
+
+
+def test_a_post_without_the_trailing_slash_keeps_its_body(server):
+    payload = json.dumps({"message": "When did Tower Bridge open?"}).encode()
+    status, _, body, _ = raw_request(server, "POST", "/api/chat", payload, {"Content-Type": "application/json"})
+    assert status == 200 and "1894" in body["answer"]
+    status, _, body, _ = raw_request(server, "POST", "/api/chat/sessions")
+    assert status == 201 and body["session_id"]
+
+
+def test_a_host_not_allowed_gets_a_json_400_under_the_api(server):
+    status, _, body, _ = raw_request(server, "POST", "/api/chat/sessions/", headers={"Host": "evil.example"})
+    assert (status, body["error"]["code"]) == (400, "invalid_host")
