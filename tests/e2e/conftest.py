@@ -4,6 +4,7 @@ Each starts once (loading the models takes seconds) and reads the test database 
 the knowledge it needs, and the fake model server is reset between tests.
 """
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -53,3 +54,32 @@ def linked_knowledge(knowledge):
     bridges.reference = "/book/bridges/"
     bridges.save(update_fields=["reference"])
     return knowledge
+
+
+def _busy_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state IN ('active', 'idle in transaction')"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture(autouse=True)
+def recordings_settled(request):
+    """The shared servers outlive each test and record its answers after replying: the test database is flushed
+    only once they have been quiet for a moment (a flush racing a recording deadlocks in PostgreSQL)."""
+    if request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # torn down after this fixture: the flush waits for the check
+    yield
+    deadline, quiet_since = time.monotonic() + 10, None
+    while time.monotonic() < deadline:
+        if _busy_connections():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= 0.3:
+            return
+        time.sleep(0.05)

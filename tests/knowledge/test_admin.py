@@ -230,3 +230,13 @@ def test_web_and_relative_references_are_kept(staff_client):
     for reference in ("https://book.example.org/docs/x#a", "/docs/x", "docs/x.md"):
         assert add(staff_client, title=reference, reference=reference, text="# A\n\nText.").status_code == 302
     assert SourceDocument.objects.count() == 3
+
+
+def test_a_paste_over_the_form_size_default_gets_the_forms_own_message(staff_client, settings):
+    # Django's own limit used to be 2.5 MB, below the text limit: a long paste got a bare "Bad Request (400)".
+    settings.KNOWLEDGE_MAX_TEXT_CHARS = 2_000_000
+    text = "# Long\n\n" + "word " * 700_000  # 3.5 MB
+    response = staff_client.post(ADD_URL, {"title": "Long", "text": text, "url_style": "plain"})
+    assert response.status_code == 200
+    assert "the limit is 2,000,000" in response.content.decode()
+    assert not SourceDocument.objects.exists()
