@@ -9,6 +9,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "data" / "squad" / "squad-v1.1-dev-half-a.json"
 
+# Questions the demo guide answers, asked by the load benchmarks.
+GUIDE_QUESTIONS = [
+    "How do I add a document?",
+    "What formats can I upload?",
+    "How does streaming work?",
+    "When should I switch to Redis?",
+    "What does the evidence check do?",
+    "How are documents split?",
+    "What happens when the language model is down?",
+    "How do I use my own PostgreSQL server?",
+]
+# Throttles out of the way, for load runs from one address.
+UNTHROTTLED = {"CHAT_THROTTLE_IP": "1000000/min", "CHAT_THROTTLE_SESSION": "1000000/min"}
+
 
 def setup() -> None:
     """Import path, settings and django.setup()."""

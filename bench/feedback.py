@@ -14,21 +14,10 @@ import argparse
 import time
 
 from _http import Client, percentile
-from _setup import guide_database, setup, table
+from _setup import GUIDE_QUESTIONS, UNTHROTTLED, guide_database, setup, table
 
-OPEN = {"CHAT_THROTTLE_IP": "1000000/min", "CHAT_THROTTLE_SESSION": "1000000/min"}
-ANSWERABLE = [
-    "How do I add a document?",
-    "What formats can I upload?",
-    "How does streaming work?",
-    "When should I switch to Redis?",
-    "What does the evidence check do?",
-    "How are documents split?",
-    "What happens when the language model is down?",
-    "How do I use my own PostgreSQL server?",
-    "How do I embed the chat widget?",
-    "What is the default embedding model?",
-]
+OPEN = UNTHROTTLED
+ANSWERABLE = [*GUIDE_QUESTIONS, "How do I embed the chat widget?", "What is the default embedding model?"]
 OUTSIDE_TEMPLATES = [
     "What is the boiling point of {}?",
     "Who discovered {}?",

@@ -16,19 +16,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from _http import Client, percentile
-from _setup import guide_database, setup, table
+from _setup import GUIDE_QUESTIONS, UNTHROTTLED, guide_database, setup, table
 
-QUESTIONS = [
-    "How do I add a document?",
-    "What formats can I upload?",
-    "How does streaming work?",
-    "When should I switch to Redis?",
-    "What does the evidence check do?",
-    "How are documents split?",
-    "What happens when the language model is down?",
-    "How do I use my own PostgreSQL server?",
-]
-OPEN = {"CHAT_THROTTLE_IP": "1000000/min", "CHAT_THROTTLE_SESSION": "1000000/min"}
+QUESTIONS = GUIDE_QUESTIONS
+OPEN = UNTHROTTLED
 
 
 def conversation_phase(server, sessions: int, turns: int) -> dict:

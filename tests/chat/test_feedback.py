@@ -213,3 +213,15 @@ def test_feedback_is_throttled_per_session_like_messages(api, knowledge, setting
     response = rate(api, session_id, reply["answer_id"], "up")
     assert_error(response, 429, "rate_limited")
     assert response["Retry-After"]
+
+
+def test_feedback_is_in_the_openapi_schema(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/api/chat/sessions/{id}/feedback/"]["post"]
+    assert {"200", "400", "404", "429"} <= set(operation["responses"])
+    request = schema["components"]["schemas"]["FeedbackRequest"]
+    assert set(request["required"]) == {"answer_id", "rating"}
+    rating = request["properties"]["rating"]["allOf"][0]["$ref"].rsplit("/", 1)[-1]
+    assert schema["components"]["schemas"][rating]["enum"] == ["up", "down"]
+    assert request["properties"]["comment"]["maxLength"] == 500
+    assert "answer_id" in schema["components"]["schemas"]["Reply"]["required"]
