@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     # Django 6 ships the Tasks framework; 5.2 uses the django-tasks backport.
     *(["django_tasks"] if django.VERSION < (6, 0) else []),
     "django_tasks_db",
+    "axes",
     "knowledge",
     "chat",
 ]
@@ -111,7 +113,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin logins: after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one client address, that
+# account or address is locked out for ADMIN_LOGIN_LOCKOUT_MINUTES (django-axes; attempts are listed in the admin).
+# A locked-out attempt is refused before its password is hashed, so guessers cannot load the server either.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, and an address
+AXES_RESET_ON_SUCCESS = True
+# The same client address the API's throttles use (DJANGO_NUM_PROXIES), so forged headers do not rotate it.
+AXES_CLIENT_IP_CALLABLE = "chat.security.client_address"
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed logins for this account or from this address. Try again in "
+    f"{env_int('ADMIN_LOGIN_LOCKOUT_MINUTES', 15)} minutes."
+)
 
 ROOT_URLCONF = "chatbot_site.urls"
 WSGI_APPLICATION = "chatbot_site.wsgi.application"
