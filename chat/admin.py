@@ -16,7 +16,7 @@ from knowledge.models import SourceDocument
 
 from . import feedback_services, selectors, services
 from .exceptions import ChatError
-from .models import Feedback, Gap, GapGroup, Rating
+from .models import Feedback, Gap, GapGroup
 
 # The admin index shows the content loop's panel above the app list.
 admin.site.index_template = "admin/chat_index.html"
@@ -186,6 +186,9 @@ class CitedDocumentFilter(admin.SimpleListFilter):
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ["chat/admin.css"]}
+
     list_display = ["created_at", "rating_badge", "question_excerpt", "comment", "cited", "generator", "status"]
     list_filter = ["rating", ("created_at", admin.DateFieldListFilter), CitedDocumentFilter, "status"]
     search_fields = ["question", "answer", "comment"]
@@ -205,8 +208,7 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     @admin.display(description="Rating", ordering="rating")
     def rating_badge(self, obj: Feedback) -> str:
-        colour = "#2e7d32" if obj.rating == Rating.UP else "#c62828"
-        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_rating_display())
+        return format_html('<strong class="rating-badge rating-{}">{}</strong>', obj.rating, obj.get_rating_display())
 
     @admin.display(description="Question")
     def question_excerpt(self, obj: Feedback) -> str:

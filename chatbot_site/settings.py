@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "chatbot_site.middleware.ApiBodyLimitMiddleware",
     "chatbot_site.middleware.NulCharacterMiddleware",
     "chatbot_site.middleware.ApiTrailingSlashMiddleware",
+    "chatbot_site.middleware.AdminContentSecurityPolicyMiddleware",
     "chatbot_site.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

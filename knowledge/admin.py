@@ -65,6 +65,10 @@ class SourceDocumentForm(forms.ModelForm):
 @admin.register(SourceDocument)
 class SourceDocumentAdmin(admin.ModelAdmin):
     form = SourceDocumentForm
+
+    class Media:
+        css = {"all": ["knowledge/admin.css"]}
+
     list_display = ["title", "status_badge", "chunk_count", "embedding_model", "source", "updated_at"]
     list_filter = ["status", "embedding_model"]
     search_fields = ["title", "reference", "file_name"]
@@ -135,11 +139,10 @@ class SourceDocumentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: SourceDocument) -> str:
-        colours = {"ready": "#2e7d32", "failed": "#c62828", "indexing": "#1565c0", "pending": "#6d6d6d"}
         label = obj.get_status_display()
         if obj.status == SourceDocument.Status.FAILED and obj.error:
             label = f"{label}: {Truncator(obj.error).chars(80)}"
-        return format_html('<strong style="color:{}">{}</strong>', colours.get(obj.status, "inherit"), label)
+        return format_html('<strong class="status-badge status-{}">{}</strong>', obj.status, label)
 
     @admin.display(description="Source")
     def source(self, obj: SourceDocument) -> str:

@@ -43,3 +43,11 @@ def test_a_host_not_allowed_is_a_json_400_under_the_api_and_a_page_elsewhere(cli
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_host"
     response = client.get("/admin/", HTTP_HOST="evil.example")
     assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+
+
+def test_admin_pages_carry_a_content_security_policy(client, staff_client):
+    for response in (client.get("/admin/login/"), staff_client.get("/admin/")):
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"]
