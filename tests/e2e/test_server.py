@@ -120,3 +120,24 @@ def test_a_post_without_the_trailing_slash_keeps_its_body(server):
 def test_a_host_not_allowed_gets_a_json_400_under_the_api(server):
     status, _, body, _ = raw_request(server, "POST", "/api/chat/sessions/", headers={"Host": "evil.example"})
     assert (status, body["error"]["code"]) == (400, "invalid_host")
+
+
+def test_slow_clients_do_not_stop_the_server_answering_others(server):
+    import time
+
+    # 500 connections that each send one byte of a request and then nothing (a slowloris attack).
+    slow = []
+    try:
+        for _ in range(500):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"P")
+            slow.append(sock)
+        started = time.monotonic()
+        with urllib.request.urlopen(f"{server.url}/healthz", timeout=10) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < 2
+        with post(f"{server.url}/api/chat/", {"message": "When did Tower Bridge open?"}) as response:
+            assert "1894" in json.load(response)["answer"]
+    finally:
+        for sock in slow:
+            sock.close()
