@@ -20,6 +20,10 @@ def isolated_database(*, suffix: str) -> Iterator[str]:
     try:
         yield name
     finally:
+        from chat.concurrency import shutdown_worker_pool  # noqa: PLC0415
+
+        # Answers still being recorded finish first, and the recording thread hands back its connection.
+        shutdown_worker_pool()
         # Connections other code opened (servers, other libraries) would block DROP DATABASE.
         with connections["default"].cursor() as cursor:
             cursor.execute(

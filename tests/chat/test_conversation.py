@@ -65,6 +65,27 @@ def test_selected_text_grounds_the_answer_and_is_cited(api, knowledge):
     assert first["chunk_id"] == knowledge["Bridges"].chunks.get(section="Bridges > Golden Gate").id
 
 
+def test_a_long_selection_is_located_from_its_opening_words_only(api, knowledge):
+    from chat.engine import get_chat_engine
+    from chat.retrieval import LOCATE_EMBED_WORDS
+
+    batcher = get_chat_engine().pipelines.retrieval.get_component("embedder").batcher
+    embedded: list[str] = []
+    embed_many = batcher.embed_many
+
+    def spy(texts: list[str]):
+        embedded.extend(texts)
+        return embed_many(texts)
+
+    batcher.embed_many = spy
+    # The Golden Gate passage, then 19,000 characters more: only its opening is embedded to find it.
+    selection = "Its chief engineer was Joseph Strauss, and its colour is called International Orange. " + "x " * 9_500
+    reply = ask(api, "Who was the chief engineer?", selected_text=selection)
+    assert reply["status"] == "answered" and "Joseph Strauss" in reply["answer"]
+    assert reply["sources"][0]["chunk_id"] == knowledge["Bridges"].chunks.get(section="Bridges > Golden Gate").id
+    assert max(len(text.split()) for text in embedded) <= LOCATE_EMBED_WORDS
+
+
 def test_selection_that_does_not_answer_says_so(api, knowledge):
     selection = "Cheddar cheese originated in the English village of Cheddar in Somerset."
     reply = ask(api, "What rocket launched the James Webb Space Telescope?", selected_text=selection)
