@@ -44,8 +44,7 @@ demo: migrate
 serve: setup
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin at /admin/, API docs at /api/docs/). Ctrl-C stops."
-	$(PY) manage.py resume_ingestion
-	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	@$(PY) manage.py ingestion_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m chatbot_site.server --host $(HOST) --port $(PORT)
 

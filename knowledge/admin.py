@@ -5,12 +5,19 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from .models import Chunk, SourceDocument, UrlStyle
-from .selectors import documents_needing_reindex
-from .services import document_default_title, document_delete, document_schedule_ingest, document_set_source
+from .selectors import documents_needing_reindex, ingestion_worker_latest
+from .services import (
+    WORKER_STALE_AFTER,
+    document_default_title,
+    document_delete,
+    document_schedule_ingest,
+    document_set_source,
+)
 from .sources import SUPPORTED_EXTENSIONS, SourceRejected, reference_check, source_check_size
 
 CHUNK_PREVIEW_LIMIT = 200
@@ -98,6 +105,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         return actions
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        self._report_worker(request)
         stale = documents_needing_reindex().count()
         if stale:
             self.message_user(
@@ -107,6 +115,27 @@ class SourceDocumentAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
         return super().changelist_view(request, extra_context)
+
+    def _report_worker(self, request: HttpRequest) -> None:
+        worker = ingestion_worker_latest()
+        if worker is None:
+            self.message_user(
+                request,
+                "No ingestion worker has reported yet: new documents stay pending until one runs "
+                "(`python manage.py ingestion_worker`; `make run` starts it).",
+                messages.WARNING,
+            )
+            return
+        ago = int((timezone.now() - worker.last_seen).total_seconds())
+        if timezone.now() - worker.last_seen > WORKER_STALE_AFTER:
+            self.message_user(
+                request,
+                f"The ingestion worker was last seen {ago} s ago ({worker.state}): documents stay pending until "
+                "it runs again.",
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"Ingestion worker: {worker.state}, last heartbeat {ago} s ago.", messages.INFO)
 
     def save_model(self, request: HttpRequest, obj: SourceDocument, form: forms.Form, change: bool) -> None:
         super().save_model(request, obj, form, change)

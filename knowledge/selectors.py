@@ -16,7 +16,7 @@ from pgvector import Vector
 from pgvector.psycopg.vector import VectorBinaryDumper
 
 from .embedders import embedding_spec
-from .models import SEARCH_CONFIG, Chunk, SourceDocument
+from .models import SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
@@ -328,3 +328,8 @@ def page_document(*, url: str) -> PageMatch | None:
     if not matches:
         return None
     return PageMatch(document_id=matches[0], anchor=unquote(parts.fragment))
+
+
+def ingestion_worker_latest() -> IngestionWorker | None:
+    """The ingestion worker that reported most recently (None: none ever did)."""
+    return IngestionWorker.objects.order_by("-last_seen").first()

@@ -1,9 +1,13 @@
 """Writes to the knowledge base: create, ingest, re-index and delete documents."""
 
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -13,7 +17,7 @@ from haystack.dataclasses import ByteStream
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import IngestionError, build_ingestion_pipeline, content_hash
 from .loading import title_for
-from .models import Chunk, SourceDocument, UrlStyle
+from .models import Chunk, IngestionWorker, SourceDocument, UrlStyle
 from .sources import SourceRejected, reference_check, source_check_file, source_check_text
 
 logger = logging.getLogger(__name__)
@@ -334,16 +338,69 @@ def documents_prune(*, keep_keys: set[str], under: list[str], dry_run: bool = Fa
     return gone
 
 
+INGEST_TASK_PATH = "knowledge.tasks.ingest_document"
+
+
+def _ingest_tasks() -> Any:
+    from django_tasks_db.models import DBTaskResult  # noqa: PLC0415 - the database task backend's own table
+
+    return DBTaskResult.objects.filter(task_path=INGEST_TASK_PATH)
+
+
 def documents_resume_interrupted() -> list[int]:
     """Queue again the documents a stopped or killed worker left pending or indexing; return their ids.
 
-    Their old chunks were never touched (the swap happens only at the end), so search keeps serving them.
+    A document that already has an ingestion task waiting or running is left to it. Old chunks were never
+    touched (the swap happens only at the end), so search keeps serving them.
     """
-    interrupted = list(
-        SourceDocument.objects.filter(
+    waiting = _ingest_tasks().filter(status__in=["READY", "RUNNING"]).values_list("args_kwargs", flat=True)
+    busy = {(call.get("kwargs") or {}).get("document_id") for call in waiting}
+    interrupted = [
+        document
+        for document in SourceDocument.objects.filter(
             status__in=[SourceDocument.Status.INDEXING, SourceDocument.Status.PENDING]
         ).order_by("id")
-    )
+        if document.pk not in busy
+    ]
     for document in interrupted:
         document_schedule_ingest(document=document)
     return [document.pk for document in interrupted]
+
+
+WORKER_STALE_AFTER = timedelta(seconds=60)
+
+
+def worker_heartbeat(*, worker_id: str, state: str, started_at: datetime) -> None:
+    """Record that this ingestion worker is alive, and what it is doing."""
+    IngestionWorker.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "state": state[:100],
+            "started_at": started_at,
+            "last_seen": timezone.now(),
+        },
+    )
+
+
+def ingest_tasks_release(*, worker_id: str | None = None) -> int:
+    """Mark failed the ingestion tasks left RUNNING by a worker that stopped: ``worker_id``'s (it knows it runs
+    none), or any whose workers have not reported for WORKER_STALE_AFTER. Their documents stay "indexing" and
+    documents_resume_interrupted() queues them again. Returns how many were released."""
+    alive = set(
+        IngestionWorker.objects.filter(last_seen__gte=timezone.now() - WORKER_STALE_AFTER).values_list(
+            "worker_id", flat=True
+        )
+    )
+    released = 0
+    for task in _ingest_tasks().filter(status="RUNNING"):
+        owners = set(task.worker_ids or [])
+        if (worker_id is not None and worker_id in owners) or not owners & alive:
+            task.set_failed(WorkerStopped("The ingestion worker stopped while running this task."))
+            released += 1
+    return released
+
+
+class WorkerStopped(RuntimeError):
+    """The worker running a task went away (killed, or the database failed under it)."""
