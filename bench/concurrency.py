@@ -214,6 +214,7 @@ def measure(kind: str, code: Path, database: str, *, quick: bool) -> dict:
         "DJANGO_DEBUG": "0",
         "CHAT_THROTTLE_IP": "1000000/min",
         "CHAT_THROTTLE_SESSION": "1000000/min",
+        "CHAT_THROTTLE_SESSION_CREATE": "1000000/min",
         "CHAT_SESSION_SNAPSHOT": "0",
         "LOG_LEVEL": "WARNING",
     }

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -70,6 +71,12 @@ class SessionStoreUnavailable(ChatError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "session_store_unavailable"
     default_detail = "The session store is unavailable. Try again in a moment."
+
+
+class SessionStoreFullError(ChatError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "session_store_full"
+    default_detail = "Too many conversations are in progress to start another. Try again in a minute."
 
 
 class DatabaseUnavailable(ChatError):
@@ -169,6 +176,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         if isinstance(exc, exceptions.ParseError):
             message = "The request body is not valid JSON."
     response.data = error_body(code=code, message=message, details=details)
+    if isinstance(exc, SessionStoreFullError):
+        response["Retry-After"] = str(settings.CHAT_SESSION_PROTECT_SECONDS)
     return response
 
 

@@ -30,9 +30,9 @@ def _check_model() -> None:
 
 
 def _check_sessions() -> None:
-    store = get_session_store()
-    probe = store.create()
-    store.delete(probe)
+    # A ping, not a probe session: readiness calls must never take a reader's place in a full store.
+    if not get_session_store().ping():
+        raise RuntimeError("the session store does not answer")
 
 
 CHECKS = {"database": _check_database, "model": _check_model, "session_store": _check_sessions}

@@ -139,3 +139,17 @@ class SessionThrottle(_SettingsRateThrottle):
         if ident is None:
             return None  # no id, or not a canonical one: validation refuses the request anyway
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class SessionCreateThrottle(_SettingsRateThrottle):
+    """New sessions per client address (CHAT_THROTTLE_SESSION_CREATE), apart from its messages: starting
+    sessions is how a flood would push other readers out of the store."""
+
+    scope = "chat_session_create"
+
+    def get_cache_key(self, request, view) -> str | None:
+        action = getattr(view, "action", None)
+        given = request.data.get("session_id") if isinstance(request.data, dict) else None
+        if not (action == "create" or (action == "converse" and not given)):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -21,9 +21,15 @@ from . import feedback_services
 from .answering import ReplyStatus
 from .concurrency import run_blocking, run_later, run_later_async
 from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
-from .exceptions import AnswerNotFound, DatabaseUnavailable, SessionNotFound, SessionStoreUnavailable
+from .exceptions import (
+    AnswerNotFound,
+    DatabaseUnavailable,
+    SessionNotFound,
+    SessionStoreFullError,
+    SessionStoreUnavailable,
+)
 from .models import Feedback, Rating
-from .sessions import SessionStoreError, Turn, get_session_store
+from .sessions import SessionStoreError, SessionStoreFull, Turn, get_session_store
 from .streaming import EventCallback
 
 logger = logging.getLogger(__name__)
@@ -89,6 +95,8 @@ def _store_errors() -> Iterator[None]:
         yield
     except SessionStoreError as error:
         raise SessionStoreUnavailable() from error
+    except SessionStoreFull as error:
+        raise SessionStoreFullError() from error
 
 
 def _found(turns: list[Turn] | None) -> list[Turn]:

@@ -28,6 +28,10 @@ class SessionStoreError(RuntimeError):
     """The session store cannot be reached (Redis down)."""
 
 
+class SessionStoreFull(RuntimeError):
+    """No session can be started now: every kept session was active in the last moments."""
+
+
 @dataclass(frozen=True)
 class Turn:
     """One message in a conversation."""
@@ -59,6 +63,8 @@ class SessionStore(Protocol):
     def append(self, session_id: str, turns: list[Turn]) -> bool: ...
 
     def delete(self, session_id: str) -> bool: ...
+
+    def ping(self) -> bool: ...
 
     async def acreate(self) -> str: ...
 
@@ -94,31 +100,86 @@ def canonical_session_id(raw: object) -> str | None:
 class _Session:
     turns: list[Turn]
     last_used: float
+    size: int = 0  # bytes of its turns' text and data, as JSON
+
+
+def _turn_bytes(turn: Turn) -> int:
+    return len(turn.content.encode()) + len(json.dumps(turn.data, ensure_ascii=False).encode()) + 64
 
 
 class InMemorySessionStore:
-    """A module-level store for one process: thread-safe, LRU-bounded, with per-session turn limits and idle TTL."""
+    """A module-level store for one process: thread-safe, bounded in sessions and in bytes, with per-session turn
+    limits and idle TTL.
 
-    def __init__(self, *, max_sessions: int, max_turns: int, ttl_seconds: float, clock=time.monotonic) -> None:
+    When it is full, the least recently used session goes, but never one that holds a conversation and was used
+    in the last ``protect_seconds``: a flood of new sessions evicts other new (empty) sessions and idle ones, not
+    readers in the middle of a conversation. If there is nothing it may evict, starting a session fails
+    (SessionStoreFull) until there is.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_sessions: int,
+        max_turns: int,
+        ttl_seconds: float,
+        max_bytes: int | None = None,
+        protect_seconds: float = 60.0,
+        clock=time.monotonic,
+    ) -> None:
         self.max_sessions = max_sessions
         self.max_turns = max_turns
         self.ttl_seconds = ttl_seconds
+        self.max_bytes = max_bytes
+        self.protect_seconds = protect_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self._bytes = 0
 
     def __len__(self) -> int:
         with self._lock:
             self._expire()
             return len(self._sessions)
 
+    @property
+    def size_bytes(self) -> int:
+        """Bytes the kept turns hold (their text and data as JSON)."""
+        with self._lock:
+            return self._bytes
+
+    def ping(self) -> bool:
+        """Readiness: the store answers (it touches no session)."""
+        with self._lock:
+            self._expire()
+        return True
+
+    def _drop(self, session_id: str) -> _Session | None:
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            self._bytes -= session.size
+        return session
+
+    def _evictable(self, session: _Session, now: float) -> bool:
+        return not session.turns or now - session.last_used > self.protect_seconds
+
+    def _evict_one(self, *, keep: str | None = None) -> bool:
+        """Drop the least recently used session that may go; False when none may."""
+        now = self._clock()
+        for session_id, session in self._sessions.items():  # least recently used first
+            if session_id != keep and self._evictable(session, now):
+                self._drop(session_id)
+                return True
+        return False
+
     def create(self) -> str:
-        """Start an empty session, evicting the least recently used one when full."""
+        """Start an empty session, evicting another when full (raises SessionStoreFull when none may go)."""
         session_id = new_session_id()
         with self._lock:
             self._expire()
             while len(self._sessions) >= self.max_sessions:
-                self._sessions.popitem(last=False)
+                if not self._evict_one():
+                    raise SessionStoreFull()
             self._sessions[session_id] = _Session(turns=[], last_used=self._clock())
         return session_id
 
@@ -128,7 +189,7 @@ class InMemorySessionStore:
             return None
         now = self._clock()
         if now - session.last_used > self.ttl_seconds:
-            del self._sessions[session_id]
+            self._drop(session_id)
             return None
         session.last_used = now
         self._sessions.move_to_end(session_id)
@@ -141,7 +202,7 @@ class InMemorySessionStore:
             oldest_id, oldest = next(iter(self._sessions.items()))
             if oldest.last_used >= cutoff:
                 break
-            del self._sessions[oldest_id]
+            self._drop(oldest_id)
 
     def exists(self, session_id: str) -> bool:
         """Whether the session is alive (and touch it)."""
@@ -154,25 +215,35 @@ class InMemorySessionStore:
             session = self._get(session_id)
             return list(session.turns) if session else None
 
+    def _set_turns(self, session: _Session, turns: list[Turn]) -> None:
+        size = sum(_turn_bytes(turn) for turn in turns)
+        self._bytes += size - session.size
+        session.turns, session.size = turns, size
+
     def append(self, session_id: str, turns: list[Turn]) -> bool:
-        """Add turns together; False when the session is gone."""
+        """Add turns together; False when the session is gone. Past max_bytes, other sessions are evicted
+        (least recently used first; if only recent conversations are left, the least recently used of those)."""
         with self._lock:
             session = self._get(session_id)
             if session is None:
                 return False
-            session.turns.extend(turns)
-            del session.turns[: max(len(session.turns) - self.max_turns, 0)]
+            self._set_turns(session, [*session.turns, *turns][-self.max_turns :])
+            while self.max_bytes is not None and self._bytes > self.max_bytes and len(self._sessions) > 1:
+                if not self._evict_one(keep=session_id):
+                    # Only recent conversations are left: the bound on memory wins over recency.
+                    self._drop(next(sid for sid in self._sessions if sid != session_id))
             return True
 
     def delete(self, session_id: str) -> bool:
         """Forget a session; False when it did not exist."""
         with self._lock:
-            return self._sessions.pop(session_id, None) is not None
+            return self._drop(session_id) is not None
 
     def clear(self) -> None:
         """Forget every session (tests)."""
         with self._lock:
             self._sessions.clear()
+            self._bytes = 0
 
     # The async API is the sync one: each call holds the lock for microseconds, never across a wait.
     async def acreate(self) -> str:
@@ -238,8 +309,9 @@ class InMemorySessionStore:
                 except (KeyError, TypeError, ValueError):
                     continue
                 while len(self._sessions) >= self.max_sessions:
-                    self._sessions.popitem(last=False)
-                self._sessions[session_id] = _Session(turns=turns, last_used=now - idle)
+                    self._drop(next(iter(self._sessions)))
+                session = self._sessions[session_id] = _Session(turns=[], last_used=now - idle)
+                self._set_turns(session, turns)
                 restored += 1
         return restored
 
@@ -429,6 +501,8 @@ def build_session_store() -> SessionStore:
         max_sessions=settings.CHAT_SESSION_MAX_SESSIONS,
         max_turns=settings.CHAT_SESSION_MAX_TURNS,
         ttl_seconds=settings.CHAT_SESSION_TTL_SECONDS,
+        max_bytes=settings.CHAT_SESSION_MAX_BYTES or None,
+        protect_seconds=settings.CHAT_SESSION_PROTECT_SECONDS,
     )
 
 

@@ -289,6 +289,10 @@ REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
 CHAT_SESSION_MAX_TURNS = env_int("CHAT_SESSION_MAX_TURNS", 40)
 CHAT_SESSION_TTL_SECONDS = env_int("CHAT_SESSION_TTL_SECONDS", 24 * 3600)
 CHAT_SESSION_MAX_SESSIONS = env_int("CHAT_SESSION_MAX_SESSIONS", 10000)
+# The in-memory store's bound on what its turns hold (their text and data, as JSON), and how long a conversation
+# in use is safe from eviction by new sessions.
+CHAT_SESSION_MAX_BYTES = env_int("CHAT_SESSION_MAX_BYTES", 256 * 1024 * 1024)
+CHAT_SESSION_PROTECT_SECONDS = env_int("CHAT_SESSION_PROTECT_SECONDS", 60)
 # The in-memory store writes its live sessions here on a graceful stop and reads them back on the next start.
 CHAT_SESSION_SNAPSHOT = env_bool("CHAT_SESSION_SNAPSHOT", True)
 CHAT_SESSION_SNAPSHOT_PATH = env_path("CHAT_SESSION_SNAPSHOT_PATH", DATA_DIR / "sessions.json")
@@ -351,12 +355,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["chat.security.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["chat.security.HasApiKey"],
-    "DEFAULT_THROTTLE_CLASSES": ["chat.security.ClientIpThrottle", "chat.security.SessionThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "chat.security.ClientIpThrottle",
+        "chat.security.SessionThrottle",
+        "chat.security.SessionCreateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "chat_ip": env_str("CHAT_THROTTLE_IP", "120/min"),
         "chat_session": env_str("CHAT_THROTTLE_SESSION", "30/min"),
         # Wrong API keys per client address, counted apart from requests: past it, 429 whatever the key.
         "chat_failed_key": env_str("CHAT_THROTTLE_FAILED_KEYS", "20/min"),
+        "chat_session_create": env_str("CHAT_THROTTLE_SESSION_CREATE", "20/min"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     # No ?format= override: clients choose JSON or an event stream with Accept (or ?stream=1).

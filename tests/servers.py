@@ -240,6 +240,7 @@ def llm_env(model: OpenAIServer) -> dict[str, str]:
         "CHAT_MODEL": "test-model",
         "OPENAI_MAX_RETRIES": "0",
         "CHAT_THROTTLE_IP": "10000/min",
+        "CHAT_THROTTLE_SESSION_CREATE": "10000/min",
     }
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from chat.sessions import InMemorySessionStore, RedisSessionStore, SessionStoreError, Turn
+from chat.sessions import InMemorySessionStore, RedisSessionStore, SessionStoreError, SessionStoreFull, Turn
 
 
 class FakeClock:
@@ -128,6 +128,71 @@ def test_memory_evicts_least_recently_used():
     assert all(store.exists(s) for s in (first, third, fourth))
 
 
+def test_a_flood_of_new_sessions_never_evicts_a_conversation_in_use():
+    clock = FakeClock()
+    store = InMemorySessionStore(max_sessions=300, max_turns=10, ttl_seconds=3600, protect_seconds=60, clock=clock)
+    reader = store.create()
+    store.append(reader, [turn(1), turn(2)])
+    idle_reader = store.create()
+    store.append(idle_reader, [turn(1)])
+    clock.now += 120  # idle for two minutes
+    store.exists(reader)  # the reader asks again
+    flood = [store.create() for _ in range(1000)]
+    assert [t.content for t in store.turns(reader)] == ["message 1", "message 2"]
+    assert store.turns(idle_reader) is None  # idle past the protection: it may go
+    assert len(store) == 300 and store.exists(flood[-1]) and not store.exists(flood[0])
+
+
+def test_a_store_full_of_conversations_in_use_refuses_new_sessions():
+    clock = FakeClock()
+    store = InMemorySessionStore(max_sessions=3, max_turns=10, ttl_seconds=3600, protect_seconds=60, clock=clock)
+    readers = [store.create() for _ in range(3)]
+    for reader in readers:
+        store.append(reader, [turn(1)])
+    with pytest.raises(SessionStoreFull):
+        store.create()
+    assert all(store.exists(reader) for reader in readers)
+    clock.now += 61
+    store.create()  # the least recently used conversation, idle past the protection, makes room
+    assert sum(store.exists(reader) for reader in readers) == 2
+
+
+def test_memory_is_bounded_in_bytes():
+    clock = FakeClock()
+    store = InMemorySessionStore(
+        max_sessions=1000, max_turns=40, ttl_seconds=3600, max_bytes=200_000, protect_seconds=60, clock=clock
+    )
+    big = Turn(role="user", content="x" * 60_000, created_at=1.0)
+    sessions = []
+    for _ in range(10):
+        sessions.append(store.create())
+        store.append(sessions[-1], [big])
+        clock.now += 1
+        assert store.size_bytes <= 200_000
+    assert store.exists(sessions[-1]) and store.turns(sessions[-1]) == [big]  # the newest stays
+    assert not store.exists(sessions[0])  # the least recently used went
+    for session in sessions:
+        store.delete(session)
+    assert store.size_bytes == 0
+
+
+def test_byte_accounting_survives_trimming_expiry_and_snapshots(tmp_path):
+    clock = FakeClock()
+    store = InMemorySessionStore(max_sessions=10, max_turns=2, ttl_seconds=60, clock=clock)
+    session = store.create()
+    for n in range(5):
+        store.append(session, [turn(n)])
+    expected = store.size_bytes
+    assert expected > 0
+    path = tmp_path / "sessions.json"
+    store.save_snapshot(path)
+    restored = InMemorySessionStore(max_sessions=10, max_turns=2, ttl_seconds=60, clock=clock)
+    restored.load_snapshot(path)
+    assert restored.size_bytes == expected
+    clock.now += 61
+    assert len(store) == 0 and store.size_bytes == 0
+
+
 def test_redis_down_raises_a_store_error():
     store = RedisSessionStore(url="redis://127.0.0.1:1/0", max_turns=10, ttl_seconds=60)
     with pytest.raises(SessionStoreError):
@@ -194,13 +259,15 @@ def test_snapshot_round_trip_keeps_turns_order_and_idle_time(tmp_path):
     assert old.save_snapshot(path) == 2
     assert path.stat().st_mode & 0o777 == 0o600
 
-    new = snapshot_store(FakeClock())
+    new_clock = FakeClock()
+    new = snapshot_store(new_clock)
     assert new.load_snapshot(path) == 2
     assert not path.exists()  # read once: a crash later brings nothing stale back
     assert new.turns(first)[1].data == {"sources": [{"index": 1}]}
     assert [t.content for t in new.turns(second)] == ["message 2"]
     third = new.create()
     new.max_sessions = 3
+    new_clock.now += 61  # past the protection of conversations in use
     new.create()  # full: the least recently used goes first, and that is still `first` (idle 100 s longer)
     assert new.turns(first) is None and new.turns(second) is not None and new.turns(third) is not None
 
