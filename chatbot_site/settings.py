@@ -229,6 +229,12 @@ CHUNK_SIZE_WORDS = env_int("CHUNK_SIZE_WORDS", 150)
 CHUNK_OVERLAP_WORDS = env_int("CHUNK_OVERLAP_WORDS", 30)
 KNOWLEDGE_MAX_UPLOAD_BYTES = env_int("KNOWLEDGE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 KNOWLEDGE_MAX_TEXT_CHARS = env_int("KNOWLEDGE_MAX_TEXT_CHARS", 5_000_000)
+# Text extraction from HTML and PDF runs in a child process stopped after this many seconds (the document fails).
+KNOWLEDGE_CONVERSION_SECONDS = env_float("KNOWLEDGE_CONVERSION_SECONDS", 60.0)
+# The ingestion worker reports every KNOWLEDGE_WORKER_HEARTBEAT_SECONDS; one silent for KNOWLEDGE_WORKER_STALE_SECONDS
+# counts as stopped, and another worker takes over the document it was indexing.
+KNOWLEDGE_WORKER_HEARTBEAT_SECONDS = env_float("KNOWLEDGE_WORKER_HEARTBEAT_SECONDS", 10.0)
+KNOWLEDGE_WORKER_STALE_SECONDS = env_float("KNOWLEDGE_WORKER_STALE_SECONDS", 60.0)
 # A document split into more passages than this fails before anything is embedded (0: no limit).
 KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT = env_int("KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT", 20_000)
 # Form fields up to the longest text a document may hold (4 bytes a character in UTF-8, plus the other fields),

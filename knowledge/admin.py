@@ -12,11 +12,11 @@ from django.utils.text import Truncator
 from .models import Chunk, SourceDocument, UrlStyle
 from .selectors import documents_needing_reindex, ingestion_worker_latest
 from .services import (
-    WORKER_STALE_AFTER,
     document_default_title,
     document_delete,
     document_schedule_ingest,
     document_set_source,
+    worker_stale_after,
 )
 from .sources import SUPPORTED_EXTENSIONS, SourceRejected, reference_check, source_check_size
 
@@ -127,7 +127,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
             )
             return
         ago = int((timezone.now() - worker.last_seen).total_seconds())
-        if timezone.now() - worker.last_seen > WORKER_STALE_AFTER:
+        if timezone.now() - worker.last_seen > worker_stale_after():
             self.message_user(
                 request,
                 f"The ingestion worker was last seen {ago} s ago ({worker.state}): documents stay pending until "

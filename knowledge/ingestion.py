@@ -216,11 +216,7 @@ class ReusingDocumentEmbedder:
         return {"documents": out, "embedded": len(missing), "reused": len(hashed) - len(missing)}
 
 
-def build_ingestion_pipeline(
-    *, document_embedder: Any, split_length: int, split_overlap: int, max_chunks: int | None = None
-) -> Pipeline:
-    """Build convert -> clean -> split -> embed. Inputs: router.sources, embedder.known."""
-    pipeline = Pipeline()
+def _add_conversion(pipeline: Pipeline) -> None:
     pipeline.add_component("router", FileTypeRouter(mime_types=[TEXT_MIME, HTML_MIME, PDF_MIME]))
     pipeline.add_component("text_converter", TextFileToDocument())
     pipeline.add_component(
@@ -240,10 +236,6 @@ def build_ingestion_pipeline(
             strip_whitespaces=True,
         ),
     )
-    pipeline.add_component(
-        "splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap, max_chunks=max_chunks)
-    )
-    pipeline.add_component("embedder", ReusingDocumentEmbedder(embedder=document_embedder))
     pipeline.connect(f"router.{TEXT_MIME}", "text_converter.sources")
     pipeline.connect(f"router.{HTML_MIME}", "html_converter.sources")
     pipeline.connect(f"router.{PDF_MIME}", "pdf_converter.sources")
@@ -251,6 +243,54 @@ def build_ingestion_pipeline(
     pipeline.connect("html_converter", "joiner")
     pipeline.connect("pdf_converter", "joiner")
     pipeline.connect("joiner", "cleaner")
-    pipeline.connect("cleaner", "splitter")
+
+
+def _add_indexing(
+    pipeline: Pipeline, *, document_embedder: Any, split_length: int, split_overlap: int, max_chunks: int | None
+) -> None:
+    pipeline.add_component(
+        "splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap, max_chunks=max_chunks)
+    )
+    pipeline.add_component("embedder", ReusingDocumentEmbedder(embedder=document_embedder))
     pipeline.connect("splitter", "embedder")
+
+
+def build_conversion_pipeline() -> Pipeline:
+    """Build convert -> clean (text extraction; run with a time budget by knowledge.conversion). Input:
+    router.sources."""
+    pipeline = Pipeline()
+    _add_conversion(pipeline)
+    return pipeline
+
+
+def build_indexing_pipeline(
+    *, document_embedder: Any, split_length: int, split_overlap: int, max_chunks: int | None = None
+) -> Pipeline:
+    """Build split -> embed, for extracted text. Inputs: splitter.documents, embedder.known."""
+    pipeline = Pipeline()
+    _add_indexing(
+        pipeline,
+        document_embedder=document_embedder,
+        split_length=split_length,
+        split_overlap=split_overlap,
+        max_chunks=max_chunks,
+    )
+    return pipeline
+
+
+def build_ingestion_pipeline(
+    *, document_embedder: Any, split_length: int, split_overlap: int, max_chunks: int | None = None
+) -> Pipeline:
+    """Build convert -> clean -> split -> embed in one pipeline (no time budget). Inputs: router.sources,
+    embedder.known."""
+    pipeline = Pipeline()
+    _add_conversion(pipeline)
+    _add_indexing(
+        pipeline,
+        document_embedder=document_embedder,
+        split_length=split_length,
+        split_overlap=split_overlap,
+        max_chunks=max_chunks,
+    )
+    pipeline.connect("cleaner", "splitter")
     return pipeline

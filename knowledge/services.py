@@ -12,10 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from haystack import Document
 from haystack.dataclasses import ByteStream
 
+from .conversion import ConversionFailed, DocumentGone, extract_with_budget
 from .embedders import embedding_spec, shared_document_embedder
-from .ingestion import IngestionError, build_ingestion_pipeline, content_hash
+from .ingestion import IngestionError, build_indexing_pipeline, content_hash
 from .loading import title_for
 from .models import Chunk, IngestionWorker, SourceDocument, UrlStyle
 from .sources import SourceRejected, reference_check, source_check_file, source_check_text
@@ -116,19 +118,26 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
                     "content_hash", "embedding"
                 )
             )
-        pipeline = build_ingestion_pipeline(
+        stream = _source_stream(document)
+        extracted = extract_with_budget(
+            data=stream.data,
+            mime_type=stream.mime_type or "text/markdown",
+            meta=stream.meta,
+            seconds=settings.KNOWLEDGE_CONVERSION_SECONDS,
+            still_wanted=lambda: SourceDocument.objects.filter(pk=document.pk).exists(),
+        )
+        cleaned = [Document(content=text, meta=meta) for text, meta in extracted if text.strip()]
+        if not cleaned:
+            raise IngestionError(_no_text_message(document))
+        pipeline = build_indexing_pipeline(
             document_embedder=shared_document_embedder(),
             split_length=settings.CHUNK_SIZE_WORDS,
             split_overlap=settings.CHUNK_OVERLAP_WORDS,
             max_chunks=settings.KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT or None,
         )
-        output = pipeline.run(
-            {"router": {"sources": [_source_stream(document)]}, "embedder": {"known": known}},
-            include_outputs_from={"cleaner"},
-        )
-        cleaned = output["cleaner"]["documents"]
+        output = pipeline.run({"splitter": {"documents": cleaned}, "embedder": {"known": known}})
         chunks = output["embedder"]["documents"]
-        if not cleaned or not chunks:
+        if not chunks:
             raise IngestionError(_no_text_message(document))
         text = cleaned[0].content or ""
         new_hash = content_hash(text)
@@ -150,6 +159,9 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
                 seconds=time.perf_counter() - started,
             )
         _swap_chunks(document=document, chunks=chunks, text=text, text_hash=new_hash, model_id=model_id)
+    except DocumentGone:
+        logger.info("document %s was deleted while it was being indexed; stopped", document.pk)
+        return IngestResult(document_id=document.pk, status="deleted", seconds=time.perf_counter() - started)
     except Exception as error:  # noqa: BLE001 - any failure must leave the old index and a readable status
         message = _readable_error(error)
         logger.warning("ingestion of document %s failed: %s", document.pk, message, exc_info=True)
@@ -229,7 +241,7 @@ def _mark_failed(*, document: SourceDocument, message: str) -> None:
 
 
 def _readable_error(error: Exception) -> str:
-    if isinstance(error, (IngestionError, SourceRejected)):
+    if isinstance(error, (IngestionError, SourceRejected, ConversionFailed)):
         return str(error)
     if isinstance(error, DatabaseError) and "expected" in str(error) and "dimensions" in str(error):
         return "The embedding model changed since the index was built. Run `python manage.py reindex`."
@@ -347,8 +359,9 @@ def _ingest_tasks() -> Any:
     return DBTaskResult.objects.filter(task_path=INGEST_TASK_PATH)
 
 
-def documents_resume_interrupted() -> list[int]:
-    """Queue again the documents a stopped or killed worker left pending or indexing; return their ids.
+def documents_resume_interrupted(*, pending: bool = True) -> list[int]:
+    """Queue again the documents a stopped or killed worker left pending or indexing (``pending=False``: only
+    indexing, for a worker that checks while other processes may be queueing documents); return their ids.
 
     A document that already has an ingestion task waiting or running is left to it. Old chunks were never
     touched (the swap happens only at the end), so search keeps serving them.
@@ -358,7 +371,7 @@ def documents_resume_interrupted() -> list[int]:
     interrupted = [
         document
         for document in SourceDocument.objects.filter(
-            status__in=[SourceDocument.Status.INDEXING, SourceDocument.Status.PENDING]
+            status__in=[SourceDocument.Status.INDEXING, *([SourceDocument.Status.PENDING] if pending else [])]
         ).order_by("id")
         if document.pk not in busy
     ]
@@ -367,7 +380,9 @@ def documents_resume_interrupted() -> list[int]:
     return [document.pk for document in interrupted]
 
 
-WORKER_STALE_AFTER = timedelta(seconds=60)
+def worker_stale_after() -> timedelta:
+    """How long without a heartbeat before a worker counts as stopped (KNOWLEDGE_WORKER_STALE_SECONDS)."""
+    return timedelta(seconds=settings.KNOWLEDGE_WORKER_STALE_SECONDS)
 
 
 def worker_heartbeat(*, worker_id: str, state: str, started_at: datetime) -> None:
@@ -386,10 +401,10 @@ def worker_heartbeat(*, worker_id: str, state: str, started_at: datetime) -> Non
 
 def ingest_tasks_release(*, worker_id: str | None = None) -> int:
     """Mark failed the ingestion tasks left RUNNING by a worker that stopped: ``worker_id``'s (it knows it runs
-    none), or any whose workers have not reported for WORKER_STALE_AFTER. Their documents stay "indexing" and
-    documents_resume_interrupted() queues them again. Returns how many were released."""
+    none), or any whose workers have not reported for KNOWLEDGE_WORKER_STALE_SECONDS. Their documents stay
+    "indexing" and documents_resume_interrupted() queues them again. Returns how many were released."""
     alive = set(
-        IngestionWorker.objects.filter(last_seen__gte=timezone.now() - WORKER_STALE_AFTER).values_list(
+        IngestionWorker.objects.filter(last_seen__gte=timezone.now() - worker_stale_after()).values_list(
             "worker_id", flat=True
         )
     )
@@ -400,6 +415,21 @@ def ingest_tasks_release(*, worker_id: str | None = None) -> int:
             task.set_failed(WorkerStopped("The ingestion worker stopped while running this task."))
             released += 1
     return released
+
+
+# Serialises recovery across worker processes, so two never queue the same document again: any fixed 64-bit key.
+_RECOVERY_LOCK = 5_121_330_917
+
+
+def ingest_recover(*, worker_id: str | None = None, pending: bool = True) -> tuple[int, list[int]]:
+    """Release the tasks of stopped workers (and ``worker_id``'s own) and queue their documents again, one worker
+    at a time; with ``pending``, documents left pending too (a worker starting). Returns (released, re-queued)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RECOVERY_LOCK])
+        released = ingest_tasks_release(worker_id=worker_id)
+        resumed = documents_resume_interrupted(pending=pending) if released or pending else []
+    return released, resumed
 
 
 class WorkerStopped(RuntimeError):

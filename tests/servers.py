@@ -339,3 +339,48 @@ class AppServer:
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
+
+
+class StandalonePostgres:
+    """A PostgreSQL server of its own with pgvector, listening on a TCP port of 127.0.0.1: the binaries of the
+    pgserver wheel, a fresh data directory. What DATABASE_URL points at in the scale-out test."""
+
+    def __init__(self, *, directory: Path) -> None:
+        self.data = directory / "pgdata"
+        self.sockets = directory / "sockets"
+        self.port = free_port()
+        self.user: str | None = None
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        import os
+        import pwd
+
+        import pgserver
+        from pgserver._commands import pg_ctl
+
+        # pgserver makes the data directory (initdb, with a system user of its own when run as root), and starts
+        # it on a socket only; this restarts it listening on the port as well.
+        server = pgserver.get_server(self.data, cleanup_mode=None)
+        self.user = server.system_user
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data, user=self.user)
+        self.sockets.mkdir(mode=0o777, parents=True, exist_ok=True)
+        if os.geteuid() == 0 and self.user:
+            record = pwd.getpwnam(self.user)
+            os.chown(self.sockets, record.pw_uid, record.pw_gid)
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.sockets}"
+        pg_ctl(["-w", "-o", options, "-l", str(self.data / "server.log"), "start"], pgdata=self.data, user=self.user)
+
+    def create_database(self, name: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def stop(self) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self.data, user=self.user)

@@ -4,15 +4,15 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 
-from knowledge.services import documents_resume_interrupted, ingest_tasks_release, worker_heartbeat
+from knowledge.services import ingest_recover, worker_heartbeat
 
 logger = logging.getLogger("knowledge.worker")
 
-HEARTBEAT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 30
 
 
@@ -27,17 +27,18 @@ class ResilientWorker(db_worker.Worker):
         self._beating = threading.Event()
 
     def _heartbeat(self) -> None:
-        while not self._beating.wait(HEARTBEAT_SECONDS if self.state != "starting" else 0.1):
+        while not self._beating.wait(settings.KNOWLEDGE_WORKER_HEARTBEAT_SECONDS if self.state != "starting" else 0.1):
             try:
                 worker_heartbeat(worker_id=self.worker_id, state=self.state, started_at=self.started_at)
+                # Another worker that stopped mid-document: release its task and queue the document again.
+                ingest_recover(pending=False)
             except (OperationalError, InterfaceError):
                 pass  # the database is down: the main loop says so in the log
             finally:
                 connections.close_all()  # this thread's own connection, made again at the next beat
 
     def _recover(self) -> None:
-        released = ingest_tasks_release(worker_id=self.worker_id)
-        resumed = documents_resume_interrupted()
+        released, resumed = ingest_recover(worker_id=self.worker_id)
         if released or resumed:
             logger.info("released %d stopped task(s); re-queued %d document(s)", released, len(resumed))
 
