@@ -52,6 +52,8 @@ run: demo serve
 
 test: setup system-deps
 	$(PY) -m pytest
+	@echo "The database tests once more, against a PostgreSQL server of their own through DATABASE_URL:"
+	$(PY) -m tests.external_postgres tests/knowledge tests/chat tests/chatbot_site -q -m "not slow" -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -361,6 +361,9 @@ class StandalonePostgres:
         import pgserver
         from pgserver._commands import pg_ctl
 
+        runtime = self.data.parent / "run"  # pgserver keeps a lock file there; CI and root shells have none
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         # pgserver makes the data directory (initdb, with a system user of its own when run as root), and starts
         # it on a socket only; this restarts it listening on the port as well.
         server = pgserver.get_server(self.data, cleanup_mode=None)
