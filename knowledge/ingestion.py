@@ -245,16 +245,6 @@ def _add_conversion(pipeline: Pipeline) -> None:
     pipeline.connect("joiner", "cleaner")
 
 
-def _add_indexing(
-    pipeline: Pipeline, *, document_embedder: Any, split_length: int, split_overlap: int, max_chunks: int | None
-) -> None:
-    pipeline.add_component(
-        "splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap, max_chunks=max_chunks)
-    )
-    pipeline.add_component("embedder", ReusingDocumentEmbedder(embedder=document_embedder))
-    pipeline.connect("splitter", "embedder")
-
-
 def build_conversion_pipeline() -> Pipeline:
     """Build convert -> clean (text extraction; run with a time budget by knowledge.conversion). Input:
     router.sources."""
@@ -268,13 +258,11 @@ def build_indexing_pipeline(
 ) -> Pipeline:
     """Build split -> embed, for extracted text. Inputs: splitter.documents, embedder.known."""
     pipeline = Pipeline()
-    _add_indexing(
-        pipeline,
-        document_embedder=document_embedder,
-        split_length=split_length,
-        split_overlap=split_overlap,
-        max_chunks=max_chunks,
+    pipeline.add_component(
+        "splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap, max_chunks=max_chunks)
     )
+    pipeline.add_component("embedder", ReusingDocumentEmbedder(embedder=document_embedder))
+    pipeline.connect("splitter", "embedder")
     return pipeline
 
 
@@ -283,14 +271,12 @@ def build_ingestion_pipeline(
 ) -> Pipeline:
     """Build convert -> clean -> split -> embed in one pipeline (no time budget). Inputs: router.sources,
     embedder.known."""
-    pipeline = Pipeline()
-    _add_conversion(pipeline)
-    _add_indexing(
-        pipeline,
+    pipeline = build_indexing_pipeline(
         document_embedder=document_embedder,
         split_length=split_length,
         split_overlap=split_overlap,
         max_chunks=max_chunks,
     )
+    _add_conversion(pipeline)
     pipeline.connect("cleaner", "splitter")
     return pipeline
