@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count
+from django.db.models import Count, F, Func, IntegerField
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
@@ -214,11 +214,16 @@ def _same_subject(question: str, label: str) -> bool:
     return not (unmatched(only_mine, only_theirs) and unmatched(only_theirs, only_mine))
 
 
+def _dimensions(field: str) -> Func:
+    return Func(F(field), function="vector_dims", output_field=IntegerField())
+
+
 def _candidate_groups(vectors: list[Any], *, per_vector: int = 5) -> list[GapGroup]:
     """The existing groups nearest to any of the vectors (a few each): the only ones they may join."""
     ids: set[int] = set()
     for vector in vectors:
-        nearest = GapGroup.objects.order_by(CosineDistance("centroid", vector)).values_list("id", flat=True)
+        same_size = GapGroup.objects.alias(dimensions=_dimensions("centroid")).filter(dimensions=len(vector))
+        nearest = same_size.order_by(CosineDistance("centroid", vector)).values_list("id", flat=True)
         ids.update(nearest[:per_vector])
     return list(GapGroup.objects.filter(id__in=ids).annotate(size=Count("gaps")).order_by("id"))
 

@@ -3,7 +3,6 @@
 Sessions stay out of the database; these rows hold no session id, IP address or API key.
 """
 
-from django.conf import settings
 from django.db import models
 from pgvector.django import VectorField
 
@@ -63,8 +62,9 @@ class GapGroup(models.Model):
 
     label = models.TextField(help_text="The group's first question.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
-    # Normalised sum of the members' query vectors: new questions join the group nearest to it.
-    centroid = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
+    # Normalised sum of the members' query vectors: new questions join the group nearest to it. No fixed size:
+    # groups made under another embedding model stay readable (they only match vectors of their own size).
+    centroid = VectorField()
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField(db_index=True)
     checked_at = models.DateTimeField(null=True, blank=True)
@@ -92,7 +92,7 @@ class Gap(models.Model):
     question = models.TextField()
     selected_text = models.TextField(blank=True)
     query = models.TextField(blank=True, help_text="The standalone query retrieval used.")
-    embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS)
+    embedding = VectorField()
     nearest = models.JSONField(default=list, blank=True, help_text="The closest passages and their similarity.")
     answer_id = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

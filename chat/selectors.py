@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -45,6 +46,8 @@ def gap_group_examples(*, group: GapGroup, limit: int = 3) -> list[str]:
 
 def gap_group_closest(*, group: GapGroup) -> NearPassage | None:
     """What the book says closest to the group's questions now (after any edits since they were asked)."""
+    if len(group.centroid) != settings.EMBEDDING_DIMENSIONS:
+        return None  # grouped under another embedding model: not comparable with today's passages
     nearest = passages_nearest(embedding=group.centroid, top_k=1)
     return nearest[0] if nearest else None
 

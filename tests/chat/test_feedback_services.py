@@ -170,3 +170,16 @@ def test_served_recording_runs_on_the_background_thread_and_drains(settings, kno
     finally:
         drain_background()
         shutdown_worker_pool()
+
+
+@pytest.mark.django_db
+def test_groups_made_under_another_embedding_model_are_kept_apart():
+    from chat.selectors import gap_group_closest
+
+    old = GapGroup.objects.create(
+        label="How do I calibrate the IMU?", centroid=[0.5] * 8, first_seen=timezone.now(), last_seen=timezone.now()
+    )
+    record_unanswered("How do I calibrate the IMU?")
+    assert GapGroup.objects.count() == 2  # not compared with the old-sized centroid, and no error
+    assert Gap.objects.get().group_id != old.id
+    assert gap_group_closest(group=old) is None
