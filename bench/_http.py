@@ -3,6 +3,7 @@
 import http.client
 import json
 import time
+from typing import Any
 from urllib.parse import urlparse
 
 
@@ -15,8 +16,8 @@ class Client:
         self.host, self.port, self.timeout = parsed.hostname, parsed.port, timeout
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, dict, float]:
-        """(status, json body, headers, seconds)."""
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, Any, float]:
+        """(status, json body, headers (case-insensitive: uvicorn sends them in lower case), seconds)."""
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if data else {}
         started = time.perf_counter()
@@ -33,7 +34,7 @@ class Client:
                     raise
         elapsed = time.perf_counter() - started
         payload = json.loads(raw) if raw else {}
-        return response.status, payload, dict(response.getheaders()), elapsed
+        return response.status, payload, response.headers, elapsed
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -3,7 +3,8 @@
 1. 50 concurrent sessions x 20 turns; then every session is fetched and checked: no turn lost, duplicated or
    misordered. Throughput, p95 and the server's RSS before and after.
 2. A burst beyond the default throttle: 429 with Retry-After, never 5xx.
-3. 100,000 sessions against the in-memory store: RSS stays bounded (least recently used sessions are evicted).
+3. 100,000 sessions against the in-memory store: RSS stays bounded (least recently used sessions are evicted), and
+   a reader asking every 20 s meanwhile keeps the whole conversation (it is never evicted for a new session).
 
 All traffic goes to 127.0.0.1, with fixed request counts.
 
@@ -113,13 +114,39 @@ def memory_phase(server, sessions: int) -> dict:
             if status != 201:
                 failures.append(status)
 
+    done = threading.Event()
+    reader = {"asked": 0, "answered": 0}
+
+    def reader_loop() -> None:
+        # A reader in a conversation, asking every 20 s (active within the last minute) while the flood runs.
+        client = Client(server.url)
+        session_id = client.request("POST", "/api/chat/sessions/")[1]["session_id"]
+        reader["session_id"] = session_id
+        while True:
+            status, _, _, _ = client.request(
+                "POST", f"/api/chat/sessions/{session_id}/messages/", {"message": QUESTIONS[reader["asked"] % 8]}
+            )
+            reader["asked"] += 1
+            reader["answered"] += status == 200
+            if done.wait(20):
+                return
+
     started = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(8)]
+    watcher = threading.Thread(target=reader_loop)
+    watcher.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    done.set()
+    watcher.join()
+    status, body, _, _ = Client(server.url).request("GET", f"/api/chat/sessions/{reader['session_id']}/")
+    kept = len(body.get("turns", [])) // 2 if status == 200 else 0
     return {
+        "reader": f"{reader['answered']}/{reader['asked']} answered, {kept} kept",
+        # The store keeps a session's last CHAT_SESSION_MAX_TURNS (40) turns: 20 exchanges at most.
+        "reader_ok": reader["answered"] == reader["asked"] and kept == min(reader["asked"], 20),
         "sessions": sessions,
         "seconds": time.perf_counter() - started,
         "failures": len(failures),
@@ -197,10 +224,12 @@ def main() -> None:
             f"{m['rss_before']:.0f}",
             f"{m['rss_after']:.0f}",
             f"{m['rss_after'] - m['rss_before']:.1f}",
+            m["reader"],
         ]
         for label, m in memory.items()
     ]
-    print(table(["store", "sessions", "seconds", "failures", "RSS before MiB", "RSS after MiB", "growth MiB"], rows))
+    headers = ["store", "sessions", "seconds", "failures", "RSS before MiB", "RSS after MiB", "growth MiB"]
+    print(table([*headers, "a reader asking every 20 s"], rows))
     bounded, unbounded = memory.values()
     growth = [m["rss_after"] - m["rss_before"] for m in (bounded, unbounded)]
     print(f"growth bounded / unbounded: {growth[0] / max(growth[1], 0.1):.2f}")
@@ -211,6 +240,7 @@ def main() -> None:
         and burst["429"] > 0
         and burst["retry_after_missing"] == 0
         and not any(m["failures"] for m in memory.values())
+        and all(m["reader_ok"] for m in memory.values())
     )
     print("\nresult:", "PASS" if ok else "FAIL")
     raise SystemExit(0 if ok else 1)
