@@ -22,9 +22,9 @@ from .models import Feedback, Gap, GapGroup
 admin.site.index_template = "admin/chat_index.html"
 
 
-def _document_link(document_id: int, title: str) -> str:
+def _document_link(document_id: int, title: str, section: str = "") -> str:
     url = reverse("admin:knowledge_sourcedocument_change", args=[document_id])
-    return format_html('<a href="{}">{}</a>', url, title)
+    return format_html('<a href="{}">{}</a>', url, f"{title} — {section}" if section else title)
 
 
 class GapStatusFilter(admin.SimpleListFilter):
@@ -78,9 +78,7 @@ class GapInline(admin.TabularInline):
                 "<div>{} ({})</div>",
                 (
                     (
-                        _document_link(
-                            p["document_id"], f"{p['title']} — {p['section']}" if p["section"] else p["title"]
-                        ),
+                        _document_link(p["document_id"], p["title"], p["section"]),
                         f"{p['similarity']:.2f}",
                     )
                     for p in obj.nearest
@@ -133,10 +131,9 @@ class GapGroupAdmin(admin.ModelAdmin):
         passage = selectors.gap_group_closest(group=obj)
         if passage is None:
             return "Nothing in the book yet."
-        title = f"{passage.title} — {passage.section}" if passage.section else passage.title
         return format_html(
             "{} <small>(similarity {})</small><div><small>{}</small></div>",
-            _document_link(passage.document_id, title),
+            _document_link(passage.document_id, passage.title, passage.section),
             f"{passage.similarity:.2f}",
             Truncator(passage.excerpt).chars(160),
         )

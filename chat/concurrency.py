@@ -108,9 +108,9 @@ def run_later(fn: Callable[..., Any], /, **kwargs: Any) -> None:
 
 
 async def run_later_async(fn: Callable[..., Any], /, **kwargs: Any) -> None:
-    """As run_later(), from the event loop (inline work goes to Django's thread, as run_blocking does)."""
+    """As run_later(), from the event loop (inline work goes where run_blocking puts it: Django's thread)."""
     if _background_pool() is None:
-        await sync_to_async(fn, thread_sensitive=True)(**kwargs)
+        await run_blocking(fn, **kwargs)
     else:
         run_later(fn, **kwargs)
 
