@@ -18,7 +18,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     setup()
-    from django.db import connection
 
     from chat.evaluation import contains_gold, ingest_articles, load_questions, sample
     from chat.retrieval import RetrievalConfig
@@ -32,12 +31,11 @@ def main() -> None:
     questions = sample([q for q in questions if q.document not in tuned], limit=args.limit, seed=args.seed)
     embedder = shared_text_embedder()
     vectors = [embedder.run(text=q.question)["embedding"] for q in questions]
-    options = RetrievalConfig.from_settings().search_options()  # the fusion chat uses; the budget varies
+    config = RetrievalConfig.from_settings()  # the fusion chat uses; the budget varies
+    options = {**config.candidate_options(), "fusion": config.fusion}
     rows = []
     with isolated_database(suffix="bench_budget"):
         ingest_articles(articles)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE knowledge_chunk")  # the budget reads the planner's word statistics
         chunks = Chunk.objects.count()
         for share in (None, 0.2, 0.1, 0.05, 0.02, 0.01):
             budget = chunks * 10 if share is None else int(chunks * share)

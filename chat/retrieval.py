@@ -15,13 +15,17 @@ import numpy as np
 from django.conf import settings
 from haystack import Document, component
 
-from knowledge.selectors import (
+from knowledge.ranking import (
+    Bm25,
     ChunkHit,
+    Fusion,
+    FusionMethod,
+    Normalization,
+    PageBoost,
     PageMatch,
-    chunk_neighbours,
-    chunk_search,
-    page_document,
+    rank_candidates,
 )
+from knowledge.selectors import chunk_candidates, chunk_neighbours, page_document
 
 from .concurrency import run_blocking
 from .text import content_words, focus_terms, mentioned, phrases, stems_of
@@ -146,9 +150,8 @@ class RetrievalConfig:
 
     top_k: int = 5
     candidates: int = 40
-    dense_weight: float = 1.0
-    sparse_weight: float = 1.0
-    rrf_k: int = 60
+    fusion: Fusion = Fusion()
+    bm25: Bm25 = Bm25()
     ef_search: int = 40
     match_budget: int = 5000
     min_evidence: float = 0.325
@@ -163,9 +166,15 @@ class RetrievalConfig:
         return cls(
             top_k=settings.CHAT_TOP_K,
             candidates=settings.CHAT_RETRIEVAL_CANDIDATES,
-            dense_weight=settings.CHAT_DENSE_WEIGHT,
-            sparse_weight=settings.CHAT_SPARSE_WEIGHT,
-            rrf_k=settings.CHAT_RRF_K,
+            fusion=Fusion(
+                method=FusionMethod(settings.CHAT_FUSION),
+                dense_weight=settings.CHAT_DENSE_WEIGHT,
+                sparse_weight=settings.CHAT_SPARSE_WEIGHT,
+                rrf_k=settings.CHAT_RRF_K,
+                dense_share=settings.CHAT_DENSE_SHARE,
+                normalization=Normalization(settings.CHAT_FUSION_NORMALIZATION),
+            ),
+            bm25=Bm25(k1=settings.CHAT_BM25_K1, b=settings.CHAT_BM25_B),
             ef_search=settings.HNSW_EF_SEARCH,
             match_budget=settings.CHAT_FULLTEXT_BUDGET,
             min_evidence=settings.CHAT_MIN_EVIDENCE,
@@ -175,29 +184,27 @@ class RetrievalConfig:
             page_margin=settings.CHAT_PAGE_MARGIN,
         )
 
-    def search_options(self) -> dict[str, Any]:
-        """The fusion options knowledge.selectors.chunk_search takes."""
-        names = (
-            "candidates",
-            "dense_weight",
-            "sparse_weight",
-            "rrf_k",
-            "ef_search",
-            "match_budget",
-            "page_weight",
-            "section_factor",
-            "page_margin",
+    def candidate_options(self, *, top_k: int = 0) -> dict[str, Any]:
+        """The options knowledge.selectors.chunk_candidates takes (at least ``top_k`` candidates a side)."""
+        return {
+            "candidates": max(self.candidates, top_k),
+            "ef_search": self.ef_search,
+            "match_budget": self.match_budget,
+            "bm25": self.bm25,
+        }
+
+    def page_boost(self, page: PageMatch) -> PageBoost | None:
+        """How much the reader's page's near ties gain (None: page context is off)."""
+        if self.page_weight <= 0:
+            return None
+        return PageBoost(
+            page=page, weight=self.page_weight, section_factor=self.section_factor, margin=self.page_margin
         )
-        return {name: getattr(self, name) for name in names}
-
-
-# How many passages beyond top_k a search with the reader's page fetches, to rank them without the boost too.
-PAGE_EXTRA = 10
 
 
 @component
 class HybridRetriever:
-    """Hybrid retrieval over our own Django models (pgvector HNSW + Postgres full text, fused by RRF)."""
+    """Hybrid retrieval over our own Django models (pgvector HNSW and BM25 over Postgres full text, fused)."""
 
     def __init__(self, *, config: RetrievalConfig) -> None:
         self.config = config
@@ -214,18 +221,15 @@ class HybridRetriever:
     ) -> tuple[list[Document], list[Document]]:
         """The best chunks with the reader's page boosted, and the best without the boost (what the evidence
         gate reads, so a page never changes whether a question is answered). Without a page they are the same."""
-        options = self.config.search_options()
-        top_k = top_k or self.config.top_k
-        if page is None:
-            hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k, **options)
-            documents = [hit_to_document(hit) for hit in hits]
-            return documents, documents
-        # One search ranks both ways: the extra passages hold the best ones without the boost unless more than
-        # PAGE_EXTRA of the page's near ties overtake them (then the gate reads the best of what was fetched).
-        hits = chunk_search(query=query, embedding=query_embedding, top_k=top_k + PAGE_EXTRA, page=page, **options)
-        unboosted = sorted((hit for hit in hits if hit.base_score > 0), key=lambda hit: -hit.base_score)[:top_k]
-        boosted = [_on_page(hit_to_document(hit), hit=hit, page=page) for hit in hits[:top_k]]
-        return boosted, [hit_to_document(hit) for hit in unboosted]
+        config = self.config
+        top_k = max(top_k or config.top_k, 1)
+        pool = chunk_candidates(query=query, embedding=query_embedding, **config.candidate_options(top_k=top_k))
+        plain = [hit_to_document(hit) for hit in rank_candidates(pool, fusion=config.fusion, top_k=top_k)]
+        boost = config.page_boost(page) if page is not None else None
+        if boost is None:
+            return plain, plain
+        boosted = rank_candidates(pool, fusion=config.fusion, top_k=top_k, boost=boost)
+        return [_on_page(hit_to_document(hit), hit=hit, page=boost.page) for hit in boosted], plain
 
 
 def _on_page(document: Document, *, hit: ChunkHit, page: PageMatch) -> Document:

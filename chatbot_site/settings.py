@@ -259,9 +259,24 @@ BOOK_REFERENCE_PREFIX = "/docs/guide/"
 CHAT_MODEL = env_str("CHAT_MODEL", "gpt-4o-mini")
 CHAT_TOP_K = env_int("CHAT_TOP_K", 5)
 CHAT_RETRIEVAL_CANDIDATES = env_int("CHAT_RETRIEVAL_CANDIDATES", 40)
-CHAT_DENSE_WEIGHT = env_float("CHAT_DENSE_WEIGHT", 3.0)
+# How the dense (pgvector) and BM25 (Postgres full text) rankings are fused: "convex" blends their scores, each
+# normalised over the candidates ("minmax" or "theoretical"), CHAT_DENSE_SHARE of it dense; "rrf" adds
+# CHAT_DENSE_WEIGHT / (CHAT_RRF_K + dense rank) and CHAT_SPARSE_WEIGHT / (CHAT_RRF_K + BM25 rank). BM25 uses
+# CHAT_BM25_K1 and CHAT_BM25_B. Chosen by cross-validation by article (bench/tune.py; see docs/benchmarks.md).
+CHAT_FUSION = env_str("CHAT_FUSION", "convex")
+CHAT_FUSION_NORMALIZATION = env_str("CHAT_FUSION_NORMALIZATION", "minmax")
+CHAT_DENSE_SHARE = env_float("CHAT_DENSE_SHARE", 0.5)
+CHAT_DENSE_WEIGHT = env_float("CHAT_DENSE_WEIGHT", 1.0)
 CHAT_SPARSE_WEIGHT = env_float("CHAT_SPARSE_WEIGHT", 1.0)
 CHAT_RRF_K = env_int("CHAT_RRF_K", 60)
+CHAT_BM25_K1 = env_float("CHAT_BM25_K1", 1.2)
+CHAT_BM25_B = env_float("CHAT_BM25_B", 0.75)
+if CHAT_FUSION not in {"convex", "rrf"}:
+    raise ImproperlyConfigured("CHAT_FUSION must be convex or rrf")
+if CHAT_FUSION_NORMALIZATION not in {"minmax", "theoretical"}:
+    raise ImproperlyConfigured("CHAT_FUSION_NORMALIZATION must be minmax or theoretical")
+if not 0 <= CHAT_DENSE_SHARE <= 1:
+    raise ImproperlyConfigured("CHAT_DENSE_SHARE must be between 0 and 1")
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 40)
 # On larger tables, full-text search ranks only the rarest question words' matches, about this many chunks
 # (measured in bench/scale.py; see docs/benchmarks.md).

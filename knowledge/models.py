@@ -113,6 +113,29 @@ class Chunk(models.Model):
         return f"{self.document_id}#{self.position}"
 
 
+class Lexeme(models.Model):
+    """How many chunks hold a full-text lexeme: BM25's document frequency, kept by triggers on the chunk table."""
+
+    lexeme = models.TextField(primary_key=True)
+    chunks = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.lexeme} ({self.chunks})"
+
+
+class LexiconStats(models.Model):
+    """The chunk table's totals BM25 reads (one row, kept by the same triggers): chunks and their lexemes."""
+
+    chunks = models.BigIntegerField(default=0)
+    lexemes = models.BigIntegerField(default=0, help_text="The sum of every chunk's distinct lexemes.")
+
+    class Meta:
+        verbose_name_plural = "lexicon stats"
+
+    def __str__(self) -> str:
+        return f"{self.chunks} chunks, {self.lexemes} lexemes"
+
+
 class IngestionWorker(models.Model):
     """An ingestion worker process, as it last reported itself (its heartbeat)."""
 

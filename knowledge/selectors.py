@@ -1,6 +1,5 @@
 """Reads from the knowledge base: hybrid chunk search, document lists and index health."""
 
-import functools
 import re
 import threading
 import weakref
@@ -17,79 +16,46 @@ from pgvector.psycopg.vector import VectorBinaryDumper
 
 from .embedders import embedding_spec
 from .models import SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
+from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
 
-@dataclass(frozen=True)
-class ChunkHit:
-    """One retrieved chunk with its fused score and the evidence behind it."""
-
-    chunk_id: int
-    document_id: int
-    document_title: str
-    reference: str
-    section: str
-    anchor: str
-    text: str
-    score: float
-    similarity: float | None
-    lexical: float | None
-    dense_rank: int | None
-    sparse_rank: int | None
-    base_score: float = 0.0  # the score without the reader's page (equal to score without one)
-
-
-@dataclass(frozen=True)
-class PageMatch:
-    """The document a reader's page shows, and the section its URL names (empty: none)."""
-
-    document_id: int
-    anchor: str
-
-
-_HYBRID_SQL = f"""
-WITH dense AS (
-    SELECT id, row_number() OVER () AS rank, similarity FROM (
-        SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) AS similarity
-        FROM knowledge_chunk c
+# The candidate pool: the dense side's and the BM25 side's best chunks, each with both scores. The BM25 side ranks
+# the chunks holding the question's ranked words (see knowledge_bm25_terms: on large tables, only the rarest).
+_CANDIDATES_SQL = f"""
+WITH terms AS MATERIALIZED (
+    SELECT t.query, t.lexemes, t.idfs, t.average_length
+    FROM knowledge_bm25_terms('{SEARCH_CONFIG}', %(words)s, %(match_budget)s) AS t
+),
+dense AS (
+    SELECT id, row_number() OVER () AS rank FROM (
+        SELECT c.id FROM knowledge_chunk c
         ORDER BY c.embedding <=> %(embedding)s::vector
         LIMIT {{candidates}}
     ) ranked
 ),
 sparse AS (
-    SELECT id, row_number() OVER () AS rank, lexical FROM (
-        SELECT c.id, ts_rank_cd(c.search_vector, q.query, 32) AS lexical, c.search_vector @@ qa.query AS every_term
-        FROM knowledge_chunk c,
-             knowledge_lexical_tsquery('{SEARCH_CONFIG}', %(text_query)s, %(match_budget)s) AS q(query),
-             plainto_tsquery('{SEARCH_CONFIG}', %(query)s) AS qa(query)
-        WHERE c.search_vector @@ q.query
-        ORDER BY every_term DESC, lexical DESC, c.id
+    SELECT id, row_number() OVER (ORDER BY bm25 DESC, id) AS rank, bm25 FROM (
+        SELECT c.id, knowledge_bm25(c.search_vector, t.lexemes, t.idfs, t.average_length, %(k1)s, %(b)s) AS bm25
+        FROM knowledge_chunk c, terms t
+        WHERE c.search_vector @@ t.query
+        ORDER BY bm25 DESC, c.id
         LIMIT {{candidates}}
     ) ranked
 ),
-fused AS (
-    SELECT COALESCE(dense.id, sparse.id) AS id,
-           COALESCE(%(dense_weight)s / (%(rrf_k)s + dense.rank), 0)
-           + COALESCE(%(sparse_weight)s / (%(rrf_k)s + sparse.rank), 0) AS score,
-           dense.similarity, sparse.lexical, dense.rank AS dense_rank, sparse.rank AS sparse_rank
-    FROM dense FULL OUTER JOIN sparse ON dense.id = sparse.id
-)
--- The reader's page: its document's candidates that are nearly as similar as the best candidate (within
--- page_margin) score (1 + page_weight) times as much, its section's (1 + page_weight * section_factor): a near tie
--- goes to the page; a clearly better passage elsewhere stays first.
+pool AS (SELECT id FROM dense UNION SELECT id FROM sparse)
 SELECT c.id, c.document_id, d.title, d.reference, c.section, c.anchor, c.text,
-       f.score * CASE WHEN c.document_id = %(page_document)s
-                           AND f.similarity >= max(f.similarity) OVER () - %(page_margin)s
-                      THEN 1 + %(page_weight)s * CASE WHEN c.anchor = %(page_anchor)s THEN %(section_factor)s ELSE 1 END
-                      ELSE 1 END AS score,
-       f.similarity, f.lexical, f.dense_rank, f.sparse_rank, f.score AS base_score
-FROM fused f
-JOIN knowledge_chunk c ON c.id = f.id
+       1 - (c.embedding <=> %(embedding)s::vector) AS similarity,
+       COALESCE(sparse.bm25, knowledge_bm25(c.search_vector, t.lexemes, t.idfs, t.average_length, %(k1)s, %(b)s), 0),
+       dense.rank, sparse.rank
+FROM pool
+JOIN knowledge_chunk c ON c.id = pool.id
 JOIN knowledge_sourcedocument d ON d.id = c.document_id
+LEFT JOIN dense ON dense.id = c.id
+LEFT JOIN sparse ON sparse.id = c.id
+CROSS JOIN terms t
 WHERE d.embedding_model = %(model)s
-ORDER BY score DESC, c.id
-LIMIT {{limit}}
 """
 
 
@@ -108,10 +74,41 @@ def chunk_neighbours(*, chunk_id: int, radius: int = 1) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def lexical_query(text: str) -> str:
-    """A websearch_to_tsquery string that ORs the words, so natural questions need not match every term."""
-    words = [word for word in _WORDS.findall(text.lower()) if word not in {"or", "and", "not"}]
-    return " or ".join(words[:64])
+def search_words(text: str) -> str:
+    """The question's words the full-text side reads (the first 64: a bound on the work a question causes)."""
+    return " ".join(_WORDS.findall(text.lower())[:64])
+
+
+def chunk_candidates(
+    *,
+    query: str,
+    embedding: Sequence[float],
+    candidates: int = 40,
+    ef_search: int = 40,
+    match_budget: int = 5000,
+    bm25: Bm25 | None = None,
+) -> list[ChunkHit]:
+    """The candidate pool of a hybrid search, unranked: the ``candidates`` nearest chunks (pgvector HNSW, cosine)
+    and the ``candidates`` best by BM25, each with its similarity, BM25 score and rank on either side.
+
+    Only chunks embedded by the configured model are returned, filtered after the candidate queries: stale chunks
+    exist only until a pending reindex, and keeping those queries free of joins saves planning on every question.
+    On tables larger than ``match_budget`` chunks, BM25 ranks only the rarest question words' matches, about that
+    many chunks (see the migration that defines ``knowledge_bm25_terms``).
+    """
+    params = {
+        "embedding": _query_vector(embedding),
+        "model": embedding_spec().model_id,
+        "words": search_words(query),
+        "match_budget": float(match_budget),
+        "k1": float((bm25 or Bm25()).k1),
+        "b": float((bm25 or Bm25()).b),
+    }
+    # A literal limit (a validated integer) keeps the cached generic plan on the HNSW index: a generic plan for
+    # "LIMIT $1" assumes a tenth of the table.
+    sql = _CANDIDATES_SQL.format(candidates=int(max(candidates, 1)))
+    rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
+    return [ChunkHit(*row[:7], 0.0, float(row[7]), float(row[8]), row[9], row[10]) for row in rows]
 
 
 def chunk_search(
@@ -120,48 +117,27 @@ def chunk_search(
     embedding: Sequence[float],
     top_k: int,
     candidates: int = 40,
-    dense_weight: float = 1.0,
-    sparse_weight: float = 1.0,
-    rrf_k: int = 60,
     ef_search: int = 40,
     match_budget: int = 5000,
-    page: PageMatch | None = None,
-    page_weight: float = 0.0,
-    section_factor: float = 1.5,
-    page_margin: float = 0.05,
+    bm25: Bm25 | None = None,
+    fusion: Fusion | None = None,
+    boost: PageBoost | None = None,
 ) -> list[ChunkHit]:
-    """Hybrid search: pgvector cosine (HNSW) and Postgres full text, fused by reciprocal rank fusion.
+    """Hybrid search: pgvector cosine (HNSW) and BM25 over Postgres full text, fused (see knowledge.ranking).
 
-    With the reader's ``page``, that document's candidates within ``page_margin`` of the best candidate's
-    similarity score ``1 + page_weight`` times as much (its section's ``1 + page_weight * section_factor``): a
-    bounded boost for near ties that never excludes other documents.
-
-    Only chunks embedded by the configured model are returned, filtered after fusion: stale chunks exist only
-    until a pending reindex, and keeping the candidate queries free of joins saves planning on every question.
-    Near-identical chunks are kept once. On tables larger than ``match_budget`` chunks, full text ranks only the
-    rarest question words' matches, about that many chunks (see the migration that defines
-    ``knowledge_lexical_tsquery``).
+    With a page ``boost``, the reader's page's candidates within its margin of the best candidate's similarity
+    score ``1 + weight`` times as much (its section's ``1 + weight * section_factor``): a bounded boost for near
+    ties that never excludes other documents. Near-identical chunks are kept once.
     """
-    params = {
-        "embedding": _query_vector(embedding),
-        "model": embedding_spec().model_id,
-        "text_query": lexical_query(query),
-        "query": query[:2000],
-        "dense_weight": float(dense_weight),
-        "sparse_weight": float(sparse_weight),
-        "rrf_k": float(rrf_k),
-        "match_budget": float(match_budget),
-        "page_document": page.document_id if page is not None and page_weight > 0 else None,
-        "page_anchor": page.anchor if page is not None else "",
-        "page_weight": float(page_weight),
-        "section_factor": float(section_factor),
-        "page_margin": float(page_margin),
-    }
-    # Literal limits (validated integers) keep the cached generic plan on the HNSW index: a generic plan for
-    # "LIMIT $1" assumes a tenth of the table.
-    sql = _HYBRID_SQL.format(candidates=int(max(candidates, top_k)), limit=int(top_k) * 2)
-    rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
-    return deduplicate_hits(hits=[ChunkHit(*row) for row in rows], limit=top_k)
+    pool = chunk_candidates(
+        query=query,
+        embedding=embedding,
+        candidates=max(candidates, top_k),
+        ef_search=ef_search,
+        match_budget=match_budget,
+        bm25=bm25,
+    )
+    return rank_candidates(pool, fusion=fusion or Fusion(), top_k=top_k, boost=boost)
 
 
 def _fetch_with_ef_search(sql: str, params: dict, *, ef_search: int) -> list[tuple]:
@@ -207,28 +183,6 @@ def _vector_dumper(raw: psycopg.Connection) -> type:
 
 def _query_vector(embedding: Sequence[float]) -> Vector:
     return Vector(np.asarray(embedding, dtype=np.float32))
-
-
-@functools.lru_cache(maxsize=2048)
-def _shingles(text: str) -> frozenset[int]:
-    # The same chunks come back for many questions; hashed 3-grams keep a cached entry to a few kilobytes.
-    words = _WORDS.findall(text.lower())
-    grams = zip(words, words[1:], words[2:], strict=False) if len(words) > 2 else [tuple(words)]
-    return frozenset(map(hash, grams))
-
-
-def deduplicate_hits(*, hits: list[ChunkHit], threshold: float = 0.9, limit: int | None = None) -> list[ChunkHit]:
-    """The first ``limit`` hits whose text is not near-identical (Jaccard of word 3-grams >= threshold) to a
-    better one."""
-    kept: list[tuple[ChunkHit, frozenset[int]]] = []
-    for hit in hits:
-        if limit is not None and len(kept) >= limit:
-            break
-        shingles = _shingles(hit.text)
-        if any(len(shingles & other) / max(len(shingles | other), 1) >= threshold for _, other in kept):
-            continue
-        kept.append((hit, shingles))
-    return [hit for hit, _ in kept]
 
 
 def chunk_nearest(*, embedding: Sequence[float], top_k: int, ef_search: int = 40) -> list[tuple[int, float]]:

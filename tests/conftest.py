@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from knowledge.embedders import shared_document_embedder
+from knowledge.embedders import shared_document_embedder, shared_text_embedder
 from knowledge.models import SourceDocument
 from knowledge.services import document_create, document_ingest
 from tests.servers import OpenAIServer
@@ -30,6 +30,12 @@ The black spruce grows slowly in waterlogged peat and can live for two centuries
 
 Paper birch has white bark that peels in thin sheets and was used for canoes.
 """
+
+
+@pytest.fixture
+def embed() -> Callable[[str], list[float]]:
+    """The query embedding of a text (the real model)."""
+    return lambda text: shared_text_embedder().run(text=text)["embedding"]
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,8 @@ from django.db import connection, transaction
 
 from knowledge.embedders import shared_text_embedder
 from knowledge.models import SourceDocument
-from knowledge.selectors import _fetch_with_ef_search, chunk_nearest, chunk_search, deduplicate_hits, lexical_query
+from knowledge.ranking import deduplicate_hits
+from knowledge.selectors import _fetch_with_ef_search, chunk_nearest, chunk_search, search_words
 
 pytestmark = pytest.mark.django_db
 
@@ -74,9 +75,9 @@ def test_chunks_of_a_document_awaiting_reindex_are_dropped_after_fusion(corpus):
     assert sorted(hit.document_title for hit in hits) == ["Bread", "Chess", "Volcanoes"]
 
 
-def test_lexical_query_ors_words():
-    assert lexical_query("What is the Sicilian defence?") == "what or is or the or sicilian or defence"
-    assert lexical_query("cats and dogs or not") == "cats or dogs"
+def test_search_words_are_the_questions_words_up_to_a_bound():
+    assert search_words("What is the Sicilian defence?") == "what is the sicilian defence"
+    assert search_words(" ".join(f"w{i}" for i in range(100))).split() == [f"w{i}" for i in range(64)]
 
 
 def test_near_identical_hits_are_kept_once(corpus, make_document):
@@ -93,8 +94,6 @@ def river_towns(make_document):
     for town in towns:
         extra = " The Tolpuddle martyrs met nearby." if town == "Eden" else ""
         make_document(title=town, text=f"# {town}\n\n{town} is a town where the river floods each winter.{extra}")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE knowledge_chunk")
 
 
 def lexical_matches(*, query: str, match_budget: int) -> set[str]:
@@ -110,14 +109,14 @@ def test_full_text_ranks_every_word_while_the_table_fits_the_budget(river_towns)
 
 def test_on_a_large_table_full_text_ranks_only_the_rarest_words_matches(river_towns):
     assert lexical_matches(query="river Tolpuddle", match_budget=2) == {"Eden"}
-    # The rarest word is kept even when it alone is estimated over the budget.
+    # The rarest word is kept even when it alone matches more chunks than the budget.
     assert lexical_matches(query="river winter", match_budget=2) == {
         "Avon", "Brook", "Calder", "Derwent", "Eden", "Frome"
     }  # fmt: skip
 
 
 def test_pruned_full_text_queries_survive_quotes_and_backslashes(river_towns):
-    # "o" and "neil" match nothing but are estimated at half a chunk each, like every word the statistics omit.
+    # "o" and "neil" are in no chunk: they are left out, and the rest is quoted safely.
     assert lexical_matches(query="O'Neil's \\ river Tolpuddle's 'martyrs'", match_budget=3) == {"Eden"}
 
 
@@ -151,7 +150,7 @@ def test_the_hybrid_query_is_prepared_once_and_its_generic_plan_reused(corpus):
         chunk_search(query="bread yeast", embedding=embed("bread yeast"), top_k=3)
         SourceDocument.objects.filter(title="Bread").exists()  # an ORM query, run as often
     statements = prepared_statements()
-    (hybrid,) = [plans for text, plans in statements.items() if text.startswith("WITH dense AS")]
+    (hybrid,) = [plans for text, plans in statements.items() if text.startswith("WITH terms AS")]
     assert hybrid == (2, 5)
     # Nothing else is prepared (Django binds on the client): a pooler in transaction mode sees only these two.
-    assert [text for text in statements if not text.startswith(("WITH dense AS", "SELECT set_config("))] == []
+    assert [text for text in statements if not text.startswith(("WITH terms AS", "SELECT set_config("))] == []
