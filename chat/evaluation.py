@@ -217,3 +217,54 @@ def summarize(answerable: list[QuestionResult], unanswerable: list[QuestionResul
             for stage in stages
         },
     }
+
+
+def article_folds(titles: list[str], *, folds: int, seed: int) -> list[list[str]]:
+    """The articles split into ``folds`` groups of (nearly) equal size, shuffled with ``seed``: questions about
+    one article never land on both sides of a split."""
+    shuffled = sorted(set(titles))
+    random.Random(seed).shuffle(shuffled)
+    return [shuffled[index::folds] for index in range(folds)]
+
+
+def first_gold_rank(hits: Iterable[Any], *, question: Question, limit: int = 10) -> int | None:
+    """The 1-based rank of the first hit (a ChunkHit) from the question's article that holds a gold answer."""
+    for rank, hit in enumerate(hits, start=1):
+        if rank > limit:
+            break
+        if (question.document is None or hit.document_title == question.document) and contains_gold(
+            hit.text, question.answers
+        ):
+            return rank
+    return None
+
+
+def rank_measures(ranks: list[int | None]) -> dict[str, float]:
+    """hit@1, hit@5, hit@10 and MRR of a list of first-gold ranks."""
+    n = len(ranks) or 1
+    return {
+        "hit@1": sum(r is not None and r <= 1 for r in ranks) / n,
+        "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
+        "hit@10": sum(r is not None and r <= 10 for r in ranks) / n,
+        "mrr": sum(1 / r for r in ranks if r) / n,
+    }
+
+
+def choose_simplest(fold_scores: dict[Any, list[float]], *, complexity: Callable[[Any], int]) -> tuple[Any, Any]:
+    """The default to keep under cross-validation, and the setting with the best mean held-out score.
+
+    ``fold_scores`` maps each setting to its held-out score on every fold. The best mean wins unless a simpler
+    setting (lower ``complexity``) is not beaten by it in most folds; then the simplest such setting is kept.
+    """
+    best = max(fold_scores, key=lambda setting: (sum(fold_scores[setting]), -complexity(setting)))
+    folds = len(fold_scores[best])
+
+    def beaten_in_most_folds(setting: Any) -> bool:
+        wins = sum(b > s for b, s in zip(fold_scores[best], fold_scores[setting], strict=True))
+        return wins > folds / 2
+
+    contenders = [s for s in fold_scores if complexity(s) < complexity(best) and not beaten_in_most_folds(s)]
+    if not contenders:
+        return best, best
+    simplest = min(contenders, key=lambda setting: (complexity(setting), -sum(fold_scores[setting])))
+    return simplest, best

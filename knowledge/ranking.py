@@ -7,6 +7,7 @@ benchmark ranks exactly as chat does without querying again for every setting it
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -120,19 +121,18 @@ def rank_candidates(
     hits: list[ChunkHit], *, fusion: Fusion, top_k: int, boost: PageBoost | None = None
 ) -> list[ChunkHit]:
     """The best ``top_k`` candidates by fused score (the page's near ties boosted), near-duplicates kept once."""
-    scores = fused_scores(hits, fusion=fusion)
-    best_similarity = max((hit.similarity or 0.0 for hit in hits), default=0.0)
-    scored = []
-    for hit, base in zip(hits, scores, strict=True):
-        score = base
-        if boost is not None and boost.weight > 0 and hit.document_id == boost.page.document_id:
+    base = fused_scores(hits, fusion=fusion)
+    scores = list(base)
+    if boost is not None and boost.weight > 0:
+        best_similarity = max((hit.similarity or 0.0 for hit in hits), default=0.0)
+        for index, hit in enumerate(hits):
             # A near tie goes to the page; a clearly better passage elsewhere stays first.
-            if (hit.similarity or 0.0) >= best_similarity - boost.margin:
+            if hit.document_id == boost.page.document_id and (hit.similarity or 0.0) >= best_similarity - boost.margin:
                 section = boost.page.anchor and hit.anchor == boost.page.anchor
-                score = base * (1 + boost.weight * (boost.section_factor if section else 1))
-        scored.append(replace(hit, score=score, base_score=base))
-    scored.sort(key=lambda hit: (-hit.score, hit.chunk_id))
-    return deduplicate_hits(hits=scored, limit=top_k)
+                scores[index] *= 1 + boost.weight * (boost.section_factor if section else 1)
+    order = sorted(range(len(hits)), key=lambda index: (-scores[index], hits[index].chunk_id))
+    ranked = (replace(hits[index], score=scores[index], base_score=base[index]) for index in order)
+    return deduplicate_hits(hits=ranked, limit=top_k)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -143,7 +143,7 @@ def _shingles(text: str) -> frozenset[int]:
     return frozenset(map(hash, grams))
 
 
-def deduplicate_hits(*, hits: list[ChunkHit], threshold: float = 0.9, limit: int | None = None) -> list[ChunkHit]:
+def deduplicate_hits(*, hits: Iterable[ChunkHit], threshold: float = 0.9, limit: int | None = None) -> list[ChunkHit]:
     """The first ``limit`` hits whose text is not near-identical (Jaccard of word 3-grams >= threshold) to a
     better one."""
     kept: list[tuple[ChunkHit, frozenset[int]]] = []
