@@ -35,26 +35,37 @@ dense AS (
         LIMIT {{candidates}}
     ) ranked
 ),
+-- Okapi BM25 of every chunk holding a ranked word. Only those words are read out of a chunk's vector (set apart
+-- by weight, in C, instead of unnesting every lexeme into rows); a term's frequency is its number of positions.
+scored AS (
+    SELECT c.id, (
+        SELECT COALESCE(sum(
+            t.idfs[array_position(t.lexemes, u.lexeme)] * u.tf * (%(k1)s + 1)
+            / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * length(c.search_vector) / t.average_length))
+        ), 0)
+        FROM (
+            SELECT lexeme, GREATEST(cardinality(positions), 1) AS tf
+            FROM unnest(ts_filter(setweight(setweight(c.search_vector, 'D'), 'A', t.lexemes), '{{{{a}}}}'))
+        ) u
+    ) AS bm25
+    FROM knowledge_chunk c, terms t
+    WHERE c.search_vector @@ t.query
+),
 sparse AS (
     SELECT id, row_number() OVER (ORDER BY bm25 DESC, id) AS rank, bm25 FROM (
-        SELECT c.id, knowledge_bm25(c.search_vector, t.lexemes, t.idfs, t.average_length, %(k1)s, %(b)s) AS bm25
-        FROM knowledge_chunk c, terms t
-        WHERE c.search_vector @@ t.query
-        ORDER BY bm25 DESC, c.id
-        LIMIT {{candidates}}
+        SELECT id, bm25 FROM scored ORDER BY bm25 DESC, id LIMIT {{candidates}}
     ) ranked
 ),
 pool AS (SELECT id FROM dense UNION SELECT id FROM sparse)
 SELECT c.id, c.document_id, d.title, d.reference, c.section, c.anchor, c.text,
        1 - (c.embedding <=> %(embedding)s::vector) AS similarity,
-       COALESCE(sparse.bm25, knowledge_bm25(c.search_vector, t.lexemes, t.idfs, t.average_length, %(k1)s, %(b)s), 0),
-       dense.rank, sparse.rank
+       COALESCE(scored.bm25, 0), dense.rank, sparse.rank
 FROM pool
 JOIN knowledge_chunk c ON c.id = pool.id
 JOIN knowledge_sourcedocument d ON d.id = c.document_id
 LEFT JOIN dense ON dense.id = c.id
 LEFT JOIN sparse ON sparse.id = c.id
-CROSS JOIN terms t
+LEFT JOIN scored ON scored.id = c.id
 WHERE d.embedding_model = %(model)s
 """
 

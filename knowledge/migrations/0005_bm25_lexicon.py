@@ -4,7 +4,7 @@ Postgres's ``ts_rank_cd`` has no inverse document frequency and no BM25 length n
 table keep what BM25 needs in the same transaction as every chunk write (insert, delete, update, COPY, truncate):
 ``knowledge_lexeme`` (how many chunks hold each lexeme) and the one ``knowledge_lexiconstats`` row (how many chunks
 there are and how many distinct lexemes they hold in all, for the average chunk length). A chunk's length is its
-number of distinct lexemes (``length(search_vector)``); a term's frequency is its number of positions. ``knowledge_bm25`` scores a chunk.
+number of distinct lexemes (``length(search_vector)``); a term's frequency is its number of positions.
 
 ``knowledge_bm25_terms`` turns a question into the lexemes to rank by, with their IDF: every question word the
 chunks hold, or, once the table holds more than ``budget`` chunks, the rarest words while the chunks they match stay
@@ -70,22 +70,6 @@ CREATE TRIGGER knowledge_chunk_lexicon_update AFTER UPDATE ON knowledge_chunk
 CREATE TRIGGER knowledge_chunk_lexicon_truncate AFTER TRUNCATE ON knowledge_chunk
     FOR EACH STATEMENT EXECUTE FUNCTION knowledge_chunk_lexicon();
 
--- A chunk's BM25 score for the lexemes of knowledge_bm25_terms. Only the query's lexemes are read out of the
--- chunk's vector (set apart by weight in C, not by unnesting every lexeme into rows).
-CREATE OR REPLACE FUNCTION knowledge_bm25(
-    vector tsvector, lexemes text[], idfs double precision[], average_length double precision,
-    k1 double precision, b double precision
-) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT COALESCE(sum(
-        idfs[array_position(lexemes, u.lexeme)] * u.tf * (k1 + 1)
-        / (u.tf + k1 * (1 - b + b * length(vector) / average_length))
-    ), 0)
-    FROM (
-        SELECT lexeme, GREATEST(cardinality(positions), 1) AS tf
-        FROM unnest(ts_filter(setweight(setweight(vector, 'D'), 'A', lexemes), '{a}'))
-    ) u
-$fn$;
-
 CREATE OR REPLACE FUNCTION knowledge_bm25_terms(
     config regconfig, words text, budget double precision,
     OUT query tsquery, OUT lexemes text[], OUT idfs double precision[], OUT average_length double precision
@@ -138,9 +122,6 @@ DROP TRIGGER IF EXISTS knowledge_chunk_lexicon_truncate ON knowledge_chunk;
 DROP FUNCTION IF EXISTS knowledge_chunk_lexicon();
 DROP FUNCTION IF EXISTS knowledge_lexicon_apply(tsvector[], integer);
 DROP FUNCTION IF EXISTS knowledge_bm25_terms(regconfig, text, double precision);
-DROP FUNCTION IF EXISTS knowledge_bm25(
-    tsvector, text[], double precision[], double precision, double precision, double precision
-);
 """
 
 # Going back restores the full-text query function this one replaces.
