@@ -60,3 +60,12 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def mean_sd(values: list[float]) -> str:
+    """A mean with the standard deviation of the values (across folds, in the quality tables)."""
+    import statistics  # noqa: PLC0415
+
+    if len(values) < 2:
+        return f"{values[0]:.3f}" if values else "-"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"

@@ -20,11 +20,10 @@ SQuAD-format file to see them on data they never saw.
 """
 
 import argparse
-import statistics
 import time
 from pathlib import Path
 
-from _setup import SQUAD, setup, table
+from _setup import SQUAD, mean_sd, setup, table
 
 
 def main() -> None:
@@ -201,11 +200,6 @@ def main() -> None:
         )
     print(f"\n{len(questions)} questions about {len(articles)} articles of {args.squad.name}, seed {args.seed}")
     print(table(["system", "hit@1", "hit@5", "hit@10", "MRR", "answer contains gold", "F1", "p50 ms"], rows))
-
-    def mean_sd(values: list[float]) -> str:
-        return (
-            f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
-        )
 
     rows = []
     for name, values in results.items():

@@ -35,10 +35,14 @@ def main() -> None:
     from django.db import connection
 
     from chat.evaluation import ingest_articles, load_questions, sample
+    from chat.retrieval import RetrievalConfig
     from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import shared_text_embedder
     from knowledge.models import Chunk, SourceDocument
     from knowledge.selectors import chunk_search
+
+    config = RetrievalConfig.from_settings()  # retrieval as chat runs it; ef_search varies
+    options = {**config.candidate_options(), "fusion": config.fusion}
 
     sizes = [int(s) for s in args.sizes.split(",")]
     ef_values = [int(s) for s in args.ef_search.split(",")]
@@ -128,7 +132,7 @@ def main() -> None:
                         hnsw_ms.append((time.perf_counter() - started) * 1000)
                         recalls.append(len(found & truth) / 10)
                 for question, vector in zip(questions, query_vectors, strict=True):  # one unmeasured pass
-                    chunk_search(query=question.question, embedding=vector, top_k=5, ef_search=ef)
+                    chunk_search(query=question.question, embedding=vector, top_k=5, **{**options, "ef_search": ef})
                 for mode in plan_modes:
                     hybrid_ms = []
                     with connection.cursor() as cursor:
@@ -136,7 +140,7 @@ def main() -> None:
                         cursor.execute(f"SET plan_cache_mode = {mode}")
                     for question, vector in zip(questions, query_vectors, strict=True):
                         started = time.perf_counter()
-                        chunk_search(query=question.question, embedding=vector, top_k=5, ef_search=ef)
+                        chunk_search(query=question.question, embedding=vector, top_k=5, **{**options, "ef_search": ef})
                         hybrid_ms.append((time.perf_counter() - started) * 1000)
                     with connection.cursor() as cursor:
                         cursor.execute("RESET plan_cache_mode")

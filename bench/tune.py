@@ -18,7 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
-from _setup import SQUAD, setup, table
+from _setup import SQUAD, mean_sd, setup, table
 
 
 def main() -> None:
@@ -52,7 +52,7 @@ def main() -> None:
     embedder = shared_text_embedder()
     vectors = [embedder.run(text=q.question)["embedding"] for q in tqdm(questions, desc="embed questions")]
 
-    bm25_settings = [Bm25(k1=k1, b=b) for k1 in (0.6, 0.9, 1.2, 1.5) for b in (0.5, 0.75, 0.9)]
+    bm25_settings = [Bm25(k1=k1, b=b) for k1 in (0.3, 0.6, 0.9, 1.2) for b in (0.3, 0.5, 0.75)]
     fusions = [
         Fusion(method=FusionMethod.RRF, dense_weight=weight, rrf_k=k)
         for weight in (1.0, 1.5, 2.0, 3.0)
@@ -127,9 +127,6 @@ def main() -> None:
             chosen_scores[name].append(measures)
             row.append(f"{measures['mrr']:.3f}")
         rows.append(row)
-
-    def mean_sd(values: list[float]) -> str:
-        return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
     rows.append(
         ["mean", "", ""]

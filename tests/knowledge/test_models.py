@@ -130,3 +130,24 @@ def test_concurrent_ingestions_keep_the_lexicon_exact():
     assert errors == []
     assert kept() == recount()
     assert Lexeme.objects.get(lexeme="tundra").chunks == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_counts_the_chunks_already_indexed(make_document):
+    """A knowledge base indexed before BM25 gets its lexicon from the migration that adds it."""
+    from django.core.management import call_command  # noqa: PLC0415
+
+    make_document(title="Owls", text="# Owls\n\nThe snowy owl hunts lemmings across the tundra.")
+    try:
+        call_command("migrate", "knowledge", "0004", verbosity=0)
+        with connection.cursor() as cursor:  # indexed while there was no lexicon
+            cursor.execute(
+                "INSERT INTO knowledge_chunk (document_id, position, text, section, anchor, start_char, end_char,"
+                " content_hash, embedding) SELECT document_id, position + 1, 'Arctic foxes follow polar bears.',"
+                " section, anchor, start_char, end_char, content_hash, embedding FROM knowledge_chunk"
+            )
+        call_command("migrate", "knowledge", verbosity=0)
+        assert kept() == recount()
+        assert Lexeme.objects.get(lexeme="fox").chunks == 1
+    finally:
+        call_command("migrate", verbosity=0)
