@@ -151,13 +151,14 @@ def main() -> None:
 
     default, best = choose_simplest(fold_mrr, complexity=complexity)
     ordered = sorted(tunable, key=lambda s: -statistics.mean(fold_mrr[s]))
-    shown = ordered[:12] + [s for s in (default, (plain_bm25, equal_rrf)) if s not in ordered[:12]]
+    best_rrf = next(s for s in ordered if s[1].method == FusionMethod.RRF)
+    shown = ordered[:12] + [s for s in (default, best_rrf, (plain_bm25, equal_rrf)) if s not in ordered[:12]]
     baselines = ["dense only", ("BM25 only", plain_bm25)]
     rows = []
     for setting in shown + baselines:
         wins = sum(b > s for b, s in zip(per_fold(best, "mrr"), per_fold(setting, "mrr"), strict=True))
         rows.append(
-            [label(setting) + (" <- default" if setting == default else "")]
+            [label(setting) + (" <- default" if setting == default else " <- best RRF" if setting == best_rrf else "")]
             + [mean_sd(per_fold(setting, m)) for m in ("hit@1", "hit@5", "mrr")]
             + [f"{wins}/{len(folds)}"]
         )

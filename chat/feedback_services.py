@@ -18,6 +18,7 @@ from django.db.models import Count, F, Func, IntegerField
 from django.utils import timezone
 from pgvector.django import CosineDistance
 
+from chatbot_site.locks import locked_transaction
 from knowledge.models import SourceDocument
 from knowledge.selectors import passages_nearest
 
@@ -235,9 +236,7 @@ def gap_groups_assign(*, gaps: Sequence[Gap] | None = None) -> int:
     CHAT_GAP_GROUP_SIMILARITY, and starts a new group otherwise. Asked again, a resolved group opens again; a
     dismissed one stays dismissed.
     """
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GROUPING_LOCK])
+    with locked_transaction(key=_GROUPING_LOCK):
         pending = list(gaps) if gaps is not None else list(Gap.objects.filter(group__isnull=True).order_by("id"))
         pending = [gap for gap in pending if gap.group_id is None]
         if not pending:

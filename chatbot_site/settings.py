@@ -269,7 +269,7 @@ CHAT_DENSE_SHARE = env_float("CHAT_DENSE_SHARE", 0.5)
 CHAT_DENSE_WEIGHT = env_float("CHAT_DENSE_WEIGHT", 1.0)
 CHAT_SPARSE_WEIGHT = env_float("CHAT_SPARSE_WEIGHT", 1.0)
 CHAT_RRF_K = env_int("CHAT_RRF_K", 60)
-CHAT_BM25_K1 = env_float("CHAT_BM25_K1", 1.2)
+CHAT_BM25_K1 = env_float("CHAT_BM25_K1", 0.3)
 CHAT_BM25_B = env_float("CHAT_BM25_B", 0.75)
 if CHAT_FUSION not in {"convex", "rrf"}:
     raise ImproperlyConfigured("CHAT_FUSION must be convex or rrf")

@@ -77,7 +77,7 @@ class Fusion:
 class Bm25:
     """BM25's term-frequency saturation (k1) and length normalisation (b) for the full-text side."""
 
-    k1: float = 1.2
+    k1: float = 0.3
     b: float = 0.75
 
 

@@ -35,8 +35,9 @@ dense AS (
         LIMIT {{candidates}}
     ) ranked
 ),
--- Okapi BM25 of every chunk holding a ranked word. Only those words are read out of a chunk's vector (set apart
--- by weight, in C, instead of unnesting every lexeme into rows); a term's frequency is its number of positions.
+-- Okapi BM25 of every chunk holding a ranked word. Only those words (and the section's, weighted A already, which
+-- have no IDF and add nothing) are read out of a chunk's vector, set apart by weight in C instead of unnesting
+-- every lexeme into rows; a term's frequency is its number of positions.
 scored AS (
     SELECT c.id, (
         SELECT COALESCE(sum(
@@ -45,7 +46,7 @@ scored AS (
         ), 0)
         FROM (
             SELECT lexeme, GREATEST(cardinality(positions), 1) AS tf
-            FROM unnest(ts_filter(setweight(setweight(c.search_vector, 'D'), 'A', t.lexemes), '{{{{a}}}}'))
+            FROM unnest(ts_filter(setweight(c.search_vector, 'A', t.lexemes), '{{{{a}}}}'))
         ) u
     ) AS bm25
     FROM knowledge_chunk c, terms t

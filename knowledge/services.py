@@ -15,6 +15,8 @@ from django.utils import timezone
 from haystack import Document
 from haystack.dataclasses import ByteStream
 
+from chatbot_site.locks import locked_transaction
+
 from .conversion import ConversionFailed, DocumentGone, extract_with_budget
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import IngestionError, build_indexing_pipeline, content_hash
@@ -424,9 +426,7 @@ _RECOVERY_LOCK = 5_121_330_917
 def ingest_recover(*, worker_id: str | None = None, pending: bool = True) -> tuple[int, list[int]]:
     """Release the tasks of stopped workers (and ``worker_id``'s own) and queue their documents again, one worker
     at a time; with ``pending``, documents left pending too (a worker starting). Returns (released, re-queued)."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RECOVERY_LOCK])
+    with locked_transaction(key=_RECOVERY_LOCK):
         released = ingest_tasks_release(worker_id=worker_id)
         resumed = documents_resume_interrupted(pending=pending) if released or pending else []
     return released, resumed
