@@ -29,8 +29,8 @@ WITH terms AS MATERIALIZED (
     FROM knowledge_bm25_terms('{SEARCH_CONFIG}', %(words)s, %(match_budget)s) AS t
 ),
 dense AS (
-    SELECT id, row_number() OVER () AS rank FROM (
-        SELECT c.id FROM knowledge_chunk c
+    SELECT id, row_number() OVER () AS rank, similarity FROM (
+        SELECT c.id, 1 - (c.embedding <=> %(embedding)s::vector) AS similarity FROM knowledge_chunk c
         ORDER BY c.embedding <=> %(embedding)s::vector
         LIMIT {{candidates}}
     ) ranked
@@ -59,7 +59,7 @@ sparse AS (
 ),
 pool AS (SELECT id FROM dense UNION SELECT id FROM sparse)
 SELECT c.id, c.document_id, d.title, d.reference, c.section, c.anchor, c.text,
-       1 - (c.embedding <=> %(embedding)s::vector) AS similarity,
+       COALESCE(dense.similarity, 1 - (c.embedding <=> %(embedding)s::vector)) AS similarity,
        COALESCE(scored.bm25, 0), dense.rank, sparse.rank
 FROM pool
 JOIN knowledge_chunk c ON c.id = pool.id
