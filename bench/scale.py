@@ -82,12 +82,12 @@ def main() -> None:
                     kept = " ".join(w for w in words if random.random() < 0.7)
                     text = kept.replace("\\", " ").replace("\t", " ").replace("\n", " ")
                     literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
-                    buffer.write(f"{filler_doc.id}\t{position + i}\t{text}\t\t0\t0\tfiller\t{literal}\n")
+                    buffer.write(f"{filler_doc.id}\t{position + i}\t{text}\t\t\t0\t0\tfiller\t{literal}\n")
                 buffer.seek(0)
                 with (
                     connection.cursor() as cursor,
                     cursor.copy(
-                        "COPY knowledge_chunk (document_id, position, text, section, start_char, end_char, "
+                        "COPY knowledge_chunk (document_id, position, text, section, anchor, start_char, end_char, "
                         "content_hash, embedding) FROM STDIN"
                     ) as copy,
                 ):
