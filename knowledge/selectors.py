@@ -42,14 +42,17 @@ scored AS (
     SELECT c.id, (
         SELECT COALESCE(sum(
             t.idfs[array_position(t.lexemes, u.lexeme)] * u.tf * (%(k1)s + 1)
-            / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * length(c.search_vector) / t.average_length))
+            / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * f.length / t.average_length))
         ), 0)
-        FROM (
-            SELECT lexeme, GREATEST(cardinality(positions), 1) AS tf
-            FROM unnest(ts_filter(setweight(c.search_vector, 'A', t.lexemes), '{{{{a}}}}'))
-        ) u
+        FROM (SELECT lexeme, GREATEST(cardinality(positions), 1) AS tf FROM unnest(f.ranked)) u
     ) AS bm25
-    FROM knowledge_chunk c, terms t
+    FROM knowledge_chunk c
+    CROSS JOIN terms t
+    -- Each function reading the vector decompresses it: read it twice per chunk, not once per question word.
+    CROSS JOIN LATERAL (
+        SELECT length(c.search_vector) AS length,
+               ts_filter(setweight(c.search_vector, 'A', t.lexemes), '{{{{a}}}}') AS ranked
+    ) f
     WHERE c.search_vector @@ t.query
 ),
 sparse AS (
