@@ -66,7 +66,7 @@ def main() -> None:
     from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import build_embedders, shared_document_embedder, shared_text_embedder, warm_up
     from knowledge.models import Chunk
-    from knowledge.ranking import Bm25, deduplicate_hits
+    from knowledge.ranking import Bm25, rank_one_side
     from knowledge.selectors import chunk_candidates
 
     articles, questions = load_questions(args.squad)
@@ -136,8 +136,7 @@ def main() -> None:
             vector = embed.run(text=question)["embedding"]
             # Textbook BM25 (k1 1.2, b 0.75) for the baseline: it keeps its defaults, as every baseline does.
             pool = chunk_candidates(query=question, embedding=vector, bm25=Bm25(k1=1.2, b=0.75))
-            pool = [h for h in pool if getattr(h, side) is not None]
-            hits = deduplicate_hits(hits=sorted(pool, key=lambda h: getattr(h, side)), limit=10)
+            hits = rank_one_side(pool, side=side, top_k=10)
             return [hit_to_document(h) for h in hits], vector
 
         def run_bm25(question: str):

@@ -42,7 +42,7 @@ def main() -> None:
     )
     from chatbot_site.isolated_db import isolated_database
     from knowledge.embedders import shared_text_embedder
-    from knowledge.ranking import Bm25, Fusion, FusionMethod, Normalization, deduplicate_hits, rank_candidates
+    from knowledge.ranking import Bm25, Fusion, FusionMethod, Normalization, rank_candidates, rank_one_side
     from knowledge.selectors import chunk_candidates
 
     articles, questions = load_questions(args.squad)
@@ -62,11 +62,8 @@ def main() -> None:
         for share in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
         for normalization in Normalization
     ]
-    plain_bm25, equal_rrf = Bm25(), Fusion(method=FusionMethod.RRF)
-
-    def alone(pool, side):  # noqa: ANN001, ANN202 - one side's own ranking of the pool
-        ranked = sorted((hit for hit in pool if getattr(hit, side) is not None), key=lambda hit: getattr(hit, side))
-        return deduplicate_hits(hits=ranked, limit=10)
+    # The textbook references, fixed here: the defaults in knowledge.ranking are what this command chose.
+    plain_bm25, equal_rrf = Bm25(k1=1.2, b=0.75), Fusion(method=FusionMethod.RRF)
 
     ranks: dict[object, list[int | None]] = {}
     started = time.perf_counter()
@@ -83,12 +80,12 @@ def main() -> None:
                     for q, pool in zip(questions, pools, strict=True)
                 ]
             ranks[("BM25 only", bm25)] = [
-                first_gold_rank(alone(pool, "sparse_rank"), question=q)
+                first_gold_rank(rank_one_side(pool, side="sparse_rank", top_k=10), question=q)
                 for q, pool in zip(questions, pools, strict=True)
             ]
             if bm25 == plain_bm25:
                 ranks["dense only"] = [
-                    first_gold_rank(alone(pool, "dense_rank"), question=q)
+                    first_gold_rank(rank_one_side(pool, side="dense_rank", top_k=10), question=q)
                     for q, pool in zip(questions, pools, strict=True)
                 ]
     elapsed = time.perf_counter() - started

@@ -135,6 +135,13 @@ def rank_candidates(
     return deduplicate_hits(hits=ranked, limit=top_k)
 
 
+def rank_one_side(hits: list[ChunkHit], *, side: str, top_k: int) -> list[ChunkHit]:
+    """The best ``top_k`` candidates by one side's own rank (``side``: "dense_rank" or "sparse_rank"), without
+    fusion: what dense-only or BM25-only retrieval over the same pool returns (the benchmarks' baselines)."""
+    ranked = sorted((hit for hit in hits if getattr(hit, side) is not None), key=lambda hit: getattr(hit, side))
+    return deduplicate_hits(hits=ranked, limit=top_k)
+
+
 @functools.lru_cache(maxsize=2048)
 def _shingles(text: str) -> frozenset[int]:
     # The same chunks come back for many questions; hashed 3-grams keep a cached entry to a few kilobytes.

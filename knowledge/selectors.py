@@ -111,13 +111,14 @@ def chunk_candidates(
     On tables larger than ``match_budget`` chunks, BM25 ranks only the rarest question words' matches, about that
     many chunks (see the migration that defines ``knowledge_bm25_terms``).
     """
+    bm25 = bm25 or Bm25()
     params = {
         "embedding": _query_vector(embedding),
         "model": embedding_spec().model_id,
         "words": search_words(query),
         "match_budget": float(match_budget),
-        "k1": float((bm25 or Bm25()).k1),
-        "b": float((bm25 or Bm25()).b),
+        "k1": float(bm25.k1),
+        "b": float(bm25.b),
     }
     # A literal limit (a validated integer) keeps the cached generic plan on the HNSW index: a generic plan for
     # "LIMIT $1" assumes a tenth of the table.

@@ -11,6 +11,7 @@ from knowledge.ranking import (
     PageMatch,
     fused_scores,
     rank_candidates,
+    rank_one_side,
 )
 
 
@@ -81,3 +82,8 @@ def test_the_page_boost_wins_near_ties_only():
     assert ranked[0].score == pytest.approx(ranked[0].base_score * 1.75)
     assert ranked[2].score == ranked[2].base_score  # far behind the best: no boost
     assert [h.chunk_id for h in rank_candidates(pool, fusion=fusion, top_k=3)] == [1, 2, 3]
+
+
+def test_one_side_alone_ranks_by_its_own_rank_and_skips_the_other_sides_candidates():
+    assert [h.chunk_id for h in rank_one_side(POOL, side="sparse_rank", top_k=5)] == [2, 3]
+    assert [h.chunk_id for h in rank_one_side(POOL, side="dense_rank", top_k=1)] == [1]
