@@ -198,9 +198,11 @@ class ChatEngine:
         page_url: str | None = None,
     ) -> Retrieval:
         """As retrieve(), holding a worker thread only for the SQL: the query is rewritten on the loop (or by
-        the LLM, awaited) and embedded by the batching embedder."""
+        the LLM, awaited) and embedded by the batching embedder.
+
+        The database is not checked first, as retrieve() does: that would be a hop to a pool thread other than
+        the one that searches (each keeps its own connection). A database that is down fails the search."""
         started = time.perf_counter()
-        await run_blocking(_connect_database)
         with stage_timings() as timings:
             try:
                 retrieved = await self.pipelines.retrieval.run_async(

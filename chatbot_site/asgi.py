@@ -9,20 +9,52 @@ import asyncio
 import contextlib
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction
+from django.conf import settings
 from django.core.asgi import get_asgi_application
+from django.urls import Resolver404, resolve
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
 django_application = get_asgi_application()
 
 logger = logging.getLogger(__name__)
 
-# Django runs each request's sync bits (the request_started/finished signals, response.close) in a thread made
-# for that request: a thread start and three hops, about 10 ms an API request. The async API has no sync view,
-# so those bits share one long-lived thread instead. Other paths (the admin's sync views) keep their own.
+
+class _OnTheLoop(Executor):
+    """An executor that runs each call at once, in the calling thread (for API requests: the event loop's)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting caller, as a thread's would be
+            future.set_exception(error)
+        return future
+
+
+# Around an async view, Django runs its sync steps through sync_to_async: its own middleware's process_request
+# and process_response, the request signals, rendering and closing the response. That is 17 hops to a thread
+# and back an API request, 1.5 to 2.5 ms at one reader. The chat API's views are async and send every blocking
+# job (embedding, SQL, answering) to the chat worker pool, so those steps are CPU work of microseconds: they run
+# on the loop. A database call there would fail loudly (Django refuses one on the event loop), never block it.
+# A sync view (the OpenAPI schema and its page) keeps a thread, and so does everything with
+# CHAT_WORKER_THREADS=0 (the tests' setting), where the chat's own work is a thread-sensitive step too.
+# Other paths (the admin) keep a thread of their own for each request, as Django does.
+_API_ON_LOOP = _OnTheLoop()
 _API_SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-sync")
+
+
+def _api_executor(path: str) -> Executor:
+    """Where Django's sync steps for an API request run: on the loop when its view is async (see above)."""
+    if settings.CHAT_WORKER_THREADS > 0:
+        try:
+            if iscoroutinefunction(resolve(path).func):
+                return _API_ON_LOOP
+        except Resolver404:
+            pass
+    return _API_SYNC_THREAD
 
 
 # The MCP server's streamable HTTP app at /mcp, made at startup; its session manager runs for the server's life.
@@ -143,7 +175,7 @@ async def application(scope, receive, send) -> None:
         await (_mcp_app or _mcp_unavailable)(scope, receive, send)
         return
     if scope["type"] == "http" and scope.get("path", "").startswith(("/api/", "/v1/")):
-        async with ThreadSensitiveContext(executor=_API_SYNC_THREAD):
+        async with ThreadSensitiveContext(executor=_api_executor(scope["path"])):
             await _bounded_api(scope, receive, send)
         return
     await django_application(scope, receive, send)
