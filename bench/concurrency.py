@@ -7,8 +7,9 @@ streams a 20-token answer (bench/slow_model.py, a separate process on 127.0.0.1)
 - sustained: 100 new questions a second for 10 seconds, 5-second model (about 500 streams open at once);
 - offline: the extractive answerer (no model), 1, 4 and 16 clients asking back to back: throughput.
 
-"Before" is the code at --baseline (a git worktree) served as its `make run` did (gunicorn, 1 process,
-8 threads); "after" is this tree as `make run` serves it (uvicorn, chatbot_site.server). A request that has
+"Before" is the code at --baseline (a git worktree) served as its `make run` did (by default b74b1cc: gunicorn,
+1 process, 8 threads; a later baseline with chatbot_site.server: uvicorn); "after" is this tree as `make run`
+serves it (uvicorn, chatbot_site.server). A request that has
 not finished 30 s after it was sent counts as not done. Server memory is the resident set before and at its
 peak during each run.
 
@@ -90,8 +91,9 @@ def process(command: list[str], *, cwd: Path, env: dict, ready_url: str | None =
             child.kill()
 
 
-def server_command(kind: str, port: int) -> list[str]:
-    if kind == "before":
+def server_command(code: Path, port: int) -> list[str]:
+    """The server as the tree's `make run` starts it: uvicorn where chatbot_site.server exists, else gunicorn."""
+    if not (code / "chatbot_site" / "server.py").exists():
         return [sys.executable, "-m", "gunicorn", "chatbot_site.wsgi", "--bind", f"127.0.0.1:{port}"] + [
             "--workers", "1", "--threads", "8", "--timeout", "120",
         ]  # fmt: skip
@@ -233,7 +235,7 @@ def measure(kind: str, code: Path, database: str, *, quick: bool) -> dict:
         model = [sys.executable, str(ROOT / "bench" / "slow_model.py"), "--port", str(model_port)]
         with (
             process([*model, "--seconds", str(model_seconds)], cwd=ROOT, env=base_env),
-            process(server_command(kind, port), cwd=code, env=env, ready_url=f"http://127.0.0.1:{port}/readyz") as app,
+            process(server_command(code, port), cwd=code, env=env, ready_url=f"http://127.0.0.1:{port}/readyz") as app,
         ):
             asyncio.run(burst(port, 2))  # one warm-up pair, as a reader who came earlier
             before = rss_mb(app.pid)
@@ -245,7 +247,7 @@ def measure(kind: str, code: Path, database: str, *, quick: bool) -> dict:
             results[f"{phase} {size}"] = summary(outcome, before, peak.stop())
         print(f"  {kind} {phase} {size}: {results[f'{phase} {size}']}", file=sys.stderr)
     port = free_port()
-    with process(server_command(kind, port), cwd=code, env=base_env, ready_url=f"http://127.0.0.1:{port}/readyz"):
+    with process(server_command(code, port), cwd=code, env=base_env, ready_url=f"http://127.0.0.1:{port}/readyz"):
         url = f"http://127.0.0.1:{port}"
         throughput(url, 1, 2)  # warm-up
         for clients in (1, 4, 16):

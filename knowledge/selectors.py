@@ -35,9 +35,11 @@ dense AS (
         LIMIT {{candidates}}
     ) ranked
 ),
--- Okapi BM25 of every chunk holding a ranked word. Only those words (and the section's, weighted A already, which
--- have no IDF and add nothing) are read out of a chunk's vector, set apart by weight in C instead of unnesting
--- every lexeme into rows; a term's frequency is its number of positions.
+-- Okapi BM25 of the chunks holding a ranked word, at most the budget of them: the ranked words match about that
+-- many, but when even the rarest question word is in more chunks, only the first that many are scored (such a
+-- word says little, and scoring every match is what a big table cannot afford). Only the ranked words (and the
+-- section's, weighted A already, which have no IDF and add nothing) are read out of a chunk's vector, set apart
+-- by weight in C instead of unnesting every lexeme into rows; a term's frequency is its number of positions.
 scored AS (
     SELECT c.id, (
         SELECT COALESCE(sum(
@@ -46,14 +48,17 @@ scored AS (
         ), 0)
         FROM (SELECT lexeme, GREATEST(cardinality(positions), 1) AS tf FROM unnest(f.ranked)) u
     ) AS bm25
-    FROM knowledge_chunk c
+    FROM (
+        SELECT m.id, m.search_vector FROM knowledge_chunk m CROSS JOIN terms t
+        WHERE m.search_vector @@ t.query
+        LIMIT {{match_cap}}
+    ) c
     CROSS JOIN terms t
     -- Each function reading the vector decompresses it: read it twice per chunk, not once per question word.
     CROSS JOIN LATERAL (
         SELECT length(c.search_vector) AS length,
                ts_filter(setweight(c.search_vector, 'A', t.lexemes), '{{{{a}}}}') AS ranked
     ) f
-    WHERE c.search_vector @@ t.query
 ),
 sparse AS (
     SELECT id, row_number() OVER (ORDER BY bm25 DESC, id) AS rank, bm25 FROM (
@@ -108,8 +113,8 @@ def chunk_candidates(
 
     Only chunks embedded by the configured model are returned, filtered after the candidate queries: stale chunks
     exist only until a pending reindex, and keeping those queries free of joins saves planning on every question.
-    On tables larger than ``match_budget`` chunks, BM25 ranks only the rarest question words' matches, about that
-    many chunks (see the migration that defines ``knowledge_bm25_terms``).
+    On tables larger than ``match_budget`` chunks, BM25 ranks only the rarest question words' matches, at most that
+    many chunks (see the migration that defines ``knowledge_bm25_terms``, and the statement above).
     """
     bm25 = bm25 or Bm25()
     params = {
@@ -120,9 +125,9 @@ def chunk_candidates(
         "k1": float(bm25.k1),
         "b": float(bm25.b),
     }
-    # A literal limit (a validated integer) keeps the cached generic plan on the HNSW index: a generic plan for
+    # Literal limits (validated integers) keep the cached generic plan on the HNSW index: a generic plan for
     # "LIMIT $1" assumes a tenth of the table.
-    sql = _CANDIDATES_SQL.format(candidates=int(max(candidates, 1)))
+    sql = _CANDIDATES_SQL.format(candidates=int(max(candidates, 1)), match_cap=int(max(match_budget, 1)))
     rows = _fetch_with_ef_search(sql, params, ef_search=max(ef_search, candidates))
     return [ChunkHit(*row[:7], 0.0, float(row[7]), float(row[8]), row[9], row[10]) for row in rows]
 

@@ -109,10 +109,9 @@ def test_full_text_ranks_every_word_while_the_table_fits_the_budget(river_towns)
 
 def test_on_a_large_table_full_text_ranks_only_the_rarest_words_matches(river_towns):
     assert lexical_matches(query="river Tolpuddle", match_budget=2) == {"Eden"}
-    # The rarest word is kept even when it alone matches more chunks than the budget.
-    assert lexical_matches(query="river winter", match_budget=2) == {
-        "Avon", "Brook", "Calder", "Derwent", "Eden", "Frome"
-    }  # fmt: skip
+    # The rarest word is kept even when it alone matches more chunks than the budget; that many of them are ranked.
+    ranked = lexical_matches(query="river winter", match_budget=2)
+    assert len(ranked) == 2 and ranked <= {"Avon", "Brook", "Calder", "Derwent", "Eden", "Frome"}
 
 
 def test_pruned_full_text_queries_survive_quotes_and_backslashes(river_towns):
