@@ -142,10 +142,15 @@ def rank_one_side(hits: list[ChunkHit], *, side: str, top_k: int) -> list[ChunkH
     return deduplicate_hits(hits=ranked, limit=top_k)
 
 
+def words_of(text: str) -> list[str]:
+    """The lower-cased words of a text, in order (what search and near-duplicate checks compare)."""
+    return _WORDS.findall(text.lower())
+
+
 @functools.lru_cache(maxsize=2048)
 def _shingles(text: str) -> frozenset[int]:
     # The same chunks come back for many questions; hashed 3-grams keep a cached entry to a few kilobytes.
-    words = _WORDS.findall(text.lower())
+    words = words_of(text)
     grams = zip(words, words[1:], words[2:], strict=False) if len(words) > 2 else [tuple(words)]
     return frozenset(map(hash, grams))
 

@@ -1,6 +1,5 @@
 """Reads from the knowledge base: hybrid chunk search, document lists and index health."""
 
-import re
 import threading
 import weakref
 from collections.abc import Sequence
@@ -16,10 +15,7 @@ from pgvector.psycopg.vector import VectorBinaryDumper
 
 from .embedders import embedding_spec
 from .models import SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
-from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates
-
-_WORDS = re.compile(r"\w+", re.UNICODE)
-
+from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, words_of
 
 # The candidate pool: the dense side's and the BM25 side's best chunks, each with both scores. The BM25 side ranks
 # the chunks holding the question's ranked words (see knowledge_bm25_terms: on large tables, only the rarest).
@@ -96,7 +92,7 @@ def chunk_neighbours(*, chunk_id: int, radius: int = 1) -> list[str]:
 
 def search_words(text: str) -> str:
     """The question's words the full-text side reads (the first 64: a bound on the work a question causes)."""
-    return " ".join(_WORDS.findall(text.lower())[:64])
+    return " ".join(words_of(text)[:64])
 
 
 def chunk_candidates(
