@@ -21,12 +21,14 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,6 +127,7 @@ async def stream_once(port: int, question: str) -> dict:
     started = time.perf_counter()
     first = None
     buffer = b""
+    failure = None
     try:
         async with asyncio.timeout(DEADLINE):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -141,15 +144,20 @@ async def stream_once(port: int, question: str) -> dict:
                 if first is None and b"event: token" in buffer:
                     first = time.perf_counter() - started
             writer.close()
-    except (TimeoutError, OSError):
-        pass
+    except (TimeoutError, OSError) as error:
+        failure = type(error).__name__
     whole = time.perf_counter() - started
     done = b"event: done" in buffer
+    if not done and failure is None:
+        # Why a stream ended without `done`: the code of its error event, or the status line.
+        code = re.search(rb'"code": ?"([a-z_]+)"', buffer)
+        failure = code.group(1).decode() if code else buffer.split(b"\r\n", 1)[0].decode(errors="replace") or "empty"
     return {
         "first": first if first is not None else DEADLINE,
         "whole": whole if done else DEADLINE,
         "done": done,
         "answered": b'"status": "answered"' in buffer,
+        "failure": failure if not done else None,
     }
 
 
@@ -178,6 +186,7 @@ def summary(results: list[dict], before_mb: float, peak_mb: float) -> dict:
         "done": sum(r["done"] for r in results),
         "answered": sum(r["answered"] for r in results),
         "n": len(results),
+        "failures": dict(Counter(r["failure"] for r in results if r["failure"])),
         "rss_before": before_mb,
         "rss_peak": peak_mb,
     }
@@ -308,6 +317,12 @@ def main() -> None:
               for name in before if "rss_before" in before[name]]  # fmt: skip
     print()
     print(table(["run", "before: RSS MB (start -> peak)", "after: RSS MB (start -> peak)"], memory))
+    failed = [[name, side, ", ".join(f"{reason} x{count}" for reason, count in runs[name]["failures"].items())]
+              for side, runs in (("before", before), ("after", after))
+              for name in runs if runs[name].get("failures")]  # fmt: skip
+    if failed:
+        print()
+        print(table(["run", "server", "streams not done: why"], failed))
 
 
 if __name__ == "__main__":
