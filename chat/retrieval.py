@@ -158,7 +158,7 @@ class RetrievalConfig:
     embed_batch: int = 32
     page_weight: float = 0.0
     section_factor: float = 1.5
-    page_margin: float = 0.05
+    page_margin: float = 0.2
 
     @classmethod
     def from_settings(cls) -> "RetrievalConfig":

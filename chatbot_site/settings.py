@@ -286,8 +286,8 @@ CHAT_FULLTEXT_BUDGET = env_int("CHAT_FULLTEXT_BUDGET", 5000)
 # 1 + CHAT_PAGE_WEIGHT * CHAT_PAGE_SECTION_FACTOR times (measured in bench/page_context.py; see docs/benchmarks.md).
 CHAT_PAGE_WEIGHT = env_float("CHAT_PAGE_WEIGHT", 0.5)
 CHAT_PAGE_SECTION_FACTOR = env_float("CHAT_PAGE_SECTION_FACTOR", 1.5)
-# Only the page's passages within this much cosine similarity of the best candidate are boosted (near ties).
-CHAT_PAGE_MARGIN = env_float("CHAT_PAGE_MARGIN", 0.05)
+# Only the page's passages whose fused score is within this share of the best candidate's are boosted (near ties).
+CHAT_PAGE_MARGIN = env_float("CHAT_PAGE_MARGIN", 0.2)
 # Below this best cosine similarity the knowledge is taken not to cover the question (measured on SQuAD;
 # see docs/benchmarks.md).
 CHAT_MIN_EVIDENCE = env_float("CHAT_MIN_EVIDENCE", 0.325)

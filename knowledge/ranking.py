@@ -88,7 +88,7 @@ class PageBoost:
     page: PageMatch
     weight: float
     section_factor: float = 1.5
-    margin: float = 0.05
+    margin: float = 0.2
 
 
 def _scaled(values: list[float], *, lowest: float | None) -> list[float]:
@@ -124,10 +124,12 @@ def rank_candidates(
     base = fused_scores(hits, fusion=fusion)
     scores = list(base)
     if boost is not None and boost.weight > 0:
-        best_similarity = max((hit.similarity or 0.0 for hit in hits), default=0.0)
+        # A near tie (a fused score within the margin, a share of the best) goes to the page; a clearly better
+        # passage elsewhere stays first. Gating on the fused score, not on one side's, keeps the page's own
+        # passages in their order: every one it boosts was ahead of every one it does not.
+        floor = max(base) * (1 - boost.margin)
         for index, hit in enumerate(hits):
-            # A near tie goes to the page; a clearly better passage elsewhere stays first.
-            if hit.document_id == boost.page.document_id and (hit.similarity or 0.0) >= best_similarity - boost.margin:
+            if hit.document_id == boost.page.document_id and base[index] >= floor:
                 section = boost.page.anchor and hit.anchor == boost.page.anchor
                 scores[index] *= 1 + boost.weight * (boost.section_factor if section else 1)
     order = sorted(range(len(hits)), key=lambda index: (-scores[index], hits[index].chunk_id))

@@ -142,9 +142,9 @@ def chunk_search(
 ) -> list[ChunkHit]:
     """Hybrid search: pgvector cosine (HNSW) and BM25 over Postgres full text, fused (see knowledge.ranking).
 
-    With a page ``boost``, the reader's page's candidates within its margin of the best candidate's similarity
-    score ``1 + weight`` times as much (its section's ``1 + weight * section_factor``): a bounded boost for near
-    ties that never excludes other documents. Near-identical chunks are kept once.
+    With a page ``boost``, the reader's page's candidates whose fused score is within its margin (a share) of the
+    best candidate's score ``1 + weight`` times as much (its section's ``1 + weight * section_factor``): a bounded
+    boost for near ties that never excludes other documents. Near-identical chunks are kept once.
     """
     pool = chunk_candidates(
         query=query,

@@ -72,16 +72,31 @@ def test_ranking_sorts_by_fused_score_and_keeps_it_as_the_base():
 def test_the_page_boost_wins_near_ties_only():
     pool = [
         hit(1, similarity=0.80, bm25=5.0, dense=1, sparse=1, document=1),
-        hit(2, similarity=0.78, bm25=4.0, dense=2, sparse=2, document=2, anchor="intro"),
+        hit(2, similarity=0.79, bm25=4.9, dense=2, sparse=2, document=2, anchor="intro"),
         hit(3, similarity=0.40, bm25=3.0, dense=3, sparse=3, document=2),
     ]
     boost = PageBoost(page=PageMatch(document_id=2, anchor="intro"), weight=0.5, section_factor=1.5, margin=0.05)
-    fusion = Fusion(method=FusionMethod.RRF)
+    fusion = Fusion(method=FusionMethod.CONVEX)
     ranked = rank_candidates(pool, fusion=fusion, top_k=3, boost=boost)
     assert [h.chunk_id for h in ranked] == [2, 1, 3]  # the near tie on the page (and its section) goes first
     assert ranked[0].score == pytest.approx(ranked[0].base_score * 1.75)
     assert ranked[2].score == ranked[2].base_score  # far behind the best: no boost
     assert [h.chunk_id for h in rank_candidates(pool, fusion=fusion, top_k=3)] == [1, 2, 3]
+
+
+def test_the_page_boost_never_reorders_the_pages_own_passages():
+    pool = [
+        hit(1, similarity=0.80, bm25=5.0, dense=1, sparse=1, document=1),
+        hit(2, similarity=0.79, bm25=1.0, dense=2, sparse=3, document=2),  # close in meaning, few of the words
+        hit(3, similarity=0.70, bm25=4.9, dense=3, sparse=2, document=2),  # the page's better passage overall
+    ]
+    boost = PageBoost(page=PageMatch(document_id=2, anchor=""), weight=0.5, margin=0.05)
+    fusion = Fusion(method=FusionMethod.CONVEX)
+    assert [h.chunk_id for h in rank_candidates(pool, fusion=fusion, top_k=3)] == [1, 3, 2]
+    # A near tie in similarity alone is not a near tie: passage 2 does not jump its own page's better passage.
+    assert [h.chunk_id for h in rank_candidates(pool, fusion=fusion, top_k=3, boost=boost)] == [1, 3, 2]
+    wide = PageBoost(page=PageMatch(document_id=2, anchor=""), weight=1.5, margin=0.6)
+    assert [h.chunk_id for h in rank_candidates(pool, fusion=fusion, top_k=3, boost=wide)] == [3, 2, 1]
 
 
 def test_one_side_alone_ranks_by_its_own_rank_and_skips_the_other_sides_candidates():
