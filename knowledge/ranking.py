@@ -127,7 +127,7 @@ def rank_candidates(
         # A near tie (a fused score within the margin, a share of the best) goes to the page; a clearly better
         # passage elsewhere stays first. Gating on the fused score, not on one side's, keeps the page's own
         # passages in their order: every one it boosts was ahead of every one it does not.
-        floor = max(base) * (1 - boost.margin)
+        floor = max(base, default=0.0) * (1 - boost.margin)
         for index, hit in enumerate(hits):
             if hit.document_id == boost.page.document_id and base[index] >= floor:
                 section = boost.page.anchor and hit.anchor == boost.page.anchor

@@ -99,6 +99,13 @@ def test_the_page_boost_never_reorders_the_pages_own_passages():
     assert [h.chunk_id for h in rank_candidates(pool, fusion=fusion, top_k=3, boost=wide)] == [3, 2, 1]
 
 
+def test_an_empty_pool_ranks_to_nothing_with_or_without_a_page():
+    boost = PageBoost(page=PageMatch(document_id=2, anchor=""), weight=0.5)
+    for fusion in (Fusion(method=FusionMethod.CONVEX), Fusion(method=FusionMethod.RRF)):
+        assert rank_candidates([], fusion=fusion, top_k=3) == []
+        assert rank_candidates([], fusion=fusion, top_k=3, boost=boost) == []
+
+
 def test_one_side_alone_ranks_by_its_own_rank_and_skips_the_other_sides_candidates():
     assert [h.chunk_id for h in rank_one_side(POOL, side="sparse_rank", top_k=5)] == [2, 3]
     assert [h.chunk_id for h in rank_one_side(POOL, side="dense_rank", top_k=1)] == [1]
