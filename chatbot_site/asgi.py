@@ -9,12 +9,14 @@ import asyncio
 import contextlib
 import logging
 import os
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.urls import Resolver404, resolve
+
+from chatbot_site.on_loop import OnTheLoop, steps_on_loop
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
 django_application = get_asgi_application()
@@ -22,27 +24,11 @@ django_application = get_asgi_application()
 logger = logging.getLogger(__name__)
 
 
-class _OnTheLoop(Executor):
-    """An executor that runs each call at once, in the calling thread (for API requests: the event loop's)."""
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # noqa: BLE001 - handed to the awaiting caller, as a thread's would be
-            future.set_exception(error)
-        return future
-
-
-# Around an async view, Django runs its sync steps through sync_to_async: its own middleware's process_request
-# and process_response, the request signals, rendering and closing the response. That is 17 hops to a thread
-# and back an API request, 1.5 to 2.5 ms at one reader. The chat API's views are async and send every blocking
-# job (embedding, SQL, answering) to the chat worker pool, so those steps are CPU work of microseconds: they run
-# on the loop. A database call there would fail loudly (Django refuses one on the event loop), never block it.
+# For an API request whose view is async, Django's sync steps run on the loop (chatbot_site.on_loop says why).
 # A sync view (the OpenAPI schema and its page) keeps a thread, and so does everything with
 # CHAT_WORKER_THREADS=0 (the tests' setting), where the chat's own work is a thread-sensitive step too.
 # Other paths (the admin) keep a thread of their own for each request, as Django does.
-_API_ON_LOOP = _OnTheLoop()
+_API_ON_LOOP = OnTheLoop()
 _API_SYNC_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-sync")
 
 
@@ -175,7 +161,9 @@ async def application(scope, receive, send) -> None:
         await (_mcp_app or _mcp_unavailable)(scope, receive, send)
         return
     if scope["type"] == "http" and scope.get("path", "").startswith(("/api/", "/v1/")):
-        async with ThreadSensitiveContext(executor=_api_executor(scope["path"])):
-            await _bounded_api(scope, receive, send)
+        executor = _api_executor(scope["path"])
+        with steps_on_loop(executor is _API_ON_LOOP):
+            async with ThreadSensitiveContext(executor=executor):
+                await _bounded_api(scope, receive, send)
         return
     await django_application(scope, receive, send)

@@ -1,5 +1,6 @@
 """Request logging with a request id, an early refusal of oversize API bodies, and static files; all of them
-work both sync and async, so an async view runs on the event loop with no thread in between."""
+work both sync and async, so an async view runs on the event loop with no thread in between. Django's own
+middleware is wrapped so that, for API requests, it does not hop to a thread either (chatbot_site.on_loop)."""
 
 import logging
 import re
@@ -8,11 +9,17 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.middleware import common
 from django.urls import is_valid_path
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from chat.exceptions import error_body, openai_error_body
+
+from .on_loop import InlineHooks
 
 logger = logging.getLogger("chatbot_site.requests")
 
@@ -189,3 +196,23 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         if static_file is not None:
             return self.serve(static_file, request)
         return await self.get_response(request)
+
+
+# Django's middleware, with its hooks called inline for API requests whose steps run on the loop
+# (chatbot_site.on_loop); everywhere else exactly Django's. SecurityMiddleware, CsrfViewMiddleware and
+# XFrameOptionsMiddleware stay as they are: `check --deploy` looks for them by name, and only then checks the
+# settings they act on (HSTS, SSL redirect, ...).
+class SessionMiddleware(InlineHooks, sessions.SessionMiddleware):
+    pass
+
+
+class CommonMiddleware(InlineHooks, common.CommonMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(InlineHooks, auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
+    pass

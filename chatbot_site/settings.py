@@ -108,11 +108,12 @@ MIDDLEWARE = [
     "chatbot_site.middleware.AdminContentSecurityPolicyMiddleware",
     "chatbot_site.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, wrapped so that an async API view's request runs their hooks on the loop (chatbot_site.on_loop).
+    "chatbot_site.middleware.SessionMiddleware",
+    "chatbot_site.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "chatbot_site.middleware.AuthenticationMiddleware",
+    "chatbot_site.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",

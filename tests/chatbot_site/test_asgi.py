@@ -7,7 +7,9 @@ import uuid
 import httpx
 from django.core.signals import request_started
 
+from chatbot_site import asgi
 from chatbot_site.asgi import application
+from chatbot_site.middleware import CommonMiddleware
 
 
 def _serve(path: str) -> tuple[int, int, set[int]]:
@@ -50,3 +52,29 @@ def test_sync_views_other_paths_and_the_tests_setting_keep_a_thread(settings):
     status, loop_thread, threads = _serve(f"/api/chat/sessions/{uuid.uuid4()}/")
     assert status == 404
     assert threads and loop_thread not in threads
+
+
+def test_djangos_middleware_hooks_run_inline_for_an_api_request(settings, monkeypatch):
+    """Django's own middleware calls its hooks through sync_to_async; for an async API view our wrappers call
+    them directly (Security, CSRF and X-Frame-Options keep Django's classes for `check --deploy`)."""
+    settings.CHAT_WORKER_THREADS = 2
+    hops, hook_threads = [], set()
+    submit = asgi._API_ON_LOOP.submit
+    monkeypatch.setattr(asgi._API_ON_LOOP, "submit", lambda fn, *a, **k: hops.append(fn) or submit(fn, *a, **k))
+    process_request = CommonMiddleware.process_request
+
+    def record(self, request):
+        hook_threads.add(threading.get_ident())
+        return process_request(self, request)
+
+    monkeypatch.setattr(CommonMiddleware, "process_request", record)
+    status, loop_thread, _ = _serve(f"/api/chat/sessions/{uuid.uuid4()}/")
+    assert status == 404
+    assert hook_threads == {loop_thread}
+    assert 0 < len(hops) <= 10  # 17 when every middleware hook was a hop
+
+    # Elsewhere the wrapped middleware is Django's: its hooks run in the request's thread.
+    hook_threads.clear()
+    status, loop_thread, _ = _serve("/no-such-page")
+    assert status == 404
+    assert hook_threads and loop_thread not in hook_threads
