@@ -13,8 +13,8 @@ def test_the_executor_runs_a_call_at_once_on_the_loop_without_waking_it():
         loop = asyncio.get_running_loop()
         wakeups = []
         call_soon_threadsafe = loop.call_soon_threadsafe
-        loop.call_soon_threadsafe = lambda *args, **kwargs: wakeups.append(args) or call_soon_threadsafe(
-            *args, **kwargs
+        loop.call_soon_threadsafe = lambda *args, **kwargs: (
+            wakeups.append(args) or call_soon_threadsafe(*args, **kwargs)
         )
         value = await loop.run_in_executor(OnTheLoop(), threading.get_ident)
         return value, threading.get_ident(), len(wakeups)
