@@ -1,6 +1,7 @@
 """Text helpers for the offline answerer and the evidence gate: words, stems, sentences, terms of a question."""
 
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -30,13 +31,18 @@ QUESTION_FRAME_WORDS = frozenset(
 )
 MAX_SENTENCE_WORDS = 60
 
-_stemmer = snowballstemmer.stemmer("english")
+# One stemmer per thread: a Snowball stemmer keeps the word it works on in itself, so worker threads sharing one
+# mix their words up (an IndexError, or a wrong stem that the cache below would keep for the process's life).
+_stemmers = threading.local()
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Snowball (Porter 2) stem of a lower-case word."""
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def content_words(text: str) -> list[str]:

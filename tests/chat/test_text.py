@@ -1,0 +1,42 @@
+"""Text helpers shared by the worker threads."""
+
+import sys
+import threading
+
+import snowballstemmer
+
+from chat import text
+
+
+def test_stems_are_right_when_many_threads_stem_at_once():
+    """A Snowball stemmer keeps the word it works on in itself: one shared by the worker pool's threads mixed
+    their words up (an IndexError under a burst of readers, or a wrong stem cached for the process's life)."""
+    bases = ["generaliz", "connect", "happi", "argu", "nation", "relat", "condition", "electr", "adjust", "format"]
+    suffixes = ["ation", "ations", "ing", "ed", "ness", "ional", "ization", "izations", "ively", "fulness", "ers"]
+    words = [base + suffix + "s" * n for base in bases for suffix in suffixes for n in range(4)]
+    reference = snowballstemmer.stemmer("english")
+    expected = {word: reference.stemWord(word) for word in words}
+    failures: list[BaseException] = []
+    results: list[dict[str, str]] = []
+
+    def stem_all(order: list[str]) -> None:
+        try:
+            results.append({word: text.stem(word) for word in order})
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failures.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, as a loaded server does now and then
+    try:
+        for _ in range(5):
+            text.stem.cache_clear()
+            threads = [threading.Thread(target=stem_all, args=(words[i:] + words[:i],)) for i in range(0, 40, 5)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+        text.stem.cache_clear()
+    assert not failures
+    assert all(result == expected for result in results)
