@@ -13,7 +13,7 @@ serves it (uvicorn, chatbot_site.server). A request that has
 not finished 30 s after it was sent counts as not done. Server memory is the resident set before and at its
 peak during each run.
 
-    .venv/bin/python bench/concurrency.py [--baseline REV] [--quick]
+    .venv/bin/python bench/concurrency.py [--baseline REV] [--quick] [--logs DIR]
 """
 
 import argparse
@@ -69,9 +69,13 @@ def rss_mb(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def process(command: list[str], *, cwd: Path, env: dict, ready_url: str | None = None) -> Iterator[subprocess.Popen]:
-    """A child process, waited on until ``ready_url`` answers 200, stopped with SIGTERM after the block."""
-    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def process(
+    command: list[str], *, cwd: Path, env: dict, ready_url: str | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """A child process, waited on until ``ready_url`` answers 200, stopped with SIGTERM after the block. Its
+    output goes to ``log`` (appended) or nowhere."""
+    output = log.open("ab") if log else subprocess.DEVNULL
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
     try:
         deadline = time.monotonic() + 120
         while ready_url and time.monotonic() < deadline:
@@ -91,6 +95,8 @@ def process(command: list[str], *, cwd: Path, env: dict, ready_url: str | None =
             child.wait(timeout=60)
         except subprocess.TimeoutExpired:
             child.kill()
+        if log:
+            output.close()
 
 
 def server_command(code: Path, port: int) -> list[str]:
@@ -212,8 +218,10 @@ def throughput(url: str, clients: int, seconds: float) -> float:
     return sum(counts) / (time.perf_counter() - started)
 
 
-def measure(kind: str, code: Path, database: str, *, quick: bool) -> dict:
-    """Every phase against one server kind; a fresh server (and model server) per phase."""
+def measure(kind: str, code: Path, database: str, *, quick: bool, logs: Path | None = None) -> dict:
+    """Every phase against one server kind; a fresh server (and model server) per phase. With ``logs``, each
+    server's output (tracebacks of failed streams included) goes to ``logs/<kind>.log``."""
+    log = logs / f"{kind}.log" if logs else None
     from django.conf import settings  # noqa: PLC0415
 
     base_env = {
@@ -244,7 +252,9 @@ def measure(kind: str, code: Path, database: str, *, quick: bool) -> dict:
         model = [sys.executable, str(ROOT / "bench" / "slow_model.py"), "--port", str(model_port)]
         with (
             process([*model, "--seconds", str(model_seconds)], cwd=ROOT, env=base_env),
-            process(server_command(code, port), cwd=code, env=env, ready_url=f"http://127.0.0.1:{port}/readyz") as app,
+            process(
+                server_command(code, port), cwd=code, env=env, ready_url=f"http://127.0.0.1:{port}/readyz", log=log
+            ) as app,
         ):
             asyncio.run(burst(port, 2))  # one warm-up pair, as a reader who came earlier
             before = rss_mb(app.pid)
@@ -256,7 +266,9 @@ def measure(kind: str, code: Path, database: str, *, quick: bool) -> dict:
             results[f"{phase} {size}"] = summary(outcome, before, peak.stop())
         print(f"  {kind} {phase} {size}: {results[f'{phase} {size}']}", file=sys.stderr)
     port = free_port()
-    with process(server_command(code, port), cwd=code, env=base_env, ready_url=f"http://127.0.0.1:{port}/readyz"):
+    with process(
+        server_command(code, port), cwd=code, env=base_env, ready_url=f"http://127.0.0.1:{port}/readyz", log=log
+    ):
         url = f"http://127.0.0.1:{port}"
         throughput(url, 1, 2)  # warm-up
         for clients in (1, 4, 16):
@@ -284,12 +296,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git revision of the threaded server")
     parser.add_argument("--quick", action="store_true", help="a shorter sustained run and offline phase")
+    parser.add_argument("--logs", type=Path, help="a folder for the servers' output (before.log, after.log)")
     args = parser.parse_args()
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
     setup()
     with guide_database(suffix="concurrency") as database:
-        after = measure("after", ROOT, database, quick=args.quick)
+        after = measure("after", ROOT, database, quick=args.quick, logs=args.logs)
         with worktree(args.baseline) as tree:
-            before = measure("before", tree, database, quick=args.quick)
+            before = measure("before", tree, database, quick=args.quick, logs=args.logs)
     rows = []
     for name, old in before.items():
         new = after[name]
