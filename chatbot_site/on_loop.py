@@ -54,7 +54,7 @@ def runs_on_loop() -> bool:
 class InlineHooks:
     """Mixed in before one of Django's MiddlewareMixin middlewares: on the loop (see ``steps_on_loop``), its
     process_request and process_response are called directly instead of through sync_to_async, whose
-    bookkeeping (a context copy, futures, a wake-up of the loop) costs some 0.1 ms a call. Elsewhere (the
+    bookkeeping (copying and restoring the context, two futures) costs more than the hooks. Elsewhere (the
     admin, sync views) the middleware behaves as Django's."""
 
     async def __acall__(self, request):
