@@ -20,6 +20,7 @@ from haystack.dataclasses import ChatMessage
 from .answering import MalformedReply, ReplyStatus
 from .concurrency import run_blocking
 from .exceptions import DatabaseUnavailable, LLMBadResponse, LLMRateLimited, LLMTimeout, LLMUnavailable
+from .generation import serve_on_running_loop
 from .pipeline import ChatPipelines, build_chat_pipelines, stage_timings
 from .streaming import StreamCancelled
 
@@ -141,10 +142,19 @@ class ChatEngine:
         self.embed_query("warm up")
 
     async def warm_up_async(self) -> None:
-        """On the serving event loop: make the async model clients, which belong to the loop they were made
-        on, so the first burst of readers does not make one each."""
+        """On the serving event loop, for the process's life: make the async model clients, which belong to
+        the loop they were made on, so the first burst of readers does not make one each."""
+        serve_on_running_loop()
         for pipeline in self._all_pipelines():
             await pipeline.warm_up_async()
+
+    async def close_async(self) -> None:
+        """On the serving event loop, as the server stops: close the async model clients' connections."""
+        for pipeline in self._all_pipelines():
+            for _, instance in pipeline.walk():
+                close = getattr(instance, "close_async", None)
+                if close is not None:
+                    await close()
 
     def embed_query(self, text: str) -> Any:
         """The query embedding retrieval uses (blocking)."""

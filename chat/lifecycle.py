@@ -34,6 +34,11 @@ async def server_starting_on_loop() -> None:
     await get_chat_engine().warm_up_async()
 
 
+async def server_stopping_on_loop() -> None:
+    """On the serving event loop, as the server stops: close the model clients' connections."""
+    await get_chat_engine().close_async()
+
+
 def server_stopping() -> None:
     """On a graceful stop (SIGTERM, Ctrl-C), after the open requests finished: write the live sessions out."""
     store = _memory_store()

@@ -62,6 +62,10 @@ class LLMQueryRewriter:
         """Make the generator's async client on the running loop."""
         await self.generator.warm_up_async()
 
+    async def close_async(self) -> None:
+        """Close the generator's async client (on the loop that made it)."""
+        await self.generator.close_async()
+
     def _messages(self, message: str, history: list[ChatMessage]) -> list[ChatMessage]:
         transcript = "\n".join(f"{turn.role.value}: {turn.text}" for turn in history[-6:] if turn.text)
         return [

@@ -74,10 +74,11 @@ async def _lifespan(receive, send) -> None:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                try:
-                    await asyncio.to_thread(lifecycle.server_stopping)
-                except Exception:  # noqa: BLE001 - a failed snapshot must not hang the stop
-                    logger.exception("shutdown step failed")
+                for step in (lifecycle.server_stopping_on_loop(), asyncio.to_thread(lifecycle.server_stopping)):
+                    try:
+                        await step
+                    except Exception:  # noqa: BLE001 - one failed step must not skip the next or hang the stop
+                        logger.exception("shutdown step failed")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -77,7 +77,9 @@ class FakeOpenAI:
     """Behaviour of the fake server: a reply text, a failure mode, and what it was sent."""
 
     reply: str = "The snowy owl hunts lemmings [1]."
-    mode: str = "ok"  # ok | 429 | 500 | timeout | malformed | empty
+    # ok | 429 | 500 | timeout | malformed | empty; while streaming, after the first token:
+    # stream_error (an error event) | stream_malformed (a line that is not JSON)
+    mode: str = "ok"
     delay: float = 0.0
     requests: list[dict] = field(default_factory=list)
     fail_times: int = 0  # with mode 429/500: fail this many times, then answer
@@ -186,6 +188,13 @@ def _handler(state: FakeOpenAI):
                 chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
+                if state.mode == "stream_error":
+                    error = {"error": {"message": "The model is overloaded", "type": "server_error"}}
+                    self.wfile.write(f"data: {json.dumps(error)}\n\n".encode())
+                    return
+                if state.mode == "stream_malformed":
+                    self.wfile.write(b"data: {this is not json\n\n")
+                    return
                 time.sleep(state.token_delay)
             final = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
             self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())

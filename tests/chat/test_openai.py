@@ -135,6 +135,19 @@ def test_llm_failure_while_streaming_is_an_error_event(api, knowledge, llm):
     assert turns(api, session_id) == []
 
 
+@pytest.mark.parametrize("mode", ["stream_error", "stream_malformed"])
+def test_a_model_failing_mid_stream_is_an_error_event_and_stores_nothing(api, knowledge, llm, mode):
+    llm.mode = mode
+    session_id = new_session(api)
+    url = reverse("chat-session-messages", args=[session_id]) + "?stream=1"
+    events = parse_sse(streamed_body(api.post(url, {"message": "Who built Hubble?"}, format="json")))
+    names = [name for name, _ in events]
+    assert names[0] == "sources" and "token" in names
+    assert names[-1] == "error" and "done" not in names
+    assert events[-1][1]["error"]["code"] == "llm_bad_response"
+    assert turns(api, session_id) == []
+
+
 def test_retries_with_backoff_recover_from_a_transient_error(api, knowledge, llm, settings):
     from chat.engine import reset_chat_engine
 

@@ -22,7 +22,10 @@ class Command(BaseCommand):
 
         async def serve() -> None:
             await engine.warm_up_async()
-            await server.run_stdio_async()
+            try:
+                await server.run_stdio_async()
+            finally:
+                await engine.close_async()
 
         try:
             anyio.run(serve)
