@@ -47,14 +47,22 @@ def format_event(name: str, data: Any) -> str:
 EventEncoder = Callable[[str, Any], str]
 
 
+_KEEPALIVE = object()  # queued when the stream has been quiet for KEEPALIVE_SECONDS
+
+
 async def _events(work: Callable[[EventCallback], Awaitable[Any]], encode: EventEncoder) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
     queue: asyncio.Queue = asyncio.Queue()
     cancelled = threading.Event()
 
     def put(item: tuple[str, Any] | None) -> None:
-        # Thread-safe and in call order, so `done` never overtakes a token sent from a worker thread.
-        loop.call_soon_threadsafe(queue.put_nowait, item)
+        # In call order, so `done` never overtakes a token sent from a worker thread: a worker's event is queued
+        # by a loop callback scheduled before the one that resumes the work after it.
+        if threading.get_ident() == loop_thread:
+            queue.put_nowait(item)  # on the loop already: no wake-up call needed
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def on_event(name: str, data: dict) -> None:
         # Called on the loop (LLM tokens) or from a worker thread (retrieval, extractive answers).
@@ -76,19 +84,38 @@ async def _events(work: Callable[[EventCallback], Awaitable[Any]], encode: Event
         finally:
             put(None)
 
+    last_sent = loop.time()
+
+    def keep_alive() -> None:
+        nonlocal timer
+        quiet = loop.time() - last_sent
+        if quiet >= KEEPALIVE_SECONDS:
+            queue.put_nowait(_KEEPALIVE)
+            quiet = 0.0
+        timer = loop.call_later(KEEPALIVE_SECONDS - quiet, keep_alive)
+
+    timer = loop.call_later(KEEPALIVE_SECONDS, keep_alive)
     task = asyncio.create_task(run())
     try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            if item is None:
-                return
-            yield encode(*item)
+        finished = False
+        while not finished:
+            # Whatever queued up while the loop was busy goes out in one write.
+            parts: list[str] = []
+            item = await queue.get()
+            while True:
+                if item is None:
+                    finished = True
+                    break
+                parts.append(": keep-alive\n\n" if item is _KEEPALIVE else encode(*item))
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            if parts:
+                yield "".join(parts)
+                last_sent = loop.time()
     finally:
         # The client went away (Django cancels the response) or the stream ended: stop the work, store nothing.
+        timer.cancel()
         cancelled.set()
         if not task.done():
             task.cancel()

@@ -57,3 +57,41 @@ def test_stream_errors_come_as_an_error_event(api):
     assert response.status_code == 404
     events = parse_sse(response.content)
     assert events == [("error", {"error": {"code": "session_not_found", "message": events[0][1]["error"]["message"]}})]
+
+
+def test_a_quiet_stream_sends_keep_alive_comments(api, knowledge, llm, monkeypatch):
+    from chat import streaming
+
+    monkeypatch.setattr(streaming, "KEEPALIVE_SECONDS", 0.2)
+    llm.reply = "Tower Bridge opened in 1894 [1]."
+    llm.token_delay = 0.5  # the model pauses longer than the keep-alive interval between tokens
+    url = reverse("chat-converse") + "?stream=1"
+    response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
+    body = streamed_body(response)
+    events = parse_sse(body)
+    assert body.count(b": keep-alive\n\n") >= 3
+    assert events[-1][0] == "done"
+    assert "".join(data["text"] for name, data in events if name == "token") == llm.reply
+
+
+def test_events_queued_while_the_loop_was_busy_go_out_together_in_order():
+    import asyncio
+
+    from chat.streaming import _events, format_event
+
+    async def work(on_event):
+        for number in range(5):
+            on_event("token", {"text": str(number)})  # five events before the stream gets to run
+        await asyncio.sleep(0)
+        on_event("token", {"text": "5"})
+        return {"answer": "012345"}
+
+    async def read() -> list[str]:
+        return [chunk async for chunk in _events(work, format_event)]
+
+    chunks = asyncio.run(read())
+    assert chunks[0] == "".join(format_event("token", {"text": str(n)}) for n in range(5))
+    assert parse_sse("".join(chunks).encode()) == [
+        *[("token", {"text": str(n)}) for n in range(6)],
+        ("done", {"answer": "012345"}),
+    ]
