@@ -131,8 +131,16 @@ def ingest_tasks(cluster, title: str) -> list[tuple[str, list[str]]]:
 def test_documents_uploaded_while_two_workers_run_are_each_indexed_once(cluster):
     extra = {f"Notes {n}": f"# Notes {n}\n\n## Part\n\nThe note number {n} is about lighthouses." for n in range(5)}
     upload(cluster, {**CORPUS, **extra})
-    wait_until(lambda: set(statuses(cluster).values()) == {"ready"} and len(statuses(cluster)) == 8, what="ready")
-    for title in [*CORPUS, *extra]:
+    titles = [*CORPUS, *extra]
+
+    def indexed() -> bool:
+        # A document is ready inside its task; the task's own row is marked finished a moment later.
+        tasks = [status for title in titles for status, _ in ingest_tasks(cluster, title)]
+        done = not {"READY", "RUNNING"} & set(tasks)
+        return set(statuses(cluster).values()) == {"ready"} and len(statuses(cluster)) == 8 and done
+
+    wait_until(indexed, what="every document ready and its ingestion task finished")
+    for title in titles:
         tasks = ingest_tasks(cluster, title)
         assert [status for status, _ in tasks] == ["SUCCESSFUL"], (title, tasks)
     chunks = (
@@ -141,7 +149,7 @@ def test_documents_uploaded_while_two_workers_run_are_each_indexed_once(cluster)
         .fetchone()
     )
     assert chunks[0] == chunks[1] > 0
-    workers = {worker for title in [*CORPUS, *extra] for _, ids in ingest_tasks(cluster, title) for worker in ids}
+    workers = {worker for title in titles for _, ids in ingest_tasks(cluster, title) for worker in ids}
     assert len(workers) == 2, "both workers took documents"
 
 
