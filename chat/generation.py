@@ -60,8 +60,11 @@ class ClosingOpenAIChatGenerator(OpenAIChatGenerator):
             return
         # A client made on another loop cannot be reused: its connections belong to that loop.
         self._client_loop = loop
-        http_client = DefaultAioHttpClient() if loop is _serving_loop else None
-        self.async_client = AsyncOpenAI(http_client=http_client, **self._client_kwargs())
+        self.async_client = None
+        if loop is _serving_loop:
+            self.async_client = AsyncOpenAI(http_client=DefaultAioHttpClient(), **self._client_kwargs())
+        else:
+            await OpenAIChatGenerator.warm_up_async(self)  # Haystack's own client (httpx)
 
     @component.output_types(replies=list[ChatMessage])
     async def run_async(
@@ -77,7 +80,8 @@ class ClosingOpenAIChatGenerator(OpenAIChatGenerator):
         callback = select_streaming_callback(
             init_callback=self.streaming_callback, runtime_callback=streaming_callback, requires_async=True
         )
-        if callback is None or tools or self.tools or (generation_kwargs or {}).get("response_format"):
+        structured = {**self.generation_kwargs, **(generation_kwargs or {})}.get("response_format")
+        if callback is None or tools or self.tools or structured:
             return await OpenAIChatGenerator.run_async(
                 self, messages, streaming_callback, generation_kwargs, tools=tools, tools_strict=tools_strict
             )

@@ -74,9 +74,10 @@ async def _lifespan(receive, send) -> None:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                for step in (lifecycle.server_stopping_on_loop(), asyncio.to_thread(lifecycle.server_stopping)):
+                steps = (lifecycle.server_stopping_on_loop, lambda: asyncio.to_thread(lifecycle.server_stopping))
+                for step in steps:
                     try:
-                        await step
+                        await step()
                     except Exception:  # noqa: BLE001 - one failed step must not skip the next or hang the stop
                         logger.exception("shutdown step failed")
                 await send({"type": "lifespan.shutdown.complete"})
