@@ -35,6 +35,8 @@ from pathlib import Path
 from _http import Client, percentile
 from _setup import ROOT, guide_database, setup, table
 
+from tests.servers import rss_mb_of
+
 BASELINE = "b74b1cc"  # main before async serving: gunicorn, one process, 8 threads
 DEADLINE = 30.0
 QUESTIONS = [
@@ -53,19 +55,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (gunicorn's worker is the master's child)."""
-    total = 0.0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            total += int(line.split()[1]) / 1024
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for child in children.read_text().split() if children.exists() else []:
-        with contextlib.suppress(OSError):
-            total += rss_mb(int(child))
-    return total
 
 
 @contextlib.contextmanager
@@ -112,14 +101,14 @@ class Peak:
     """Samples a process's resident memory in the background; the highest value seen."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, rss_mb(pid), threading.Event()
+        self.pid, self.peak, self._stop = pid, rss_mb_of(pid), threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
             with contextlib.suppress(OSError):
-                self.peak = max(self.peak, rss_mb(self.pid))
+                self.peak = max(self.peak, rss_mb_of(self.pid))
 
     def stop(self) -> float:
         self._stop.set()
@@ -257,7 +246,7 @@ def measure(kind: str, code: Path, database: str, *, quick: bool, logs: Path | N
             ) as app,
         ):
             asyncio.run(burst(port, 2))  # one warm-up pair, as a reader who came earlier
-            before = rss_mb(app.pid)
+            before = rss_mb_of(app.pid)
             peak = Peak(app.pid)
             if phase == "burst":
                 outcome = asyncio.run(burst(port, size))

@@ -17,9 +17,18 @@ from haystack import Document, Pipeline
 from haystack.core.errors import PipelineRuntimeError
 from haystack.dataclasses import ChatMessage
 
+from knowledge.embedding_process import EmbeddingProcessFailed
+
 from .answering import MalformedReply, ReplyStatus
 from .concurrency import run_blocking
-from .exceptions import DatabaseUnavailable, LLMBadResponse, LLMRateLimited, LLMTimeout, LLMUnavailable
+from .exceptions import (
+    DatabaseUnavailable,
+    EmbeddingUnavailable,
+    LLMBadResponse,
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+)
 from .generation import serve_on_running_loop
 from .pipeline import ChatPipelines, build_chat_pipelines, stage_timings
 from .streaming import StreamCancelled
@@ -90,6 +99,8 @@ def raise_mapped(error: BaseException) -> NoReturn:
         raise LLMBadResponse() from cause
     if isinstance(cause, DatabaseError):
         raise DatabaseUnavailable() from cause
+    if isinstance(cause, EmbeddingProcessFailed):
+        raise EmbeddingUnavailable() from cause
     raise error
 
 

@@ -85,6 +85,12 @@ class DatabaseUnavailable(ChatError):
     default_detail = "The knowledge base database is unavailable. Try again in a moment."
 
 
+class EmbeddingUnavailable(ChatError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "embedding_unavailable"
+    default_detail = "The embedding model is unavailable. Try again in a moment."
+
+
 _DRF_CODES = {
     exceptions.ParseError: "malformed_json",
     exceptions.UnsupportedMediaType: "unsupported_media_type",

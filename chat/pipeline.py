@@ -11,6 +11,7 @@ from django.conf import settings
 from haystack import Pipeline, tracing
 
 from knowledge.embedders import shared_document_embedder
+from knowledge.embedding_process import shared_embedding_process
 
 from .answering import CitationValidator, PromptBuilder
 from .extractive import ExtractiveAnswerer
@@ -168,12 +169,20 @@ class ChatPipelines:
         }
 
 
+def _query_embed_many(*, batch_size: int) -> Any:
+    """What embeds the questions' batches: the offline model's own process (CHAT_EMBED_PROCESS), or in-process."""
+    if settings.CHAT_EMBED_PROCESS and settings.EMBEDDING_BACKEND == "local":
+        process = shared_embedding_process(batch_size=batch_size, torch_threads=settings.TORCH_NUM_THREADS)
+        process.start(wait=False)  # its model loads while this process builds the rest; warm_up() waits for it
+        return process.embed_many
+    return document_embed_many(shared_document_embedder(batch_size=batch_size))
+
+
 def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipelines:
     """Build the pipelines for the configured backends (LLM when OPENAI_API_KEY is set, else extractive)."""
     config = config or RetrievalConfig.from_settings()
     batcher = EmbeddingBatcher(
-        embed_many=document_embed_many(shared_document_embedder(batch_size=config.embed_batch)),
-        max_batch=config.embed_batch,
+        embed_many=_query_embed_many(batch_size=config.embed_batch), max_batch=config.embed_batch
     )
     # Questions and selected passages are embedded the same way, batched together.
     query_embedder = QueryEmbedder(batcher=batcher)

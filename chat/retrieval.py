@@ -45,6 +45,7 @@ class EmbeddingBatcher:
         self._queue: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self.warm = False
 
     def _submit(self, text: str) -> Future:
         if self._thread is None:
@@ -55,6 +56,13 @@ class EmbeddingBatcher:
         future: Future = Future()
         self._queue.put((text, future))
         return future
+
+    def warm_up(self) -> None:
+        """Embed once, so the model is loaded before the first question (blocks; once: Haystack pipelines warm
+        their components up on every run)."""
+        if not self.warm:
+            self.embed_many(["warm-up"])
+            self.warm = True
 
     def embed(self, text: str) -> Any:
         """The text's embedding (blocks the calling thread)."""
@@ -110,6 +118,15 @@ class QueryEmbedder:
 
     def __init__(self, *, batcher: EmbeddingBatcher) -> None:
         self.batcher = batcher
+
+    def warm_up(self) -> None:
+        """Load the model before the first question."""
+        self.batcher.warm_up()
+
+    async def warm_up_async(self) -> None:
+        """As warm_up(), in a thread: the first one waits seconds for the model (later ones return at once)."""
+        if not self.batcher.warm:
+            await asyncio.to_thread(self.batcher.warm_up)
 
     @component.output_types(embedding=np.ndarray)
     def run(self, text: str) -> dict[str, np.ndarray]:

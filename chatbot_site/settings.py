@@ -337,6 +337,8 @@ COMPLETIONS_MAX_MESSAGES = env_int("COMPLETIONS_MAX_MESSAGES", 500)
 CHAT_WORKER_THREADS = env_int("CHAT_WORKER_THREADS", 8)
 # Questions embedded together in one model call when they arrive at the same time.
 CHAT_EMBED_BATCH = env_int("CHAT_EMBED_BATCH", 32)
+# Questions are embedded by the offline model in a child process of its own, out of the event loop's GIL.
+CHAT_EMBED_PROCESS = env_bool("CHAT_EMBED_PROCESS", True)
 
 # Throttle counters. Local memory is per process; with several processes use Redis (CACHE_URL=redis://...).
 CACHE_URL = env_str("CACHE_URL", "")

@@ -10,6 +10,9 @@ from haystack.utils import Secret
 # The text that is embedded for a chunk is "<context>\n<text>", where context is "Title > Section".
 CONTEXT_META_FIELD = "context"
 
+# The offline model's options, the same in every process that loads it.
+_LOCAL_COMMON = {"local_files_only": True, "normalize_embeddings": True, "token": None}
+
 _lock = threading.Lock()
 _warm: dict[str, Any] = {}
 
@@ -43,11 +46,34 @@ def _local_model_path() -> str:
     return str(get_model_path())
 
 
-def _set_torch_threads() -> None:
+def set_torch_threads(count: int) -> None:
+    """Use ``count`` intra-op threads for torch in this process."""
     import torch  # noqa: PLC0415
 
-    if torch.get_num_threads() != settings.TORCH_NUM_THREADS:
-        torch.set_num_threads(settings.TORCH_NUM_THREADS)
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+
+
+def local_document_embedder(*, batch_size: int, progress_bar: bool = False) -> Any:
+    """The offline model as a document embedder, not yet warmed up (reads no settings: child processes use it)."""
+    from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
+        SentenceTransformersDocumentEmbedder,
+    )
+
+    return SentenceTransformersDocumentEmbedder(
+        **_LOCAL_COMMON,
+        model=_local_model_path(),
+        batch_size=batch_size,
+        progress_bar=progress_bar,
+        meta_fields_to_embed=[CONTEXT_META_FIELD],
+    )
+
+
+def disable_model_progress_bars() -> None:
+    """A bar per model load would clutter command output."""
+    from transformers.utils import logging as transformers_logging  # noqa: PLC0415
+
+    transformers_logging.disable_progress_bar()
 
 
 def build_embedders(
@@ -78,32 +104,18 @@ def build_embedders(
         return document, OpenAITextEmbedder(**common)
 
     from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
-        SentenceTransformersDocumentEmbedder,
         SentenceTransformersTextEmbedder,
     )
 
-    common = {
-        "model": _local_model_path(),
-        "local_files_only": True,
-        "normalize_embeddings": True,
-        "token": None,
-    }
-    document = SentenceTransformersDocumentEmbedder(
-        **common,
-        batch_size=batch_size,
-        progress_bar=progress_bar,
-        meta_fields_to_embed=[CONTEXT_META_FIELD],
-    )
-    return document, SentenceTransformersTextEmbedder(**common, progress_bar=False)
+    document = local_document_embedder(batch_size=batch_size, progress_bar=progress_bar)
+    return document, SentenceTransformersTextEmbedder(**_LOCAL_COMMON, model=_local_model_path(), progress_bar=False)
 
 
 def warm_up(component: Any) -> Any:
     """Warm a component up (loads model weights) and return it."""
-    _set_torch_threads()
+    set_torch_threads(settings.TORCH_NUM_THREADS)
     if settings.EMBEDDING_BACKEND == "local":
-        from transformers.utils import logging as transformers_logging  # noqa: PLC0415
-
-        transformers_logging.disable_progress_bar()  # a bar per model load would clutter command output
+        disable_model_progress_bars()
     if hasattr(component, "warm_up"):
         component.warm_up()
     return component

@@ -270,6 +270,18 @@ def project_env(*, database: str, env: dict[str, str] | None = None) -> dict[str
     }
 
 
+def rss_mb_of(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0.0
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            total += rss_mb_of(int(child))
+    return total
+
+
 class AppServer:
     """The project served exactly as `make run` serves it: uvicorn, one process (chatbot_site.server)."""
 
@@ -326,11 +338,9 @@ class AppServer:
             self.stop()
 
     def rss_mb(self) -> float:
-        """The server process's resident memory (it holds the sessions and the models)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        """Resident memory of the server process (the sessions and the models) and its children (the embedding
+        process)."""
+        return rss_mb_of(self.process.pid)
 
     def stop(self) -> None:
         """A graceful stop (SIGTERM), as a deploy or `docker stop` does."""

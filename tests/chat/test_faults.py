@@ -81,3 +81,31 @@ def test_a_connection_left_over_from_before_a_database_restart_is_replaced(api, 
     response = api.post(reverse("chat-converse"), {"message": "When did Tower Bridge open?"}, format="json")
     assert response.status_code == 200
     assert "1894" in response.json()["answer"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_embedding_process_down_is_503_and_recovers(api, knowledge):
+    """The query embedder's child process killed, and failing to come back: a clear 503, nothing stored; once
+    it can start again, the next question is answered."""
+    import os
+    import signal
+
+    from chat.engine import get_chat_engine
+
+    process = get_chat_engine().pipelines.retrieval.get_component("embedder").batcher.embed_many.__self__
+    process.start()
+    session_id = api.post(reverse("chat-session-list")).json()["session_id"]
+    url = reverse("chat-session-messages", args=[session_id])
+    threads = process.torch_threads
+    try:
+        process.torch_threads = 0  # the replacement child cannot load the model
+        os.kill(process._child.pid, signal.SIGKILL)
+        response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "embedding_unavailable"
+        assert api.get(reverse("chat-session-detail", args=[session_id])).json()["turns"] == []
+    finally:
+        process.torch_threads = threads
+    response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
+    assert response.status_code == 200
+    assert "1894" in response.json()["answer"]

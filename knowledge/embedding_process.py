@@ -1,0 +1,198 @@
+"""The offline embedding model in a child process of its own, for a server that answers on an event loop.
+
+In the server, the event loop holds the GIL most of the time. A model call in a thread of the same process gives
+the GIL up around every torch operation and waits for it again each time (up to the interpreter's 5 ms switch
+interval while the loop is busy), so under load a batch of questions took 2.5 times its CPU time and the
+embedding queue grew. In a child process the model has an interpreter of its own; the server only waits on a
+pipe.
+
+The child is a fresh interpreter (``python -m knowledge.embedding_process``), so it inherits no threads, locks or
+connections and imports no Django settings. It talks over two pipes of its own: a length-prefixed pickle of the
+texts in, of their vectors (one float32 array) out. It exits when the server does (its request pipe closes).
+"""
+
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_HEADER = struct.Struct("!I")
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class EmbeddingProcessFailed(RuntimeError):
+    """The embedding process could not start, failed to embed, or stopped twice in a row on the same texts."""
+
+
+def _send(stream: BinaryIO, value: Any) -> None:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _receive(stream: BinaryIO) -> Any:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (length,) = _HEADER.unpack(header)
+    payload = stream.read(length)
+    if len(payload) < length:
+        raise EOFError
+    return pickle.loads(payload)  # noqa: S301 - our own child process, over pipes only it and we hold
+
+
+class EmbeddingProcess:
+    """Embeds texts with the offline model in a child process; thread-safe, and restarted once if it dies."""
+
+    def __init__(self, *, batch_size: int, torch_threads: int) -> None:
+        self.batch_size = batch_size
+        self.torch_threads = torch_threads
+        self._child: subprocess.Popen | None = None
+        self._requests: BinaryIO | None = None
+        self._replies: BinaryIO | None = None
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def _spawn(self) -> None:
+        to_child, requests = os.pipe()
+        replies, from_child = os.pipe()
+        command = [sys.executable, "-m", "knowledge.embedding_process", str(to_child), str(from_child)]
+        command += [str(self.batch_size), str(self.torch_threads)]
+        try:
+            self._child = subprocess.Popen(  # noqa: S603 - our own module, by the running interpreter
+                command, cwd=_PROJECT_ROOT, stdin=subprocess.DEVNULL, pass_fds=(to_child, from_child)
+            )
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        self._requests, self._replies = os.fdopen(requests, "wb"), os.fdopen(replies, "rb")
+        self._ready = False
+
+    def _await_ready(self) -> None:
+        try:
+            outcome, detail = _receive(self._replies)
+        except EOFError:
+            outcome, detail = "error", f"exited with status {self._child.wait()}"
+        if outcome != "ready":
+            self._stop()
+            raise EmbeddingProcessFailed(f"The embedding process could not load the model ({detail}).")
+        self._ready = True
+
+    def _stop(self) -> None:
+        for stream in (self._requests, self._replies):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass  # a pipe to a child that is gone
+        if self._child is not None:
+            try:
+                self._child.wait(timeout=5)  # it exits once its request pipe is closed
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.wait()
+        self._child = self._requests = self._replies = None
+
+    def _exchange(self, texts: list[str]) -> np.ndarray:
+        if self._child is None:
+            self._spawn()
+        if not self._ready:
+            self._await_ready()
+        _send(self._requests, texts)
+        outcome, value = _receive(self._replies)
+        if outcome != "ok":
+            raise EmbeddingProcessFailed(f"Embedding failed in the embedding process: {value}")
+        return value
+
+    def start(self, *, wait: bool = True) -> None:
+        """Start the child (a no-op when it runs); with ``wait``, until its model is loaded. Without, the model
+        loads while the caller goes on, and the first texts wait for it."""
+        with self._lock:
+            if self._child is None:
+                self._spawn()
+            if wait and not self._ready:
+                self._await_ready()
+
+    def embed_many(self, texts: list[str]) -> list[np.ndarray]:
+        """The texts' vectors, in order (blocks the calling thread; the GIL is free meanwhile)."""
+        with self._lock:
+            try:
+                vectors = self._exchange(texts)
+            except (EOFError, BrokenPipeError, OSError):
+                # Killed (out of memory, or by hand): a new child gets the same texts once.
+                logger.warning("The embedding process stopped; starting a new one.")
+                self._stop()
+                try:
+                    vectors = self._exchange(texts)
+                except (EOFError, BrokenPipeError, OSError) as error:
+                    self._stop()
+                    raise EmbeddingProcessFailed("The embedding process stopped twice on the same texts.") from error
+        return list(vectors)
+
+    def close(self) -> None:
+        """Stop the child."""
+        with self._lock:
+            self._stop()
+
+
+_shared: dict[tuple[int, int], EmbeddingProcess] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_embedding_process(*, batch_size: int, torch_threads: int) -> EmbeddingProcess:
+    """The process-wide embedding process for these options (its child starts on first use)."""
+    with _shared_lock:
+        key = (batch_size, torch_threads)
+        if key not in _shared:
+            _shared[key] = EmbeddingProcess(batch_size=batch_size, torch_threads=torch_threads)
+        return _shared[key]
+
+
+def _serve(requests: BinaryIO, replies: BinaryIO, *, batch_size: int, torch_threads: int) -> None:
+    """The child's loop: load the model, say so, then embed each request until the server closes the pipe."""
+    from haystack import Document  # noqa: PLC0415
+
+    from .embedders import disable_model_progress_bars, local_document_embedder, set_torch_threads  # noqa: PLC0415
+
+    try:
+        set_torch_threads(torch_threads)
+        disable_model_progress_bars()
+        embedder = local_document_embedder(batch_size=batch_size)
+        embedder.warm_up()
+        embedder.run(documents=[Document(content="warm-up")])  # the first call sets up the model's buffers
+    except Exception as error:  # noqa: BLE001 - reported to the server, which fails its start with it
+        _send(replies, ("error", f"{type(error).__name__}: {error}"))
+        return
+    _send(replies, ("ready", None))
+    while True:
+        try:
+            texts = _receive(requests)
+        except EOFError:
+            return  # the server closed the pipe or exited
+        try:
+            documents = embedder.run(documents=[Document(content=text) for text in texts])["documents"]
+            # One array pickles as one buffer; a list of lists float by float.
+            reply = ("ok", np.asarray([document.embedding for document in documents], dtype=np.float32))
+        except Exception as error:  # noqa: BLE001 - the server raises it for the texts' callers
+            reply = ("error", f"{type(error).__name__}: {error}")
+        _send(replies, reply)
+
+
+def main(argv: list[str]) -> None:
+    """Entry point of the child: ``python -m knowledge.embedding_process IN_FD OUT_FD BATCH THREADS``."""
+    requests_fd, replies_fd, batch_size, torch_threads = (int(value) for value in argv)
+    with os.fdopen(requests_fd, "rb") as requests, os.fdopen(replies_fd, "wb") as replies:
+        _serve(requests, replies, batch_size=batch_size, torch_threads=torch_threads)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
