@@ -35,8 +35,6 @@ from pathlib import Path
 from _http import Client, percentile
 from _setup import ROOT, guide_database, setup, table
 
-from tests.servers import rss_mb_of
-
 BASELINE = "b74b1cc"  # main before async serving: gunicorn, one process, 8 threads
 DEADLINE = 30.0
 QUESTIONS = [
@@ -95,6 +93,13 @@ def server_command(code: Path, port: int) -> list[str]:
             "--workers", "1", "--threads", "8", "--timeout", "120",
         ]  # fmt: skip
     return [sys.executable, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def rss_mb_of(pid: int) -> float:
+    """Resident memory of the server and its children (the embedding process), in MB."""
+    from tests.servers import rss_mb_of as of  # noqa: PLC0415 - importable after setup()
+
+    return of(pid)
 
 
 class Peak:

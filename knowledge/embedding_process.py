@@ -26,6 +26,9 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!I")
+# When the machine's cores are all busy, the server's event loop (every open stream) goes first: a question
+# waits a little longer for its vector rather than every reader for their next token (docs/benchmarks.md).
+NICENESS = 10
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -164,6 +167,7 @@ def _serve(requests: BinaryIO, replies: BinaryIO, *, batch_size: int, torch_thre
     from .embedders import disable_model_progress_bars, local_document_embedder, set_torch_threads  # noqa: PLC0415
 
     try:
+        os.nice(NICENESS)
         set_torch_threads(torch_threads)
         disable_model_progress_bars()
         embedder = local_document_embedder(batch_size=batch_size)

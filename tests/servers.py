@@ -277,8 +277,10 @@ def rss_mb_of(pid: int) -> float:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1]) / 1024
-        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            total += rss_mb_of(int(child))
+        # Each thread's children are listed under that thread.
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            for child in children.read_text().split():
+                total += rss_mb_of(int(child))
     return total
 
 

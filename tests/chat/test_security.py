@@ -76,6 +76,31 @@ def test_burst_beyond_the_ip_throttle_gets_429_with_retry_after(api, settings):
 
 
 @pytest.mark.django_db
+def test_the_throttle_frees_one_request_per_interval_and_keeps_one_number_per_address(api, settings, monkeypatch):
+    """5/min: five at once, then one every 12 seconds; the cache holds one moment, however many requests."""
+    from django.core.cache import cache
+
+    from chat.security import ClientIpThrottle
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"chat_ip": "5/min", "chat_session": "100/min"},
+    }
+    clock = [1_000.0]
+    monkeypatch.setattr(ClientIpThrottle, "timer", lambda self: clock[0])
+    assert [api.post(SESSIONS).status_code for _ in range(6)] == [201] * 5 + [429]
+    assert api.post(SESSIONS)["Retry-After"] == "12"
+    clock[0] += 6
+    refused = api.post(SESSIONS)
+    assert refused.status_code == 429 and refused["Retry-After"] == "6"
+    clock[0] += 6
+    assert [api.post(SESSIONS).status_code for _ in range(2)] == [201, 429]
+    assert cache.get("throttle_chat_ip_127.0.0.1") == pytest.approx(1_000.0 + 6 * 12)
+    clock[0] += 60
+    assert [api.post(SESSIONS).status_code for _ in range(6)] == [201] * 5 + [429]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("proxies", ["default", 1])
 def test_forged_forwarded_for_headers_do_not_dodge_the_ip_throttle(api, settings, proxies):
     settings.REST_FRAMEWORK = {

@@ -55,6 +55,8 @@ def test_vectors_match_the_in_process_model_in_order(process):
         np.testing.assert_allclose(got, np.asarray(want, dtype=np.float32), atol=1e-5)
     # Different texts, different vectors: the rows are not a copy of one.
     assert float(vectors[0] @ vectors[1]) < 0.9
+    # It yields the cores to the server's event loop when both are busy.
+    assert os.getpriority(os.PRIO_PROCESS, process._child.pid) == min(os.getpriority(os.PRIO_PROCESS, 0) + 10, 19)
 
 
 def test_a_killed_child_is_replaced_and_the_texts_still_embedded(process):
