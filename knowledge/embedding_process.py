@@ -72,7 +72,12 @@ class EmbeddingProcess:
         command += [str(self.batch_size), str(self.torch_threads)]
         try:
             self._child = subprocess.Popen(  # noqa: S603 - our own module, by the running interpreter
-                command, cwd=_PROJECT_ROOT, stdin=subprocess.DEVNULL, pass_fds=(to_child, from_child)
+                command,
+                cwd=_PROJECT_ROOT,
+                stdin=subprocess.DEVNULL,
+                # stdout may be a protocol's channel (`manage.py mcp` over stdio); library chatter goes to stderr.
+                stdout=subprocess.DEVNULL,
+                pass_fds=(to_child, from_child),
             )
         finally:
             os.close(to_child)
