@@ -103,7 +103,10 @@ class _SettingsRateThrottle(SimpleRateThrottle):
     def _admit(self, *, count: bool) -> bool:
         # The moment the key's budget is spent up to: each request moves it one interval on from now or later.
         self.now = self.timer()
-        spent_until = max(self.cache.get(self.key, self.now), self.now) + self.duration / self.num_requests
+        stored = self.cache.get(self.key)
+        # A shared cache may still hold DRF's list for the key (written before this throttle): start afresh.
+        spent_from = max(stored, self.now) if isinstance(stored, float) else self.now
+        spent_until = spent_from + self.duration / self.num_requests
         self.retry_after = spent_until - self.now - self.duration
         if self.retry_after > 0:
             return False
