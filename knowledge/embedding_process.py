@@ -14,6 +14,7 @@ texts in, of their vectors (one float32 array) out. It exits when the server doe
 import logging
 import os
 import pickle
+import select
 import struct
 import subprocess
 import sys
@@ -42,7 +43,10 @@ def _send(stream: BinaryIO, value: Any) -> None:
     stream.flush()
 
 
-def _receive(stream: BinaryIO) -> Any:
+def _receive(stream: BinaryIO, *, timeout: float | None = None) -> Any:
+    # Frames strictly alternate with requests, so nothing is left buffered when we wait on the pipe itself.
+    if timeout is not None and not select.select([stream], [], [], timeout)[0]:
+        raise TimeoutError
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         raise EOFError
@@ -56,9 +60,14 @@ def _receive(stream: BinaryIO) -> Any:
 class EmbeddingProcess:
     """Embeds texts with the offline model in a child process; thread-safe, and restarted once if it dies."""
 
-    def __init__(self, *, batch_size: int, torch_threads: int) -> None:
+    def __init__(
+        self, *, batch_size: int, torch_threads: int, load_seconds: float = 300.0, reply_seconds: float = 60.0
+    ) -> None:
         self.batch_size = batch_size
         self.torch_threads = torch_threads
+        # A child that does not answer in time (hung, or stopped) is treated as dead: killed and replaced.
+        self.load_seconds = load_seconds
+        self.reply_seconds = reply_seconds
         self._child: subprocess.Popen | None = None
         self._requests: BinaryIO | None = None
         self._replies: BinaryIO | None = None
@@ -87,15 +96,19 @@ class EmbeddingProcess:
 
     def _await_ready(self) -> None:
         try:
-            outcome, detail = _receive(self._replies)
+            outcome, detail = _receive(self._replies, timeout=self.load_seconds)
         except EOFError:
             outcome, detail = "error", f"exited with status {self._child.wait()}"
+        except TimeoutError:
+            outcome, detail = "error", f"not loaded after {self.load_seconds:.0f} s"
         if outcome != "ready":
-            self._stop()
+            self._stop(kill=True)
             raise EmbeddingProcessFailed(f"The embedding process could not load the model ({detail}).")
         self._ready = True
 
-    def _stop(self) -> None:
+    def _stop(self, *, kill: bool = False) -> None:
+        if kill and self._child is not None:
+            self._child.kill()
         for stream in (self._requests, self._replies):
             if stream is not None:
                 try:
@@ -116,7 +129,7 @@ class EmbeddingProcess:
         if not self._ready:
             self._await_ready()
         _send(self._requests, texts)
-        outcome, value = _receive(self._replies)
+        outcome, value = _receive(self._replies, timeout=self.reply_seconds)
         if outcome != "ok":
             raise EmbeddingProcessFailed(f"Embedding failed in the embedding process: {value}")
         return value
@@ -135,15 +148,15 @@ class EmbeddingProcess:
         with self._lock:
             try:
                 vectors = self._exchange(texts)
-            except (EOFError, BrokenPipeError, OSError):
-                # Killed (out of memory, or by hand): a new child gets the same texts once.
-                logger.warning("The embedding process stopped; starting a new one.")
-                self._stop()
+            except (EOFError, OSError):  # OSError: a broken pipe, or TimeoutError
+                # Killed (out of memory, or by hand) or hung: a new child gets the same texts once.
+                logger.warning("The embedding process stopped or hung; starting a new one.")
+                self._stop(kill=True)
                 try:
                     vectors = self._exchange(texts)
-                except (EOFError, BrokenPipeError, OSError) as error:
-                    self._stop()
-                    raise EmbeddingProcessFailed("The embedding process stopped twice on the same texts.") from error
+                except (EOFError, OSError) as error:
+                    self._stop(kill=True)
+                    raise EmbeddingProcessFailed("The embedding process failed twice on the same texts.") from error
         return list(vectors)
 
     def close(self) -> None:

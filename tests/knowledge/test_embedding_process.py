@@ -76,6 +76,20 @@ def test_texts_the_model_cannot_embed_fail_clearly_and_the_child_keeps_serving(p
     assert len(process.embed_many(["still here"])) == 1
 
 
+def test_a_child_that_stops_answering_is_killed_and_replaced():
+    embedder = EmbeddingProcess(batch_size=8, torch_threads=1, reply_seconds=2)
+    try:
+        embedder.start()
+        hung = embedder._child.pid
+        os.kill(hung, signal.SIGSTOP)  # alive, but answers nothing
+        started = time.monotonic()
+        assert len(embedder.embed_many(["are you there?"])) == 1
+        assert time.monotonic() - started < 60
+        assert _wait_gone(hung) and embedder._child.pid != hung
+    finally:
+        embedder.close()
+
+
 def test_a_model_that_cannot_load_fails_the_start():
     broken = EmbeddingProcess(batch_size=8, torch_threads=0)  # torch refuses zero threads
     with pytest.raises(EmbeddingProcessFailed, match="could not load the model"):
