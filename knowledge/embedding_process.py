@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -212,6 +213,9 @@ def _serve(requests: BinaryIO, replies: BinaryIO, *, batch_size: int, torch_thre
 def main(argv: list[str]) -> None:
     """Entry point of the child: ``python -m knowledge.embedding_process IN_FD OUT_FD BATCH THREADS``."""
     requests_fd, replies_fd, batch_size, torch_threads = (int(value) for value in argv)
+    # Ctrl-C reaches the whole process group: the server stops gracefully and may still need vectors meanwhile;
+    # this process ends when the server closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(replies_fd, "wb") as replies:
         _serve(requests, replies, batch_size=batch_size, torch_threads=torch_threads)
 

@@ -68,6 +68,14 @@ def test_a_killed_child_is_replaced_and_the_texts_still_embedded(process):
     assert process._child.pid != first
 
 
+def test_ctrl_c_on_the_process_group_leaves_the_child_to_its_server(process):
+    """The server stops gracefully on Ctrl-C and may still embed meanwhile; the child waits for it to go."""
+    pid = process._child.pid
+    os.kill(pid, signal.SIGINT)
+    assert len(process.embed_many(["still serving"])) == 1
+    assert process._child.pid == pid
+
+
 def test_texts_the_model_cannot_embed_fail_clearly_and_the_child_keeps_serving(process):
     pid = process._child.pid
     with pytest.raises(EmbeddingProcessFailed, match="Embedding failed"):
