@@ -147,10 +147,10 @@ class ChatEngine:
         return [pipeline for pipeline in pipelines if pipeline is not None]
 
     def warm_up(self) -> None:
-        """Load every model and run the query embedder once, so the first reader does not wait for it."""
+        """Load every model and run the query embedder once (QueryEmbedder.warm_up), so the first reader does not
+        wait for it."""
         for pipeline in self._all_pipelines():
             pipeline.warm_up()
-        self.embed_query("warm up")
 
     async def warm_up_async(self) -> None:
         """On the serving event loop, for the process's life: make the async model clients, which belong to
