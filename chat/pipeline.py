@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from haystack import Pipeline, tracing
 
-from knowledge.embedders import shared_document_embedder
+from knowledge.embedders import LocalRuntime, document_embed_many, shared_document_embedder
 from knowledge.embedding_process import shared_embedding_process
 
 from .answering import CitationValidator, PromptBuilder
@@ -24,7 +24,6 @@ from .retrieval import (
     QueryEmbedder,
     RetrievalConfig,
     SelectionLocator,
-    document_embed_many,
 )
 from .rewriting import LLMQueryRewriter, QueryRewriter
 
@@ -172,7 +171,7 @@ class ChatPipelines:
 def _query_embed_many(*, batch_size: int) -> Any:
     """What embeds the questions' batches: the offline model's own process (CHAT_EMBED_PROCESS), or in-process."""
     if settings.CHAT_EMBED_PROCESS and settings.EMBEDDING_BACKEND == "local":
-        process = shared_embedding_process(batch_size=batch_size, torch_threads=settings.TORCH_NUM_THREADS)
+        process = shared_embedding_process(batch_size=batch_size, runtime=LocalRuntime.from_settings())
         process.start(wait=False)  # its model loads while this process builds the rest; warm_up() waits for it
         return process.embed_many
     return document_embed_many(shared_document_embedder(batch_size=batch_size))

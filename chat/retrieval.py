@@ -98,16 +98,6 @@ class EmbeddingBatcher:
             future.set_result(vector)
 
 
-def document_embed_many(document_embedder: Any) -> Callable[[list[str]], list[Any]]:
-    """Embed texts with a document embedder (as documents without meta they embed as the text alone)."""
-
-    def embed_many(texts: list[str]) -> list[Any]:
-        documents = document_embedder.run(documents=[Document(content=text) for text in texts])["documents"]
-        return [document.embedding for document in documents]
-
-    return embed_many
-
-
 @component
 class QueryEmbedder:
     """Embed the retrieval query; concurrent queries share one model call (see EmbeddingBatcher).

@@ -223,8 +223,14 @@ EMBEDDING_MODEL = env_str(
 )
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384 if EMBEDDING_BACKEND == "local" else 1536)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
-# One intra-op thread per request thread: on 2 cores, contending torch thread pools turn a 12 ms query
-# into hundreds of milliseconds. Batch ingestion may raise it.
+# How the offline model runs: "onnx" (ONNX Runtime on a graph exported once from the shipped checkpoint and kept
+# in MODEL_CACHE_DIR; the same vectors for less CPU per text) or "torch" (sentence-transformers).
+EMBEDDING_RUNTIME = env_str("EMBEDDING_RUNTIME", "onnx").lower()
+if EMBEDDING_RUNTIME not in {"onnx", "torch"}:
+    raise ImproperlyConfigured("EMBEDDING_RUNTIME must be 'onnx' or 'torch'.")
+MODEL_CACHE_DIR = env_path("MODEL_CACHE_DIR", DATA_DIR / "models")
+# One intra-op thread per request thread (torch or ONNX Runtime): on 2 cores, contending thread pools turn a
+# 12 ms query into hundreds of milliseconds. Batch ingestion may raise it.
 TORCH_NUM_THREADS = env_int("TORCH_NUM_THREADS", 1)
 CHUNK_SIZE_WORDS = env_int("CHUNK_SIZE_WORDS", 150)
 CHUNK_OVERLAP_WORDS = env_int("CHUNK_OVERLAP_WORDS", 30)

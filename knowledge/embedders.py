@@ -1,11 +1,14 @@
 """The embedding backends (offline model, OpenAI) behind one factory, shared by ingestion and chat."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
-from haystack.utils import Secret
 
 # The text that is embedded for a chunk is "<context>\n<text>", where context is "Title > Section".
 CONTEXT_META_FIELD = "context"
@@ -54,19 +57,94 @@ def set_torch_threads(count: int) -> None:
         torch.set_num_threads(count)
 
 
-def local_document_embedder(*, batch_size: int, progress_bar: bool = False) -> Any:
-    """The offline model as a document embedder, not yet warmed up (reads no settings: child processes use it)."""
-    from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
-        SentenceTransformersDocumentEmbedder,
-    )
+@dataclass(frozen=True)
+class LocalRuntime:
+    """How the offline model runs in a process: ``onnx`` (ONNX Runtime, the graph kept in ``cache_dir``) or
+    ``torch`` (sentence-transformers), on ``threads`` intra-op threads. The vectors are the same either way."""
 
-    return SentenceTransformersDocumentEmbedder(
-        **_LOCAL_COMMON,
-        model=_local_model_path(),
-        batch_size=batch_size,
-        progress_bar=progress_bar,
-        meta_fields_to_embed=[CONTEXT_META_FIELD],
-    )
+    name: str
+    cache_dir: str
+    threads: int
+
+    NAMES = ("onnx", "torch")
+
+    @classmethod
+    def from_settings(cls) -> "LocalRuntime":
+        """The runtime configured by EMBEDDING_RUNTIME, MODEL_CACHE_DIR and TORCH_NUM_THREADS."""
+        return cls(
+            name=settings.EMBEDDING_RUNTIME, cache_dir=str(settings.MODEL_CACHE_DIR), threads=settings.TORCH_NUM_THREADS
+        )
+
+    def prepare(self) -> None:
+        """Set this process up for the runtime: torch's thread count and no model progress bars (ONNX Runtime
+        takes its threads per session, and a process that only embeds with it need not import torch)."""
+        if self.name == "torch":
+            set_torch_threads(self.threads)
+            disable_model_progress_bars()
+
+    def _check(self) -> None:
+        if self.name not in self.NAMES:
+            raise ValueError(f"unknown embedding runtime {self.name!r} (one of: {', '.join(self.NAMES)})")
+
+    def document_embedder(self, *, batch_size: int, progress_bar: bool = False) -> Any:
+        """The offline model as a document embedder, not yet warmed up."""
+        self._check()
+        options = {
+            **_LOCAL_COMMON,
+            "model": _local_model_path(),
+            "batch_size": batch_size,
+            "progress_bar": progress_bar,
+            "meta_fields_to_embed": [CONTEXT_META_FIELD],
+        }
+        if self.name == "onnx":
+            from .onnx_components import OnnxDocumentEmbedder  # noqa: PLC0415
+
+            return OnnxDocumentEmbedder(cache_dir=self.cache_dir, threads=self.threads, **options)
+        from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
+            SentenceTransformersDocumentEmbedder,
+        )
+
+        return SentenceTransformersDocumentEmbedder(**options)
+
+    def vectors(self, *, batch_size: int) -> Callable[[list[str]], np.ndarray]:
+        """Texts to their vectors (float32 rows) as questions are embedded (the text alone), model loaded now."""
+        self._check()
+        if self.name == "onnx":
+            from .onnx_model import shared_onnx_model  # noqa: PLC0415
+
+            model = shared_onnx_model(
+                model_dir=Path(_local_model_path()), cache_dir=Path(self.cache_dir), threads=self.threads
+            )
+            return partial(model.encode, batch_size=batch_size)
+        embedder = self.document_embedder(batch_size=batch_size)
+        embedder.warm_up()
+        return document_embed_many(embedder)
+
+    def text_embedder(self) -> Any:
+        """The offline model as a text (query) embedder, not yet warmed up."""
+        self._check()
+        options = {**_LOCAL_COMMON, "model": _local_model_path(), "progress_bar": False}
+        if self.name == "onnx":
+            from .onnx_components import OnnxTextEmbedder  # noqa: PLC0415
+
+            return OnnxTextEmbedder(cache_dir=self.cache_dir, threads=self.threads, **options)
+        from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
+            SentenceTransformersTextEmbedder,
+        )
+
+        return SentenceTransformersTextEmbedder(**options)
+
+
+def document_embed_many(document_embedder: Any) -> Callable[[list[str]], np.ndarray]:
+    """Texts to their vectors (float32 rows) with a document embedder: as documents without meta, each embeds
+    as the text alone."""
+    from haystack import Document  # noqa: PLC0415
+
+    def embed_many(texts: list[str]) -> np.ndarray:
+        documents = document_embedder.run(documents=[Document(content=text) for text in texts])["documents"]
+        return np.asarray([document.embedding for document in documents], dtype=np.float32)
+
+    return embed_many
 
 
 def disable_model_progress_bars() -> None:
@@ -84,6 +162,7 @@ def build_embedders(
     batch_size = batch_size or settings.EMBEDDING_BATCH_SIZE
     if spec.backend == "openai":
         from haystack.components.embedders import OpenAIDocumentEmbedder, OpenAITextEmbedder  # noqa: PLC0415
+        from haystack.utils import Secret  # noqa: PLC0415
 
         common = {
             "api_key": Secret.from_env_var("OPENAI_API_KEY"),
@@ -103,12 +182,8 @@ def build_embedders(
         )
         return document, OpenAITextEmbedder(**common)
 
-    from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
-        SentenceTransformersTextEmbedder,
-    )
-
-    document = local_document_embedder(batch_size=batch_size, progress_bar=progress_bar)
-    return document, SentenceTransformersTextEmbedder(**_LOCAL_COMMON, model=_local_model_path(), progress_bar=False)
+    runtime = LocalRuntime.from_settings()
+    return runtime.document_embedder(batch_size=batch_size, progress_bar=progress_bar), runtime.text_embedder()
 
 
 def warm_up(component: Any) -> Any:

@@ -7,8 +7,9 @@ embedding queue grew. In a child process the model has an interpreter of its own
 pipe.
 
 The child is a fresh interpreter (``python -m knowledge.embedding_process``), so it inherits no threads, locks or
-connections and imports no Django settings. It talks over two pipes of its own: a length-prefixed pickle of the
-texts in, of their vectors (one float32 array) out. It exits when the server does (its request pipe closes).
+connections and imports no Django settings; on the ONNX runtime it loads neither torch nor Haystack either. It
+talks over two pipes of its own: a length-prefixed pickle of the texts in, of their vectors (one float32 array)
+out. It exits when the server does (its request pipe closes).
 """
 
 import logging
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+
+from .embedders import LocalRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +65,10 @@ class EmbeddingProcess:
     """Embeds texts with the offline model in a child process; thread-safe, and restarted once if it dies."""
 
     def __init__(
-        self, *, batch_size: int, torch_threads: int, load_seconds: float = 300.0, reply_seconds: float = 60.0
+        self, *, batch_size: int, runtime: LocalRuntime, load_seconds: float = 300.0, reply_seconds: float = 60.0
     ) -> None:
         self.batch_size = batch_size
-        self.torch_threads = torch_threads
+        self.runtime = runtime
         # A child that does not answer in time (hung, or stopped) is treated as dead: killed and replaced.
         self.load_seconds = load_seconds
         self.reply_seconds = reply_seconds
@@ -79,7 +82,7 @@ class EmbeddingProcess:
         to_child, requests = os.pipe()
         replies, from_child = os.pipe()
         command = [sys.executable, "-m", "knowledge.embedding_process", str(to_child), str(from_child)]
-        command += [str(self.batch_size), str(self.torch_threads)]
+        command += [str(self.batch_size), self.runtime.name, str(self.runtime.threads), self.runtime.cache_dir]
         try:
             self._child = subprocess.Popen(  # noqa: S603 - our own module, by the running interpreter
                 command,
@@ -166,32 +169,26 @@ class EmbeddingProcess:
             self._stop()
 
 
-_shared: dict[tuple[int, int], EmbeddingProcess] = {}
+_shared: dict[tuple[int, LocalRuntime], EmbeddingProcess] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_embedding_process(*, batch_size: int, torch_threads: int) -> EmbeddingProcess:
+def shared_embedding_process(*, batch_size: int, runtime: LocalRuntime) -> EmbeddingProcess:
     """The process-wide embedding process for these options (its child starts on first use)."""
     with _shared_lock:
-        key = (batch_size, torch_threads)
+        key = (batch_size, runtime)
         if key not in _shared:
-            _shared[key] = EmbeddingProcess(batch_size=batch_size, torch_threads=torch_threads)
+            _shared[key] = EmbeddingProcess(batch_size=batch_size, runtime=runtime)
         return _shared[key]
 
 
-def _serve(requests: BinaryIO, replies: BinaryIO, *, batch_size: int, torch_threads: int) -> None:
+def _serve(requests: BinaryIO, replies: BinaryIO, *, batch_size: int, runtime: LocalRuntime) -> None:
     """The child's loop: load the model, say so, then embed each request until the server closes the pipe."""
-    from haystack import Document  # noqa: PLC0415
-
-    from .embedders import disable_model_progress_bars, local_document_embedder, set_torch_threads  # noqa: PLC0415
-
     try:
         os.nice(NICENESS)
-        set_torch_threads(torch_threads)
-        disable_model_progress_bars()
-        embedder = local_document_embedder(batch_size=batch_size)
-        embedder.warm_up()
-        embedder.run(documents=[Document(content="warm-up")])  # the first call sets up the model's buffers
+        runtime.prepare()
+        embed = runtime.vectors(batch_size=batch_size)
+        embed(["warm-up"])  # the first call sets up the model's buffers
     except Exception as error:  # noqa: BLE001 - reported to the server, which fails its start with it
         _send(replies, ("error", f"{type(error).__name__}: {error}"))
         return
@@ -202,22 +199,22 @@ def _serve(requests: BinaryIO, replies: BinaryIO, *, batch_size: int, torch_thre
         except EOFError:
             return  # the server closed the pipe or exited
         try:
-            documents = embedder.run(documents=[Document(content=text) for text in texts])["documents"]
-            # One array pickles as one buffer; a list of lists float by float.
-            reply = ("ok", np.asarray([document.embedding for document in documents], dtype=np.float32))
+            reply = ("ok", embed(texts))  # one float32 array: it pickles as one buffer
         except Exception as error:  # noqa: BLE001 - the server raises it for the texts' callers
             reply = ("error", f"{type(error).__name__}: {error}")
         _send(replies, reply)
 
 
 def main(argv: list[str]) -> None:
-    """Entry point of the child: ``python -m knowledge.embedding_process IN_FD OUT_FD BATCH THREADS``."""
-    requests_fd, replies_fd, batch_size, torch_threads = (int(value) for value in argv)
+    """Entry point of the child: ``python -m knowledge.embedding_process IN_FD OUT_FD BATCH RUNTIME THREADS
+    CACHE_DIR``."""
+    requests_fd, replies_fd, batch_size = (int(value) for value in argv[:3])
+    runtime = LocalRuntime(name=argv[3], threads=int(argv[4]), cache_dir=argv[5])
     # Ctrl-C reaches the whole process group: the server stops gracefully and may still need vectors meanwhile;
     # this process ends when the server closes the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(replies_fd, "wb") as replies:
-        _serve(requests, replies, batch_size=batch_size, torch_threads=torch_threads)
+        _serve(requests, replies, batch_size=batch_size, runtime=runtime)
 
 
 if __name__ == "__main__":

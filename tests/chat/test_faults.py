@@ -1,5 +1,6 @@
 """Faults: the database going away and coming back, and an ingestion worker killed mid-document."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -96,16 +97,16 @@ def test_embedding_process_down_is_503_and_recovers(api, knowledge):
     process.start()
     session_id = api.post(reverse("chat-session-list")).json()["session_id"]
     url = reverse("chat-session-messages", args=[session_id])
-    threads = process.torch_threads
+    runtime = process.runtime
     try:
-        process.torch_threads = 0  # the replacement child cannot load the model
+        process.runtime = dataclasses.replace(runtime, name="no-such-runtime")  # the replacement cannot load
         os.kill(process._child.pid, signal.SIGKILL)
         response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "embedding_unavailable"
         assert api.get(reverse("chat-session-detail", args=[session_id])).json()["turns"] == []
     finally:
-        process.torch_threads = threads
+        process.runtime = runtime
     response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
     assert response.status_code == 200
     assert "1894" in response.json()["answer"]

@@ -5,8 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from chat.retrieval import EmbeddingBatcher, QueryEmbedder, document_embed_many
-from knowledge.embedders import shared_document_embedder, shared_text_embedder
+from chat.retrieval import EmbeddingBatcher, QueryEmbedder
+from knowledge.embedders import document_embed_many, shared_document_embedder, shared_text_embedder
 
 QUESTIONS = [f"Question {n}: how does the snowy owl hunt on the tundra in winter number {n}?" for n in range(16)]
 

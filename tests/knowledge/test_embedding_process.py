@@ -11,15 +11,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.embedders import shared_document_embedder
+from knowledge.embedders import LocalRuntime, shared_document_embedder
 from knowledge.embedding_process import EmbeddingProcess, EmbeddingProcessFailed
 
 TEXTS = ["How do I add a document?", "Golden Gate Bridge", "Wie funktioniert das Streaming?", "x"]
 
 
+def _runtime(name: str | None = None) -> LocalRuntime:
+    runtime = LocalRuntime.from_settings()
+    return LocalRuntime(name=name or runtime.name, cache_dir=runtime.cache_dir, threads=1)
+
+
 @pytest.fixture(scope="module")
 def process():
-    embedder = EmbeddingProcess(batch_size=8, torch_threads=1)
+    embedder = EmbeddingProcess(batch_size=8, runtime=_runtime())
     embedder.start()
     yield embedder
     embedder.close()
@@ -43,12 +48,21 @@ def _wait_gone(pid: int, seconds: float = 15) -> bool:
     return False
 
 
-def test_vectors_match_the_in_process_model_in_order(process):
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+def test_vectors_match_the_in_process_model_in_order(runtime):
     in_process = shared_document_embedder(batch_size=8)
     from haystack import Document
 
     expected = [d.embedding for d in in_process.run(documents=[Document(content=t) for t in TEXTS])["documents"]]
-    vectors = process.embed_many(TEXTS)
+    process = EmbeddingProcess(batch_size=8, runtime=_runtime(runtime))
+    try:
+        vectors = process.embed_many(TEXTS)
+        _check_vectors(process, vectors, expected)
+    finally:
+        process.close()
+
+
+def _check_vectors(process, vectors, expected):
     assert len(vectors) == len(TEXTS)
     for got, want in zip(vectors, expected, strict=True):
         assert got.dtype == np.float32 and got.shape == (384,)
@@ -85,7 +99,7 @@ def test_texts_the_model_cannot_embed_fail_clearly_and_the_child_keeps_serving(p
 
 
 def test_a_child_that_stops_answering_is_killed_and_replaced():
-    embedder = EmbeddingProcess(batch_size=8, torch_threads=1, reply_seconds=2)
+    embedder = EmbeddingProcess(batch_size=8, runtime=_runtime(), reply_seconds=2)
     try:
         embedder.start()
         hung = embedder._child.pid
@@ -99,8 +113,8 @@ def test_a_child_that_stops_answering_is_killed_and_replaced():
 
 
 def test_a_model_that_cannot_load_fails_the_start():
-    broken = EmbeddingProcess(batch_size=8, torch_threads=0)  # torch refuses zero threads
-    with pytest.raises(EmbeddingProcessFailed, match="could not load the model"):
+    broken = EmbeddingProcess(batch_size=8, runtime=_runtime("no-such-runtime"))
+    with pytest.raises(EmbeddingProcessFailed, match="could not load the model.*no-such-runtime"):
         broken.start()
     assert broken._child is None
 
@@ -111,8 +125,9 @@ def test_the_child_goes_when_its_server_goes(how):
     parent = textwrap.dedent(
         f"""
         import os, signal, sys
+        from knowledge.embedders import LocalRuntime
         from knowledge.embedding_process import EmbeddingProcess
-        process = EmbeddingProcess(batch_size=8, torch_threads=1)
+        process = EmbeddingProcess(batch_size=8, runtime=LocalRuntime(**{_runtime().__dict__!r}))
         process.embed_many(["hello"])
         print(process._child.pid, flush=True)
         if {how == "is killed"!r}:

@@ -1,0 +1,110 @@
+"""The offline model on ONNX Runtime: torch's vectors, an export made once and checked, damaged files replaced."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from haystack import Document
+
+from knowledge import onnx_model
+from knowledge.embedders import LocalRuntime, _local_model_path
+from knowledge.onnx_model import OnnxExportError, graph_path, load_onnx_model
+
+TEXTS = [
+    "How do I add a document?",
+    "   Leading and trailing spaces are stripped, as sentence-transformers does.   ",
+    "Ünïcode, emoji 🙂, CJK 東京 and punctuation?!",
+    "",
+    "A very long passage about bridges. " * 120,  # past the model's 256 tokens
+    "x",
+]
+
+
+def _runtime(name: str) -> LocalRuntime:
+    return LocalRuntime(name=name, cache_dir=LocalRuntime.from_settings().cache_dir, threads=1)
+
+
+def _documents() -> list[Document]:
+    return [Document(content=text, meta={"context": "Guide > Section"}) for text in TEXTS] + [
+        Document(content="no context"),
+        Document(content="empty context", meta={"context": None}),
+    ]
+
+
+def _embed_documents(runtime: LocalRuntime, *, batch_size: int) -> np.ndarray:
+    embedder = runtime.document_embedder(batch_size=batch_size)
+    embedder.warm_up()
+    return np.asarray([d.embedding for d in embedder.run(documents=_documents())["documents"]])
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 32])
+def test_document_vectors_match_torch(batch_size):
+    """The same vectors as sentence-transformers on torch, whatever the batch (padding) and the meta fields."""
+    onnx = _embed_documents(_runtime("onnx"), batch_size=batch_size)
+    torch = _embed_documents(_runtime("torch"), batch_size=32)
+    assert onnx.shape == torch.shape == (len(TEXTS) + 2, 384)
+    np.testing.assert_allclose(onnx, torch, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+    # Distinct texts, distinct vectors: not one row repeated.
+    assert float(onnx[0] @ onnx[2]) < 0.9
+
+
+def test_text_vectors_match_torch():
+    onnx, torch = _runtime("onnx").text_embedder(), _runtime("torch").text_embedder()
+    onnx.warm_up()
+    torch.warm_up()
+    for text in TEXTS:
+        np.testing.assert_allclose(onnx.run(text=text)["embedding"], torch.run(text=text)["embedding"], atol=1e-5)
+
+
+def test_the_export_is_made_once_and_reused(tmp_path, monkeypatch):
+    model_dir = Path(_local_model_path())
+    model = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1)
+    graph = graph_path(model_dir=model_dir, cache_dir=tmp_path)
+    assert graph.is_file()
+    assert [path.name for path in tmp_path.iterdir()] == [graph.name]  # no temporary file left
+
+    def no_export(**_):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_model, "export_graph", no_export)
+    again = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1)
+    np.testing.assert_array_equal(again.encode(TEXTS), model.encode(TEXTS))
+
+
+def test_a_damaged_graph_is_exported_again(tmp_path):
+    model_dir = Path(_local_model_path())
+    graph = graph_path(model_dir=model_dir, cache_dir=tmp_path)
+    graph.write_bytes(b"\x08\x07 not a graph, as a disk that filled up mid-write might leave it")
+    model = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1)
+    assert graph.stat().st_size > 1_000_000
+    reference = _runtime("torch").vectors(batch_size=8)(TEXTS)
+    np.testing.assert_allclose(model.encode(TEXTS), reference, atol=1e-5)
+
+
+def test_an_export_that_does_not_match_torch_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_model, "EXPORT_TOLERANCE", -1.0)  # no graph can match that
+    with pytest.raises(OnnxExportError, match="differ from torch"):
+        load_onnx_model(model_dir=Path(_local_model_path()), cache_dir=tmp_path, threads=1)
+    assert list(tmp_path.iterdir()) == []  # neither a graph nor a temporary file
+
+
+def test_a_process_that_only_embeds_does_not_load_torch():
+    """The embedding process on ONNX Runtime loads neither torch nor Haystack: less memory, a faster start."""
+    _runtime("onnx").vectors(batch_size=8)  # the graph exists before the child looks for it
+    script = (
+        "import sys\n"
+        "from knowledge.embedders import LocalRuntime\n"
+        f"runtime = LocalRuntime(name='onnx', cache_dir={_runtime('onnx').cache_dir!r}, threads=1)\n"
+        "vectors = runtime.vectors(batch_size=8)(['hello', 'world'])\n"
+        "print(vectors.shape, 'torch' in sys.modules, 'haystack' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split("\n")[0] == "(2, 384) False False"
