@@ -70,13 +70,17 @@ class OnnxSentenceModel:
         self, texts: list[str], *, batch_size: int = 32, normalize: bool = True, progress_bar: bool = False
     ) -> np.ndarray:
         """The texts' vectors, one row each, in order."""
+        # Longest first, as sentence-transformers does: texts of a batch are padded to its longest.
+        order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
         starts = range(0, len(texts), batch_size)
         if progress_bar:
             from tqdm import tqdm  # noqa: PLC0415
 
             starts = tqdm(starts, desc="Batches", unit="batch")
-        rows = [self._encode_batch(texts[start : start + batch_size]) for start in starts]
-        vectors = np.concatenate(rows) if rows else np.zeros((0, self.dimensions), dtype=np.float32)
+        rows = [self._encode_batch([texts[index] for index in order[start : start + batch_size]]) for start in starts]
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        if rows:
+            vectors[order] = np.concatenate(rows)
         if normalize:
             vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
         return vectors
