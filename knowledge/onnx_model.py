@@ -10,6 +10,7 @@ This module imports neither torch nor Haystack (the embedding process loads only
 components on this model are in knowledge.onnx_components.
 """
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -191,17 +192,33 @@ def export_graph(*, model_dir: Path, target: Path) -> None:
 def load_onnx_model(*, model_dir: Path, cache_dir: Path, threads: int) -> OnnxSentenceModel:
     """The model's ONNX session, exporting the checkpoint first if this machine has no graph of it yet.
 
-    A graph that does not load (a torn or damaged file) is exported again.
+    Processes starting together (the server and its embedding process, on a fresh machine) export once: the
+    others wait on a lock file and load the graph the first wrote. A graph that does not load (a torn or damaged
+    file) is exported again.
     """
     graph = graph_path(model_dir=model_dir, cache_dir=cache_dir)
-    if graph.exists():
-        try:
-            return OnnxSentenceModel(graph=graph, model_dir=model_dir, threads=threads)
-        except Exception as error:  # noqa: BLE001 - a damaged file is replaced below
-            logger.warning("the ONNX graph %s does not load (%s); exporting it again", graph.name, error)
-    logger.info("exporting the embedding model to ONNX (once per machine): %s", graph)
-    export_graph(model_dir=model_dir, target=graph)
+    loaded = _try_load(graph=graph, model_dir=model_dir, threads=threads)
+    if loaded is not None:
+        return loaded
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / f"{graph.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when this process dies
+        loaded = _try_load(graph=graph, model_dir=model_dir, threads=threads)
+        if loaded is not None:
+            return loaded
+        logger.info("exporting the embedding model to ONNX (once per machine): %s", graph)
+        export_graph(model_dir=model_dir, target=graph)
     return OnnxSentenceModel(graph=graph, model_dir=model_dir, threads=threads)
+
+
+def _try_load(*, graph: Path, model_dir: Path, threads: int) -> OnnxSentenceModel | None:
+    if not graph.exists():
+        return None
+    try:
+        return OnnxSentenceModel(graph=graph, model_dir=model_dir, threads=threads)
+    except Exception as error:  # noqa: BLE001 - a damaged file is exported again
+        logger.warning("the ONNX graph %s does not load (%s); exporting it again", graph.name, error)
+        return None
 
 
 _models: dict[tuple[Path, Path, int], OnnxSentenceModel] = {}

@@ -65,7 +65,7 @@ def test_the_export_is_made_once_and_reused(tmp_path, monkeypatch):
     model = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1)
     graph = graph_path(model_dir=model_dir, cache_dir=tmp_path)
     assert graph.is_file()
-    assert [path.name for path in tmp_path.iterdir()] == [graph.name]  # no temporary file left
+    assert sorted(path.name for path in tmp_path.iterdir()) == [graph.name, f"{graph.name}.lock"]  # no temporary
 
     def no_export(**_):
         raise AssertionError("exported again")
@@ -89,7 +89,32 @@ def test_an_export_that_does_not_match_torch_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_model, "EXPORT_TOLERANCE", -1.0)  # no graph can match that
     with pytest.raises(OnnxExportError, match="differ from torch"):
         load_onnx_model(model_dir=Path(_local_model_path()), cache_dir=tmp_path, threads=1)
-    assert list(tmp_path.iterdir()) == []  # neither a graph nor a temporary file
+    assert [path.suffix for path in tmp_path.iterdir()] == [".lock"]  # neither a graph nor a temporary file
+
+
+def test_processes_starting_together_export_once(tmp_path):
+    """On a fresh machine the server and its embedding process start at once; one exports, the other waits."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from knowledge import onnx_model\n"
+        "from knowledge.embedders import _local_model_path\n"
+        "exported = []\n"
+        "export = onnx_model.export_graph\n"
+        "onnx_model.export_graph = lambda **kw: (exported.append(1), export(**kw))\n"
+        "model_dir, cache_dir = Path(_local_model_path()), Path(sys.argv[1])\n"
+        "model = onnx_model.load_onnx_model(model_dir=model_dir, cache_dir=cache_dir, threads=1)\n"
+        "print(len(exported), model.encode(['hello']).shape)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-c", script, str(tmp_path)]
+    processes = [
+        subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(2)
+    ]
+    outputs = sorted(process.communicate(timeout=300)[0].strip() for process in processes)
+    assert outputs == ["0 (1, 384)", "1 (1, 384)"]
 
 
 def test_a_process_that_only_embeds_does_not_load_torch():
