@@ -24,6 +24,12 @@ class _OnnxBackendMixin:
         self.cache_dir = cache_dir
         self.threads = threads
 
+    def to_dict(self) -> dict[str, Any]:
+        """Haystack's serialisation, with this runtime's own parameters."""
+        data = super().to_dict()
+        data["init_parameters"].update(cache_dir=self.cache_dir, threads=self.threads)
+        return data
+
     def warm_up(self) -> None:
         """Load (or first export) the graph."""
         if self.embedding_backend is None:

@@ -60,6 +60,22 @@ def test_text_vectors_match_torch():
         np.testing.assert_allclose(onnx.run(text=text)["embedding"], torch.run(text=text)["embedding"], atol=1e-5)
 
 
+def test_a_pipeline_with_the_onnx_embedders_serialises_and_loads_back():
+    from haystack import Pipeline
+
+    pipeline = Pipeline()
+    pipeline.add_component("documents", _runtime("onnx").document_embedder(batch_size=4))
+    pipeline.add_component("text", _runtime("onnx").text_embedder())
+    loaded = Pipeline.loads(pipeline.dumps(), allowed_modules=["knowledge.onnx_components"])
+    for name in ("documents", "text"):
+        component = loaded.get_component(name)
+        assert type(component) is type(pipeline.get_component(name))
+        assert (component.cache_dir, component.threads) == (_runtime("onnx").cache_dir, 1)
+    loaded.warm_up()
+    result = loaded.run({"documents": {"documents": [Document(content="hello")]}, "text": {"text": "hello"}})
+    np.testing.assert_allclose(result["documents"]["documents"][0].embedding, result["text"]["embedding"], atol=1e-6)
+
+
 def test_the_export_is_made_once_and_reused(tmp_path, monkeypatch):
     model_dir = Path(_local_model_path())
     model = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1)
