@@ -213,8 +213,11 @@ def main(argv: list[str]) -> None:
     # Ctrl-C reaches the whole process group: the server stops gracefully and may still need vectors meanwhile;
     # this process ends when the server closes the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with os.fdopen(requests_fd, "rb") as requests, os.fdopen(replies_fd, "wb") as replies:
-        _serve(requests, replies, batch_size=batch_size, runtime=runtime)
+    try:
+        with os.fdopen(requests_fd, "rb") as requests, os.fdopen(replies_fd, "wb") as replies:
+            _serve(requests, replies, batch_size=batch_size, runtime=runtime)
+    except BrokenPipeError:
+        pass  # the server went away before our reply (it stopped while the model loaded): nothing is owed
 
 
 if __name__ == "__main__":

@@ -141,3 +141,24 @@ def test_the_child_goes_when_its_server_goes(how):
     )
     child = int(done.stdout.split()[0])
     assert _wait_gone(child), f"embedding process {child} outlived its server"
+
+
+def test_a_server_that_exits_while_the_model_loads_leaves_no_traceback():
+    """A command that starts the embedding process and ends at once: the child goes quietly."""
+    parent = textwrap.dedent(
+        f"""
+        from knowledge.embedders import LocalRuntime
+        from knowledge.embedding_process import EmbeddingProcess
+        process = EmbeddingProcess(batch_size=8, runtime=LocalRuntime(**{_runtime().__dict__!r}))
+        process.start(wait=False)
+        print(process._child.pid, flush=True)
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    # The child shares the parent's stderr: the output ends only when the child has gone too.
+    done = subprocess.run(
+        [sys.executable, "-c", parent], cwd=root, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert _wait_gone(int(done.stdout.split()[0]))
+    assert "Traceback" not in done.stderr, done.stderr
