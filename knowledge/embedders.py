@@ -88,23 +88,9 @@ class LocalRuntime:
 
     def document_embedder(self, *, batch_size: int, progress_bar: bool = False) -> Any:
         """The offline model as a document embedder, not yet warmed up."""
-        self._check()
-        options = {
-            **_LOCAL_COMMON,
-            "model": _local_model_path(),
-            "batch_size": batch_size,
-            "progress_bar": progress_bar,
-            "meta_fields_to_embed": [CONTEXT_META_FIELD],
-        }
-        if self.name == "onnx":
-            from .onnx_components import OnnxDocumentEmbedder  # noqa: PLC0415
-
-            return OnnxDocumentEmbedder(cache_dir=self.cache_dir, threads=self.threads, **options)
-        from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
-            SentenceTransformersDocumentEmbedder,
+        return self._embedder(
+            document=True, batch_size=batch_size, progress_bar=progress_bar, meta_fields_to_embed=[CONTEXT_META_FIELD]
         )
-
-        return SentenceTransformersDocumentEmbedder(**options)
 
     def vectors(self, *, batch_size: int) -> Callable[[list[str]], np.ndarray]:
         """Texts to their vectors (float32 rows) as questions are embedded (the text alone), model loaded now."""
@@ -122,17 +108,23 @@ class LocalRuntime:
 
     def text_embedder(self) -> Any:
         """The offline model as a text (query) embedder, not yet warmed up."""
-        self._check()
-        options = {**_LOCAL_COMMON, "model": _local_model_path(), "progress_bar": False}
-        if self.name == "onnx":
-            from .onnx_components import OnnxTextEmbedder  # noqa: PLC0415
+        return self._embedder(document=False, progress_bar=False)
 
-            return OnnxTextEmbedder(cache_dir=self.cache_dir, threads=self.threads, **options)
+    def _embedder(self, *, document: bool, **options: Any) -> Any:
+        # Haystack's SentenceTransformers embedder, or the same component on the ONNX graph.
+        self._check()
+        options = {**_LOCAL_COMMON, "model": _local_model_path(), **options}
+        if self.name == "onnx":
+            from .onnx_components import OnnxDocumentEmbedder, OnnxTextEmbedder  # noqa: PLC0415
+
+            onnx = OnnxDocumentEmbedder if document else OnnxTextEmbedder
+            return onnx(cache_dir=self.cache_dir, threads=self.threads, **options)
         from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
+            SentenceTransformersDocumentEmbedder,
             SentenceTransformersTextEmbedder,
         )
 
-        return SentenceTransformersTextEmbedder(**options)
+        return (SentenceTransformersDocumentEmbedder if document else SentenceTransformersTextEmbedder)(**options)
 
 
 def document_embed_many(document_embedder: Any) -> Callable[[list[str]], np.ndarray]:
