@@ -12,6 +12,7 @@ from haystack import Pipeline, tracing
 
 from knowledge.embedders import LocalRuntime, document_embed_many, shared_document_embedder
 from knowledge.embedding_process import shared_embedding_process
+from knowledge.pipeline_copies import new_pipeline
 
 from .answering import CitationValidator, PromptBuilder
 from .extractive import ExtractiveAnswerer
@@ -93,7 +94,7 @@ def stage_timings() -> Iterator[dict[str, float]]:
 
 def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: Any) -> Pipeline:
     """message + history -> standalone query -> embed -> hybrid retrieve, ground a selection, gate on evidence."""
-    pipeline = Pipeline()
+    pipeline = new_pipeline()
     pipeline.add_component("rewriter", rewriter)
     pipeline.add_component("embedder", text_embedder)
     pipeline.add_component("retriever", retriever)
@@ -105,7 +106,7 @@ def build_retrieval_pipeline(*, rewriter: Any, text_embedder: Any, retriever: An
 
 def build_llm_answer_pipeline(*, generator: Any) -> Pipeline:
     """documents + question + history -> delimited prompt -> LLM -> validated citations."""
-    pipeline = Pipeline()
+    pipeline = new_pipeline()
     pipeline.add_component("prompt_builder", PromptBuilder(system_prompt=SYSTEM_PROMPT))
     pipeline.add_component("llm", generator)
     pipeline.add_component("citations", CitationValidator())
@@ -116,7 +117,7 @@ def build_llm_answer_pipeline(*, generator: Any) -> Pipeline:
 
 def build_extractive_answer_pipeline(*, answerer: Any) -> Pipeline:
     """documents + question -> quoted sentences -> validated citations."""
-    pipeline = Pipeline()
+    pipeline = new_pipeline()
     pipeline.add_component("answerer", answerer)
     pipeline.add_component("citations", CitationValidator())
     pipeline.connect("answerer.replies", "citations.replies")

@@ -14,6 +14,7 @@ from haystack.components.routers import FileTypeRouter
 
 from .embedders import CONTEXT_META_FIELD
 from .markdown import Block, parse_markdown
+from .pipeline_copies import new_pipeline
 
 TEXT_MIME = r"text/(plain|markdown)"
 HTML_MIME = "text/html"
@@ -248,7 +249,7 @@ def _add_conversion(pipeline: Pipeline) -> None:
 def build_conversion_pipeline() -> Pipeline:
     """Build convert -> clean (text extraction; run with a time budget by knowledge.conversion). Input:
     router.sources."""
-    pipeline = Pipeline()
+    pipeline = new_pipeline()
     _add_conversion(pipeline)
     return pipeline
 
@@ -257,7 +258,7 @@ def build_indexing_pipeline(
     *, document_embedder: Any, split_length: int, split_overlap: int, max_chunks: int | None = None
 ) -> Pipeline:
     """Build split -> embed, for extracted text. Inputs: splitter.documents, embedder.known."""
-    pipeline = Pipeline()
+    pipeline = new_pipeline()
     pipeline.add_component(
         "splitter", MarkdownSplitter(split_length=split_length, split_overlap=split_overlap, max_chunks=max_chunks)
     )
