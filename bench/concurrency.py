@@ -13,7 +13,10 @@ serves it (uvicorn, chatbot_site.server). A request that has
 not finished 30 s after it was sent counts as not done. Server memory is the resident set before and at its
 peak during each run.
 
-    .venv/bin/python bench/concurrency.py [--baseline REV] [--quick] [--logs DIR]
+    .venv/bin/python bench/concurrency.py [--baseline REV] [--quick] [--logs DIR] [--repeat N]
+
+With --repeat N both servers are measured N times, alternating which goes first (this machine's speed drifts by
+more than some of the differences measured); the table gives the medians and lists each run's first-token p95.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import contextlib
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -192,6 +196,23 @@ def summary(results: list[dict], before_mb: float, peak_mb: float) -> dict:
     }
 
 
+def combined(runs: list[dict]) -> dict:
+    """One server's repeated runs as one: the median of each time, rate and memory figure; streams added up."""
+    result: dict = {}
+    for name in runs[0]:
+        rows = [run[name] for run in runs]
+        result[name] = {
+            key: statistics.median(row[key] for row in rows)
+            for key in rows[0]
+            if key not in {"done", "answered", "n", "failures"}
+        }
+        if "n" in rows[0]:
+            for key in ("done", "answered", "n"):
+                result[name][key] = sum(row[key] for row in rows)
+            result[name]["failures"] = dict(sum((Counter(row["failures"]) for row in rows), Counter()))
+    return result
+
+
 def throughput(url: str, clients: int, seconds: float) -> float:
     """Answers per second with ``clients`` asking back to back over keep-alive connections (JSON replies)."""
     counts = [0] * clients
@@ -223,6 +244,8 @@ def measure(kind: str, code: Path, database: str, *, quick: bool, logs: Path | N
         "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
         "EMBEDDED_POSTGRES_DB": database,
         "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR),
+        # One exported model graph for both trees: a baseline's worktree would otherwise export its own at start.
+        "MODEL_CACHE_DIR": str(settings.MODEL_CACHE_DIR),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_DEBUG": "0",
         "CHAT_THROTTLE_IP": "1000000/min",
@@ -291,14 +314,22 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git revision of the threaded server")
     parser.add_argument("--quick", action="store_true", help="a shorter sustained run and offline phase")
     parser.add_argument("--logs", type=Path, help="a folder for the servers' output (before.log, after.log)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure both servers this many times, alternating which goes first"
+    )
     args = parser.parse_args()
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
     setup()
-    with guide_database(suffix="concurrency") as database:
-        after = measure("after", ROOT, database, quick=args.quick, logs=args.logs)
-        with worktree(args.baseline) as tree:
-            before = measure("before", tree, database, quick=args.quick, logs=args.logs)
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
+    with guide_database(suffix="concurrency") as database, worktree(args.baseline) as tree:
+        for index in range(max(args.repeat, 1)):
+            sides = [("after", ROOT), ("before", tree)]
+            for kind, code in sides if index % 2 == 0 else sides[::-1]:
+                runs[kind].append(measure(kind, code, database, quick=args.quick, logs=args.logs))
+    before, after = combined(runs["before"]), combined(runs["after"])
+    if args.repeat > 1:
+        print(f"Medians of {args.repeat} runs of each server, alternating which went first.\n")
     rows = []
     for name, old in before.items():
         new = after[name]
@@ -332,6 +363,13 @@ def main() -> None:
     if failed:
         print()
         print(table(["run", "server", "streams not done: why"], failed))
+    if args.repeat > 1:
+        spread = [[name, " / ".join(seconds(run[name]["first_p95"]) for run in runs["before"]),
+                   " / ".join(seconds(run[name]["first_p95"]) for run in runs["after"])]
+                  for name in before if "first_p95" in before[name]]  # fmt: skip
+        print()
+        headers = ["run", "before: first token p95 of each run (s)", "after: first token p95 of each run (s)"]
+        print(table(headers, spread))
 
 
 if __name__ == "__main__":
