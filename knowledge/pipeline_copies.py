@@ -39,16 +39,12 @@ def copy_pipeline_value(obj: Any) -> Any:
     cls = type(obj)
     if cls in _ATOMS:
         return obj
-    if cls is list:
-        return [copy_pipeline_value(value) for value in obj]
-    if cls is dict:
+    if isinstance(obj, dict):  # a plain dict, as Haystack's copy makes of any dict subclass
         return {key: copy_pipeline_value(value) for key, value in obj.items()}
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         return cls(*(copy_pipeline_value(value) for value in obj))
     if isinstance(obj, (list, tuple, set)):
         return cls(copy_pipeline_value(value) for value in obj)
-    if isinstance(obj, dict):
-        return {key: copy_pipeline_value(value) for key, value in obj.items()}
     if isinstance(obj, (Tool, Toolset)) or (hasattr(obj, "run") and isinstance(obj, Component)):
         return obj
     try:
