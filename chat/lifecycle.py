@@ -8,6 +8,7 @@ from django.conf import settings
 
 from .concurrency import drain_background, shutdown_worker_pool
 from .engine import get_chat_engine
+from .feedback_services import answer_counts_write
 from .sessions import InMemorySessionStore, get_session_store
 
 logger = logging.getLogger(__name__)
@@ -72,3 +73,5 @@ def server_stopping() -> None:
     except TimeoutError:
         logger.warning("stopped before every answer was recorded")
     shutdown_worker_pool()
+    # Counts a failed write gave back (the database was down) get a last chance.
+    answer_counts_write()

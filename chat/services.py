@@ -225,7 +225,8 @@ def _reply(*, session_id: str, message: str, retrieval: Retrieval, answer: Answe
 
 
 def _record_kwargs(*, reply: ChatReply, retrieval: Retrieval, message: str, selected_text: str | None) -> dict:
-    """What the content loop keeps of an answer (counted always; its question kept when the book had none)."""
+    """What the content loop keeps of an answer (counted always, by answer_tally; its question kept when the book
+    had none)."""
     return {
         "answer_id": reply.answer_id,
         "status": reply.status,
@@ -296,6 +297,7 @@ def chat_reply(
     kwargs = {"message": message, "history": history, "selected_text": selected_text, "page": page}
     retrieval, answer = _respond(**kwargs, on_event=on_event)
     reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+    feedback_services.answer_tally(status=reply.status)
     run_later(
         feedback_services.answer_record,
         **_record_kwargs(reply=reply, retrieval=retrieval, message=message, selected_text=selected_text),
@@ -365,6 +367,7 @@ async def question_answer_async(
             max_tokens=max_tokens,
         )
     reply = _reply(session_id=session_id, message=message, retrieval=retrieval, answer=answer, started=started)
+    feedback_services.answer_tally(status=reply.status)
     await run_later_async(
         feedback_services.answer_record,
         **_record_kwargs(reply=reply, retrieval=retrieval, message=message, selected_text=selected_text),

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from chat.feedback_services import answer_tally_discard
 from knowledge.embedders import shared_document_embedder, shared_text_embedder
 from knowledge.models import SourceDocument
 from knowledge.services import document_create, document_ingest
@@ -36,6 +37,14 @@ Paper birch has white bark that peels in thin sheets and was used for canoes.
 def embed() -> Callable[[str], list[float]]:
     """The query embedding of a text (the real model)."""
     return lambda text: shared_text_embedder().run(text=text)["embedding"]
+
+
+@pytest.fixture(autouse=True)
+def no_tallied_answers():
+    """Answer counts not yet written (chat.feedback_services) belong to the test that tallied them."""
+    answer_tally_discard()
+    yield
+    answer_tally_discard()
 
 
 @pytest.fixture(autouse=True)

@@ -152,16 +152,16 @@ def test_redaction_can_be_turned_off(api, knowledge, settings):
     assert "jane.doe@example.com" in Gap.objects.get().question
 
 
-def test_a_database_error_while_recording_still_answers_the_reader(api, knowledge, caplog):
+def test_a_database_error_while_recording_still_answers_the_reader_and_counts_the_answer(api, knowledge, caplog):
     with connection.cursor() as cursor:  # every insert into the gap table now fails, inside Postgres
         cursor.execute("ALTER TABLE chat_gap ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")
     session_id = new_session(api)
     with caplog.at_level(logging.ERROR, logger="chat.feedback_services"):
         reply = ask(api, session_id, UNANSWERABLE)
     assert reply["status"] == "no_answer"
-    assert "could not record an answer" in caplog.text
+    assert "could not record an answer's question" in caplog.text
     assert not Gap.objects.exists()
-    assert not AnswerCount.objects.exists()  # recorded together or not at all
+    assert AnswerCount.objects.get(status="no_answer").count == 1  # the answer was given: it counts
     turns = api.get(reverse("chat-session-detail", args=[session_id])).json()["turns"]
     assert len(turns) == 2  # the conversation itself is kept
 

@@ -5,11 +5,21 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from chat import lifecycle
 from chat.concurrency import drain_background, shutdown_worker_pool
 from chat.engine import get_chat_engine
-from chat.feedback_services import answer_record, feedback_purge, gap_groups_assign, redact
+from chat.feedback_services import (
+    answer_counts_write,
+    answer_record,
+    answer_tally,
+    feedback_purge,
+    gap_groups_assign,
+    redact,
+)
 from chat.models import AnswerCount, Feedback, Gap, GapGroup
 
 
@@ -47,6 +57,7 @@ TOPICS = {
 
 
 def record_unanswered(question: str) -> None:
+    answer_tally(status="no_answer")  # as the chat services do before they queue the record
     answer_record(
         answer_id="0" * 32,
         status="no_answer",
@@ -183,3 +194,47 @@ def test_groups_made_under_another_embedding_model_are_kept_apart():
     assert GapGroup.objects.count() == 2  # not compared with the old-sized centroid, and no error
     assert Gap.objects.get().group_id != old.id
     assert gap_group_closest(group=old) is None
+
+
+def counts() -> dict[str, int]:
+    return dict(AnswerCount.objects.values_list("status", "count"))
+
+
+@pytest.mark.django_db
+def test_answers_tallied_meanwhile_are_written_by_one_statement():
+    AnswerCount.objects.create(day=timezone.localdate(), status="answered", count=5)
+    for status in ("answered", "answered", "no_answer", "answered"):
+        answer_tally(status=status)
+    with CaptureQueriesContext(connection) as queries:
+        assert answer_counts_write() == 4
+    writes = [query["sql"] for query in queries if "chat_answercount" in query["sql"]]
+    assert len(writes) == 1 and writes[0].startswith("INSERT")
+    assert counts() == {"answered": 8, "no_answer": 1}
+    with CaptureQueriesContext(connection) as queries:
+        assert answer_counts_write() == 0  # the jobs queued behind the first find nothing left to write
+    assert not queries.captured_queries
+
+
+@pytest.mark.django_db
+def test_counts_a_failed_write_could_not_store_are_kept_for_the_next(caplog):
+    with connection.cursor() as cursor:  # every write to the counts now fails, inside Postgres
+        cursor.execute("ALTER TABLE chat_answercount ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")
+    answer_tally(status="answered")
+    answer_tally(status="no_answer")
+    assert answer_counts_write() == 0
+    assert "could not write 2 answer counts" in caplog.text
+    assert not AnswerCount.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE chat_answercount DROP CONSTRAINT refuse_all")
+    answer_tally(status="answered")
+    assert answer_counts_write() == 3
+    assert counts() == {"answered": 2, "no_answer": 1}
+
+
+@pytest.mark.django_db
+def test_a_graceful_stop_writes_the_counts_still_tallied(settings):
+    settings.CHAT_SESSION_SNAPSHOT = False
+    answer_tally(status="answered")
+    answer_tally(status="answered")  # as a write that failed while the database was down leaves them
+    lifecycle.server_stopping()
+    assert counts() == {"answered": 2}
