@@ -45,6 +45,27 @@ def shutdown_worker_pool() -> None:
         background.shutdown(wait=True)
 
 
+def warm_worker_pool(fn: Callable[[], Any], *, timeout: float = 60.0) -> int:
+    """Start every thread of the worker pool and run ``fn`` once on each (the server, before it takes traffic:
+    each thread opens its database connection then, not while the first readers wait). How many threads ran it.
+
+    ``fn`` handles its own errors. Each job waits at a barrier until all have started, so no thread takes two.
+    """
+    pool = worker_pool()
+    if pool is None:
+        return 0
+    size = settings.CHAT_WORKER_THREADS
+    barrier = threading.Barrier(size, timeout=timeout)
+
+    def job() -> None:
+        barrier.wait()
+        _in_worker(fn)()
+
+    for future in [pool.submit(job) for _ in range(size)]:
+        future.result(timeout=timeout)
+    return size
+
+
 def _in_worker(fn: Callable[..., T]) -> Callable[..., T]:
     def run(*args: Any, **kwargs: Any) -> T:
         # No request signals fire in a pool thread: drop a connection past its age or one that failed, here.

@@ -3,11 +3,12 @@
 import gc
 import logging
 import time
+from functools import partial
 
 from django.conf import settings
 
-from .concurrency import drain_background, shutdown_worker_pool
-from .engine import get_chat_engine
+from .concurrency import drain_background, shutdown_worker_pool, warm_worker_pool
+from .engine import ChatEngine, get_chat_engine
 from .feedback_services import answer_counts_write
 from .sessions import InMemorySessionStore, get_session_store
 
@@ -20,15 +21,28 @@ def _memory_store() -> InMemorySessionStore | None:
 
 
 def server_starting() -> None:
-    """Before the server accepts traffic: restore the sessions of a graceful stop, then load and run the models."""
+    """Before the server accepts traffic: restore the sessions of a graceful stop, load and run the models, and
+    connect every worker thread to the database."""
     store = _memory_store()
     if store is not None:
         restored = store.load_snapshot(settings.CHAT_SESSION_SNAPSHOT_PATH)
         if restored:
             logger.info("restored %d chat sessions from the last graceful stop", restored)
     started = time.perf_counter()
-    get_chat_engine().warm_up()
-    logger.info("chat engine ready in %.1f s", time.perf_counter() - started)
+    engine = get_chat_engine()
+    engine.warm_up()
+    warmed = warm_worker_pool(partial(_search_once, engine=engine))
+    logger.info("chat engine ready in %.1f s (%d worker threads connected)", time.perf_counter() - started, warmed)
+
+
+def _search_once(*, engine: ChatEngine) -> None:
+    """One search on this worker thread: its database connection opened and the search statement prepared, so
+    the first burst of readers after a start does not wait for either. A database that is down is left to
+    /readyz to report."""
+    try:
+        engine.retrieve(message="warm-up", history=[])
+    except Exception as error:  # noqa: BLE001 - the server starts anyway; readiness says what is wrong
+        logger.warning("worker warm-up search failed: %s", error)
 
 
 async def server_starting_on_loop() -> None:
