@@ -258,20 +258,22 @@ class ChatEngine:
             "max_tokens": max_tokens,
         }
 
+    def search(self, *, query: str, embedding: Any, top_k: int | None = None) -> list[Document]:
+        """The best passages for a query whose vector is known, by hybrid retrieval without the evidence gate
+        (blocking: connects, or health-checks the connection, and searches on the calling thread). ``top_k``
+        defaults to the chat's own."""
+        retriever = self.pipelines.retrieval.get_component("retriever").retriever
+        _connect_database()
+        try:
+            return retriever.run(query=query, query_embedding=embedding, top_k=top_k)["documents"]
+        except DatabaseError as error:
+            raise DatabaseUnavailable() from error
+
     async def search_async(self, *, query: str, top_k: int) -> list[Document]:
         """The best passages for a query by hybrid retrieval, without the evidence gate or an answer."""
         embedding = await self.embed_query_async(query)
-        retriever = self.pipelines.retrieval.get_component("retriever").retriever
-
-        def search() -> list[Document]:
-            # One hop into the worker pool: connect (or health-check) and search on the same thread.
-            _connect_database()
-            try:
-                return retriever.run(query=query, query_embedding=embedding, top_k=top_k)["documents"]
-            except DatabaseError as error:
-                raise DatabaseUnavailable() from error
-
-        return await run_blocking(search)
+        # One hop into the worker pool: connect (or health-check) and search on the same thread.
+        return await run_blocking(self.search, query=query, embedding=embedding, top_k=top_k)
 
     def answer(
         self,

@@ -4,6 +4,7 @@ import gc
 import logging
 import time
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 
@@ -31,16 +32,20 @@ def server_starting() -> None:
     started = time.perf_counter()
     engine = get_chat_engine()
     engine.warm_up()
-    warmed = warm_worker_pool(partial(_search_once, engine=engine))
+    warmed = warm_worker_pool(partial(_search_once, engine=engine, embedding=engine.embed_query(WARM_UP_QUERY)))
     logger.info("chat engine ready in %.1f s (%d worker threads connected)", time.perf_counter() - started, warmed)
 
 
-def _search_once(*, engine: ChatEngine) -> None:
-    """One search on this worker thread: its database connection opened and the search statement prepared, so
-    the first burst of readers after a start does not wait for either. A database that is down is left to
+WARM_UP_QUERY = "warm-up"
+
+
+def _search_once(*, engine: ChatEngine, embedding: Any) -> None:
+    """One search on this worker thread, as the chat searches: its database connection opened and the search
+    statement prepared, so the first burst of readers after a start does not wait for either. The query is
+    embedded once for all threads (a hosted embedding model is asked once). A database that is down is left to
     /readyz to report."""
     try:
-        engine.retrieve(message="warm-up", history=[])
+        engine.search(query=WARM_UP_QUERY, embedding=embedding)
     except Exception as error:  # noqa: BLE001 - the server starts anyway; readiness says what is wrong
         logger.warning("worker warm-up search failed: %s", error)
 

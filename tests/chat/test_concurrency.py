@@ -8,7 +8,7 @@ from django.db import connection
 
 from chat import lifecycle
 from chat.concurrency import shutdown_worker_pool, warm_worker_pool, worker_pool
-from chat.engine import ChatEngine
+from chat.engine import ChatEngine, get_chat_engine
 from chat.exceptions import DatabaseUnavailable
 
 
@@ -61,6 +61,10 @@ def test_a_start_connects_every_worker_and_prepares_the_search(pool_of, knowledg
             return cursor.fetchone()[0]
 
     assert on_each_worker(prepared) == [1, 1]
+    # The chat's own search then runs the statement the warm-up prepared, not a second one.
+    engine = get_chat_engine()
+    on_each_worker(lambda: engine.retrieve(message="When did the Golden Gate Bridge open?", history=[]))
+    assert on_each_worker(prepared) == [1, 1]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -70,7 +74,7 @@ def test_a_start_with_the_database_down_still_serves_and_says_why(pool_of, monke
     def down(self, **_):
         raise DatabaseUnavailable()
 
-    monkeypatch.setattr(ChatEngine, "retrieve", down)
+    monkeypatch.setattr(ChatEngine, "search", down)
     with caplog.at_level(logging.WARNING, logger="chat.lifecycle"):
         lifecycle.server_starting()
     assert caplog.text.count("worker warm-up search failed") == 2
