@@ -15,6 +15,9 @@ from .sessions import InMemorySessionStore, get_session_store
 
 logger = logging.getLogger(__name__)
 
+# What each worker thread searches for as the server starts (any text: the search is what is warmed).
+WARM_UP_QUERY = "warm-up"
+
 
 def _memory_store() -> InMemorySessionStore | None:
     store = get_session_store()
@@ -34,9 +37,6 @@ def server_starting() -> None:
     engine.warm_up()
     warmed = warm_worker_pool(partial(_search_once, engine=engine, embedding=engine.embed_query(WARM_UP_QUERY)))
     logger.info("chat engine ready in %.1f s (%d worker threads connected)", time.perf_counter() - started, warmed)
-
-
-WARM_UP_QUERY = "warm-up"
 
 
 def _search_once(*, engine: ChatEngine, embedding: Any) -> None:
