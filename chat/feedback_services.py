@@ -72,9 +72,9 @@ class AnswerTally:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[date, str]] = Counter()
 
-    def add(self, *, day: date, status: str, count: int = 1) -> None:
+    def add(self, *, day: date, status: str) -> None:
         with self._lock:
-            self._counts[(day, status)] += count
+            self._counts[(day, status)] += 1
 
     def take(self) -> Counter[tuple[date, str]]:
         """The counts so far, leaving none behind."""
