@@ -5,9 +5,11 @@ It reads chunk text the way ingestion writes it (``knowledge.markdown``): paragr
 and code between fences, which is never quoted.
 """
 
+import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +17,12 @@ import numpy as np
 from haystack import Document, component
 from haystack.dataclasses import ChatMessage, StreamingChunk
 
+from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
 
 from .text import MAX_SENTENCE_WORDS, content_words, plain, split_sentences
+
+logger = logging.getLogger(__name__)
 
 NO_ANSWER_MARKER = "NO_ANSWER"
 SELECTION_MARKER = "SELECTION_DOES_NOT_ANSWER"
@@ -169,6 +174,37 @@ def _context(document: Document) -> str:
     return chunk_context(title=document.meta.get("title", ""), section=document.meta.get("section", ""))
 
 
+def scoring_texts(documents: list[Document], candidates: list[Quotable]) -> list[str]:
+    """What is scored for each candidate: the piece read in its context."""
+    texts = []
+    # A piece is read in its section's context: "Its chief engineer was..." under "Bridges > Golden Gate";
+    # a list item with its lead-in line.
+    for candidate in candidates:
+        context = _context(documents[candidate.index - 1])
+        body = f"{candidate.lead} {candidate.text}" if candidate.lead else candidate.text
+        if candidate.kind == "lead":
+            body = f"{candidate.text} {' '.join(candidate.items)}"
+        texts.append(f"{context}: {body}" if context else body)
+    return texts
+
+
+def _clipped(text: str) -> str:
+    # Scoring needs the gist of a piece, not all of a 300-token table row.
+    return " ".join(text.split()[:MAX_SENTENCE_WORDS])
+
+
+def embedded_texts(*, title: str, section: str, chunk_id: int, text: str) -> list[str]:
+    """What the answerer embeds for one indexed chunk's pieces, so that ingestion can embed it ahead of readers."""
+    document = Document(content=text, meta={"title": title, "section": section, "chunk_id": chunk_id})
+    return [_clipped(text) for text in scoring_texts([document], quotables([document]))]
+
+
+def quote_embedder() -> Any:
+    """What embeds quotable pieces, as readers ask and at ingestion alike. Small batches: padding a batch to its
+    longest piece costs more than batching saves on CPU."""
+    return shared_document_embedder(batch_size=4)
+
+
 def about_the_selection(question: str) -> bool:
     """'What does this mean?': a question with at most one word of its own is about the selected passage."""
     return len(set(content_words(question))) <= 1
@@ -196,8 +232,11 @@ class ExtractiveAnswerer:
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
         cache_size: int = 20000,
+        stored_vectors: Callable[..., dict[str, np.ndarray]] | None = None,
     ) -> None:
         self.sentence_embedder = sentence_embedder
+        # Vectors made at ingestion (chat.selectors.quote_vectors), looked up before anything is embedded.
+        self.stored_vectors = stored_vectors
         self.semantic_weight = semantic_weight
         self.page_bonus = page_bonus
         self.min_score = min_score
@@ -276,15 +315,7 @@ class ExtractiveAnswerer:
     def _scores(
         self, question: str, documents: list[Document], candidates: list[Quotable], embedding: Any
     ) -> np.ndarray:
-        # A piece is read in its section's context: "Its chief engineer was..." under "Bridges > Golden Gate";
-        # a list item with its lead-in line.
-        texts = []
-        for candidate in candidates:
-            context = _context(documents[candidate.index - 1])
-            body = f"{candidate.lead} {candidate.text}" if candidate.lead else candidate.text
-            if candidate.kind == "lead":
-                body = f"{candidate.text} {' '.join(candidate.items)}"
-            texts.append(f"{context}: {body}" if context else body)
+        texts = scoring_texts(documents, candidates)
         lexical = self._lexical(question, texts)
         # A passage from the page the reader is on (the more so from its section) wins a near tie: that is the
         # one they are asking about.
@@ -313,23 +344,35 @@ class ExtractiveAnswerer:
     def _embed_text(self, text: str) -> np.ndarray:
         return self._sentence_vectors([text])[0]
 
-    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
-        # Scoring needs the gist of a sentence, not all of a 300-token table row.
-        clipped = [" ".join(s.split()[:MAX_SENTENCE_WORDS]) for s in sentences]
+    def _sentence_vectors(self, scored: list[str]) -> np.ndarray:
+        """The vectors of scoring texts: from memory, else from those stored at ingestion, else embedded now."""
+        texts = [_clipped(text) for text in scored]
         with self._cache_lock:
-            known = {s: self._cache[s] for s in clipped if s in self._cache}
-            for s in known:
-                self._cache.move_to_end(s)
-        missing = list(dict.fromkeys(s for s in clipped if s not in known))
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in known:
+                self._cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = self._stored(missing) if missing else {}
+        missing = [t for t in missing if t not in fresh]
         if missing:
-            embedded = self.sentence_embedder.run(documents=[Document(content=s) for s in missing])["documents"]
-            fresh = {s: np.asarray(doc.embedding, dtype=float) for s, doc in zip(missing, embedded, strict=True)}
+            embedded = self.sentence_embedder.run(documents=[Document(content=t) for t in missing])["documents"]
+            fresh.update({t: np.asarray(doc.embedding, dtype=float) for t, doc in zip(missing, embedded, strict=True)})
+        if fresh:
             known.update(fresh)
             with self._cache_lock:
                 self._cache.update(fresh)
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        return np.array([known[s] for s in clipped], dtype=float)
+        return np.array([known[t] for t in texts], dtype=float)
+
+    def _stored(self, texts: list[str]) -> dict[str, np.ndarray]:
+        if self.stored_vectors is None:
+            return {}
+        try:
+            return self.stored_vectors(texts=texts)
+        except Exception:  # noqa: BLE001 - a lookup that fails (database down) costs time, never the answer
+            logger.warning("stored quote vectors could not be read; embedding instead", exc_info=True)
+            return {}
 
 
 def _inside(text: str, selection: str, selected: set[str]) -> bool:

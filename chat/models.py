@@ -102,3 +102,22 @@ class Gap(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class QuoteVector(models.Model):
+    """The embedding of one piece the offline answerer may quote (a sentence, list item or table row, as it
+    scores it), made at ingestion so that the first reader of a passage does not wait for it.
+
+    Keyed by a hash of the embedding model and the piece's scoring text, not by chunk: a chunk rebuilt with the
+    same text keeps its pieces' vectors. Deleting the document deletes them.
+    """
+
+    document = models.ForeignKey(SourceDocument, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64, db_index=True)
+    embedding = VectorField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["document", "key"], name="quote_vector_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -15,7 +15,7 @@ from knowledge.embedding_process import shared_embedding_process
 from knowledge.pipeline_copies import new_pipeline
 
 from .answering import CitationValidator, PromptBuilder
-from .extractive import ExtractiveAnswerer
+from .extractive import ExtractiveAnswerer, quote_embedder
 from .generation import build_llm_generator
 from .retrieval import (
     EmbeddingBatcher,
@@ -27,6 +27,7 @@ from .retrieval import (
     SelectionLocator,
 )
 from .rewriting import LLMQueryRewriter, QueryRewriter
+from .selectors import quote_vectors
 
 SYSTEM_PROMPT = """You answer questions about a book, using only the numbered sources you are given.
 Rules:
@@ -191,9 +192,8 @@ def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipeli
     gate = EvidenceGate(min_similarity=config.min_evidence, locator=locator)
 
     def extractive() -> Pipeline:
-        # Small batches: padding a batch to its longest sentence costs more than it saves on CPU.
         return build_extractive_answer_pipeline(
-            answerer=ExtractiveAnswerer(sentence_embedder=shared_document_embedder(batch_size=4))
+            answerer=ExtractiveAnswerer(sentence_embedder=quote_embedder(), stored_vectors=quote_vectors)
         )
 
     fallback = None

@@ -1,17 +1,21 @@
-"""Reads of the content loop: the admin dashboard's numbers, groups of unanswered questions, feedback exports."""
+"""Reads of the content loop (the admin dashboard's numbers, groups of unanswered questions, feedback exports) and
+of the offline answerer's stored vectors."""
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from knowledge.embedders import embedding_spec
 from knowledge.selectors import NearPassage, passages_nearest
 
 from .answering import ReplyStatus
-from .models import AnswerCount, Feedback, Gap, GapGroup, Rating
+from .models import AnswerCount, Feedback, Gap, GapGroup, QuoteVector, Rating
 
 FEEDBACK_CSV_COLUMNS = [
     "created_at",
@@ -121,3 +125,16 @@ def document_feedback_counts(queryset: QuerySet) -> QuerySet:
 def gaps_of(*, group: GapGroup) -> QuerySet[Gap]:
     """The group's questions, newest first."""
     return group.gaps.order_by("-created_at", "-id")
+
+
+def quote_key(*, text: str, model_id: str) -> str:
+    """What a piece's vector is stored under: the embedding model and the text it embeds."""
+    return hashlib.sha256(f"{model_id}\n{text}".encode()).hexdigest()
+
+
+def quote_vectors(*, texts: list[str]) -> dict[str, np.ndarray]:
+    """The vectors stored at ingestion for these texts (``chat.extractive.embedded_texts``), for those found."""
+    model_id = embedding_spec().model_id
+    wanted = {quote_key(text=text, model_id=model_id): text for text in texts}
+    rows = QuoteVector.objects.filter(key__in=list(wanted)).values_list("key", "embedding")
+    return {wanted[key]: np.asarray(vector, dtype=float) for key, vector in rows}

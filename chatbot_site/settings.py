@@ -257,6 +257,10 @@ OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2)
 # When the LLM fails (after retries), answer with the offline extractive answerer instead of an error; the reply's
 # `generator` says so ("extractive (fallback: llm_timeout)").
 CHAT_LLM_FALLBACK = env_bool("CHAT_LLM_FALLBACK", False)
+# Embed every piece the offline answerer may quote when a document is indexed (stored beside the chunks), so that a
+# passage's first reader does not wait for its sentences to be embedded. On by default whenever that answerer may
+# answer: without OPENAI_API_KEY, or as the LLM's fallback.
+CHAT_QUOTE_VECTORS = env_bool("CHAT_QUOTE_VECTORS", not OPENAI_API_KEY or CHAT_LLM_FALLBACK)
 
 # --- The demo book served at / (the same Markdown as the default knowledge base) ---
 BOOK_DIR = env_path("BOOK_DIR", BASE_DIR / "docs" / "guide")

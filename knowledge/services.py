@@ -22,6 +22,7 @@ from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import IngestionError, build_indexing_pipeline, content_hash
 from .loading import title_for
 from .models import Chunk, IngestionWorker, SourceDocument, UrlStyle
+from .signals import document_indexed
 from .sources import SourceRejected, reference_check, source_check_file, source_check_text
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
         )
         if unchanged:
             SourceDocument.objects.filter(pk=document.pk).update(status=SourceDocument.Status.READY)
+            document_indexed.send(sender=SourceDocument, document_id=document.pk)
             return IngestResult(
                 document_id=document.pk,
                 status=SourceDocument.Status.READY,
@@ -174,6 +176,7 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
             error=message,
             seconds=time.perf_counter() - started,
         )
+    document_indexed.send(sender=SourceDocument, document_id=document.pk)
     return IngestResult(
         document_id=document.pk,
         status=SourceDocument.Status.READY,
