@@ -19,6 +19,7 @@ def ensure_server(*, data_dir: Path, database: str | None) -> str:
         if cached and is_running(data_dir):
             return cached
         _prepare_runtime_dir(data_dir)
+        _remove_stale_pid_file(data_dir)
         import pgserver  # noqa: PLC0415 - heavy import, only for the embedded mode
 
         # cleanup_mode=None: the server outlives the process that started it, so every manage.py command, the
@@ -53,20 +54,41 @@ def _create_database(*, socket_dir: str, database: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
+def _file_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_postgres(pid: int) -> bool:
+    import psutil  # noqa: PLC0415 - pgserver's dependency
+
+    try:
+        return psutil.Process(pid).name() == "postgres"
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:
+        return True  # it runs as the pgserver system user when we are root
+
+
+def _remove_stale_pid_file(data_dir: Path) -> None:
+    """Remove a postmaster.pid left by a server that died (a crash, a reboot, a container restart).
+
+    If another process has taken its PID since, which is likely after a reboot and usual in a container, pgserver
+    (and PostgreSQL) would take the server for running and never start it: every command would be refused a
+    connection. A running server's postmaster is always named postgres, so its file is never removed.
+    """
+    pid = _file_pid(data_dir)
+    if pid is not None and not _is_postgres(pid):
+        (data_dir / "postmaster.pid").unlink(missing_ok=True)
+        logger.info("removed a stale postmaster.pid (process %s is not PostgreSQL)", pid)
+
+
 def is_running(data_dir: Path) -> bool:
     """Whether the embedded server for data_dir is up."""
-    pid_file = data_dir / "postmaster.pid"
-    try:
-        pid = int(pid_file.read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it runs as the pgserver system user when we are root
-    return True
+    pid = _file_pid(data_dir)
+    return pid is not None and _is_postgres(pid)
 
 
 def stop_server(*, data_dir: Path) -> bool:

@@ -1,0 +1,46 @@
+"""The embedded PostgreSQL server starts again after a crash, whatever its old pid file says."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from chatbot_site.embedded_postgres.server import is_running, stop_server
+from tests.chatbot_site.test_settings import ROOT, manage
+
+CONNECT = "from django.db import connection; connection.ensure_connection(); print('connected')"
+
+
+@pytest.fixture
+def data_dir():
+    # Under the project's data directory: as root, the server runs as the pgserver user, who cannot enter /tmp's
+    # private test directories.
+    path = ROOT / "var" / f"test-pgdata-{uuid.uuid4().hex[:8]}"
+    yield path
+    stop_server(data_dir=path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_server_whose_pid_was_taken_by_another_process_is_started_again(data_dir):
+    env = {"EMBEDDED_POSTGRES_DIR": str(data_dir)}
+    assert "connected" in manage("shell", "-c", CONNECT, **env).stdout
+    pid_file = data_dir / "postmaster.pid"
+    postmaster = int(pid_file.read_text().splitlines()[0])
+    os.kill(postmaster, signal.SIGKILL)  # a crash: the pid file stays behind
+    deadline = time.monotonic() + 10
+    while is_running(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # After a reboot or a container restart, another process has the dead server's pid.
+    with subprocess.Popen(["sleep", "60"]) as squatter:
+        lines = pid_file.read_text().splitlines()
+        pid_file.write_text("\n".join([str(squatter.pid), *lines[1:]]) + "\n")
+        assert not is_running(data_dir)
+        result = manage("shell", "-c", CONNECT, **env)
+        assert "connected" in result.stdout, result.stderr
+        assert is_running(data_dir)
+        assert squatter.poll() is None  # nothing was done to the other process
+        squatter.kill()
