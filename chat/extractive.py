@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from haystack import Document, component
 from haystack.dataclasses import ChatMessage, StreamingChunk
 
@@ -200,9 +201,9 @@ def embedded_texts(*, title: str, section: str, chunk_id: int, text: str) -> lis
 
 
 def quote_embedder() -> Any:
-    """What embeds quotable pieces, as readers ask and at ingestion alike. Small batches: padding a batch to its
-    longest piece costs more than batching saves on CPU."""
-    return shared_document_embedder(batch_size=4)
+    """What embeds quotable pieces, as readers ask and at ingestion alike. With the offline model, small batches:
+    padding a batch to its longest piece costs more than batching saves on CPU. A remote API gets full batches."""
+    return shared_document_embedder(batch_size=4 if settings.EMBEDDING_BACKEND == "local" else None)
 
 
 def about_the_selection(question: str) -> bool:
