@@ -153,7 +153,7 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
         )
         if unchanged:
             SourceDocument.objects.filter(pk=document.pk).update(status=SourceDocument.Status.READY)
-            document_indexed.send(sender=SourceDocument, document_id=document.pk)
+            _announce_indexed(document_id=document.pk)
             return IngestResult(
                 document_id=document.pk,
                 status=SourceDocument.Status.READY,
@@ -176,7 +176,7 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
             error=message,
             seconds=time.perf_counter() - started,
         )
-    document_indexed.send(sender=SourceDocument, document_id=document.pk)
+    _announce_indexed(document_id=document.pk)
     return IngestResult(
         document_id=document.pk,
         status=SourceDocument.Status.READY,
@@ -185,6 +185,13 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
         reused=output["embedder"]["reused"],
         seconds=time.perf_counter() - started,
     )
+
+
+def _announce_indexed(*, document_id: int) -> None:
+    # The document is indexed whatever a receiver does: its failure is logged, never the document's.
+    for receiver, outcome in document_indexed.send_robust(sender=SourceDocument, document_id=document_id):
+        if isinstance(outcome, Exception):
+            logger.warning("%r failed after document %s was indexed: %s", receiver, document_id, outcome)
 
 
 def _no_text_message(document: SourceDocument) -> str:

@@ -6,6 +6,7 @@ from knowledge import services
 from knowledge.embedders import shared_document_embedder
 from knowledge.models import Chunk, SourceDocument
 from knowledge.services import document_ingest, vector_column_dimensions, vector_index_resize
+from knowledge.signals import document_indexed
 from knowledge.sources import SourceRejected
 from tests.conftest import GUIDE_MD
 
@@ -140,3 +141,22 @@ def test_resizing_the_vector_column_for_a_new_model(make_document):
     vector_index_resize(dimensions=384)
     document = SourceDocument.objects.get()
     assert document_ingest(document=document, force=True).status == "ready"
+
+
+def test_document_indexed_is_sent_and_a_failing_receiver_never_fails_the_document(make_document, caplog):
+    seen = []
+
+    def failing(*, document_id, **_):
+        seen.append(document_id)
+        raise RuntimeError("a listener broke")
+
+    document_indexed.connect(failing, dispatch_uid="test.failing")
+    try:
+        document = make_document()
+        assert document_ingest(document=document).unchanged
+    finally:
+        document_indexed.disconnect(dispatch_uid="test.failing")
+    assert seen == [document.pk, document.pk]  # rebuilt, then found unchanged
+    document.refresh_from_db()
+    assert document.status == SourceDocument.Status.READY and document.chunk_count > 0
+    assert "a listener broke" in caplog.text
