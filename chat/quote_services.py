@@ -2,12 +2,12 @@
 document is indexed instead of when a reader first asks about it."""
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
 from haystack import Document
 
 from knowledge.embedders import embedding_spec
@@ -18,6 +18,9 @@ from .models import QuoteVector
 from .selectors import quote_key
 
 logger = logging.getLogger(__name__)
+
+# Pieces embedded and stored together.
+SLICE = 256
 
 
 @dataclass(frozen=True)
@@ -40,22 +43,30 @@ def quote_vectors_sync(*, document_id: int, embedder: Any | None = None) -> Quot
             wanted.setdefault(quote_key(text=piece, model_id=model_id), piece)
     stored = set(QuoteVector.objects.filter(document_id=document_id).values_list("key", flat=True))
     new = [key for key in wanted if key not in stored]
-    vectors = _embed([wanted[key] for key in new], embedder=embedder or quote_embedder())
     stale = [key for key in stored if key not in wanted]
-    rows = [
-        QuoteVector(document_id=document_id, key=key, embedding=vector)
-        for key, vector in zip(new, vectors, strict=True)
-    ]
-    with transaction.atomic():
-        QuoteVector.objects.filter(document_id=document_id, key__in=stale).delete()
+    embedder = embedder or quote_embedder()
+    # A slice at a time: a document of 20,000 chunks has about 100,000 pieces, whose vectors would not all fit in
+    # memory as the embedder returns them (Python floats). Each slice stands alone; a sync stopped halfway is
+    # finished by the next one.
+    for keys in _slices(new):
+        vectors = _embed([wanted[key] for key in keys], embedder=embedder)
+        rows = [
+            QuoteVector(document_id=document_id, key=key, embedding=vector)
+            for key, vector in zip(keys, vectors, strict=True)
+        ]
         # A sync racing this one for the same document may have stored some of them already.
-        QuoteVector.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+        QuoteVector.objects.bulk_create(rows, ignore_conflicts=True)
+    for keys in _slices(stale):
+        QuoteVector.objects.filter(document_id=document_id, key__in=keys).delete()
     return QuoteSync(kept=len(wanted) - len(new), embedded=len(new), removed=len(stale))
 
 
+def _slices(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), SLICE):
+        yield keys[start : start + SLICE]
+
+
 def _embed(texts: list[str], *, embedder: Any) -> list[np.ndarray]:
-    if not texts:
-        return []
     documents = embedder.run(documents=[Document(content=text) for text in texts])["documents"]
     return [np.asarray(document.embedding, dtype=np.float32) for document in documents]
 

@@ -144,3 +144,21 @@ def test_an_unreadable_store_costs_time_not_the_answer(knowledge, caplog):
         reply = ExtractiveAnswerer(sentence_embedder=counting, stored_vectors=unreadable).run(**inputs)
     assert "1937" in reply["replies"][0].text
     assert counting.texts and "could not be read" in caplog.text
+
+
+def test_a_large_document_is_embedded_and_stored_a_slice_at_a_time(make_document, monkeypatch):
+    document = make_document()
+    pieces = pieces_of(document)
+    QuoteVector.objects.all().delete()
+    monkeypatch.setattr("chat.quote_services.SLICE", 2)
+    batches = []
+
+    class Recording(CountingEmbedder):
+        def run(self, documents):
+            batches.append(len(documents))
+            return super().run(documents)
+
+    result = quote_vectors_sync(document_id=document.pk, embedder=Recording())
+    assert result.embedded == len(pieces) and result.kept == result.removed == 0
+    assert max(batches) == 2 and sum(batches) == len(pieces)
+    assert set(stored(document)) == set(pieces)
