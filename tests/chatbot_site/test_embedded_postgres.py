@@ -35,7 +35,8 @@ def test_a_server_whose_pid_was_taken_by_another_process_is_started_again(data_d
     while is_running(data_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
     # After a reboot or a container restart, another process has the dead server's pid.
-    with subprocess.Popen(["sleep", "60"]) as squatter:
+    squatter = subprocess.Popen(["sleep", "60"])
+    try:
         lines = pid_file.read_text().splitlines()
         pid_file.write_text("\n".join([str(squatter.pid), *lines[1:]]) + "\n")
         assert not is_running(data_dir)
@@ -43,4 +44,6 @@ def test_a_server_whose_pid_was_taken_by_another_process_is_started_again(data_d
         assert "connected" in result.stdout, result.stderr
         assert is_running(data_dir)
         assert squatter.poll() is None  # nothing was done to the other process
+    finally:
         squatter.kill()
+        squatter.wait()
