@@ -1,7 +1,8 @@
 """Ingestion throughput against the raw embedder on the same chunks, measured in the same run.
 
 Inputs: the demo docs (docs/guide) through `manage.py ingest`, and the 24 SQuAD articles (one document each)
-through the ingestion service. Runs in a throwaway database.
+through the ingestion service, each without and then with the offline answerer's piece vectors
+(CHAT_QUOTE_VECTORS, on by default offline). Runs in a throwaway database.
 
     TORCH_NUM_THREADS=2 .venv/bin/python bench/ingestion.py
 """
@@ -45,22 +46,34 @@ def main() -> None:
 
     shared_document_embedder().run(documents=[])  # load the model before timing
     rows = []
+    articles, _ = load_questions(SQUAD)
     with isolated_database(suffix="bench_ingest"):
-        started = time.perf_counter()
+        # Warm-up, untimed: the first ingestion of a process pays for the models' first runs.
         call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress", stdout=io.StringIO())
-        seconds = time.perf_counter() - started
-        chunks = chunks_of()
-        raw = raw_embed_seconds(chunks)
-        rows.append(["demo docs (ingest command)", SourceDocument.objects.count(), len(chunks), seconds, raw])
+        # Each input twice: without the offline answerer's piece vectors (chat.quote_services), then with them
+        # (the default offline): what storing them adds to ingestion.
+        for quote_vectors in (False, True):
+            settings.CHAT_QUOTE_VECTORS = quote_vectors
+            label = " + quote vectors" if quote_vectors else ""
+            SourceDocument.objects.all().delete()
+            started = time.perf_counter()
+            call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress", stdout=io.StringIO())
+            seconds = time.perf_counter() - started
+            chunks = chunks_of()
+            raw = raw_embed_seconds(chunks)
+            rows.append(
+                [f"demo docs (ingest command){label}", SourceDocument.objects.count(), len(chunks), seconds, raw]
+            )
 
-        SourceDocument.objects.all().delete()
-        articles, _ = load_questions(SQUAD)
-        started = time.perf_counter()
-        ingest_articles(articles)
-        seconds = time.perf_counter() - started
-        chunks = chunks_of()
-        raw = raw_embed_seconds(chunks)
-        rows.append(["SQuAD, 24 articles", SourceDocument.objects.count(), Chunk.objects.count(), seconds, raw])
+            SourceDocument.objects.all().delete()
+            started = time.perf_counter()
+            ingest_articles(articles)
+            seconds = time.perf_counter() - started
+            chunks = chunks_of()
+            raw = raw_embed_seconds(chunks)
+            rows.append(
+                [f"SQuAD, 24 articles{label}", SourceDocument.objects.count(), Chunk.objects.count(), seconds, raw]
+            )
     print(f"torch threads: {settings.TORCH_NUM_THREADS}, batch size: {settings.EMBEDDING_BATCH_SIZE}")
     print(
         table(
