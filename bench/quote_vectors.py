@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 
+from _http import percentile
 from _setup import GUIDE_QUESTIONS, ROOT, setup, table
 
 BOOK = ROOT / "tests" / "fixtures" / "weather-book"
@@ -34,11 +35,6 @@ class CountingEmbedder:
     def run(self, documents):
         self.texts += len(documents)
         return self.embedder.run(documents=documents)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:
@@ -119,8 +115,8 @@ def main() -> None:
                     name,
                     len(row["ms"]),
                     f"{statistics.median(row['ms']):.1f}",
-                    f"{percentile(row['ms'], 0.95):.1f}",
-                    f"{percentile(row['ms'], 0.99):.1f}",
+                    f"{percentile(row['ms'], 95):.1f}",
+                    f"{percentile(row['ms'], 99):.1f}",
                     f"{statistics.mean(row['ms']):.1f}",
                     f"{row['texts'] / answers:.2f}",
                     f"{statistics.median(row['ms']) / baseline:.2f}x",

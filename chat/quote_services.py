@@ -6,11 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from django.conf import settings
-from haystack import Document
 
-from knowledge.embedders import embedding_spec
+from knowledge.embedders import document_embed_many, embedding_spec
 from knowledge.models import Chunk
 
 from .extractive import embedded_texts, quote_embedder
@@ -44,12 +42,12 @@ def quote_vectors_sync(*, document_id: int, embedder: Any | None = None) -> Quot
     stored = set(QuoteVector.objects.filter(document_id=document_id).values_list("key", flat=True))
     new = [key for key in wanted if key not in stored]
     stale = [key for key in stored if key not in wanted]
-    embedder = embedder or quote_embedder()
+    embed_many = document_embed_many(embedder or quote_embedder())
     # A slice at a time: a document of 20,000 chunks has about 100,000 pieces, whose vectors would not all fit in
     # memory as the embedder returns them (Python floats). Each slice stands alone; a sync stopped halfway is
     # finished by the next one.
     for keys in _slices(new):
-        vectors = _embed([wanted[key] for key in keys], embedder=embedder)
+        vectors = embed_many([wanted[key] for key in keys])
         rows = [
             QuoteVector(document_id=document_id, key=key, embedding=vector)
             for key, vector in zip(keys, vectors, strict=True)
@@ -64,11 +62,6 @@ def quote_vectors_sync(*, document_id: int, embedder: Any | None = None) -> Quot
 def _slices(keys: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(keys), SLICE):
         yield keys[start : start + SLICE]
-
-
-def _embed(texts: list[str], *, embedder: Any) -> list[np.ndarray]:
-    documents = embedder.run(documents=[Document(content=text) for text in texts])["documents"]
-    return [np.asarray(document.embedding, dtype=np.float32) for document in documents]
 
 
 def on_document_indexed(*, document_id: int, **_: Any) -> None:
