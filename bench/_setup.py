@@ -39,14 +39,25 @@ def setup() -> None:
 
 
 @contextlib.contextmanager
-def guide_database(*, suffix: str) -> Iterator[str]:
-    """A throwaway database holding the demo guide, the knowledge base `make run` serves; yields its name."""
+def guide_database(*, suffix: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A throwaway database holding the demo guide, the knowledge base `make run` serves; yields its name.
+
+    With ``env``, the guide is ingested by a `manage.py ingest` run with those environment variables (another
+    embedding runtime, say), so a server started with the same variables finds an index of its own model."""
+    import subprocess  # noqa: PLC0415
+
+    from django.conf import settings  # noqa: PLC0415
     from django.core.management import call_command  # noqa: PLC0415
 
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
     with isolated_database(suffix=suffix) as database:
-        call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
+        if env:
+            command = [sys.executable, "manage.py", "ingest", str(ROOT / "docs" / "guide"), "--no-progress"]
+            where = {"EMBEDDED_POSTGRES_DB": database, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
+            subprocess.run(command, cwd=ROOT, env={**os.environ, **where, **env}, check=True, capture_output=True)
+        else:
+            call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
         yield database
 
 

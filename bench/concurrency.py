@@ -9,11 +9,14 @@ streams a 20-token answer (bench/slow_model.py, a separate process on 127.0.0.1)
 
 "Before" is the code at --baseline (a git worktree) served as its `make run` did (by default b74b1cc: gunicorn,
 1 process, 8 threads; a later baseline with chatbot_site.server: uvicorn); "after" is this tree as `make run`
-serves it (uvicorn, chatbot_site.server). A request that has
+serves it (uvicorn, chatbot_site.server). `--baseline ""` serves this tree on both sides, and `--before-env
+KEY=VALUE` (repeatable) sets variables for the before side alone: its server, and an index of the demo guide
+ingested with them (another embedding runtime is another model id). A request that has
 not finished 30 s after it was sent counts as not done. Server memory is the resident set before and at its
 peak during each run.
 
-    .venv/bin/python bench/concurrency.py [--baseline REV] [--quick] [--logs DIR] [--repeat N]
+    .venv/bin/python bench/concurrency.py [--baseline REV] [--before-env KEY=VALUE] [--quick] [--logs DIR]
+        [--repeat N]
 
 With --repeat N both servers are measured N times, alternating which goes first (this machine's speed drifts by
 more than some of the differences measured); the table gives the medians and lists each run's first-token p95.
@@ -233,9 +236,12 @@ def throughput(url: str, clients: int, seconds: float) -> float:
     return sum(counts) / (time.perf_counter() - started)
 
 
-def measure(kind: str, code: Path, database: str, *, quick: bool, logs: Path | None = None) -> dict:
-    """Every phase against one server kind; a fresh server (and model server) per phase. With ``logs``, each
-    server's output (tracebacks of failed streams included) goes to ``logs/<kind>.log``."""
+def measure(
+    kind: str, code: Path, database: str, *, quick: bool, logs: Path | None = None, env: dict | None = None
+) -> dict:
+    """Every phase against one server kind (with ``env`` added to its environment); a fresh server (and model
+    server) per phase. With ``logs``, each server's output (tracebacks of failed streams included) goes to
+    ``logs/<kind>.log``."""
     log = logs / f"{kind}.log" if logs else None
     from django.conf import settings  # noqa: PLC0415
 
@@ -253,6 +259,7 @@ def measure(kind: str, code: Path, database: str, *, quick: bool, logs: Path | N
         "CHAT_THROTTLE_SESSION_CREATE": "1000000/min",
         "CHAT_SESSION_SNAPSHOT": "0",
         "LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     phases = [("burst", 1, 2.0), ("burst", 8, 2.0), ("burst", 64, 2.0), ("burst", 256, 2.0)]
     phases.append(("sustained", 20 if quick else 100, 5.0))
@@ -317,16 +324,25 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="measure both servers this many times, alternating which goes first"
     )
+    parser.add_argument(
+        "--before-env", action="append", default=[], metavar="KEY=VALUE", help="a variable for the before side only"
+    )
     args = parser.parse_args()
+    before_env = dict(pair.split("=", 1) for pair in args.before_env)
     if args.logs:
         args.logs.mkdir(parents=True, exist_ok=True)
     setup()
     runs: dict[str, list[dict]] = {"before": [], "after": []}
-    with guide_database(suffix="concurrency") as database, worktree(args.baseline) as tree:
+    with contextlib.ExitStack() as stack:
+        database = stack.enter_context(guide_database(suffix="concurrency"))
+        before_database = (
+            stack.enter_context(guide_database(suffix="concurrency_before", env=before_env)) if before_env else database
+        )
+        tree = stack.enter_context(worktree(args.baseline)) if args.baseline else ROOT
         for index in range(max(args.repeat, 1)):
-            sides = [("after", ROOT), ("before", tree)]
-            for kind, code in sides if index % 2 == 0 else sides[::-1]:
-                runs[kind].append(measure(kind, code, database, quick=args.quick, logs=args.logs))
+            sides = [("after", ROOT, database, {}), ("before", tree, before_database, before_env)]
+            for kind, code, db, env in sides if index % 2 == 0 else sides[::-1]:
+                runs[kind].append(measure(kind, code, db, quick=args.quick, logs=args.logs, env=env))
     before, after = combined(runs["before"]), combined(runs["after"])
     if args.repeat > 1:
         print(f"Medians of {args.repeat} runs of each server, alternating which went first.\n")

@@ -1,11 +1,13 @@
-"""CPU per text of the offline model on ONNX Runtime against torch, and the memory of a process that embeds.
+"""CPU per text of the offline model on ONNX Runtime (float and int8) against torch, and the memory of a process
+that embeds.
 
 Questions (SQuAD's, about 12 words) and passages (SQuAD contexts, about 120 words: what ingestion embeds) at
-batch sizes 1, 4, 16 and 32, one intra-op thread (the server's setting), the two runtimes alternating over
-several rounds so both see the same machine; the table gives each runtime's median CPU milliseconds per text
-and the ratio. Then the resident memory of a fresh process that loads the model and embeds one text with each
-runtime (what the server's embedding process holds), and the largest difference between the two runtimes'
-vectors.
+batch sizes 1, 4, 16 and 32, one intra-op thread (the server's setting), the runtimes alternating over several
+rounds so all see the same machine; the table gives each runtime's median CPU milliseconds per text and the
+ratios (the int8 runtime runs each text alone whatever the batch, see knowledge.onnx_model). Then the resident
+memory of a fresh process that loads the model and embeds one text with each runtime (what the server's
+embedding process holds), the largest difference between the float runtimes' vectors, and how close the int8
+vectors are to the float ones.
 
     .venv/bin/python bench/embedding.py [--rounds 3] [--texts 64]
 """
@@ -54,7 +56,8 @@ def main() -> None:
     questions = [qa["question"] for p in paragraphs for qa in p["qas"]][: args.texts]
     passages = [p["context"] for p in paragraphs][: args.texts]
     base = LocalRuntime.from_settings()
-    runtimes = {name: LocalRuntime(name=name, cache_dir=base.cache_dir, threads=1) for name in ("torch", "onnx")}
+    names = ("torch", "onnx", "onnx-int8")
+    runtimes = {name: LocalRuntime(name=name, cache_dir=base.cache_dir, threads=1) for name in names}
     for runtime in runtimes.values():
         runtime.prepare()
     embedders = {name: runtime.vectors(batch_size=32) for name, runtime in runtimes.items()}
@@ -68,15 +71,18 @@ def main() -> None:
     rows = []
     for kind in ("question", "passage"):
         for batch in (1, 4, 16, 32):
-            torch_ms = statistics.median(samples[(kind, batch, "torch")])
-            onnx_ms = statistics.median(samples[(kind, batch, "onnx")])
-            rows.append([kind, batch, f"{torch_ms:.2f}", f"{onnx_ms:.2f}", f"{onnx_ms / torch_ms:.2f}x"])
+            torch_ms, onnx_ms, int8_ms = (statistics.median(samples[(kind, batch, name)]) for name in names)
+            rows.append(
+                [kind, batch, f"{torch_ms:.2f}", f"{onnx_ms:.2f}", f"{int8_ms:.2f}"]
+                + [f"{onnx_ms / torch_ms:.2f}x", f"{int8_ms / onnx_ms:.2f}x"]
+            )
     print(f"\nCPU ms per text, one thread, median of {args.rounds} alternating rounds of {args.texts} texts")
-    print(table(["texts", "batch", "torch", "onnx", "onnx / torch"], rows))
+    print(table(["texts", "batch", "torch", "onnx", "onnx-int8", "onnx / torch", "int8 / onnx"], rows))
 
-    difference = max(
-        float(np.abs(embedders["onnx"](texts) - embedders["torch"](texts)).max()) for texts in (questions, passages)
-    )
+    vectors = {name: [embed(texts) for texts in (questions, passages)] for name, embed in embedders.items()}
+    difference = max(float(np.abs(a - b).max()) for a, b in zip(vectors["onnx"], vectors["torch"], strict=True))
+    pairs = zip(vectors["onnx-int8"], vectors["onnx"], strict=True)
+    cosines = np.concatenate([np.sum(a * b, axis=1) for a, b in pairs])
     memory = []
     for name, runtime in runtimes.items():
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -85,7 +91,8 @@ def main() -> None:
         memory.append([name, done.stdout.split()[-1]])
     print("\nResident memory of a process that loads the model and embeds (MB)")
     print(table(["runtime", "RSS MB"], memory))
-    print(f"\nLargest difference between the runtimes' vector components: {difference:.1e}")
+    print(f"\nLargest difference between the float runtimes' vector components: {difference:.1e}")
+    print(f"Cosine between a text's int8 and float vectors: min {cosines.min():.4f}, mean {cosines.mean():.4f}")
 
 
 if __name__ == "__main__":

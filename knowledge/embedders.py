@@ -27,19 +27,23 @@ class EmbeddingSpec:
     backend: str
     model: str
     dimensions: int
+    variant: str = ""  # "int8": the offline model's quantised weights, whose vectors are close, not equal
 
     @property
     def model_id(self) -> str:
         """The identifier stored on documents; vectors of different ids never share an index."""
-        return f"{self.backend}:{self.model}:{self.dimensions}"
+        suffix = f":{self.variant}" if self.variant else ""
+        return f"{self.backend}:{self.model}:{self.dimensions}{suffix}"
 
 
 def embedding_spec() -> EmbeddingSpec:
     """The embedding backend configured in settings."""
+    local = settings.EMBEDDING_BACKEND == "local"
     return EmbeddingSpec(
         backend=settings.EMBEDDING_BACKEND,
         model=settings.EMBEDDING_MODEL,
         dimensions=settings.EMBEDDING_DIMENSIONS,
+        variant=LocalRuntime.from_settings().variant if local else "",
     )
 
 
@@ -59,14 +63,26 @@ def set_torch_threads(count: int) -> None:
 
 @dataclass(frozen=True)
 class LocalRuntime:
-    """How the offline model runs in a process: ``onnx`` (ONNX Runtime, the graph kept in ``cache_dir``) or
-    ``torch`` (sentence-transformers), on ``threads`` intra-op threads. The vectors are the same either way."""
+    """How the offline model runs in a process: ``onnx-int8`` (ONNX Runtime on int8 weights), ``onnx`` (ONNX
+    Runtime, float) or ``torch`` (sentence-transformers), on ``threads`` intra-op threads. The graphs are kept in
+    ``cache_dir``. ``onnx`` and ``torch`` give the same vectors; ``onnx-int8`` close ones, under an id of their
+    own (``variant``)."""
 
     name: str
     cache_dir: str
     threads: int
 
-    NAMES = ("onnx", "torch")
+    NAMES = ("onnx-int8", "onnx", "torch")
+
+    @property
+    def variant(self) -> str:
+        """What sets this runtime's vectors apart from the model's float ones ("" when nothing does)."""
+        return "int8" if self.name == "onnx-int8" else ""
+
+    @property
+    def uses_onnx(self) -> bool:
+        """Whether the model runs on ONNX Runtime (float or int8)."""
+        return self.name in ("onnx", "onnx-int8")
 
     @classmethod
     def from_settings(cls) -> "LocalRuntime":
@@ -95,11 +111,14 @@ class LocalRuntime:
     def vectors(self, *, batch_size: int) -> Callable[[list[str]], np.ndarray]:
         """Texts to their vectors (float32 rows) as questions are embedded (the text alone), model loaded now."""
         self._check()
-        if self.name == "onnx":
+        if self.uses_onnx:
             from .onnx_model import shared_onnx_model  # noqa: PLC0415
 
             model = shared_onnx_model(
-                model_dir=Path(_local_model_path()), cache_dir=Path(self.cache_dir), threads=self.threads
+                model_dir=Path(_local_model_path()),
+                cache_dir=Path(self.cache_dir),
+                threads=self.threads,
+                int8=bool(self.variant),
             )
             return partial(model.encode, batch_size=batch_size)
         embedder = self.document_embedder(batch_size=batch_size)
@@ -114,11 +133,11 @@ class LocalRuntime:
         # Haystack's SentenceTransformers embedder, or the same component on the ONNX graph.
         self._check()
         options = {**_LOCAL_COMMON, "model": _local_model_path(), **options}
-        if self.name == "onnx":
+        if self.uses_onnx:
             from .onnx_components import OnnxDocumentEmbedder, OnnxTextEmbedder  # noqa: PLC0415
 
             onnx = OnnxDocumentEmbedder if document else OnnxTextEmbedder
-            return onnx(cache_dir=self.cache_dir, threads=self.threads, **options)
+            return onnx(cache_dir=self.cache_dir, threads=self.threads, int8=bool(self.variant), **options)
         from haystack_integrations.components.embedders.sentence_transformers import (  # noqa: PLC0415
             SentenceTransformersDocumentEmbedder,
             SentenceTransformersTextEmbedder,

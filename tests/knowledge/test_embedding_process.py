@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.embedders import LocalRuntime, shared_document_embedder
+from knowledge.embedders import LocalRuntime
 from knowledge.embedding_process import EmbeddingProcess, EmbeddingProcessFailed
 
 TEXTS = ["How do I add a document?", "Golden Gate Bridge", "Wie funktioniert das Streaming?", "x"]
@@ -48,9 +48,10 @@ def _wait_gone(pid: int, seconds: float = 15) -> bool:
     return False
 
 
-@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+@pytest.mark.parametrize("runtime", LocalRuntime.NAMES)
 def test_vectors_match_the_in_process_model_in_order(runtime):
-    in_process = shared_document_embedder(batch_size=8)
+    in_process = _runtime(runtime).document_embedder(batch_size=8)
+    in_process.warm_up()
     from haystack import Document
 
     expected = [d.embedding for d in in_process.run(documents=[Document(content=t) for t in TEXTS])["documents"]]

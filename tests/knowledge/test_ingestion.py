@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from django.test import override_settings
 
+from knowledge.embedders import shared_text_embedder
 from knowledge.ingestion import MarkdownSplitter, build_ingestion_pipeline
 from knowledge.models import Chunk, SourceDocument
+from knowledge.selectors import chunk_search, documents_needing_reindex
 from tests.conftest import GUIDE_MD
 from tests.pdf_factory import make_pdf
 
@@ -30,6 +33,22 @@ def assert_chunks_consistent(document: SourceDocument) -> list[Chunk]:
         assert abs(np.linalg.norm(chunk.embedding) - 1.0) < 1e-3
     assert document.embedding_model == "local:all-MiniLM-L6-v2:384"
     return chunks
+
+
+def test_the_int8_runtime_indexes_and_finds_under_its_own_model_id(make_document):
+    def search() -> list:
+        embedding = shared_text_embedder().run(text="snowy owl")["embedding"]
+        return chunk_search(query="snowy owl", embedding=embedding, top_k=3)
+
+    with override_settings(EMBEDDING_RUNTIME="onnx-int8"):
+        document = make_document(text=GUIDE_MD)
+        assert document.embedding_model == "local:all-MiniLM-L6-v2:384:int8"
+        hits = search()
+        assert hits and "snowy owl" in hits[0].text
+        assert not documents_needing_reindex().exists()
+    # For the float runtime these are another model's vectors: never mixed in, and the document needs a reindex.
+    assert search() == []
+    assert list(documents_needing_reindex()) == [document]
 
 
 def test_markdown_records_section_paths(make_document):

@@ -1,4 +1,5 @@
-"""The offline model on ONNX Runtime: torch's vectors, an export made once and checked, damaged files replaced."""
+"""The offline model on ONNX Runtime: torch's vectors, an export made once and checked, damaged files replaced;
+the int8 graph made from it once, checked, close to it and under an id of its own."""
 
 import os
 import subprocess
@@ -7,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.test import override_settings
 from haystack import Document
 
 from knowledge import onnx_model
-from knowledge.embedders import LocalRuntime, _local_model_path
-from knowledge.onnx_model import OnnxExportError, graph_path, load_onnx_model
+from knowledge.embedders import LocalRuntime, _local_model_path, embedding_spec
+from knowledge.onnx_model import OnnxExportError, graph_path, load_onnx_model, quantized_path
 
 TEXTS = [
     "How do I add a document?",
@@ -133,13 +135,79 @@ def test_processes_starting_together_export_once(tmp_path):
     assert outputs == ["0 (1, 384)", "1 (1, 384)"]
 
 
-def test_a_process_that_only_embeds_does_not_load_torch():
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_int8_vectors_are_close_to_the_float_ones_but_not_equal():
+    int8 = _embed_documents(_runtime("onnx-int8"), batch_size=3)
+    float32 = _embed_documents(_runtime("onnx"), batch_size=3)
+    assert int8.shape == float32.shape
+    # Each text is run alone: its vector does not depend on the texts that share its batch.
+    np.testing.assert_array_equal(_embed_documents(_runtime("onnx-int8"), batch_size=1), int8)
+    np.testing.assert_allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
+    assert _cosines(int8, float32).min() >= onnx_model.QUANTIZED_MIN_COSINE
+    # Close is not equal: which is why these vectors never share an index with float ones.
+    assert np.abs(int8 - float32).max() > 1e-3
+    text = _runtime("onnx-int8").text_embedder()
+    text.warm_up()
+    np.testing.assert_allclose(text.run(text="no context")["embedding"], int8[len(TEXTS)], atol=1e-5)
+
+
+def test_each_runtime_s_vectors_carry_their_model_id():
+    ids = {}
+    for name in LocalRuntime.NAMES:
+        with override_settings(EMBEDDING_RUNTIME=name):
+            ids[name] = embedding_spec().model_id
+    assert ids == {
+        "torch": "local:all-MiniLM-L6-v2:384",
+        "onnx": "local:all-MiniLM-L6-v2:384",  # torch's vectors: an index moves between them without a reindex
+        "onnx-int8": "local:all-MiniLM-L6-v2:384:int8",
+    }
+    with override_settings(EMBEDDING_RUNTIME="onnx-int8", EMBEDDING_BACKEND="openai"):
+        assert embedding_spec().variant == ""  # the runtime is the offline model's alone
+
+
+def test_the_int8_graph_is_made_once_from_the_export_and_reused(tmp_path, monkeypatch):
+    model_dir = Path(_local_model_path())
+    model = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1, int8=True)
+    graph = graph_path(model_dir=model_dir, cache_dir=tmp_path)
+    int8 = quantized_path(graph)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([graph.name, int8.name, f"{graph.name}.lock"])
+    assert int8.stat().st_size < graph.stat().st_size / 3  # int8 weights, not a copy
+
+    def made_again(**_):
+        raise AssertionError("made again")
+
+    monkeypatch.setattr(onnx_model, "export_graph", made_again)
+    monkeypatch.setattr(onnx_model, "quantize_graph", made_again)
+    again = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1, int8=True)
+    np.testing.assert_array_equal(again.encode(TEXTS), model.encode(TEXTS))
+    # A damaged int8 file is quantised again from the float graph, which is not exported again.
+    int8.write_bytes(b"torn")
+    monkeypatch.undo()
+    monkeypatch.setattr(onnx_model, "export_graph", made_again)
+    remade = load_onnx_model(model_dir=model_dir, cache_dir=tmp_path, threads=1, int8=True)
+    np.testing.assert_allclose(remade.encode(TEXTS), model.encode(TEXTS), atol=1e-6)
+
+
+def test_an_int8_graph_too_far_from_the_float_one_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_model, "QUANTIZED_MIN_COSINE", 1.01)  # no quantised graph can reach that
+    with pytest.raises(OnnxExportError, match="differ from the float graph"):
+        load_onnx_model(model_dir=Path(_local_model_path()), cache_dir=tmp_path, threads=1, int8=True)
+    graph = graph_path(model_dir=Path(_local_model_path()), cache_dir=tmp_path)
+    # The checked float graph stays; neither an int8 graph nor a temporary file is left.
+    assert sorted(path.name for path in tmp_path.iterdir()) == [graph.name, f"{graph.name}.lock"]
+
+
+@pytest.mark.parametrize("name", ["onnx", "onnx-int8"])
+def test_a_process_that_only_embeds_does_not_load_torch(name):
     """The embedding process on ONNX Runtime loads neither torch nor Haystack: less memory, a faster start."""
-    _runtime("onnx").vectors(batch_size=8)  # the graph exists before the child looks for it
+    _runtime(name).vectors(batch_size=8)  # the graph exists before the child looks for it
     script = (
         "import sys\n"
         "from knowledge.embedders import LocalRuntime\n"
-        f"runtime = LocalRuntime(name='onnx', cache_dir={_runtime('onnx').cache_dir!r}, threads=1)\n"
+        f"runtime = LocalRuntime(name={name!r}, cache_dir={_runtime(name).cache_dir!r}, threads=1)\n"
         "vectors = runtime.vectors(batch_size=8)(['hello', 'world'])\n"
         "print(vectors.shape, 'torch' in sys.modules, 'haystack' in sys.modules)\n"
     )
