@@ -54,6 +54,20 @@ def test_document_vectors_match_torch(batch_size):
     assert float(onnx[0] @ onnx[2]) < 0.9
 
 
+def test_runs_hold_at_most_the_batch_size_and_the_token_budget():
+    model = onnx_model.shared_onnx_model(
+        model_dir=Path(_local_model_path()), cache_dir=Path(_runtime("onnx").cache_dir), threads=1
+    )
+    lengths = [600, 256, 200, 100, 60, 60, 60, 60, 60, 10, 10, 10]  # longest first, as encode() sorts them
+    assert model._batches(lengths, batch_size=32) == [(0, 1), (1, 2), (2, 3), (3, 5), (5, 9), (9, 12)]
+    assert model._batches(lengths, batch_size=2) == [(0, 1), (1, 2), (2, 3), (3, 5), (5, 7), (7, 9), (9, 11), (11, 12)]
+    assert model._batches([], batch_size=32) == []
+    int8 = onnx_model.shared_onnx_model(
+        model_dir=Path(_local_model_path()), cache_dir=Path(_runtime("onnx").cache_dir), threads=1, int8=True
+    )
+    assert int8._batches([10, 10, 10], batch_size=32) == [(0, 1), (1, 2), (2, 3)]
+
+
 def test_text_vectors_match_torch():
     onnx, torch = _runtime("onnx").text_embedder(), _runtime("torch").text_embedder()
     onnx.warm_up()
