@@ -128,6 +128,20 @@ def run_later(fn: Callable[..., Any], /, **kwargs: Any) -> None:
     pool.submit(job)
 
 
+def run_after(fn: Callable[..., Any], /, *, seconds: float, **kwargs: Any) -> threading.Timer | None:
+    """Run ``fn`` on the background thread ``seconds`` from now (cancel() the timer returned to drop the run).
+
+    With CHAT_WORKER_THREADS=0 it runs now, as run_later() does, and there is nothing to cancel.
+    """
+    if _background_pool() is None:
+        fn(**kwargs)
+        return None
+    timer = threading.Timer(seconds, run_later, args=(fn,), kwargs=kwargs)
+    timer.daemon = True  # a stop writes what is left itself (chat.lifecycle)
+    timer.start()
+    return timer
+
+
 async def run_later_async(fn: Callable[..., Any], /, **kwargs: Any) -> None:
     """As run_later(), from the event loop (inline work goes where run_blocking puts it: Django's thread)."""
     if _background_pool() is None:

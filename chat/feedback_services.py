@@ -6,8 +6,10 @@ write.
 """
 
 import logging
+import math
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from knowledge.models import SourceDocument
 from knowledge.selectors import passages_nearest
 
 from .answering import ReplyStatus
+from .concurrency import run_after
 from .engine import get_chat_engine
 from .models import AnswerCount, Feedback, Gap, GapGroup, Rating
 from .text import focus_words
@@ -42,6 +45,9 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A run of digits with the separators phone numbers use; how many digits it holds decides what it is.
 _DIGIT_RUN = re.compile(r"(?<![\w+])\+?\(?\d[\d ().\-]*\d(?![\w])")
 _DATE_OR_RANGE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4} ?- ?\d{4}")
+# Served, answer counts are written at most this often (seconds): under load one commit, a flush of the
+# database's log to disk, then carries a second's answers instead of one answer each (docs/benchmarks.md).
+ANSWER_COUNT_SECONDS = 1.0
 
 
 def _digits(match: re.Match) -> str:
@@ -63,28 +69,59 @@ def redact(text: str) -> str:
 class AnswerTally:
     """Answers counted but not yet written, per (day, status): what the next write adds to AnswerCount.
 
-    Each answer is tallied as it is given and a background job writes whatever has accumulated, so under load
-    one statement and one commit carry many answers instead of one each (a commit a second instead of a hundred
-    at 100 answers a second). A write that fails gives its counts back for the next one. Thread-safe.
+    Each answer is tallied as it is given, and one write, at most once a period, adds whatever has accumulated:
+    under load one statement and one commit carry many answers instead of one each. A write that fails gives its
+    counts back for the next one. Thread-safe.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[date, str]] = Counter()
+        self._taken_at = -math.inf  # time.monotonic() of the last take()
+        self._claimed = False  # a write is due or scheduled
+        self._timer: threading.Timer | None = None
 
     def add(self, *, day: date, status: str) -> None:
         with self._lock:
             self._counts[(day, status)] += 1
 
     def take(self) -> Counter[tuple[date, str]]:
-        """The counts so far, leaving none behind."""
+        """The counts so far, leaving none behind (a write scheduled for them is no longer needed)."""
         with self._lock:
             counts, self._counts = self._counts, Counter()
+            self._taken_at, self._claimed = time.monotonic(), False
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
         return counts
 
     def give_back(self, counts: Counter[tuple[date, str]]) -> None:
         with self._lock:
             self._counts.update(counts)
+
+    def reset(self) -> None:
+        """No counts, nothing scheduled, and the next write due at once (tests)."""
+        self.take()
+        with self._lock:
+            self._taken_at = -math.inf
+
+    def claim_write(self, *, every: float) -> float | None:
+        """Seconds until a write is due (at most one take per ``every`` seconds), claiming it for the caller;
+        None when a write is already claimed."""
+        with self._lock:
+            if self._claimed:
+                return None
+            self._claimed = True
+            return self._taken_at + every - time.monotonic()
+
+    def hold(self, timer: threading.Timer | None) -> None:
+        """The timer of the claimed write, so a take() before it fires cancels it."""
+        with self._lock:
+            if self._claimed:
+                self._timer = timer
+                return
+        if timer is not None:
+            timer.cancel()  # taken meanwhile
 
 
 _tally = AnswerTally()
@@ -121,9 +158,21 @@ def answer_counts_write() -> int:
     return sum(counts.values())
 
 
+def answer_counts_write_soon() -> None:
+    """Write the tallied counts now if the last write is ANSWER_COUNT_SECONDS old, or else schedule one write for
+    when it is (on the background thread; with none, as in the test suite, now)."""
+    wait = _tally.claim_write(every=ANSWER_COUNT_SECONDS)
+    if wait is None:
+        return
+    if wait <= 0:
+        answer_counts_write()
+        return
+    _tally.hold(run_after(answer_counts_write, seconds=wait))
+
+
 def answer_tally_discard() -> None:
-    """Forget the counts not yet written (tests)."""
-    _tally.take()
+    """Forget the counts not yet written and when the last write was (tests)."""
+    _tally.reset()
 
 
 def _nearest(embedding: Any) -> list[dict]:
@@ -153,12 +202,12 @@ def answer_record(
     query: str,
     embedding: Any,
 ) -> None:
-    """After answer_tally(): write the answer counts tallied so far (this answer's and any since) and keep the
-    question as a gap when the book did not answer it (CHAT_RECORD_QUESTIONS).
+    """After answer_tally(): see that the answer counts are written (this answer's and any since, at most once a
+    second) and keep the question as a gap when the book did not answer it (CHAT_RECORD_QUESTIONS).
 
     Never raises for a database error: recording must not cost a reader the answer.
     """
-    answer_counts_write()
+    answer_counts_write_soon()
     unanswered = status in {ReplyStatus.NO_ANSWER, ReplyStatus.SELECTION_ONLY}
     if not (unanswered and settings.CHAT_RECORD_QUESTIONS and embedding is not None):
         return

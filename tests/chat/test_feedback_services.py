@@ -1,5 +1,6 @@
 """The content loop's writes: redaction, grouping by meaning with the real model, purging, background recording."""
 
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -9,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat import lifecycle
-from chat.concurrency import drain_background, shutdown_worker_pool
+from chat import concurrency, feedback_services, lifecycle
+from chat.concurrency import drain_background, run_later, shutdown_worker_pool
 from chat.engine import get_chat_engine
 from chat.feedback_services import (
     answer_counts_write,
@@ -238,3 +239,68 @@ def test_a_graceful_stop_writes_the_counts_still_tallied(settings):
     answer_tally(status="answered")  # as a write that failed while the database was down leaves them
     lifecycle.server_stopping()
     assert counts() == {"answered": 2}
+
+
+@pytest.fixture
+def served_writes(settings, monkeypatch):
+    """Recording on the background thread, as served; the (seconds, answers) of each count write that wrote."""
+    settings.CHAT_WORKER_THREADS = 2
+    settings.CHAT_SESSION_SNAPSHOT = False
+    shutdown_worker_pool()
+    writes, real = [], feedback_services.answer_counts_write
+
+    def counting() -> int:
+        written = real()
+        if written:
+            writes.append((time.monotonic(), written))
+        return written
+
+    monkeypatch.setattr(feedback_services, "answer_counts_write", counting)
+    yield writes
+    drain_background()
+    shutdown_worker_pool()
+
+
+def answer_given(status: str = "answered") -> None:
+    """What the chat services do for each answer they give."""
+    answer_tally(status=status)
+    run_later(
+        answer_record, answer_id="0" * 32, status=status, question="q", selected_text=None, query="q", embedding=None
+    )
+
+
+def total_count() -> int:
+    return sum(AnswerCount.objects.values_list("count", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_served_answer_counts_are_written_at_most_once_a_period(served_writes):
+    started = time.monotonic()
+    for _ in range(50):
+        answer_given()
+    drain_background()
+    while total_count() < 50 and time.monotonic() - started < 5:
+        time.sleep(0.05)
+    assert total_count() == 50
+    # The first answer is written at once; those after it within the period wait for one more write.
+    assert 1 <= len(served_writes) <= 2 and sum(n for _, n in served_writes) == 50
+    if len(served_writes) == 2:
+        assert served_writes[1][0] - served_writes[0][0] >= 0.9 * feedback_services.ANSWER_COUNT_SECONDS
+    time.sleep(feedback_services.ANSWER_COUNT_SECONDS + 0.2)
+    answer_given()  # a period later: written at once again
+    drain_background()
+    assert total_count() == 51 and len(served_writes) <= 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_graceful_stop_writes_the_counts_of_a_scheduled_write_and_cancels_it(served_writes):
+    answer_given()
+    drain_background()
+    answer_given("no_answer")  # within the period: its write is scheduled
+    drain_background()
+    assert total_count() == 1
+    lifecycle.server_stopping()  # its own last write
+    assert dict(AnswerCount.objects.values_list("status", "count")) == {"answered": 1, "no_answer": 1}
+    time.sleep(feedback_services.ANSWER_COUNT_SECONDS + 0.2)
+    assert len(served_writes) == 1  # the scheduled write never ran
+    assert concurrency._background is None  # nor started a background thread after the stop
