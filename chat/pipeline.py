@@ -183,7 +183,9 @@ def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipeli
     """Build the pipelines for the configured backends (LLM when OPENAI_API_KEY is set, else extractive)."""
     config = config or RetrievalConfig.from_settings()
     batcher = EmbeddingBatcher(
-        embed_many=_query_embed_many(batch_size=config.embed_batch), max_batch=config.embed_batch
+        embed_many=_query_embed_many(batch_size=config.embed_batch),
+        max_batch=config.embed_batch,
+        linger=config.embed_linger_ms / 1000,
     )
     # Questions and selected passages are embedded the same way, batched together.
     query_embedder = QueryEmbedder(batcher=batcher)

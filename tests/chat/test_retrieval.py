@@ -1,6 +1,7 @@
 """Query embedding in batches: concurrent questions share one model call and get their own vectors."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -63,3 +64,52 @@ def test_query_embedder_returns_a_float32_array():
     embedder = QueryEmbedder(batcher=EmbeddingBatcher(embed_many=document_embed_many(shared_document_embedder())))
     embedding = embedder.run(text="Where do snowy owls live?")["embedding"]
     assert embedding.dtype == np.float32 and embedding.shape == (384,)
+
+
+def test_a_lone_readers_questions_never_wait_for_others():
+    batches: list[int] = []
+    embed_many = document_embed_many(shared_document_embedder())
+
+    def counting(texts: list[str]):
+        batches.append(len(texts))
+        return embed_many(texts)
+
+    batcher = EmbeddingBatcher(embed_many=counting, linger=2.0)
+    batcher.embed("warm-up")
+    started = time.monotonic()
+    for question in QUESTIONS[:5]:  # one after the other, as one reader asks
+        batcher.embed(question)
+    assert time.monotonic() - started < 2.0  # not one of them waited out the linger
+    assert batches == [1] * 6
+
+
+def test_while_others_ask_a_batch_gathers_what_arrives_within_the_linger():
+    embed_many = document_embed_many(shared_document_embedder())
+    batches: list[int] = []
+
+    def counting(texts: list[str]):
+        batches.append(len(texts))
+        time.sleep(0.04)  # a model slower than the questions come: the second arrives while the first runs
+        return embed_many(texts)
+
+    batcher = EmbeddingBatcher(embed_many=counting, linger=0.3)
+    results: dict[int, np.ndarray] = {}
+
+    def ask(n: int) -> None:
+        results[n] = np.asarray(batcher.embed(QUESTIONS[n]))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(QUESTIONS))]
+    started = time.monotonic()
+    for thread in threads:  # a question every 25 ms
+        thread.start()
+        time.sleep(0.025)
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    assert sum(batches) == len(QUESTIONS)
+    # One call to find others asking, then at most one per linger.
+    assert len(batches) <= 2 + elapsed / 0.3 < len(QUESTIONS) // 2, batches
+    single = shared_text_embedder()
+    for n, vector in results.items():
+        expected = np.asarray(single.run(text=QUESTIONS[n])["embedding"])
+        assert float(vector @ expected) > 0.9999
