@@ -2,6 +2,7 @@
 
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -12,23 +13,44 @@ from knowledge.embedders import document_embed_many, shared_document_embedder, s
 QUESTIONS = [f"Question {n}: how does the snowy owl hunt on the tundra in winter number {n}?" for n in range(16)]
 
 
-def test_concurrent_queries_are_embedded_together_and_each_gets_its_own_vector():
+def counting_model(batches: list[int], *, before_call: Callable[[], object] = lambda: None):
+    """The real offline model, noting each call's number of texts in ``batches``; ``before_call`` runs first."""
     embed_many = document_embed_many(shared_document_embedder())
-    batches: list[int] = []
-    release = threading.Event()
 
-    def counting(texts: list[str]):
+    def embed(texts: list[str]):
         batches.append(len(texts))
-        release.wait(timeout=10)  # hold the first call so the others queue behind it
+        before_call()
         return embed_many(texts)
 
-    batcher = EmbeddingBatcher(embed_many=counting, max_batch=32)
+    return embed
+
+
+def asking(batcher: EmbeddingBatcher) -> tuple[list[threading.Thread], dict[int, np.ndarray]]:
+    """One thread per question, each embedding it through ``batcher``; the vectors they got, by question."""
     results: dict[int, np.ndarray] = {}
 
     def ask(n: int) -> None:
         results[n] = np.asarray(batcher.embed(QUESTIONS[n]))
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(QUESTIONS))]
+    return [threading.Thread(target=ask, args=(n,)) for n in range(len(QUESTIONS))], results
+
+
+def assert_each_got_its_own_vector(results: dict[int, np.ndarray]) -> None:
+    single = shared_text_embedder()
+    assert len(results) == len(QUESTIONS)
+    for n, vector in results.items():
+        expected = np.asarray(single.run(text=QUESTIONS[n])["embedding"])
+        assert float(vector @ expected) > 0.9999  # the same vector as embedding the question alone
+
+
+def test_concurrent_queries_are_embedded_together_and_each_gets_its_own_vector():
+    batches: list[int] = []
+    release = threading.Event()
+    # The first call is held, so the others queue behind it.
+    batcher = EmbeddingBatcher(
+        embed_many=counting_model(batches, before_call=lambda: release.wait(timeout=10)), max_batch=32
+    )
+    threads, results = asking(batcher)
     threads[0].start()
     while not batches:
         pass
@@ -39,10 +61,7 @@ def test_concurrent_queries_are_embedded_together_and_each_gets_its_own_vector()
         thread.join()
     assert batches[0] == 1 and sum(batches) == len(QUESTIONS)
     assert len(batches) < len(QUESTIONS) // 2  # the fifteen that waited went in one or a few calls
-    single = shared_text_embedder()
-    for n, vector in results.items():
-        expected = np.asarray(single.run(text=QUESTIONS[n])["embedding"])
-        assert float(vector @ expected) > 0.9999  # the same vector as embedding the question alone
+    assert_each_got_its_own_vector(results)
 
 
 def test_a_failed_model_call_fails_every_question_in_it_and_the_next_call_works():
@@ -68,13 +87,7 @@ def test_query_embedder_returns_a_float32_array():
 
 def test_a_lone_readers_questions_never_wait_for_others():
     batches: list[int] = []
-    embed_many = document_embed_many(shared_document_embedder())
-
-    def counting(texts: list[str]):
-        batches.append(len(texts))
-        return embed_many(texts)
-
-    batcher = EmbeddingBatcher(embed_many=counting, linger=2.0)
+    batcher = EmbeddingBatcher(embed_many=counting_model(batches), linger=2.0)
     batcher.embed("warm-up")
     started = time.monotonic()
     for question in QUESTIONS[:5]:  # one after the other, as one reader asks
@@ -84,21 +97,10 @@ def test_a_lone_readers_questions_never_wait_for_others():
 
 
 def test_while_others_ask_a_batch_gathers_what_arrives_within_the_linger():
-    embed_many = document_embed_many(shared_document_embedder())
     batches: list[int] = []
-
-    def counting(texts: list[str]):
-        batches.append(len(texts))
-        time.sleep(0.04)  # a model slower than the questions come: the second arrives while the first runs
-        return embed_many(texts)
-
-    batcher = EmbeddingBatcher(embed_many=counting, linger=0.3)
-    results: dict[int, np.ndarray] = {}
-
-    def ask(n: int) -> None:
-        results[n] = np.asarray(batcher.embed(QUESTIONS[n]))
-
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(QUESTIONS))]
+    # A model slower than the questions come: the second arrives while the first runs.
+    batcher = EmbeddingBatcher(embed_many=counting_model(batches, before_call=lambda: time.sleep(0.04)), linger=0.3)
+    threads, results = asking(batcher)
     started = time.monotonic()
     for thread in threads:  # a question every 25 ms
         thread.start()
@@ -109,7 +111,4 @@ def test_while_others_ask_a_batch_gathers_what_arrives_within_the_linger():
     assert sum(batches) == len(QUESTIONS)
     # One call to find others asking, then at most one per linger.
     assert len(batches) <= 2 + elapsed / 0.3 < len(QUESTIONS) // 2, batches
-    single = shared_text_embedder()
-    for n, vector in results.items():
-        expected = np.asarray(single.run(text=QUESTIONS[n])["embedding"])
-        assert float(vector @ expected) > 0.9999
+    assert_each_got_its_own_vector(results)
