@@ -111,7 +111,7 @@ async def _events(work: Callable[[EventCallback], Awaitable[Any]], encode: Event
                     break
                 item = queue.get_nowait()
             if parts:
-                yield "".join(parts)
+                yield "".join(parts).encode()  # bytes: Django re-reads the charset for every str it sends
                 last_sent = loop.time()
     finally:
         # The client went away (Django cancels the response) or the stream ended: stop the work, store nothing.

@@ -86,12 +86,12 @@ def test_events_queued_while_the_loop_was_busy_go_out_together_in_order():
         on_event("token", {"text": "5"})
         return {"answer": "012345"}
 
-    async def read() -> list[str]:
+    async def read() -> list[bytes]:
         return [chunk async for chunk in _events(work, format_event)]
 
     chunks = asyncio.run(read())
-    assert chunks[0] == "".join(format_event("token", {"text": str(n)}) for n in range(5))
-    assert parse_sse("".join(chunks).encode()) == [
+    assert chunks[0] == "".join(format_event("token", {"text": str(n)}) for n in range(5)).encode()
+    assert parse_sse(b"".join(chunks)) == [
         *[("token", {"text": str(n)}) for n in range(6)],
         ("done", {"answer": "012345"}),
     ]
