@@ -13,7 +13,8 @@ serves it (uvicorn, chatbot_site.server). `--baseline ""` serves this tree on bo
 KEY=VALUE` (repeatable) sets variables for the before side alone: its server, and an index of the demo guide
 ingested with them (another embedding runtime is another model id). A request that has
 not finished 30 s after it was sent counts as not done. Server memory is the resident set before and at its
-peak during each run.
+peak during each run; CPU per answer is the server's (its event loop and threads) and its embedding process's
+over each run, from /proc.
 
     .venv/bin/python bench/concurrency.py [--baseline REV] [--before-env KEY=VALUE] [--quick] [--logs DIR]
         [--repeat N]
@@ -109,6 +110,20 @@ def rss_mb_of(pid: int) -> float:
     return of(pid)
 
 
+def cpu_seconds_of(pid: int) -> tuple[float, float]:
+    """CPU seconds (user and system) a process has used so far, and those its live children (the embedding
+    process) have."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def own(process: int) -> float:
+        fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    tasks = Path(f"/proc/{pid}/task").glob("*/children")  # each thread's children are listed under it
+    children = [int(child) for task in tasks for child in task.read_text().split()]
+    return own(pid), sum(own(child) for child in children)
+
+
 class Peak:
     """Samples a process's resident memory in the background; the highest value seen."""
 
@@ -183,9 +198,12 @@ async def sustained(port: int, rate: int, seconds: int) -> list[dict]:
     return await asyncio.gather(*tasks)
 
 
-def summary(results: list[dict], before_mb: float, peak_mb: float) -> dict:
+def summary(results: list[dict], before_mb: float, peak_mb: float, cpu: tuple[float, float]) -> dict:
+    """``cpu``: the server's and its children's CPU seconds over the run."""
     firsts, wholes = [r["first"] for r in results], [r["whole"] for r in results]
     return {
+        "cpu_server_ms": cpu[0] * 1000 / max(len(results), 1),
+        "cpu_children_ms": cpu[1] * 1000 / max(len(results), 1),
         "first_p50": percentile(firsts, 50),
         "first_p95": percentile(firsts, 95),
         "whole_p50": percentile(wholes, 50),
@@ -281,13 +299,14 @@ def measure(
             ) as app,
         ):
             asyncio.run(burst(port, 2))  # one warm-up pair, as a reader who came earlier
-            before = rss_mb_of(app.pid)
+            before, cpu_before = rss_mb_of(app.pid), cpu_seconds_of(app.pid)
             peak = Peak(app.pid)
             if phase == "burst":
                 outcome = asyncio.run(burst(port, size))
             else:
                 outcome = asyncio.run(sustained(port, size, 10))
-            results[f"{phase} {size}"] = summary(outcome, before, peak.stop())
+            cpu = tuple(b - a for a, b in zip(cpu_before, cpu_seconds_of(app.pid), strict=True))
+            results[f"{phase} {size}"] = summary(outcome, before, peak.stop(), cpu)
         print(f"  {kind} {phase} {size}: {results[f'{phase} {size}']}", file=sys.stderr)
     port = free_port()
     with process(
@@ -373,6 +392,12 @@ def main() -> None:
               for name in before if "rss_before" in before[name]]  # fmt: skip
     print()
     print(table(["run", "before: RSS MB (start -> peak)", "after: RSS MB (start -> peak)"], memory))
+    cpu = [[name, *(f"{side[name]['cpu_server_ms']:.1f} / {side[name]['cpu_children_ms']:.1f}"
+                    for side in (before, after))]
+           for name in before if "cpu_server_ms" in before[name]]  # fmt: skip
+    print()
+    headers = ["run", "before: CPU ms per answer, server / embedding process", "after: server / embedding process"]
+    print(table(headers, cpu))
     failed = [[name, side, ", ".join(f"{reason} x{count}" for reason, count in runs[name]["failures"].items())]
               for side, runs in (("before", before), ("after", after))
               for name in runs if runs[name].get("failures")]  # fmt: skip

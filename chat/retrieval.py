@@ -179,7 +179,7 @@ class RetrievalConfig:
     match_budget: int = 5000
     min_evidence: float = 0.325
     embed_batch: int = 32
-    embed_linger_ms: float = 25.0
+    embed_linger_ms: float = 0.0
     page_weight: float = 0.0
     section_factor: float = 1.5
     page_margin: float = 0.2

@@ -349,7 +349,7 @@ COMPLETIONS_MAX_MESSAGES = env_int("COMPLETIONS_MAX_MESSAGES", 500)
 CHAT_WORKER_THREADS = env_int("CHAT_WORKER_THREADS", 8)
 # Questions embedded together in one model call when they arrive at the same time.
 CHAT_EMBED_BATCH = env_int("CHAT_EMBED_BATCH", 32)
-CHAT_EMBED_LINGER_MS = env_float("CHAT_EMBED_LINGER_MS", 25.0)
+CHAT_EMBED_LINGER_MS = env_float("CHAT_EMBED_LINGER_MS", 0.0)
 # Questions are embedded by the offline model in a child process of its own, out of the event loop's GIL.
 CHAT_EMBED_PROCESS = env_bool("CHAT_EMBED_PROCESS", True)
 
