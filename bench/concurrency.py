@@ -119,9 +119,9 @@ def cpu_seconds_of(pid: int) -> tuple[float, float]:
         fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
 
-    tasks = Path(f"/proc/{pid}/task").glob("*/children")  # each thread's children are listed under it
-    children = [int(child) for task in tasks for child in task.read_text().split()]
-    return own(pid), sum(own(child) for child in children)
+    from tests.servers import child_pids_of  # noqa: PLC0415 - importable after setup()
+
+    return own(pid), sum(own(child) for child in child_pids_of(pid))
 
 
 class Peak:

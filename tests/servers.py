@@ -270,6 +270,12 @@ def project_env(*, database: str, env: dict[str, str] | None = None) -> dict[str
     }
 
 
+def child_pids_of(pid: int) -> list[int]:
+    """The live child processes of a process (raises OSError when it is gone)."""
+    # Each thread's children are listed under that thread.
+    return [int(child) for task in Path(f"/proc/{pid}/task").glob("*/children") for child in task.read_text().split()]
+
+
 def rss_mb_of(pid: int) -> float:
     """Resident memory of a process and its children, in MB."""
     total = 0.0
@@ -277,10 +283,8 @@ def rss_mb_of(pid: int) -> float:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1]) / 1024
-        # Each thread's children are listed under that thread.
-        for children in Path(f"/proc/{pid}/task").glob("*/children"):
-            for child in children.read_text().split():
-                total += rss_mb_of(int(child))
+        for child in child_pids_of(pid):
+            total += rss_mb_of(child)
     return total
 
 

@@ -165,23 +165,28 @@ def test_purge_command_takes_an_age_and_refuses_a_bad_one():
             call_command("purge_feedback", "--older-than", bad)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_served_recording_runs_on_the_background_thread_and_drains(settings, knowledge):
-    settings.CHAT_WORKER_THREADS = 2  # as served: recording leaves the answer's thread
+@pytest.fixture
+def served(settings):
+    """Recording on the background thread, as served: it leaves the answer's thread."""
+    settings.CHAT_WORKER_THREADS = 2
+    settings.CHAT_SESSION_SNAPSHOT = False
     shutdown_worker_pool()
+    yield
+    drain_background()
+    shutdown_worker_pool()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_served_recording_runs_on_the_background_thread_and_drains(served, knowledge):
     from chat.services import chat_reply, session_create
 
-    try:
-        session_id = session_create()
-        reply = chat_reply(session_id=session_id, message="What is the boiling point of mercury in kelvin?")
-        assert reply.status == "no_answer"
-        drain_background()
-        gap = Gap.objects.get()
-        assert gap.answer_id == reply.answer_id and gap.group is not None
-        assert AnswerCount.objects.get().count == 1
-    finally:
-        drain_background()
-        shutdown_worker_pool()
+    session_id = session_create()
+    reply = chat_reply(session_id=session_id, message="What is the boiling point of mercury in kelvin?")
+    assert reply.status == "no_answer"
+    drain_background()
+    gap = Gap.objects.get()
+    assert gap.answer_id == reply.answer_id and gap.group is not None
+    assert AnswerCount.objects.get().count == 1
 
 
 @pytest.mark.django_db
@@ -242,11 +247,8 @@ def test_a_graceful_stop_writes_the_counts_still_tallied(settings):
 
 
 @pytest.fixture
-def served_writes(settings, monkeypatch):
-    """Recording on the background thread, as served; the (seconds, answers) of each count write that wrote."""
-    settings.CHAT_WORKER_THREADS = 2
-    settings.CHAT_SESSION_SNAPSHOT = False
-    shutdown_worker_pool()
+def served_writes(served, monkeypatch):
+    """Recording as served; the (seconds, answers) of each count write that wrote."""
     writes, real = [], feedback_services.answer_counts_write
 
     def counting() -> int:
@@ -256,9 +258,7 @@ def served_writes(settings, monkeypatch):
         return written
 
     monkeypatch.setattr(feedback_services, "answer_counts_write", counting)
-    yield writes
-    drain_background()
-    shutdown_worker_pool()
+    return writes
 
 
 def answer_given(status: str = "answered") -> None:
