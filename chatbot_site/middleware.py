@@ -94,13 +94,18 @@ def api_body_limit(path: str) -> int | None:
     return None
 
 
+def api_error_response(path: str, *, status: int, code: str, message: str) -> JsonResponse:
+    """An error in the shape of the API the path belongs to: OpenAI's under /v1/, ours elsewhere."""
+    if path.startswith("/v1/"):
+        return JsonResponse(openai_error_body(status_code=status, code=code, message=message), status=status)
+    return JsonResponse(error_body(code=code, message=message), status=status)
+
+
 def too_large_response(path: str) -> JsonResponse:
     """413 in the error shape of the API the path belongs to."""
     limit = api_body_limit(path) or 0
     message = f"The request body is over {limit:,} bytes. Send a shorter message or selection."
-    if path.startswith("/v1/"):
-        return JsonResponse(openai_error_body(status_code=413, code="request_too_large", message=message), status=413)
-    return JsonResponse(error_body(code="request_too_large", message=message), status=413)
+    return api_error_response(path, status=413, code="request_too_large", message=message)
 
 
 class ApiBodyLimitMiddleware(_DualMiddleware):
@@ -162,12 +167,8 @@ class NulCharacterMiddleware(_DualMiddleware):
         if not (_has_nul(request.GET) or in_form):
             return None
         message = "The request holds a NUL character (%00), which no field can contain."
-        if request.path.startswith("/v1/"):
-            return JsonResponse(
-                openai_error_body(status_code=400, code="invalid_characters", message=message), status=400
-            )
         if api:
-            return JsonResponse(error_body(code="invalid_characters", message=message), status=400)
+            return api_error_response(request.path, status=400, code="invalid_characters", message=message)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 

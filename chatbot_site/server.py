@@ -11,6 +11,8 @@ import argparse
 
 import uvicorn
 
+from chatbot_site.protocol import TimedRequestProtocol
+
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and serve until SIGTERM or Ctrl-C (then stop gracefully)."""
@@ -26,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http=TimedRequestProtocol,
         lifespan="on",
         # Our request log (chatbot_site.middleware) is the access log: it never writes query strings.
         access_log=False,

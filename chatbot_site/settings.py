@@ -352,6 +352,11 @@ CHAT_EMBED_BATCH = env_int("CHAT_EMBED_BATCH", 32)
 CHAT_EMBED_LINGER_MS = env_float("CHAT_EMBED_LINGER_MS", 0.0)
 # Questions are embedded by the offline model in a child process of its own, out of the event loop's GIL.
 CHAT_EMBED_PROCESS = env_bool("CHAT_EMBED_PROCESS", True)
+# Slow or stalled clients (chatbot_site.protocol): a request's headers must arrive within this many seconds, and
+# its body within SERVER_BODY_TIMEOUT_SECONDS plus a second per SERVER_BODY_MIN_BYTES_PER_SECOND bytes received.
+SERVER_HEADER_TIMEOUT_SECONDS = env_float("SERVER_HEADER_TIMEOUT_SECONDS", 10.0)
+SERVER_BODY_TIMEOUT_SECONDS = env_float("SERVER_BODY_TIMEOUT_SECONDS", 10.0)
+SERVER_BODY_MIN_BYTES_PER_SECOND = env_int("SERVER_BODY_MIN_BYTES_PER_SECOND", 500)
 
 # Throttle counters. Local memory is per process; with several processes use Redis (CACHE_URL=redis://...).
 CACHE_URL = env_str("CACHE_URL", "")

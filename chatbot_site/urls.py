@@ -2,15 +2,15 @@
 
 from django.contrib import admin
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chat.completion_views import ChatCompletionView, ModelListView
-from chat.exceptions import error_body, openai_error_body
 from chat.health import healthz, readyz
 from chat.views import book_chapter, book_index
+from chatbot_site.middleware import api_error_response
 
 urlpatterns = [
     path("", book_index, name="book-index"),
@@ -29,10 +29,8 @@ urlpatterns = [
 
 def _error(request: HttpRequest, *, status: int, code: str, message: str):
     """The error in the API's shape under /api/ (OpenAI's under /v1/); None elsewhere (Django's page)."""
-    if request.path.startswith("/v1/"):
-        return JsonResponse(openai_error_body(status_code=status, code=code, message=message), status=status)
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body(code=code, message=message), status=status)
+    if request.path.startswith(("/api/", "/v1/")):
+        return api_error_response(request.path, status=status, code=code, message=message)
     return None
 
 

@@ -1,0 +1,123 @@
+"""Time limits on reading a request (chatbot_site.protocol), on the real server over real sockets."""
+
+import json
+import socket
+import time
+
+import pytest
+from django.db import connection
+
+from tests.servers import AppServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+LIMITS = {
+    "SERVER_HEADER_TIMEOUT_SECONDS": "1",
+    "SERVER_BODY_TIMEOUT_SECONDS": "1",
+    "SERVER_BODY_MIN_BYTES_PER_SECOND": "50",
+}
+
+
+@pytest.fixture
+def server(tmp_path):
+    log = tmp_path / "server.log"
+    with AppServer(database=connection.settings_dict["NAME"], env=LIMITS, log=log).running() as app:
+        yield app
+    assert "Traceback" not in log.read_text()
+
+
+def _connect(server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
+
+
+def _until_closed(sock: socket.socket) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection, and how long that took."""
+    started, received = time.monotonic(), b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received, time.monotonic() - started
+
+
+def _one_response(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length, on a connection that stays open."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))[15:])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def _error(response: bytes) -> tuple[str, dict, dict]:
+    """(status line, headers, JSON body) of a raw response."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines)
+    return status, headers, json.loads(body)
+
+
+def _head(path: str, length: int) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def test_a_request_whose_headers_stall_gets_a_408_and_its_connection_closes(server):
+    with _connect(server) as silent, _connect(server) as partial, _connect(server) as reused:
+        partial.sendall(b"POST /api/chat/ HTTP/1.1\r\nHost: 127.0")
+        # A reused connection's next request is timed from its own first byte.
+        reused.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert _one_response(reused).startswith(b"HTTP/1.1 200 ")
+        reused.sendall(b"GET /heal")
+
+        # Meanwhile the server answers others at once.
+        with _connect(server) as other:
+            other.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert _until_closed(other)[0].startswith(b"HTTP/1.1 200 ")
+
+        nothing, waited = _until_closed(silent)
+        assert nothing == b"" and 0.5 < waited < 5  # connected and sent nothing: closed without a reply
+        for sock in (partial, reused):
+            response, waited = _until_closed(sock)
+            status, headers, body = _error(response)
+            assert status == "HTTP/1.1 408 Request Timeout" and waited < 5
+            assert headers["content-type"] == "application/json" and headers["connection"] == "close"
+            assert body["error"]["code"] == "request_timeout"
+
+
+def test_a_stalled_body_gets_a_408_in_its_apis_shape_and_nothing_is_stored(server):
+    with _connect(server) as sock:
+        sock.sendall(b"POST /api/chat/sessions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
+        session = _error(_one_response(sock))[2]["session_id"]
+    body = json.dumps({"message": "How do I add a document?", "session_id": session}).encode()
+    with _connect(server) as chat, _connect(server) as completions:
+        chat.sendall(_head("/api/chat/", len(body)) + body[:20])
+        completions.sendall(_head("/v1/chat/completions", 400) + b'{"model": "book", "mess')
+        status, _, error = _error(_until_closed(chat)[0])
+        assert status == "HTTP/1.1 408 Request Timeout"
+        assert error == {"error": {"code": "request_timeout", "message": "The request's body did not arrive in time."}}
+        status, _, error = _error(_until_closed(completions)[0])
+        assert status == "HTTP/1.1 408 Request Timeout"
+        assert error["error"]["code"] == "request_timeout" and error["error"]["type"] == "invalid_request_error"
+
+    with _connect(server) as sock:
+        sock.sendall(f"GET /api/chat/sessions/{session}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        assert _error(_one_response(sock))[2]["turns"] == []
+
+
+def test_a_slow_but_steady_body_is_answered(server):
+    # 10 bytes every 0.1 s (100 B/s) for about twice the 1 s allowance: above the 50 B/s minimum throughout.
+    body = json.dumps({"message": "How do I add a document?"}).encode()
+    body = body[:-1] + b" " * max(200 - len(body), 0) + b"}"
+    with _connect(server) as sock:
+        sock.sendall(_head("/api/chat/", len(body)).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        started = time.monotonic()
+        for start in range(0, len(body), 10):
+            sock.sendall(body[start : start + 10])
+            time.sleep(0.1)
+        assert time.monotonic() - started > 1.5
+        response, _ = _until_closed(sock)
+    assert response.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(response.partition(b"\r\n\r\n")[2])["answer"]
