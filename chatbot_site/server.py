@@ -8,10 +8,34 @@ live in this one process; with SESSION_BACKEND=redis, run several (`--workers`).
 """
 
 import argparse
+import logging
+import resource
 
 import uvicorn
 
 from chatbot_site.protocol import TimedRequestProtocol
+
+logger = logging.getLogger(__name__)
+
+# Below this many open files, warn: each streaming reader holds its connection and one to the model.
+FEW_OPEN_FILES = 4096
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft limit on open files to its hard limit, and return the limit now in force.
+
+    Each streaming reader holds a socket, and one to the model while it answers: the soft limit most Linux
+    sessions start with (1,024) would cap one process at about 450 readers, far below what its event loop
+    holds. The hard limit is what the administrator allows; raising the soft limit to it needs no privilege.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == hard:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # some systems cap the soft limit below an unlimited hard one
+        return soft
+    return hard
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,6 +46,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes (only with SESSION_BACKEND=redis)")
     parser.add_argument("--graceful-seconds", type=int, default=30, help="how long open streams may finish")
     args = parser.parse_args(argv)
+    open_files = raise_open_files_limit()
+    if open_files != resource.RLIM_INFINITY and open_files < FEW_OPEN_FILES:
+        logger.warning(
+            "this process may open only %d files, so it holds at most about %d streaming readers; raise the hard "
+            "limit (ulimit -Hn, LimitNOFILE= in systemd) for more",
+            open_files,
+            open_files // 2,
+        )
     uvicorn.run(
         "chatbot_site.asgi:application",
         host=args.host,

@@ -288,14 +288,31 @@ def rss_mb_of(pid: int) -> float:
     return total
 
 
+# Set the soft limit on open files, then become the command (the same process, so its pid is the server's).
+_WITH_OPEN_FILES = (
+    "import os, resource, sys; "
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[1]), resource.getrlimit(resource.RLIMIT_NOFILE)[1])); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
 class AppServer:
     """The project served exactly as `make run` serves it: uvicorn, one process (chatbot_site.server)."""
 
-    def __init__(self, *, database: str, env: dict[str, str] | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database: str,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        open_files: int | None = None,
+    ) -> None:
+        """``open_files``: start the server with this soft limit on open files (as `ulimit -Sn` would)."""
         import sys
 
         self.port = free_port()
         self.log = log
+        self.open_files = open_files
         self.python = sys.executable
         self.root = PROJECT_ROOT
         self.snapshot_dir = tempfile.TemporaryDirectory()
@@ -316,8 +333,11 @@ class AppServer:
             [self.python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=self.root, env=self.env, check=True
         )
         output = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - the server holds it
+        command = [self.python, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.open_files is not None:
+            command = [self.python, "-c", _WITH_OPEN_FILES, str(self.open_files), *command]
         self.process = subprocess.Popen(
-            [self.python, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(self.port)],
+            command,
             cwd=self.root,
             env=self.env,
             stdout=output,

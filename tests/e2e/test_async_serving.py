@@ -6,6 +6,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,27 +38,43 @@ async def ask_streaming(client: httpx.AsyncClient, url: str, question: str) -> l
         return parse_sse(b"".join([chunk async for chunk in response.aiter_bytes()]))
 
 
-def test_many_streams_are_open_at_once_and_all_finish(knowledge, openai_server, tmp_path):
-    """Forty readers stream at once: the model sees all forty streams open together (a thread per stream
-    would cap that at the thread count), and every stream ends with `done`."""
+def assert_all_stream_at_once(app: AppServer, openai_server, *, readers: int, log) -> None:
+    """``readers`` readers ask at once, each streaming for two seconds: the model sees all their streams open
+    together, and every stream ends with `done`."""
     openai_server.state.reply = " ".join(["Hubble"] * 20) + " [1]."
     openai_server.state.token_delay = 0.1  # two seconds of streaming per answer
-    readers = 40
-    log = tmp_path / "server.log"
-    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(openai_server), log=log).running() as app:
 
-        async def burst() -> list[list[tuple[str, dict]]]:
-            limits = httpx.Limits(max_connections=readers)
-            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-                questions = [f"Who built the Hubble Space Telescope? ({n})" for n in range(readers)]
-                return await asyncio.gather(*(ask_streaming(client, app.url, q) for q in questions))
+    async def burst() -> list[list[tuple[str, dict]]]:
+        limits = httpx.Limits(max_connections=readers)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            questions = [f"Who built the Hubble Space Telescope? ({n})" for n in range(readers)]
+            return await asyncio.gather(*(ask_streaming(client, app.url, q) for q in questions))
 
-        results = asyncio.run(burst())
+    results = asyncio.run(burst())
     unfinished = [events[-3:] for events in results if events[-1][0] != "done"]
     assert not unfinished, (unfinished, log.read_text()[-3000:])
     assert all(events[-1][1]["status"] == "answered" for events in results)
     assert openai_server.state.streams_finished == readers
     assert openai_server.state.max_open_streams == readers
+
+
+def test_many_streams_are_open_at_once_and_all_finish(knowledge, openai_server, tmp_path):
+    """Forty readers at once: a thread per stream would cap the streams open together at the thread count."""
+    log = tmp_path / "server.log"
+    with AppServer(database=connection.settings_dict["NAME"], env=llm_env(openai_server), log=log).running() as app:
+        assert_all_stream_at_once(app, openai_server, readers=40, log=log)
+
+
+def test_the_server_raises_its_open_files_limit_for_many_streams(knowledge, openai_server, tmp_path):
+    """Started with a soft limit of 100 open files (a few dozen readers' sockets, each with one to the model),
+    the server raises it to the hard limit and holds 80 streams."""
+    log = tmp_path / "server.log"
+    database = connection.settings_dict["NAME"]
+    with AppServer(database=database, env=llm_env(openai_server), log=log, open_files=100).running() as app:
+        limits = Path(f"/proc/{app.process.pid}/limits").read_text()
+        soft, hard = next(line.split()[3:5] for line in limits.splitlines() if line.startswith("Max open files"))
+        assert soft == hard
+        assert_all_stream_at_once(app, openai_server, readers=80, log=log)
 
 
 def test_a_reader_who_leaves_mid_stream_cancels_the_model_request(knowledge, openai_server):
