@@ -38,7 +38,7 @@ ERRORS = {
         413: "The request body is too large.",
         429: "Too many requests; see Retry-After.",
         502: "The language model returned an unusable answer.",
-        503: "A backing service (database, language model) is unavailable.",
+        503: "A backing service (database, language model) is unavailable, or the server is busy (server_busy).",
         504: "The language model timed out.",
     }.items()
 }

@@ -48,7 +48,8 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is too large.",
     429: "Too many requests; see Retry-After.",
     502: "The language model returned an unusable answer.",
-    503: "A backing service (database, session store, language model) is unavailable.",
+    503: "A backing service (database, session store, language model) is unavailable, or the server is busy "
+    "(server_busy; see Retry-After).",
     504: "The language model timed out.",
 }
 # An SSE event as clients parse it: its `data` is JSON (sources, a token, the reply, or the error object).

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext, iscoroutinefunction
@@ -99,15 +100,19 @@ def _header(scope, name: bytes) -> bytes | None:
     return next((value for key, value in scope["headers"] if key.lower() == name), None)
 
 
+async def _send_refusal(response, send, *extra_headers: tuple[bytes, bytes]) -> None:
+    """Send a Django response made before (or instead of) Django handling the request."""
+    headers = [(key.lower().encode(), value.encode()) for key, value in response.items()]
+    headers += [(b"content-length", str(len(response.content)).encode()), *extra_headers]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": response.content})
+
+
 async def _refuse_too_large(path: str, send) -> None:
     from chatbot_site.middleware import too_large_response  # noqa: PLC0415 - after Django is set up
 
-    response = too_large_response(path)
-    headers = [(key.lower().encode(), value.encode()) for key, value in response.items()]
     # The rest of the body is never read, so the connection cannot carry another request: say so.
-    headers += [(b"content-length", str(len(response.content)).encode()), (b"connection", b"close")]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": response.content})
+    await _send_refusal(too_large_response(path), send, (b"connection", b"close"))
 
 
 async def _bounded_api(scope, receive, send) -> None:
@@ -154,18 +159,62 @@ async def _bounded_api(scope, receive, send) -> None:
     await django_application(scope, replay, send)
 
 
+def open_request_limit() -> int:
+    """How many API requests (streams included) may be open at once: SERVER_MAX_OPEN_REQUESTS, or by default as
+    many as the open-files limit leaves room for (each holds its connection and one to the model, and the
+    process keeps some files for itself)."""
+    if settings.SERVER_MAX_OPEN_REQUESTS > 0:
+        return settings.SERVER_MAX_OPEN_REQUESTS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 30
+    return max((soft - _FILES_KEPT) // 2, 1)
+
+
+# Files the process keeps open whatever it serves (modules, pipes to the embedding process, database
+# connections, the listening socket), with room to spare.
+_FILES_KEPT = 256
+_open_requests = 0  # counted on the event loop only
+
+
+async def _refuse_busy(path: str, send) -> None:
+    from chatbot_site.middleware import api_error_response  # noqa: PLC0415 - after Django is set up
+
+    message = "The server is answering as many readers as it can. Try again in a few seconds."
+    response = api_error_response(path, status=503, code="server_busy", message=message)
+    await _send_refusal(response, send, (b"retry-after", b"2"))
+
+
+async def _admitted(app, scope, receive, send) -> None:
+    """Serve an API request, or refuse it with 503 server_busy when open_request_limit() are open already: a
+    clear answer the client can retry, instead of connections refused once the process runs out of files."""
+    global _open_requests
+    if _open_requests >= open_request_limit():
+        await _refuse_busy(scope["path"], send)
+        return
+    _open_requests += 1
+    try:
+        await app(scope, receive, send)
+    finally:
+        _open_requests -= 1
+
+
+async def _api(scope, receive, send) -> None:
+    executor = _api_executor(scope["path"])
+    with steps_on_loop(executor is _API_ON_LOOP):
+        async with ThreadSensitiveContext(executor=executor):
+            await _bounded_api(scope, receive, send)
+
+
 async def application(scope, receive, send) -> None:
     """The ASGI application."""
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
         return
     if scope["type"] == "http" and scope.get("path", "").rstrip("/") == "/mcp":
-        await (_mcp_app or _mcp_unavailable)(scope, receive, send)
+        await _admitted(_mcp_app or _mcp_unavailable, scope, receive, send)
         return
     if scope["type"] == "http" and scope.get("path", "").startswith(("/api/", "/v1/")):
-        executor = _api_executor(scope["path"])
-        with steps_on_loop(executor is _API_ON_LOOP):
-            async with ThreadSensitiveContext(executor=executor):
-                await _bounded_api(scope, receive, send)
+        await _admitted(_api, scope, receive, send)
         return
     await django_application(scope, receive, send)

@@ -357,6 +357,9 @@ CHAT_EMBED_PROCESS = env_bool("CHAT_EMBED_PROCESS", True)
 SERVER_HEADER_TIMEOUT_SECONDS = env_float("SERVER_HEADER_TIMEOUT_SECONDS", 10.0)
 SERVER_BODY_TIMEOUT_SECONDS = env_float("SERVER_BODY_TIMEOUT_SECONDS", 10.0)
 SERVER_BODY_MIN_BYTES_PER_SECOND = env_int("SERVER_BODY_MIN_BYTES_PER_SECOND", 500)
+# API requests (streams included) open at once before new ones get 503 server_busy; 0: as many as the process's
+# open-files limit leaves room for (chatbot_site.asgi.open_request_limit).
+SERVER_MAX_OPEN_REQUESTS = env_int("SERVER_MAX_OPEN_REQUESTS", 0)
 
 # Throttle counters. Local memory is per process; with several processes use Redis (CACHE_URL=redis://...).
 CACHE_URL = env_str("CACHE_URL", "")

@@ -1,6 +1,7 @@
 """The ASGI entry point: the sync steps Django runs around an API request's async view stay on the event loop."""
 
 import asyncio
+import resource
 import threading
 import uuid
 
@@ -78,3 +79,13 @@ def test_djangos_middleware_hooks_run_inline_for_an_api_request(settings, monkey
     status, loop_thread, _ = _serve("/no-such-page")
     assert status == 404
     assert hook_threads and loop_thread not in hook_threads
+
+
+def test_the_open_request_limit_leaves_files_for_the_process_unless_set(settings):
+    settings.SERVER_MAX_OPEN_REQUESTS = 0
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = asgi.open_request_limit()
+    # Each open request may hold two files (its connection and one to the model); some stay for the process.
+    assert 1 <= limit and 2 * limit + 128 <= soft
+    settings.SERVER_MAX_OPEN_REQUESTS = 7
+    assert asgi.open_request_limit() == 7

@@ -77,6 +77,41 @@ def test_the_server_raises_its_open_files_limit_for_many_streams(knowledge, open
         assert_all_stream_at_once(app, openai_server, readers=80, log=log)
 
 
+def test_past_the_open_request_limit_a_reader_gets_a_503_to_retry(knowledge, openai_server, tmp_path):
+    openai_server.state.reply = " ".join(["Hubble"] * 20) + " [1]."
+    openai_server.state.token_delay = 0.2  # four seconds of streaming per answer
+    env = {**llm_env(openai_server), "SERVER_MAX_OPEN_REQUESTS": "3"}
+    log = tmp_path / "server.log"
+    question = "Who built the Hubble Space Telescope?"
+    with AppServer(database=connection.settings_dict["NAME"], env=env, log=log).running() as app:
+
+        async def scenario() -> tuple:
+            async with httpx.AsyncClient(timeout=60) as client:
+                streams = [asyncio.create_task(ask_streaming(client, app.url, f"{question} ({n})")) for n in range(3)]
+                deadline = time.monotonic() + 30
+                while openai_server.state.open_streams < 3 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                busy = await client.post(f"{app.url}/api/chat/", json={"message": question})
+                body = {"model": "book", "messages": [{"role": "user", "content": question}]}
+                completions = await client.post(f"{app.url}/v1/chat/completions", json=body)
+                health = await client.get(f"{app.url}/healthz")
+                streamed = await asyncio.gather(*streams)
+                openai_server.state.token_delay = 0.0
+                after = await client.post(f"{app.url}/api/chat/", json={"message": question})
+                return busy, completions, health, streamed, after
+
+        busy, completions, health, streamed, after = asyncio.run(scenario())
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+    assert busy.json()["error"]["code"] == "server_busy"
+    assert completions.status_code == 503 and completions.json()["error"]["code"] == "server_busy"
+    assert completions.json()["error"]["type"]  # OpenAI's error shape under /v1/
+    assert health.status_code == 200  # not an API request: never refused
+    assert all(events[-1][0] == "done" for events in streamed)  # the open streams were not disturbed
+    assert after.status_code == 200 and after.json()["status"] == "answered"  # room again once they ended
+    assert len(openai_server.state.requests) == 4  # the refused requests never reached the model
+    assert "Traceback" not in log.read_text()
+
+
 def test_a_reader_who_leaves_mid_stream_cancels_the_model_request(knowledge, openai_server):
     openai_server.state.reply = " ".join(["word"] * 60) + " [1]."
     openai_server.state.token_delay = 0.05
