@@ -29,13 +29,17 @@ def raise_open_files_limit() -> int:
     holds. The hard limit is what the administrator allows; raising the soft limit to it needs no privilege.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft == hard:
-        return soft
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ValueError, OSError):  # some systems cap the soft limit below an unlimited hard one
-        return soft
-    return hard
+    # An unlimited hard limit (macOS) still caps the soft one: the kernel's own maximum, often 10,240 there.
+    targets = [hard] if hard != resource.RLIM_INFINITY else [1 << 20, 10240]
+    for target in targets:
+        if soft == resource.RLIM_INFINITY or soft >= target:
+            return soft
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            continue
+        return target
+    return soft
 
 
 def main(argv: list[str] | None = None) -> None:
