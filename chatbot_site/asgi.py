@@ -159,6 +159,12 @@ async def _bounded_api(scope, receive, send) -> None:
     await django_application(scope, replay, send)
 
 
+# Files the process keeps open whatever it serves (modules, pipes to the embedding process, database
+# connections, the listening socket), with room to spare.
+_FILES_KEPT = 256
+_open_requests = 0  # counted on the event loop only
+
+
 def open_request_limit() -> int:
     """How many API requests (streams included) may be open at once: SERVER_MAX_OPEN_REQUESTS, or by default as
     many as the open-files limit leaves room for (each holds its connection and one to the model, and the
@@ -169,12 +175,6 @@ def open_request_limit() -> int:
     if soft == resource.RLIM_INFINITY:
         return 1 << 30
     return max((soft - _FILES_KEPT) // 2, 1)
-
-
-# Files the process keeps open whatever it serves (modules, pipes to the embedding process, database
-# connections, the listening socket), with room to spare.
-_FILES_KEPT = 256
-_open_requests = 0  # counted on the event loop only
 
 
 async def _refuse_busy(path: str, send) -> None:
