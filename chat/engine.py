@@ -28,6 +28,7 @@ from .exceptions import (
     LLMRateLimited,
     LLMTimeout,
     LLMUnavailable,
+    database_failure,
 )
 from .generation import serve_on_running_loop
 from .pipeline import ChatPipelines, build_chat_pipelines, stage_timings
@@ -98,7 +99,7 @@ def raise_mapped(error: BaseException) -> NoReturn:
         # Anything else the LLM component raises means its output could not be used (bad JSON, no choices...).
         raise LLMBadResponse() from cause
     if isinstance(cause, DatabaseError):
-        raise DatabaseUnavailable() from cause
+        raise database_failure(cause) from cause
     if isinstance(cause, EmbeddingProcessFailed):
         raise EmbeddingUnavailable() from cause
     raise error
@@ -267,7 +268,7 @@ class ChatEngine:
         try:
             return retriever.run(query=query, query_embedding=embedding, top_k=top_k)["documents"]
         except DatabaseError as error:
-            raise DatabaseUnavailable() from error
+            raise database_failure(error) from error
 
     async def search_async(self, *, query: str, top_k: int) -> list[Document]:
         """The best passages for a query by hybrid retrieval, without the evidence gate or an answer."""

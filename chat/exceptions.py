@@ -2,6 +2,7 @@
 
 import logging
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import exceptions, status
@@ -83,6 +84,19 @@ class DatabaseUnavailable(ChatError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "database_unavailable"
     default_detail = "The knowledge base database is unavailable. Try again in a moment."
+
+
+class DatabaseTimeout(ChatError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_timeout"
+    default_detail = "The knowledge base database is too busy to answer in time. Try again in a moment."
+
+
+def database_failure(error: BaseException) -> ChatError:
+    """The API error for a database failure: a statement cancelled for its time (DATABASE_SEARCH_TIMEOUT_SECONDS)
+    is a busy database, anything else an unavailable one."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    return DatabaseTimeout() if isinstance(cause, psycopg.errors.QueryCanceled) else DatabaseUnavailable()
 
 
 class EmbeddingUnavailable(ChatError):

@@ -23,10 +23,10 @@ from .concurrency import run_blocking, run_later, run_later_async
 from .engine import NO_ANSWER_MESSAGE, Answer, Retrieval, get_chat_engine  # noqa: F401 - NO_ANSWER_MESSAGE for callers
 from .exceptions import (
     AnswerNotFound,
-    DatabaseUnavailable,
     SessionNotFound,
     SessionStoreFullError,
     SessionStoreUnavailable,
+    database_failure,
 )
 from .models import Feedback, Rating
 from .sessions import SessionStoreError, SessionStoreFull, Turn, get_session_store
@@ -322,7 +322,7 @@ async def document_summaries_async() -> list[dict[str, Any]]:
     try:
         summaries = await run_blocking(document_list)
     except DatabaseError as error:
-        raise DatabaseUnavailable() from error
+        raise database_failure(error) from error
     return [
         {
             "title": summary.title,
@@ -434,7 +434,7 @@ async def feedback_submit_async(*, session_id: str, answer_id: str, rating: str,
             feedback_services.feedback_save, rated=rated, rating=rating, comment=comment, embedding=embedding
         )
     except DatabaseError as error:
-        raise DatabaseUnavailable() from error
+        raise database_failure(error) from error
 
 
 def question_status(question: str, selected_text: str = "") -> ReplyStatus:

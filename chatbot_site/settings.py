@@ -185,6 +185,9 @@ _default_db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CON
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 _default_db["OPTIONS"]["prepare_threshold"] = 2**31 - 1 if DATABASE_PREPARED_STATEMENTS else None
 DATABASES = {"default": _default_db}
+# How long one knowledge search may take (a busy or locked database): past it the reader gets 503
+# database_timeout instead of waiting, and the worker thread is free again. 0: no limit.
+DATABASE_SEARCH_TIMEOUT_SECONDS = env_float("DATABASE_SEARCH_TIMEOUT_SECONDS", 5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

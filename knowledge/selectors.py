@@ -8,6 +8,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import numpy as np
 import psycopg
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 from pgvector import Vector
@@ -158,7 +159,9 @@ def chunk_search(
 
 
 def _fetch_with_ef_search(sql: str, params: dict, *, ef_search: int) -> list[tuple]:
-    """Run one query with hnsw.ef_search set for it alone: one round trip, both statements prepared.
+    """Run one query with hnsw.ef_search (and statement_timeout, DATABASE_SEARCH_TIMEOUT_SECONDS) set for it
+    alone: one round trip, both statements prepared. A search past its time raises Django's OperationalError
+    (psycopg's QueryCanceled) instead of holding its thread while the database is busy or a table is locked.
 
     Pipeline mode sends both statements before one Sync, so they share an implicit transaction (or the caller's)
     and the local setting ends with it: nothing leaks into pooled connections. Prepared statements skip parsing,
@@ -174,7 +177,11 @@ def _fetch_with_ef_search(sql: str, params: dict, *, ef_search: int) -> list[tup
         dumper = _vector_dumper(raw)
         with raw.pipeline(), psycopg.Cursor(raw) as setter, psycopg.Cursor(raw) as cursor:
             cursor.adapters.register_dumper(Vector, dumper)
-            setter.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)], prepare=True)
+            setter.execute(
+                "SELECT set_config('hnsw.ef_search', %s, true), set_config('statement_timeout', %s, true)",
+                [str(ef_search), str(max(int(settings.DATABASE_SEARCH_TIMEOUT_SECONDS * 1000), 0))],
+                prepare=True,
+            )
             cursor.execute(sql, params, prepare=True)
             return cursor.fetchall()
 

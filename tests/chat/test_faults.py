@@ -110,3 +110,32 @@ def test_embedding_process_down_is_503_and_recovers(api, knowledge):
     response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
     assert response.status_code == 200
     assert "1894" in response.json()["answer"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_held_up_by_a_locked_table_is_503_database_timeout_and_recovers(api, knowledge, settings):
+    import threading
+    import time
+
+    import psycopg
+
+    settings.DATABASE_SEARCH_TIMEOUT_SECONDS = 0.5
+    session_id = api.post(reverse("chat-session-list")).json()["session_id"]
+    url = reverse("chat-session-messages", args=[session_id])
+    params = connection.get_connection_params()
+    with psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"}) as locker:
+        # What a long maintenance statement does (VACUUM FULL, a rewriting ALTER TABLE): readers wait on the lock,
+        # here for 4 s (without a time limit the answer would come after them).
+        locker.execute("LOCK TABLE knowledge_chunk IN ACCESS EXCLUSIVE MODE")
+        release = threading.Timer(4.0, locker.rollback)
+        release.start()
+        started = time.monotonic()
+        response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
+        waited = time.monotonic() - started
+        release.join()
+    assert response.status_code == 503 and waited < 3
+    assert response.json()["error"]["code"] == "database_timeout"
+    assert api.get(reverse("chat-session-detail", args=[session_id])).json()["turns"] == []
+
+    response = api.post(url, {"message": "When did Tower Bridge open?"}, format="json")
+    assert response.status_code == 200 and "1894" in response.json()["answer"]
