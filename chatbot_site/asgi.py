@@ -18,6 +18,7 @@ from django.core.asgi import get_asgi_application
 from django.urls import Resolver404, resolve
 
 from chatbot_site.on_loop import OnTheLoop, steps_on_loop
+from chatbot_site.protocol import RefusalLog
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
 django_application = get_asgi_application()
@@ -163,6 +164,7 @@ async def _bounded_api(scope, receive, send) -> None:
 # connections, the listening socket), with room to spare.
 _FILES_KEPT = 256
 _open_requests = 0  # counted on the event loop only
+_busy = RefusalLog(message="%d API requests refused with 503 server_busy: the open-request limit was reached")
 
 
 def open_request_limit() -> int:
@@ -180,6 +182,7 @@ def open_request_limit() -> int:
 async def _refuse_busy(path: str, send) -> None:
     from chatbot_site.middleware import api_error_response  # noqa: PLC0415 - after Django is set up
 
+    _busy.add()
     message = "The server is answering as many readers as it can. Try again in a few seconds."
     response = api_error_response(path, status=503, code="server_busy", message=message)
     await _send_refusal(response, send, (b"retry-after", b"2"))

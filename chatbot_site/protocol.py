@@ -18,11 +18,37 @@ reached a view, so nothing is stored.
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 logger = logging.getLogger(__name__)
+
+
+class RefusalLog:
+    """Counts refusals of one kind and logs them at most once a period: a flood of them (an attack, a crowd)
+    writes a line a minute with how many there were, not a line each."""
+
+    def __init__(self, *, message: str, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        """``message`` is logged with one argument, the number of refusals since the previous line."""
+        self.message = message
+        self.every = every
+        self.clock = clock
+        self.pending = 0
+        self.logged_at: float | None = None
+
+    def add(self) -> None:
+        """Count one refusal, and log the count when the last line is a period old (or there was none)."""
+        self.pending += 1
+        now = self.clock()
+        if self.logged_at is None or now - self.logged_at >= self.every:
+            logger.warning(self.message, self.pending)
+            self.pending, self.logged_at = 0, now
+
+
+_late_requests = RefusalLog(message="%d requests refused with 408 request_timeout: they arrived too slowly")
 
 
 class TimedRequestProtocol(HttpToolsProtocol):
@@ -110,7 +136,7 @@ class TimedRequestProtocol(HttpToolsProtocol):
 
         # Before its headers are in, the request's path is what has arrived of its URL.
         path = (self.scope or {}).get("path") or (self.url or b"").decode("latin-1")
-        logger.info("408 for a request from %s: %s", self.client[0] if self.client else "?", message)
+        _late_requests.add()
         response = api_error_response(path, status=408, code="request_timeout", message=message)
         head = [b"HTTP/1.1 408 Request Timeout\r\n"]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]

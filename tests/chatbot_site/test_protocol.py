@@ -1,12 +1,14 @@
 """Time limits on reading a request (chatbot_site.protocol), on the real server over real sockets."""
 
 import json
+import logging
 import socket
 import time
 
 import pytest
 from django.db import connection
 
+from chatbot_site.protocol import RefusalLog
 from tests.servers import AppServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -85,6 +87,7 @@ def test_a_request_whose_headers_stall_gets_a_408_and_its_connection_closes(serv
             assert status == "HTTP/1.1 408 Request Timeout" and waited < 5
             assert headers["content-type"] == "application/json" and headers["connection"] == "close"
             assert body["error"]["code"] == "request_timeout"
+    assert "1 requests refused with 408 request_timeout" in server.log.read_text()  # then a line a minute at most
 
 
 def test_a_stalled_body_gets_a_408_in_its_apis_shape_and_nothing_is_stored(server):
@@ -121,3 +124,15 @@ def test_a_slow_but_steady_body_is_answered(server):
         response, _ = _until_closed(sock)
     assert response.startswith(b"HTTP/1.1 200 ")
     assert json.loads(response.partition(b"\r\n\r\n")[2])["answer"]
+
+
+def test_refusals_are_logged_a_line_a_period_with_their_count(caplog):
+    now = [0.0]
+    log = RefusalLog(message="%d refused", every=60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="chatbot_site.protocol"):
+        for second in (0, 1, 2, 59):
+            now[0] = second
+            log.add()
+        now[0] = 61
+        log.add()
+    assert [record.getMessage() for record in caplog.records] == ["1 refused", "4 refused"]
