@@ -101,19 +101,22 @@ def _header(scope, name: bytes) -> bytes | None:
     return next((value for key, value in scope["headers"] if key.lower() == name), None)
 
 
-async def _send_refusal(response, send, *extra_headers: tuple[bytes, bytes]) -> None:
-    """Send a Django response made before (or instead of) Django handling the request."""
+async def _send_refusal(response, scope, send, *extra_headers: tuple[bytes, bytes]) -> None:
+    """Send a Django response made before (or instead of) Django handling the request, with its CORS headers."""
+    from chatbot_site.middleware import with_cors  # noqa: PLC0415 - after Django is set up
+
+    response = with_cors(response, scope)
     headers = [(key.lower().encode(), value.encode()) for key, value in response.items()]
     headers += [(b"content-length", str(len(response.content)).encode()), *extra_headers]
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": response.content})
 
 
-async def _refuse_too_large(path: str, send) -> None:
+async def _refuse_too_large(scope, send) -> None:
     from chatbot_site.middleware import too_large_response  # noqa: PLC0415 - after Django is set up
 
     # The rest of the body is never read, so the connection cannot carry another request: say so.
-    await _send_refusal(too_large_response(path), send, (b"connection", b"close"))
+    await _send_refusal(too_large_response(scope["path"]), scope, send, (b"connection", b"close"))
 
 
 async def _bounded_api(scope, receive, send) -> None:
@@ -129,7 +132,7 @@ async def _bounded_api(scope, receive, send) -> None:
     declared = _header(scope, b"content-length")
     if declared is not None:
         if declared.isdigit() and int(declared) > limit:
-            await _refuse_too_large(path, send)
+            await _refuse_too_large(scope, send)
             return
         await django_application(scope, receive, send)
         return
@@ -141,7 +144,7 @@ async def _bounded_api(scope, receive, send) -> None:
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
         if size > limit:
-            await _refuse_too_large(path, send)
+            await _refuse_too_large(scope, send)
             return
         if not message.get("more_body", False):
             break
@@ -179,13 +182,13 @@ def open_request_limit() -> int:
     return max((soft - _FILES_KEPT) // 2, 1)
 
 
-async def _refuse_busy(path: str, send) -> None:
+async def _refuse_busy(scope, send) -> None:
     from chatbot_site.middleware import api_error_response  # noqa: PLC0415 - after Django is set up
 
     _busy.add()
     message = "The server is answering as many readers as it can. Try again in a few seconds."
-    response = api_error_response(path, status=503, code="server_busy", message=message)
-    await _send_refusal(response, send, (b"retry-after", b"2"))
+    response = api_error_response(scope["path"], status=503, code="server_busy", message=message)
+    await _send_refusal(response, scope, send, (b"retry-after", b"2"))
 
 
 async def _admitted(app, scope, receive, send) -> None:
@@ -193,7 +196,7 @@ async def _admitted(app, scope, receive, send) -> None:
     clear answer the client can retry, instead of connections refused once the process runs out of files."""
     global _open_requests
     if _open_requests >= open_request_limit():
-        await _refuse_busy(scope["path"], send)
+        await _refuse_busy(scope, send)
         return
     _open_requests += 1
     try:

@@ -2,17 +2,20 @@
 work both sync and async, so an async view runs on the event loop with no thread in between. Django's own
 middleware is wrapped so that, for API requests, it does not hop to a thread either (chatbot_site.on_loop)."""
 
+import io
 import logging
 import re
 import time
 import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.middleware import common
 from django.urls import is_valid_path
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -99,6 +102,13 @@ def api_error_response(path: str, *, status: int, code: str, message: str) -> Js
     if path.startswith("/v1/"):
         return JsonResponse(openai_error_body(status_code=status, code=code, message=message), status=status)
     return JsonResponse(error_body(code=code, message=message), status=status)
+
+
+def with_cors(response: HttpResponse, scope: dict) -> HttpResponse:
+    """``response``, made before Django saw the request (an early refusal), with the CORS headers Django's chain
+    would have added: a widget on the book's own site must be able to read the error, not a network failure."""
+    request = ASGIRequest(scope, io.BytesIO())
+    return CorsMiddleware(lambda _request: response)(request)
 
 
 def too_large_response(path: str) -> JsonResponse:

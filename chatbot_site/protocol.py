@@ -132,12 +132,14 @@ class TimedRequestProtocol(HttpToolsProtocol):
         self._refuse("The request's body did not arrive in time.")
 
     def _refuse(self, message: str) -> None:
-        from .middleware import api_error_response  # noqa: PLC0415 - after Django is set up
+        from .middleware import api_error_response, with_cors  # noqa: PLC0415 - after Django is set up
 
         # Before its headers are in, the request's path is what has arrived of its URL.
         path = (self.scope or {}).get("path") or (self.url or b"").decode("latin-1")
         _late_requests.add()
         response = api_error_response(path, status=408, code="request_timeout", message=message)
+        if "method" in (self.scope or {}):  # its headers are in: a browser's Origin can be answered
+            response = with_cors(response, self.scope)
         head = [b"HTTP/1.1 408 Request Timeout\r\n"]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
         head += [f"{key.lower()}: {value}\r\n".encode("latin-1") for key, value in response.items()]

@@ -89,3 +89,21 @@ def test_the_open_request_limit_leaves_files_for_the_process_unless_set(settings
     assert 1 <= limit and 2 * limit + 128 <= soft
     settings.SERVER_MAX_OPEN_REQUESTS = 7
     assert asgi.open_request_limit() == 7
+
+
+def test_a_body_refused_before_django_still_carries_the_cors_headers(settings):
+    # A widget on the book's site reads the 413 (and a 503 server_busy) like any API error, not a network failure.
+    settings.CORS_ALLOWED_ORIGINS = ["https://book.example.org"]
+    settings.API_MAX_BODY_BYTES = 10
+
+    async def post(origin: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.post("/api/chat/", json={"message": "far too long"}, headers={"Origin": origin})
+
+    allowed = asyncio.run(post("https://book.example.org"))
+    assert allowed.status_code == 413 and allowed.json()["error"]["code"] == "request_too_large"
+    assert allowed.headers["access-control-allow-origin"] == "https://book.example.org"
+    assert "retry-after" in allowed.headers["access-control-expose-headers"]
+    other = asyncio.run(post("https://elsewhere.example"))
+    assert other.status_code == 413 and "access-control-allow-origin" not in other.headers

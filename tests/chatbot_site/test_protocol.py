@@ -17,6 +17,7 @@ LIMITS = {
     "SERVER_HEADER_TIMEOUT_SECONDS": "1",
     "SERVER_BODY_TIMEOUT_SECONDS": "1",
     "SERVER_BODY_MIN_BYTES_PER_SECOND": "50",
+    "CORS_ALLOWED_ORIGINS": "https://book.example.org",
 }
 
 
@@ -62,7 +63,8 @@ def _error(response: bytes) -> tuple[str, dict, dict]:
 
 def _head(path: str, length: int) -> bytes:
     return (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Origin: https://book.example.org\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
 
 
@@ -98,8 +100,9 @@ def test_a_stalled_body_gets_a_408_in_its_apis_shape_and_nothing_is_stored(serve
     with _connect(server) as chat, _connect(server) as completions:
         chat.sendall(_head("/api/chat/", len(body)) + body[:20])
         completions.sendall(_head("/v1/chat/completions", 400) + b'{"model": "book", "mess')
-        status, _, error = _error(_until_closed(chat)[0])
+        status, headers, error = _error(_until_closed(chat)[0])
         assert status == "HTTP/1.1 408 Request Timeout"
+        assert headers["access-control-allow-origin"] == "https://book.example.org"  # a widget can read it
         assert error == {"error": {"code": "request_timeout", "message": "The request's body did not arrive in time."}}
         status, _, error = _error(_until_closed(completions)[0])
         assert status == "HTTP/1.1 408 Request Timeout"

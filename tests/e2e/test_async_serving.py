@@ -80,7 +80,11 @@ def test_the_server_raises_its_open_files_limit_for_many_streams(knowledge, open
 def test_past_the_open_request_limit_a_reader_gets_a_503_to_retry(knowledge, openai_server, tmp_path):
     openai_server.state.reply = " ".join(["Hubble"] * 20) + " [1]."
     openai_server.state.token_delay = 0.2  # four seconds of streaming per answer
-    env = {**llm_env(openai_server), "SERVER_MAX_OPEN_REQUESTS": "3"}
+    env = {
+        **llm_env(openai_server),
+        "SERVER_MAX_OPEN_REQUESTS": "3",
+        "CORS_ALLOWED_ORIGINS": "https://book.example.org",
+    }
     log = tmp_path / "server.log"
     question = "Who built the Hubble Space Telescope?"
     with AppServer(database=connection.settings_dict["NAME"], env=env, log=log).running() as app:
@@ -91,7 +95,8 @@ def test_past_the_open_request_limit_a_reader_gets_a_503_to_retry(knowledge, ope
                 deadline = time.monotonic() + 30
                 while openai_server.state.open_streams < 3 and time.monotonic() < deadline:
                     await asyncio.sleep(0.05)
-                busy = await client.post(f"{app.url}/api/chat/", json={"message": question})
+                origin = {"Origin": "https://book.example.org"}  # the widget, on the book's site
+                busy = await client.post(f"{app.url}/api/chat/", json={"message": question}, headers=origin)
                 body = {"model": "book", "messages": [{"role": "user", "content": question}]}
                 completions = await client.post(f"{app.url}/v1/chat/completions", json=body)
                 health = await client.get(f"{app.url}/healthz")
@@ -103,6 +108,7 @@ def test_past_the_open_request_limit_a_reader_gets_a_503_to_retry(knowledge, ope
         busy, completions, health, streamed, after = asyncio.run(scenario())
     assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
     assert busy.json()["error"]["code"] == "server_busy"
+    assert busy.headers["Access-Control-Allow-Origin"] == "https://book.example.org"  # the widget can read it
     assert completions.status_code == 503 and completions.json()["error"]["code"] == "server_busy"
     assert completions.json()["error"]["type"]  # OpenAI's error shape under /v1/
     assert health.status_code == 200  # not an API request: never refused

@@ -211,6 +211,33 @@ def test_rate_limited_state_then_retry_hint(page, server):
         limited.stop()
 
 
+def test_a_busy_server_is_waited_out_and_asked_again(page, server):
+    import socket
+
+    env = {"SERVER_MAX_OPEN_REQUESTS": "1", "SERVER_BODY_TIMEOUT_SECONDS": "1"}
+    busy = AppServer(database=connection.settings_dict["NAME"], env=env)
+    busy.start()
+    try:
+        page.goto(busy.url + "/")
+        page.click(".cbw-launcher")
+        page.fill(".cbw-input", "How do I add a document?")
+        # Another client holds the one open request the server takes: its body never comes, so its request is
+        # refused (408) after a second, and the widget, told 503 server_busy with Retry-After: 2, asks again.
+        with socket.create_connection(("127.0.0.1", busy.port)) as holder:
+            holder.sendall(b"POST /api/chat/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
+            page.wait_for_timeout(200)  # the server has read its headers
+            page.keyboard.press("Enter")
+            bubble = page.locator(".cbw-assistant").first
+            page.wait_for_selector(".cbw-assistant[data-state='waiting']")
+            assert "asking again in 2 seconds" in bubble.locator(".cbw-answer").text_content()
+            shot(page, "waiting")
+            page.wait_for_selector(".cbw-assistant[data-state='answered']", timeout=15_000)
+        assert bubble.locator("a.cbw-cite").count() > 0
+        assert page.locator(".cbw-retry").count() == 0  # nobody had to click
+    finally:
+        busy.stop()
+
+
 def test_the_widget_sends_its_page_and_answers_favour_it(page, server):
     page.goto(server.url + "/docs/guide/07-the-chat-widget.md")
     with page.expect_request(lambda r: r.url.endswith("/messages/") and r.method == "POST") as sent:

@@ -72,9 +72,24 @@
     return h;
   }
 
+  // An error response as {status, code, retryAfter}: its body is JSON, or one SSE `error` event.
+  function failure(response) {
+    return response.text().then(function (text) {
+      var code = "error";
+      try {
+        code = JSON.parse(text).error.code || code;
+      } catch (notJson) {
+        try {
+          parseEvents(text + "\n\n", function (name, data) { code = (data.error || data).code || code; });
+        } catch (ignored) { /* keep "error" */ }
+      }
+      throw { status: response.status, code: code, retryAfter: response.headers.get("Retry-After") };
+    });
+  }
+
   function newSession() {
     return fetch(API + "/api/chat/sessions/", { method: "POST", headers: headers() }).then(function (response) {
-      if (!response.ok) throw { status: response.status, retryAfter: response.headers.get("Retry-After") };
+      if (!response.ok) return failure(response);
       return response.json();
     }).then(function (body) {
       state.sessionId = body.session_id;
@@ -139,17 +154,7 @@
         forgetSession();
         return ask(message, selected, bubble, true);
       }
-      if (!response.ok) {
-        return response.text().then(function (text) {
-          var code = "error";
-          try {
-            parseEvents(text + "\n\n", function (name, data) { code = (data.error || data).code || code; });
-          } catch (ignored) {
-            try { code = JSON.parse(text).error.code; } catch (ignoredToo) { /* keep "error" */ }
-          }
-          throw { status: response.status, code: code, retryAfter: response.headers.get("Retry-After") };
-        });
-      }
+      if (!response.ok) return failure(response);
       setState(bubble, "streaming");
       var reader = response.body.getReader();
       var decoder = new TextDecoder();
@@ -190,7 +195,7 @@
     return item;
   }
 
-  var STATES = ["is-thinking", "is-streaming", "is-answered", "is-no-answer", "is-selection-only", "is-rate-limited", "is-error"];
+  var STATES = ["is-thinking", "is-streaming", "is-answered", "is-no-answer", "is-selection-only", "is-rate-limited", "is-waiting", "is-error"];
   var LABELS = {
     thinking: "Thinking…",
     streaming: "Answering…",
@@ -198,6 +203,7 @@
     "no-answer": "Not covered in this book",
     "selection-only": "The selected passage does not answer this",
     "rate-limited": "Too many questions at once",
+    waiting: "Many readers at once",
     error: "The assistant is unavailable",
   };
 
@@ -338,8 +344,22 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // The server has as many readers as it takes (503 server_busy): wait as long as it asks, then ask once more.
+  function askAgainLater(bubble, error, message, selected) {
+    var seconds = Math.min(Math.max(parseInt(error.retryAfter, 10) || 2, 1), 30);
+    setState(bubble, "waiting");
+    var note = "Many readers are asking right now; asking again in " + seconds + " seconds.";
+    bubble.querySelector(".cbw-answer").textContent = note;
+    announcer.textContent = LABELS.waiting + ". " + note;
+    return new Promise(function (resolve) { setTimeout(resolve, seconds * 1000); }).then(function () {
+      setState(bubble, "thinking");
+      bubble.querySelector(".cbw-answer").textContent = "";
+      return ask(message, selected, bubble, false);
+    });
+  }
+
   function fail(bubble, error, message, selected) {
-    var limited = error && error.status === 429;
+    var limited = error && (error.status === 429 || error.code === "server_busy");
     setState(bubble, limited ? "rate-limited" : "error");
     var note = limited
       ? "Please wait " + (error.retryAfter || "a few") + " seconds, then retry."
@@ -361,6 +381,10 @@
     if (!isRetry) addUser(message, selected);
     var bubble = addAssistant();
     ask(message, selected, bubble, false)
+      .catch(function (error) {
+        if (error && error.code === "server_busy") return askAgainLater(bubble, error, message, selected);
+        throw error;
+      })
       .catch(function (error) { fail(bubble, error, message, selected); })
       .then(function () { state.busy = false; send.disabled = false; });
   }
