@@ -167,7 +167,7 @@ async def _bounded_api(scope, receive, send) -> None:
 # connections, the listening socket), with room to spare.
 _FILES_KEPT = 256
 _open_requests = 0  # counted on the event loop only
-_busy = RefusalLog(message="%d API requests refused with 503 server_busy: the open-request limit was reached")
+_busy = RefusalLog(message="API requests refused with 503 server_busy (at the open-request limit): %d")
 
 
 def open_request_limit() -> int:

@@ -48,7 +48,7 @@ class RefusalLog:
             self.pending, self.logged_at = 0, now
 
 
-_late_requests = RefusalLog(message="%d requests refused with 408 request_timeout: they arrived too slowly")
+_late_requests = RefusalLog(message="requests refused with 408 request_timeout (too slow to arrive): %d")
 
 
 class TimedRequestProtocol(HttpToolsProtocol):

@@ -115,7 +115,7 @@ def test_past_the_open_request_limit_a_reader_gets_a_503_to_retry(knowledge, ope
     assert all(events[-1][0] == "done" for events in streamed)  # the open streams were not disturbed
     assert after.status_code == 200 and after.json()["status"] == "answered"  # room again once they ended
     assert len(openai_server.state.requests) == 4  # the refused requests never reached the model
-    assert "1 API requests refused with 503 server_busy" in log.read_text()  # the first refusal is logged at once
+    assert "API requests refused with 503 server_busy (at the open-request limit): 1" in log.read_text()
     assert "Traceback" not in log.read_text()
 
 
