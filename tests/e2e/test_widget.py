@@ -211,8 +211,21 @@ def test_rate_limited_state_then_retry_hint(page, server):
         limited.stop()
 
 
+def _refused_busy(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    try:
+        urllib.request.urlopen(f"{url}/api/chat/sessions/{uuid.uuid4()}/", timeout=10)
+    except urllib.error.HTTPError as error:
+        return error.code == 503
+    return False
+
+
 def test_a_busy_server_is_waited_out_and_asked_again(page, server):
     import socket
+    import time
 
     env = {"SERVER_MAX_OPEN_REQUESTS": "1", "SERVER_BODY_TIMEOUT_SECONDS": "1"}
     busy = AppServer(database=connection.settings_dict["NAME"], env=env)
@@ -225,7 +238,9 @@ def test_a_busy_server_is_waited_out_and_asked_again(page, server):
         # refused (408) after a second, and the widget, told 503 server_busy with Retry-After: 2, asks again.
         with socket.create_connection(("127.0.0.1", busy.port)) as holder:
             holder.sendall(b"POST /api/chat/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
-            page.wait_for_timeout(200)  # the server has read its headers
+            deadline = time.monotonic() + 10
+            while not _refused_busy(busy.url) and time.monotonic() < deadline:
+                time.sleep(0.02)  # until the server holds the request open
             page.keyboard.press("Enter")
             bubble = page.locator(".cbw-assistant").first
             page.wait_for_selector(".cbw-assistant[data-state='waiting']")
