@@ -248,13 +248,17 @@ def test_a_graceful_stop_writes_the_counts_still_tallied(settings):
 
 @pytest.fixture
 def served_writes(served, monkeypatch):
-    """Recording as served; the (seconds, answers) of each count write that wrote."""
+    """Recording as served; the (seconds it began, answers) of each count write that wrote.
+
+    When a write began, not when it ended: the period is between takes, and a first write that also opens the
+    thread's database connection ends later than it took its counts."""
     writes, real = [], feedback_services.answer_counts_write
 
     def counting() -> int:
+        began = time.monotonic()
         written = real()
         if written:
-            writes.append((time.monotonic(), written))
+            writes.append((began, written))
         return written
 
     monkeypatch.setattr(feedback_services, "answer_counts_write", counting)
