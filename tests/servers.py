@@ -20,6 +20,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def read_until_closed(sock: socket.socket) -> tuple[bytes, float]:
+    """Everything the server sends until it closes the connection, and how long that took (a socket
+    timeout raises if it never closes)."""
+    started, received = time.monotonic(), b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received, time.monotonic() - started
+
+
+def parse_raw_response(raw: bytes) -> tuple[int, dict[str, str], dict]:
+    """(status code, headers with lower-case names, JSON body) of one raw HTTP response."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines)}
+    return int(status.split()[1]), headers, json.loads(body)
+
+
 class RedisServer:
     """A throwaway redis-server on a free loopback port."""
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from chatbot_site.protocol import RefusalLog
-from tests.servers import AppServer
+from tests.servers import AppServer, parse_raw_response, read_until_closed
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -33,14 +33,6 @@ def _connect(server) -> socket.socket:
     return socket.create_connection(("127.0.0.1", server.port), timeout=10)
 
 
-def _until_closed(sock: socket.socket) -> tuple[bytes, float]:
-    """Everything the server sends until it closes the connection, and how long that took."""
-    started, received = time.monotonic(), b""
-    while chunk := sock.recv(65536):
-        received += chunk
-    return received, time.monotonic() - started
-
-
 def _one_response(sock: socket.socket) -> bytes:
     """One whole response with a Content-Length, on a connection that stays open."""
     received = b""
@@ -51,14 +43,6 @@ def _one_response(sock: socket.socket) -> bytes:
     while len(body) < length:
         body += sock.recv(65536)
     return head + b"\r\n\r\n" + body
-
-
-def _error(response: bytes) -> tuple[str, dict, dict]:
-    """(status line, headers, JSON body) of a raw response."""
-    head, _, body = response.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.lower().split(": ", 1) for line in lines)
-    return status, headers, json.loads(body)
 
 
 def _head(path: str, length: int) -> bytes:
@@ -80,14 +64,14 @@ def test_a_request_whose_headers_stall_gets_a_408_and_its_connection_closes(serv
         # Meanwhile the server answers others at once.
         with _connect(server) as other:
             other.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            assert _until_closed(other)[0].startswith(b"HTTP/1.1 200 ")
+            assert read_until_closed(other)[0].startswith(b"HTTP/1.1 200 ")
 
-        nothing, _ = _until_closed(silent)
+        nothing, _ = read_until_closed(silent)
         assert nothing == b"" and 0.9 < time.monotonic() - opened < 5  # sent nothing: closed without a reply
         for sock in (partial, reused):
-            response, waited = _until_closed(sock)
-            status, headers, body = _error(response)
-            assert status == "HTTP/1.1 408 Request Timeout" and waited < 5
+            response, waited = read_until_closed(sock)
+            status, headers, body = parse_raw_response(response)
+            assert status == 408 and waited < 5
             assert headers["content-type"] == "application/json" and headers["connection"] == "close"
             assert body["error"]["code"] == "request_timeout"
     # Logged at once the first time, then a line a minute at most.
@@ -97,22 +81,22 @@ def test_a_request_whose_headers_stall_gets_a_408_and_its_connection_closes(serv
 def test_a_stalled_body_gets_a_408_in_its_apis_shape_and_nothing_is_stored(server):
     with _connect(server) as sock:
         sock.sendall(b"POST /api/chat/sessions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
-        session = _error(_one_response(sock))[2]["session_id"]
+        session = parse_raw_response(_one_response(sock))[2]["session_id"]
     body = json.dumps({"message": "How do I add a document?", "session_id": session}).encode()
     with _connect(server) as chat, _connect(server) as completions:
         chat.sendall(_head("/api/chat/", len(body)) + body[:20])
         completions.sendall(_head("/v1/chat/completions", 400) + b'{"model": "book", "mess')
-        status, headers, error = _error(_until_closed(chat)[0])
-        assert status == "HTTP/1.1 408 Request Timeout"
+        status, headers, error = parse_raw_response(read_until_closed(chat)[0])
+        assert status == 408
         assert headers["access-control-allow-origin"] == "https://book.example.org"  # a widget can read it
         assert error == {"error": {"code": "request_timeout", "message": "The request's body did not arrive in time."}}
-        status, _, error = _error(_until_closed(completions)[0])
-        assert status == "HTTP/1.1 408 Request Timeout"
+        status, _, error = parse_raw_response(read_until_closed(completions)[0])
+        assert status == 408
         assert error["error"]["code"] == "request_timeout" and error["error"]["type"] == "invalid_request_error"
 
     with _connect(server) as sock:
         sock.sendall(f"GET /api/chat/sessions/{session}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        assert _error(_one_response(sock))[2]["turns"] == []
+        assert parse_raw_response(_one_response(sock))[2]["turns"] == []
 
 
 def test_a_slow_but_steady_body_is_answered(server):
@@ -126,9 +110,8 @@ def test_a_slow_but_steady_body_is_answered(server):
             sock.sendall(body[start : start + 10])
             time.sleep(0.1)
         assert time.monotonic() - started > 1.5
-        response, _ = _until_closed(sock)
-    assert response.startswith(b"HTTP/1.1 200 ")
-    assert json.loads(response.partition(b"\r\n\r\n")[2])["answer"]
+        status, _, answer = parse_raw_response(read_until_closed(sock)[0])
+    assert status == 200 and answer["answer"]
 
 
 def test_refusals_are_logged_a_line_a_period_with_their_count(caplog):

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from django.db import connection
 
-from tests.servers import AppServer
+from tests.servers import AppServer, parse_raw_response, read_until_closed
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -75,37 +75,30 @@ def test_a_chunked_body_is_read_not_taken_as_empty(server):
     assert "1894" in body["answer"]
 
 
-def send_partly(server, head: bytes, body: bytes) -> tuple[int, dict, dict, bool]:
+def send_partly(server, head: bytes, body: bytes) -> tuple[int, dict, dict]:
     """Send a request head and part of its body, then read the reply without sending the rest (status,
-    headers, json body, whether the server closed the connection)."""
+    headers, JSON body); returns only once the server has closed the connection."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(head + body)
-        raw = b""
-        while chunk := sock.recv(65536):
-            raw += chunk
-        closed = True  # recv returned b"": the server closed the connection
-    head_text, _, payload = raw.partition(b"\r\n\r\n")
-    lines = head_text.decode().split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, json.loads(payload), closed
+        return parse_raw_response(read_until_closed(sock)[0])
 
 
 def test_oversize_bodies_are_refused_and_the_connection_closed(server):
     # Declared with Content-Length: refused before the body is read.
     head = b"POST /api/chat/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-    status, headers, body, closed = send_partly(server, head + b"Content-Length: 100000\r\n\r\n", b"{")
+    status, headers, body = send_partly(server, head + b"Content-Length: 100000\r\n\r\n", b"{")
     assert (status, body["error"]["code"]) == (413, "request_too_large")
-    assert headers["connection"] == "close" and closed
+    assert headers["connection"] == "close"
     # Sent chunked, with no length: refused once the limit is passed.
     chunk = b"x" * 70_000
-    status, headers, body, closed = send_partly(
+    status, headers, body = send_partly(
         server, head + b"Transfer-Encoding: chunked\r\n\r\n", b"%x\r\n%s\r\n" % (len(chunk), chunk)
     )
     assert (status, body["error"]["code"]) == (413, "request_too_large")
-    assert headers["connection"] == "close" and closed
+    assert headers["connection"] == "close"
     # The OpenAI-compatible API answers in its own shape.
     head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2000000\r\n\r\n"
-    status, _, body, _ = send_partly(server, head, b"{")
+    status, _, body = send_partly(server, head, b"{")
     assert status == 413 and body["error"]["type"] == "invalid_request_error"
 
 
