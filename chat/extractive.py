@@ -2,7 +2,8 @@
 
 It reads chunk text the way ingestion writes it (``knowledge.markdown``): paragraphs, lists as "• item" or
 "3. item" lines introduced by a lead-in that ends in a colon, table rows as "Header: value; Header: value",
-and code between fences, which is never quoted.
+and code between fences. Code is quoted only with the sentence that introduces it ("Delete old rows with a
+cron line such as:"), never on its own: that sentence alone would promise an answer it does not give.
 """
 
 import logging
@@ -36,6 +37,9 @@ _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
 MAX_LIST_ITEMS = 8
+# A code block quoted after its lead-in is cut past this many lines or characters (the citation has it whole).
+MAX_CODE_LINES = 12
+MAX_CODE_CHARS = 800
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Quotable:
     lead: str = ""
     caption: str = ""
     items: tuple[str, ...] = ()
+    code: str = ""
 
 
 def _is_prose(sentence: str) -> bool:
@@ -58,23 +63,40 @@ def _is_prose(sentence: str) -> bool:
     return len(sentence.split()) >= 3 and letters >= 0.6 * max(len(visible), 1)
 
 
-def _blocks(text: str) -> list[list[str]]:
-    """Blank-line separated blocks of a chunk, with fenced code left out."""
-    blocks: list[list[str]] = [[]]
-    in_code = False
+def _blocks(text: str) -> list[tuple[bool, list[str]]]:
+    """Blank-line separated blocks of a chunk as (is code, lines); a fenced block is one block, fences left out."""
+    blocks: list[tuple[bool, list[str]]] = [(False, [])]
+    fence = ""
     for line in text.split("\n"):
         stripped = line.strip()
-        if in_code:
-            in_code = stripped != "```"
-            continue
-        if stripped.startswith("```") or stripped.startswith("~~~"):
-            in_code = True
-            blocks.append([])
+        if fence:
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+                fence = ""
+                blocks.append((False, []))
+            else:
+                blocks[-1][1].append(line)
+        elif stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+            blocks.append((True, []))
         elif not stripped:
-            blocks.append([])
+            blocks.append((False, []))
         else:
-            blocks[-1].append(line)
-    return [block for block in blocks if block]
+            blocks[-1][1].append(line)
+    return [(code, lines) for code, lines in blocks if any(line.strip() for line in lines)]
+
+
+def _quoted_code(lines: list[str]) -> str:
+    """A code block as it is quoted: whole, or its first lines and a line that says it goes on."""
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    kept: list[str] = []
+    for line in lines[:MAX_CODE_LINES]:
+        if sum(len(k) + 1 for k in kept) + len(line) > MAX_CODE_CHARS:
+            break
+        kept.append(line.rstrip())
+    return "\n".join(kept + (["…"] if len(kept) < len(lines) else []))
 
 
 def _pipe_rows(lines: list[str]) -> list[str]:
@@ -108,14 +130,21 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
             continue  # exercise and review questions are not answers
         caption = section.split(" > ")[-1] if section else str(doc.meta.get("title", ""))
         previous = ""
-        for lines in _blocks(doc.content or ""):
+        for is_code, lines in _blocks(doc.content or ""):
             block_id += 1
-            items = [m.group(1).strip() for m in map(_ITEM.match, lines) if m]
             lead = previous if previous.rstrip().endswith(":") else ""
+            introduced = out[-1] if lead and _is_lead_in(out[-1:], index=index, lead=lead) else None
+            if is_code:
+                # The code a lead-in introduces is quoted with it; code alone is not an answer.
+                if introduced:
+                    out[-1] = Quotable(index, introduced.text, "lead", introduced.block, code=_quoted_code(lines))
+                previous = ""
+                continue
+            items = [m.group(1).strip() for m in map(_ITEM.match, lines) if m]
             if items and len(items) == len(lines):
                 kept = tuple(item for item in items if not item.rstrip().endswith("?"))
-                if lead and out and out[-1].kind == "sentence" and out[-1].text == _last_sentence(lead):
-                    out[-1] = Quotable(index, out[-1].text, "lead", block_id, items=kept[:MAX_LIST_ITEMS])
+                if introduced:
+                    out[-1] = Quotable(index, introduced.text, "lead", block_id, items=kept[:MAX_LIST_ITEMS])
                 for item in kept:
                     add(Quotable(index, item, "item", block_id, lead=_last_sentence(lead)))
             elif all(_PIPE_ROW.match(line) for line in lines):
@@ -134,13 +163,19 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
     return out
 
 
+def _is_lead_in(last: list[Quotable], *, index: int, lead: str) -> bool:
+    """Whether the last piece so far is the sentence of document ``index`` that ends the lead-in paragraph."""
+    return bool(last) and last[0].index == index and last[0].kind == "sentence" and last[0].text == _last_sentence(lead)
+
+
 def _last_sentence(paragraph: str) -> str:
     spans = split_sentences(paragraph)
     return paragraph[spans[-1][0] : spans[-1][1]] if spans else paragraph
 
 
 def render(chosen: list[Quotable]) -> str:
-    """Quote the chosen pieces with their citations; items of one list share their lead-in."""
+    """Quote the chosen pieces with their citations; items of one list share their lead-in, and code follows
+    its lead-in as a fenced block (Markdown, as chat clients render it)."""
     parts: list[str] = []
     done: set[int] = set()
     for position, piece in enumerate(chosen):
@@ -157,8 +192,16 @@ def render(chosen: list[Quotable]) -> str:
             text = f"{plain(piece.caption)}: {plain(piece.text)}" if piece.caption else plain(piece.text)
         else:
             text = plain(piece.text)
-        parts.append(f"“{text}” [{piece.index}]")
-    return " ".join(parts)
+        parts.append(f"“{text}” [{piece.index}]" + (_fenced(piece.code) if piece.code else ""))
+    return "".join(
+        part + ("" if i == len(parts) - 1 else "\n\n" if part.endswith("`") else " ") for i, part in enumerate(parts)
+    )
+
+
+def _fenced(code: str) -> str:
+    """Code as a Markdown fenced block after a quote, its fence longer than any run of backticks inside."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", code)), default=0))
+    return f"\n\n{fence}\n{code}\n{fence}"
 
 
 def _join_items(items: list[str]) -> str:
@@ -184,7 +227,7 @@ def scoring_texts(documents: list[Document], candidates: list[Quotable]) -> list
         context = _context(documents[candidate.index - 1])
         body = f"{candidate.lead} {candidate.text}" if candidate.lead else candidate.text
         if candidate.kind == "lead":
-            body = f"{candidate.text} {' '.join(candidate.items)}"
+            body = " ".join([candidate.text, *candidate.items, candidate.code])
         texts.append(f"{context}: {body}" if context else body)
     return texts
 

@@ -16,6 +16,8 @@ BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "weather-book"
 SITE = "https://weather.example.org"
 CONVERSE = reverse("chat-converse")
 MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#+ |\|\s*---|:::", re.MULTILINE)
+# The one piece of Markdown an answer may hold: a code block after the sentence that introduces it.
+CODE_BLOCK = re.compile(r"\n\n(`{3,})\n(.*?)\n\1(?=\n|$)", re.DOTALL)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def ask(api, message: str, **extra) -> dict:
     response = api.post(CONVERSE, {"message": message, **extra}, format="json")
     assert response.status_code == 200, response.content
     reply = response.json()
-    for text in [reply["answer"], *(source["snippet"] for source in reply["sources"])]:
+    for text in [CODE_BLOCK.sub("", reply["answer"]), *(source["snippet"] for source in reply["sources"])]:
         assert not MARKDOWN.search(text), text  # reader text only, never Markdown syntax
     return reply
 
@@ -53,6 +55,14 @@ def test_a_numeric_list_item_is_quoted_with_its_lead_in(api):
     reply = ask(api, "How much does the recommended mast weigh?")
     assert "with these specifications: Weight: 14 kg." in reply["answer"]
     assert reply["sources"][0]["url"] == f"{SITE}/docs/maintenance#the-mast"
+
+
+def test_code_is_quoted_with_the_sentence_that_introduces_it(api):
+    reply = ask(api, "How do I send a reading to the server?")
+    lead = "“Send one reading per request with POST /api/readings, a JSON body and a bearer token:” [1]"
+    assert reply["answer"].startswith(lead + "\n\n```\ncurl -X POST https://weather.example.org/api/readings \\\n")
+    assert CODE_BLOCK.search(reply["answer"]).group(2).endswith('"temperature_c": 4.2}\'')
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/software/server-api#sending-a-reading"
 
 
 def test_links_use_the_site_routes_and_anchors(api):

@@ -3,7 +3,7 @@
 import pytest
 from haystack import Document
 
-from chat.extractive import ExtractiveAnswerer, quotables
+from chat.extractive import MAX_CODE_LINES, ExtractiveAnswerer, quotables, render
 from knowledge.embedders import shared_document_embedder, shared_text_embedder
 
 
@@ -46,6 +46,37 @@ def test_code_questions_and_exercises_are_never_quotable():
         chunk("Explain how the zero moment point keeps a robot upright.", section="Walking > Exercises"),
     ]
     assert [q.text for q in quotables(docs)] == ["Run the tool."]
+
+
+def test_code_is_quoted_after_the_sentence_that_introduces_it(answerer):
+    doc = chunk(
+        "Logs grow without end.\n\nDelete old rows with a cron line such as:\n\n```\n"
+        "15 3 * * * manage.py purge_feedback --older-than 90d\n```\n\nGroups left empty go too."
+    )
+    assert answer(answerer, "How do I delete old rows?", doc) == (
+        "“Delete old rows with a cron line such as:” [1]\n\n```\n"
+        "15 3 * * * manage.py purge_feedback --older-than 90d\n```"
+    )
+    # The code is never a piece of its own, and what follows it is no lead-in's.
+    assert [(q.kind, q.text) for q in quotables([doc])] == [
+        ("sentence", "Logs grow without end."),
+        ("lead", "Delete old rows with a cron line such as:"),
+        ("sentence", "Groups left empty go too."),
+    ]
+
+
+def test_quoted_code_is_cut_when_long_and_fenced_past_its_own_backticks():
+    lines = [f"step_{n}()" for n in range(MAX_CODE_LINES + 5)]
+    (lead,) = quotables([chunk("Run these steps:\n\n```python\n" + "\n".join(lines) + "\n```")])
+    assert lead.code.split("\n") == [*lines[:MAX_CODE_LINES], "…"]
+    lead, after = quotables([chunk("Write the fence like this:\n\n~~~\n```\ncode\n```\n~~~\n\nThen build it.")])
+    assert lead.code == "```\ncode\n```" and after.text == "Then build it."
+    assert render([lead]) == "“Write the fence like this:” [1]\n\n````\n```\ncode\n```\n````"
+
+
+def test_a_tilde_fence_closes_with_its_own_fence():
+    doc = chunk("Run the tool.\n\n~~~\nspeed = 2\n~~~\n\nThe tool stops at the fence.")
+    assert [q.text for q in quotables([doc])] == ["Run the tool.", "The tool stops at the fence."]
 
 
 def test_overlapping_chunks_do_not_repeat_a_sentence(answerer):

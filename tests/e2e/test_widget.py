@@ -101,6 +101,20 @@ def test_streamed_answer_with_citation_follow_up_and_reload(page, server):
     assert page.locator(".cbw-assistant").last.locator("a.cbw-cite").count() >= 1
 
 
+def test_quoted_code_is_shown_as_a_code_block(page):
+    bubble = ask(page, "How do I delete old questions?")
+    assert bubble.get_attribute("data-state") == "answered"
+    code = bubble.locator(".cbw-answer pre.cbw-code > code")
+    assert code.count() == 1
+    assert code.inner_text() == "15 3 * * * cd /srv/chatbot && .venv/bin/python manage.py purge_feedback --older-than 90d"
+    answer = bubble.locator(".cbw-answer").inner_text()
+    assert "```" not in answer and answer.startswith("“Delete old rows with a cron line such as:”")
+    assert "09-the-content-loop.md#" in bubble.locator("a.cbw-cite").first.get_attribute("href")
+    # The block scrolls sideways inside the panel instead of widening it.
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.cbw-code')).overflowX") == "auto"
+    shot(page, "code")
+
+
 def test_ask_about_a_selected_passage(page):
     page.goto(page.url.split("/docs/")[0] + "/docs/guide/01-introduction.md")
     sentence = "Citations that point at a passage the generator was not given are removed"

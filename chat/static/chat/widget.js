@@ -189,7 +189,7 @@
   function addAssistant() {
     var item = el("div", { class: "cbw-msg cbw-assistant is-thinking" });
     item.appendChild(el("p", { class: "cbw-state" }, "Thinking…"));
-    item.appendChild(el("p", { class: "cbw-answer" }));
+    item.appendChild(el("div", { class: "cbw-answer" }));
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     return item;
@@ -305,14 +305,28 @@
     return bar;
   }
 
-  function finish(bubble, reply, restored) {
-    var status = reply.status === "no_answer" ? "no-answer" : reply.status === "selection_only" ? "selection-only" : "answered";
-    setState(bubble, status);
-    var bySource = {};
-    (reply.sources || []).forEach(function (s) { bySource[s.index] = s; });
-    var answer = bubble.querySelector(".cbw-answer");
-    answer.textContent = "";
-    String(reply.answer || "").split(/(\[\d+\])/).forEach(function (part) {
+  // A fenced code block (a Markdown fence of three or more backticks, closed by the same fence on a line of its own).
+  var CODE_BLOCK = /(^|\n)(`{3,})[^\n`]*\n([\s\S]*?)\n\2[ \t]*(?=\n|$)/g;
+
+  // The answer's text with its code blocks as <pre><code> and its [n] as links to the sources; all as text nodes.
+  function appendAnswer(answer, text, bySource) {
+    var last = 0, match;
+    CODE_BLOCK.lastIndex = 0;
+    while ((match = CODE_BLOCK.exec(text))) {
+      appendCited(answer, trimLines(text.slice(last, match.index)), bySource);
+      var pre = el("pre", { class: "cbw-code" });
+      pre.appendChild(el("code", {}, match[3]));
+      answer.appendChild(pre);
+      last = CODE_BLOCK.lastIndex;
+    }
+    appendCited(answer, last ? trimLines(text.slice(last)) : text, bySource);
+  }
+
+  // Blank lines next to a code block: the block's own margin separates it.
+  function trimLines(text) { return text.replace(/^\n+|\n+$/g, ""); }
+
+  function appendCited(answer, text, bySource) {
+    text.split(/(\[\d+\])/).forEach(function (part) {
       var match = /^\[(\d+)\]$/.exec(part);
       var source = match && bySource[Number(match[1])];
       if (source) {
@@ -321,10 +335,20 @@
         if (href) cite.setAttribute("href", href);
         cite.setAttribute("aria-label", "Source " + match[1] + ": " + source.title);
         answer.appendChild(cite);
-      } else {
+      } else if (part) {
         answer.appendChild(document.createTextNode(part));
       }
     });
+  }
+
+  function finish(bubble, reply, restored) {
+    var status = reply.status === "no_answer" ? "no-answer" : reply.status === "selection_only" ? "selection-only" : "answered";
+    setState(bubble, status);
+    var bySource = {};
+    (reply.sources || []).forEach(function (s) { bySource[s.index] = s; });
+    var answer = bubble.querySelector(".cbw-answer");
+    answer.textContent = "";
+    appendAnswer(answer, String(reply.answer || ""), bySource);
     if (reply.sources && reply.sources.length) {
       var list = el("ol", { class: "cbw-sources", "aria-label": "Sources" });
       reply.sources.forEach(function (s) {
