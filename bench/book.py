@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "tests" / "fixtures" / "weather-book"
 QUESTIONS = ROOT / "tests" / "fixtures" / "weather-book-questions.json"
 BASELINE = "7775792"  # main before real-book support
-ANSWERABLE = ("fact", "table", "list", "followup", "selection")
+ANSWERABLE = ("fact", "table", "list", "code", "followup", "selection")
 
 
 def _normalise(text: str) -> str:
