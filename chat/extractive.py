@@ -35,6 +35,7 @@ _ITEM = re.compile(r"^\s*(?:•|[-*+]|\d{1,3}[.)])\s+(.*)$")
 _ROW = re.compile(r"^[^:;\n]{1,80}: \S")
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_FENCE = re.compile(r"^(`{3,}|~{3,})")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
 MAX_LIST_ITEMS = 8
 # A code block quoted after its lead-in is cut past this many lines or characters (the citation has it whole).
@@ -75,8 +76,8 @@ def _blocks(text: str) -> list[tuple[bool, list[str]]]:
                 blocks.append((False, []))
             else:
                 blocks[-1][1].append(line)
-        elif stripped.startswith(("```", "~~~")):
-            fence = stripped[:3]
+        elif opening := _FENCE.match(stripped):
+            fence = opening.group(1)  # closed by a line of at least as many of its character (CommonMark)
             blocks.append((True, []))
         elif not stripped:
             blocks.append((False, []))
@@ -133,7 +134,7 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
         for is_code, lines in _blocks(doc.content or ""):
             block_id += 1
             lead = previous if previous.rstrip().endswith(":") else ""
-            introduced = out[-1] if lead and _is_lead_in(out[-1:], index=index, lead=lead) else None
+            introduced = _lead_in(out, index=index, lead=lead)
             if is_code:
                 # The code a lead-in introduces is quoted with it; code alone is not an answer.
                 if introduced:
@@ -163,9 +164,12 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
     return out
 
 
-def _is_lead_in(last: list[Quotable], *, index: int, lead: str) -> bool:
-    """Whether the last piece so far is the sentence of document ``index`` that ends the lead-in paragraph."""
-    return bool(last) and last[0].index == index and last[0].kind == "sentence" and last[0].text == _last_sentence(lead)
+def _lead_in(out: list[Quotable], *, index: int, lead: str) -> Quotable | None:
+    """The last piece so far, when it is the sentence of document ``index`` that ends the lead-in paragraph."""
+    last = out[-1] if out and lead else None
+    if last and last.index == index and last.kind == "sentence" and last.text == _last_sentence(lead):
+        return last
+    return None
 
 
 def _last_sentence(paragraph: str) -> str:
@@ -176,7 +180,7 @@ def _last_sentence(paragraph: str) -> str:
 def render(chosen: list[Quotable]) -> str:
     """Quote the chosen pieces with their citations; items of one list share their lead-in, and code follows
     its lead-in as a fenced block (Markdown, as chat clients render it)."""
-    parts: list[str] = []
+    parts: list[tuple[str, str]] = []  # (quote, code after it)
     done: set[int] = set()
     for position, piece in enumerate(chosen):
         if position in done:
@@ -192,10 +196,13 @@ def render(chosen: list[Quotable]) -> str:
             text = f"{plain(piece.caption)}: {plain(piece.text)}" if piece.caption else plain(piece.text)
         else:
             text = plain(piece.text)
-        parts.append(f"“{text}” [{piece.index}]" + (_fenced(piece.code) if piece.code else ""))
-    return "".join(
-        part + ("" if i == len(parts) - 1 else "\n\n" if part.endswith("`") else " ") for i, part in enumerate(parts)
-    )
+        parts.append((f"“{text}” [{piece.index}]", piece.code))
+    rendered = ""
+    for position, (quote, code) in enumerate(parts):
+        if position:
+            rendered += "\n\n" if parts[position - 1][1] else " "
+        rendered += quote + (_fenced(code) if code else "")
+    return rendered
 
 
 def _fenced(code: str) -> str:

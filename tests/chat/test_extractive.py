@@ -74,9 +74,17 @@ def test_quoted_code_is_cut_when_long_and_fenced_past_its_own_backticks():
     assert render([lead]) == "“Write the fence like this:” [1]\n\n````\n```\ncode\n```\n````"
 
 
-def test_a_tilde_fence_closes_with_its_own_fence():
+def test_a_fence_closes_only_with_its_own_kind_and_length():
     doc = chunk("Run the tool.\n\n~~~\nspeed = 2\n~~~\n\nThe tool stops at the fence.")
     assert [q.text for q in quotables([doc])] == ["Run the tool.", "The tool stops at the fence."]
+    doc = chunk("Run the tool:\n\n````\n```\nThis line is code.\n````\n\nThe tool stops at the fence.")
+    assert [(q.kind, q.code) for q in quotables([doc])] == [("lead", "```\nThis line is code."), ("sentence", "")]
+
+
+def test_a_quote_after_code_starts_on_a_line_of_its_own():
+    lead, after = quotables([chunk("Run the tool:\n\n```\ntool --fast\n```\n\nIt stops by itself.")])
+    assert render([lead, after]) == "“Run the tool:” [1]\n\n```\ntool --fast\n```\n\n“It stops by itself.” [1]"
+    assert render([after, lead]) == "“It stops by itself.” [1] “Run the tool:” [1]\n\n```\ntool --fast\n```"
 
 
 def test_overlapping_chunks_do_not_repeat_a_sentence(answerer):

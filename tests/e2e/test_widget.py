@@ -106,7 +106,8 @@ def test_quoted_code_is_shown_as_a_code_block(page):
     assert bubble.get_attribute("data-state") == "answered"
     code = bubble.locator(".cbw-answer pre.cbw-code > code")
     assert code.count() == 1
-    assert code.inner_text() == "15 3 * * * cd /srv/chatbot && .venv/bin/python manage.py purge_feedback --older-than 90d"
+    command = "15 3 * * * cd /srv/chatbot && .venv/bin/python manage.py purge_feedback --older-than 90d"
+    assert code.inner_text() == command
     answer = bubble.locator(".cbw-answer").inner_text()
     assert "```" not in answer and answer.startswith("“Delete old rows with a cron line such as:”")
     assert "09-the-content-loop.md#" in bubble.locator("a.cbw-cite").first.get_attribute("href")
