@@ -212,8 +212,9 @@ def _fenced(code: str) -> str:
 
 
 def _join_items(items: list[str]) -> str:
-    """List items in one line: '; ' between items that do not end a sentence themselves."""
-    parts = [plain(item) for item in items]
+    """List items in one line: '; ' between items that do not end a sentence themselves (an item's own ';' or
+    ',' at its end gives way to it)."""
+    parts = [plain(item).rstrip(";,") for item in items]
     return "".join(
         part + ("" if i == len(parts) - 1 else (" " if part[-1:] in ".!?" else "; ")) for i, part in enumerate(parts)
     )

@@ -28,6 +28,12 @@ def test_numeric_list_items_are_quoted_with_their_lead_in(answerer):
     )
 
 
+def test_list_items_are_joined_once_whatever_punctuation_they_end_with():
+    doc = chunk("A reply holds:\n\n• answer: the text;\n• sources: the passages,\n• status: answered or not.")
+    (lead, *_) = quotables([doc])
+    assert render([lead]) == "“A reply holds: answer: the text; sources: the passages; status: answered or not.” [1]"
+
+
 def test_table_rows_are_quoted_with_their_caption(answerer):
     doc = chunk("Robot: Atlas; Weight: 89 kg\nRobot: Spot; Weight: 32 kg", section="Robots > Comparison")
     assert answer(answerer, "How heavy is Spot?", doc).startswith("“Comparison: Robot: Spot; Weight: 32 kg” [1]")
