@@ -23,6 +23,12 @@ _MDX_ESM = re.compile(r"^(import|export)\s")
 _MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
 _ADMONITION_OPEN = re.compile(r"^[ \t]*:::[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ \t]*(.*?)[ \t]*(?:\{[^}]*\})?[ \t]*$")
 _ADMONITION_CLOSE = re.compile(r"^[ \t]*:::[ \t]*$")
+# MkDocs (Python-Markdown's admonition, pymdownx.details and pymdownx.tabbed): `!!! note "Title"`,
+# `??? tip` / `???+ tip` (collapsible) and `=== "Tab"`, each followed by its content indented four spaces.
+_MKDOCS_BLOCK = re.compile(
+    r"^(?P<indent> {0,3})(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+[A-Za-z][\w-]*)*"
+    r'(?:[ \t]+"(?P<title>[^"]*)")?|===[!+]?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
+)
 _HEADING_ID = re.compile(r"\s*\\?\{#([^\s}\\]+)\\?\}\s*$")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -152,6 +158,46 @@ def admonitions_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+def mkdocs_blocks_to_markdown(text: str) -> str:
+    """MkDocs admonitions, collapsible blocks and content tabs as their label followed by their content, read
+    as the site shows it (indented four spaces in the source, which CommonMark would take for code). A block
+    titled "" has no label. Nested blocks are read the same way; the line count stays the same."""
+    lines = text.split("\n")
+    in_fence = dict(_outside_fences(lines))
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        match = None if in_fence[index] else _MKDOCS_BLOCK.match(lines[index])
+        if match is None:
+            out.append(lines[index])
+            index += 1
+            continue
+        content = len(match.group("indent")) + 4
+        end = index + 1
+        while end < len(lines) and (not lines[end].strip() or _columns(lines[end]) >= content):
+            end += 1
+        while end > index + 1 and not lines[end - 1].strip():
+            end -= 1  # blank lines after the block are not in it
+        label = match.group("tab")
+        if label is None:
+            label = match.group("title") if match.group("title") is not None else match.group("kind").capitalize()
+        out.append(f"{match.group('indent')}{label}:" if label.strip() else "")
+        body = [_dedented(line, content) for line in lines[index + 1 : end]]
+        out.extend(mkdocs_blocks_to_markdown("\n".join(body)).split("\n") if body else [])
+        index = end
+    return "\n".join(out)
+
+
+def _columns(line: str) -> int:
+    """How far a line is indented, a tab counting to the next multiple of four."""
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+
+
+def _dedented(line: str, columns: int) -> str:
+    expanded = line.expandtabs(4)
+    return expanded[min(columns, _columns(expanded)) :]
+
+
 def inline_text(token: Token) -> str:
     """The reader's text of an inline token: no emphasis or link syntax, image alt text, code verbatim."""
     parts: list[str] = []
@@ -200,7 +246,7 @@ def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> Par
     front_matter, body, error = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
     if mdx:
         body = mdx_to_markdown(body)
-    body = admonitions_to_markdown(body)
+    body = mkdocs_blocks_to_markdown(admonitions_to_markdown(body))
     tokens = parser().parse(body)
     walker = _BlockWalker(tokens=tokens, style=style)
     blocks = walker.blocks()

@@ -79,6 +79,32 @@ def test_mdx_imports_exports_comments_and_jsx_are_read_as_text():
     ]
 
 
+def test_mkdocs_admonitions_collapsibles_and_tabs_are_read_as_their_label_and_text():
+    text = (
+        '# Install\n\n!!! note "Before you start"\n    You need Python 3.11.\n    Check `python --version`.\n\n'
+        '=== "pip"\n\n    ```bash\n    pip install tool\n    ```\n\n'
+        '??? tip "Faster installs"\n    Use a mirror:\n\n    - PyPI mirror\n\n'
+        '    !!! warning ""\n        Nested text.\n\n'
+        "!!! danger inline end\n\tNever as root.\n\n    Not even once.\n\nAfter it.\n\n    indented_code()\n\n"
+        '```\n!!! note "inside a fence"\n    still code\n```\n'
+    )
+    assert blocks(text, style="mkdocs") == [
+        ("paragraph", "Install", "Before you start: You need Python 3.11. Check python --version."),
+        ("paragraph", "Install", "pip:"),
+        ("code", "Install", "```\npip install tool\n```"),
+        ("paragraph", "Install", "Faster installs: Use a mirror:"),
+        ("list", "Install", "• PyPI mirror"),
+        ("paragraph", "Install", "Nested text."),
+        ("paragraph", "Install", "Danger: Never as root."),
+        ("paragraph", "Install", "Not even once."),
+        ("paragraph", "Install", "After it."),
+        ("code", "Install", "```\nindented_code()\n```"),
+        ("code", "Install", '```\n!!! note "inside a fence"\n    still code\n```'),
+    ]
+    # Lines keep their numbers: the last block starts where its fence is in the file.
+    assert parse_markdown(text).blocks[-1].start_line == text.split("\n").index("```")
+
+
 def test_tables_are_split_between_rows_and_every_chunk_has_the_header():
     rows = "\n".join(
         f"| Model {i} | {i * 3} kg | a rather long description of this model number {i} |" for i in range(60)

@@ -146,3 +146,15 @@ def test_mkdocs_links(tmp_path):
         ("https://docs.example.org/", "getting-started"),
         ("https://docs.example.org/guide/setup/", "setup_1"),
     }
+
+
+def test_mkdocs_admonitions_and_tabs_are_indexed_as_the_site_shows_them(tmp_path):
+    (tmp_path / "site" / "docs").mkdir(parents=True)
+    (tmp_path / "site" / "mkdocs.yml").write_text("site_name: Site\n")
+    (tmp_path / "site" / "docs" / "install.md").write_text(
+        '# Install\n\n!!! note "Before you start"\n    You need Python 3.11 or later.\n\n'
+        '=== "pip"\n\n    ```bash\n    pip install tool\n    ```\n'
+    )
+    run(tmp_path / "site", "--site-url", "https://docs.example.org/")
+    (text,) = Chunk.objects.values_list("text", flat=True)
+    assert text == "Before you start: You need Python 3.11 or later.\n\npip:\n\n```\npip install tool\n```"
