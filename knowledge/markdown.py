@@ -29,7 +29,17 @@ _MKDOCS_BLOCK = re.compile(
     r"^(?P<indent> {0,3})(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+[A-Za-z][\w-]*)*"
     r'(?:[ \t]+"(?P<title>[^"]*)")?|===[!+]?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
 )
-_HEADING_ID = re.compile(r"\s*\\?\{#([^\s}\\]+)\\?\}\s*$")
+# An attribute list ending a heading or paragraph: Docusaurus's {#id}, Python-Markdown's { #id .class key=value }
+# or {: #id }. The page never shows it; a heading's #id is its anchor.
+_ATTR = r"(?:[#.][^\s{}\\]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s{}\\]+))"
+_ATTR_LIST = re.compile(rf"\s*\\?\{{:?[ \t]*({_ATTR}(?:[ \t]+{_ATTR})*)[ \t]*\\?\}}\s*$")
+# Shown as nothing, or elsewhere on the page: footnote references ([^1]; the note's own text is kept where it is
+# defined) and icon shortcodes (:material-check:).
+_INVISIBLE = re.compile(r"\[\^[^\]\s]+\](?!:)|:(?:material|fontawesome|octicons|simple)-[\w-]+:")
+# Lines the page never shows: snippet includes (--8<-- "file.md"), abbreviation definitions (*[HTML]: ...).
+_SNIPPET = re.compile(r"^[ \t]*-{1,2}8<-{1,2}")
+_ABBREVIATION = re.compile(r"^[ \t]{0,3}\*\[[^\]]+\]:")
+_FOOTNOTE_DEFINITION = re.compile(r"^([ \t]{0,3})\[\^[^\]\s]+\]:[ \t]?")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
@@ -198,11 +208,34 @@ def _dedented(line: str, columns: int) -> str:
     return expanded[min(columns, _columns(expanded)) :]
 
 
+def extension_syntax_to_markdown(text: str) -> str:
+    """Lines of Markdown extensions the page does not show as written: snippet includes and abbreviation
+    definitions are dropped, a footnote's definition keeps its text without its marker. Line count kept."""
+    lines = text.split("\n")
+    out: list[str] = []
+    in_snippet_block = False
+    for index, in_fence in _outside_fences(lines):
+        line = lines[index]
+        if in_fence:
+            out.append(line)
+        elif _SNIPPET.match(line):
+            # A bare --8<-- line opens or closes a block of file names, one per line.
+            in_snippet_block ^= not line.strip().strip("-8<")
+            out.append("")
+        elif in_snippet_block or _ABBREVIATION.match(line):
+            out.append("")
+        else:
+            out.append(_FOOTNOTE_DEFINITION.sub(r"\1", line))
+    return "\n".join(out)
+
+
 def inline_text(token: Token) -> str:
     """The reader's text of an inline token: no emphasis or link syntax, image alt text, code verbatim."""
     parts: list[str] = []
     for child in token.children or []:
-        if child.type in ("text", "code_inline"):
+        if child.type == "text":
+            parts.append(_INVISIBLE.sub("", child.content))
+        elif child.type == "code_inline":
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
@@ -214,11 +247,15 @@ def inline_text(token: Token) -> str:
 
 
 def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str]) -> tuple[str, str]:
-    """A heading's text and its anchor: an explicit {#custom-id}, else the site's slug of the text."""
+    """A heading's text and its anchor: an explicit {#custom-id} (or { #id .class }), else the site's slug of the
+    text."""
     raw = inline_text(inline)
-    custom = _HEADING_ID.search(raw)
-    if custom:
-        return _HEADING_ID.sub("", raw).strip(), custom.group(1)
+    attributes = _ATTR_LIST.search(raw)
+    if attributes:
+        raw = raw[: attributes.start()].strip()
+        ids = [attribute[1:] for attribute in attributes.group(1).split() if attribute.startswith("#")]
+        if ids:
+            return raw, ids[0]
     return raw, slug(raw)
 
 
@@ -231,7 +268,7 @@ def set_heading_ids(tokens: list[Token], *, style: str) -> None:
             name, anchor = heading_name_and_anchor(inline, slug=slug)
             token.attrSet("id", anchor)
             if inline.children and inline.children[-1].type == "text":
-                inline.children[-1].content = _HEADING_ID.sub("", inline.children[-1].content)
+                inline.children[-1].content = _ATTR_LIST.sub("", inline.children[-1].content)
 
 
 def _html_text(content: str) -> str:
@@ -246,7 +283,7 @@ def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> Par
     front_matter, body, error = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
     if mdx:
         body = mdx_to_markdown(body)
-    body = mkdocs_blocks_to_markdown(admonitions_to_markdown(body))
+    body = extension_syntax_to_markdown(mkdocs_blocks_to_markdown(admonitions_to_markdown(body)))
     tokens = parser().parse(body)
     walker = _BlockWalker(tokens=tokens, style=style)
     blocks = walker.blocks()
@@ -317,7 +354,7 @@ class _BlockWalker:
             text = "\n".join(lines)
         else:
             # Paragraphs and blockquotes: every inline run, as prose.
-            text = " ".join(inline_text(t) for t in group if t.type == "inline").strip()
+            text = _ATTR_LIST.sub("", " ".join(inline_text(t) for t in group if t.type == "inline")).strip()
         if not text.strip():
             return None
         return Block(

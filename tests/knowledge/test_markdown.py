@@ -105,6 +105,28 @@ def test_mkdocs_admonitions_collapsibles_and_tabs_are_read_as_their_label_and_te
     assert parse_markdown(text).blocks[-1].start_line == text.split("\n").index("```")
 
 
+def test_attribute_lists_footnotes_icons_snippets_and_abbreviations_are_read_as_the_page_shows_them():
+    text = (
+        "# Page\n\n## Setup { #custom-setup .wide }\n\nInstall it.[^1] It matches `[^a-z]`. { .annotate }\n\n"
+        "## Other {: #other-id }\n\n## Plain {#plain-id}\n\n## Classes only { .x }\n\n"
+        "Click :material-check: to confirm.\n\n"
+        '--8<-- "includes/abbreviations.md"\n\n--8<--\nincludes/a.md\nincludes/b.md\n--8<--\n\n'
+        "*[HTML]: Hyper Text Markup Language\n\n[^1]: The installer needs network access.\n"
+    )
+    parsed = parse_markdown(text, style="mkdocs")
+    assert [(b.anchor, b.text) for b in parsed.blocks] == [
+        ("custom-setup", "Install it. It matches [^a-z]."),
+        ("classes-only", "Click to confirm."),
+        ("classes-only", "The installer needs network access."),
+    ]
+    assert [(name, anchor) for _, name, anchor in parsed.headings[1:]] == [
+        ("Setup", "custom-setup"),
+        ("Other", "other-id"),
+        ("Plain", "plain-id"),
+        ("Classes only", "classes-only"),
+    ]
+
+
 def test_tables_are_split_between_rows_and_every_chunk_has_the_header():
     rows = "\n".join(
         f"| Model {i} | {i * 3} kg | a rather long description of this model number {i} |" for i in range(60)
