@@ -39,6 +39,11 @@ _INVISIBLE = re.compile(r"\[\^[^\]\s]+\](?!:)|:(?:material|fontawesome|octicons|
 # Lines the page never shows: snippet includes (--8<-- "file.md"), abbreviation definitions (*[HTML]: ...).
 _SNIPPET = re.compile(r"^[ \t]*-{1,2}8<-{1,2}")
 _ABBREVIATION = re.compile(r"^[ \t]{0,3}\*\[[^\]]+\]:")
+# Docusaurus's magic comments in code (// highlight-next-line, # highlight-start, <!-- highlight-end -->...):
+# the site highlights the lines they mark and never shows the comment itself.
+_MAGIC_COMMENT = re.compile(
+    r"^\s*(?://|#|--|;|%|/\*|<!--|\{/\*)\s*(?:highlight-(?:next-line|start|end)|this-will-error)\s*(?:\*/\}?|-->)?\s*$"
+)
 _FOOTNOTE_DEFINITION = re.compile(r"^([ \t]{0,3})\[\^[^\]\s]+\]:[ \t]?")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -300,6 +305,7 @@ class _BlockWalker:
     def __init__(self, *, tokens: list[Token], style: str) -> None:
         self.tokens = tokens
         self.slug = heading_slugger(style)
+        self.magic_comments = style == "docusaurus"
         self.stack: list[tuple[int, str, str]] = []
         self.headings: list[tuple[int, str, str]] = []
         self.first_heading = True
@@ -343,7 +349,10 @@ class _BlockWalker:
         lines_map = first.map or [0, 0]
         kind, text, lines = "paragraph", "", ()
         if first.type in ("fence", "code_block"):
-            kind, text = "code", f"{FENCE}\n{first.content.rstrip()}\n{FENCE}" if first.content.strip() else ""
+            code = first.content
+            if self.magic_comments:
+                code = "".join(line for line in code.splitlines(keepends=True) if not _MAGIC_COMMENT.match(line))
+            kind, text = "code", f"{FENCE}\n{code.rstrip()}\n{FENCE}" if code.strip() else ""
         elif first.type == "html_block":
             text = _html_text(first.content)
         elif first.type in ("bullet_list_open", "ordered_list_open"):

@@ -127,6 +127,18 @@ def test_attribute_lists_footnotes_icons_snippets_and_abbreviations_are_read_as_
     ]
 
 
+def test_docusaurus_magic_comments_are_left_out_of_code():
+    text = (
+        '# Page\n\n```js title="docusaurus.config.js"\nmodule.exports = {\n  // highlight-next-line\n'
+        "  title: 'Site',\n  /* highlight-start */\n  url: 'https://x',\n  /* highlight-end */\n};\n```\n\n"
+        "```html\n<!-- highlight-next-line -->\n<p>hi</p>\n```\n"
+    )
+    code = "```\nmodule.exports = {\n  title: 'Site',\n  url: 'https://x',\n};\n```"
+    assert [b.text for b in parse_markdown(text, style="docusaurus").blocks] == [code, "```\n<p>hi</p>\n```"]
+    # Only Docusaurus gives them a meaning; elsewhere the code is as written.
+    assert "// highlight-next-line" in parse_markdown(text, style="mkdocs").blocks[0].text
+
+
 def test_tables_are_split_between_rows_and_every_chunk_has_the_header():
     rows = "\n".join(
         f"| Model {i} | {i * 3} kg | a rather long description of this model number {i} |" for i in range(60)
