@@ -1,12 +1,13 @@
-"""Real-book quality: a Docusaurus-layout book (Markdown, MDX, tables, lists, code, front matter) in, answers and
-citation links out, measured on its own question set, beside the code at an earlier revision.
+"""Real-book quality: a fixture book (Markdown, MDX, tables, lists, code, front matter, admonitions) in, answers
+and citation links out, measured on its own question set, beside the code at an earlier revision.
 
-    .venv/bin/python bench/book.py [--baseline REV]
+    .venv/bin/python bench/book.py [--book weather|garden] [--baseline REV]
 
-Ingests tests/fixtures/weather-book into a throwaway database and asks every question of
-tests/fixtures/weather-book-questions.json through the chat service (offline answerer unless OPENAI_API_KEY is
-set). With --baseline (default: the commit before real-book support), the same questions run on that revision's
-code from a temporary git worktree, so both rows come from one run.
+Ingests the book (weather: tests/fixtures/weather-book, Docusaurus; garden: tests/fixtures/garden-book, MkDocs
+Material) into a throwaway database and asks every question of its tests/fixtures/<book>-book-questions.json
+through the chat service (offline answerer unless OPENAI_API_KEY is set). With --baseline (default: the commit
+before real-book support), the same questions run on that revision's code from a temporary git worktree, so
+both rows come from one run.
 """
 
 import argparse
@@ -20,8 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOK = ROOT / "tests" / "fixtures" / "weather-book"
-QUESTIONS = ROOT / "tests" / "fixtures" / "weather-book-questions.json"
+BOOKS = ("weather", "garden")
 BASELINE = "7775792"  # main before real-book support
 ANSWERABLE = ("fact", "table", "list", "code", "followup", "selection")
 
@@ -45,7 +45,12 @@ def _absolute(site_url: str, url: str) -> str:
     return site_url.rstrip("/") + url if url.startswith("/") else url
 
 
-def measure(*, code: Path, site_url: str) -> dict:
+def _book(name: str) -> tuple[Path, Path]:
+    """The fixture book's folder and its questions."""
+    return ROOT / "tests" / "fixtures" / f"{name}-book", ROOT / "tests" / "fixtures" / f"{name}-book-questions.json"
+
+
+def measure(*, code: Path, site_url: str, book: str) -> dict:
     """Ingest the book with the code at ``code`` and ask every question; returns per-kind results."""
     sys.path.insert(0, str(code))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
@@ -59,14 +64,15 @@ def measure(*, code: Path, site_url: str) -> dict:
     from chat.services import chat_reply, session_create  # noqa: PLC0415
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
-    questions = json.loads(QUESTIONS.read_text())["questions"]
+    folder, questions_file = _book(book)
+    questions = json.loads(questions_file.read_text())["questions"]
     results = []
     with isolated_database(suffix="book"):
         started = time.perf_counter()
         ingest_exit = 0
         try:
             options = ["--site-url", site_url] if (code / "knowledge" / "sites.py").exists() else []
-            call_command("ingest", str(BOOK), *options, "--reference-base", site_url, "--no-progress")
+            call_command("ingest", str(folder), *options, "--reference-base", site_url, "--no-progress")
         except CommandError:
             ingest_exit = 1
         ingest_seconds = time.perf_counter() - started
@@ -143,7 +149,7 @@ def summarise(run: dict) -> dict[str, float]:
     }
 
 
-def _baseline(rev: str, site_url: str) -> dict | None:
+def _baseline(rev: str, site_url: str, book: str) -> dict | None:
     with tempfile.TemporaryDirectory() as folder:
         tree = Path(folder) / "tree"
         subprocess.run(
@@ -156,7 +162,7 @@ def _baseline(rev: str, site_url: str) -> dict | None:
             # The same embedded PostgreSQL serves both runs (each in its own throwaway database).
             env = {**os.environ, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
             out = subprocess.run(
-                [sys.executable, __file__, "--measure-code", str(tree), "--site-url", site_url],
+                [sys.executable, __file__, "--measure-code", str(tree), "--site-url", site_url, "--book", book],
                 env=env,
                 check=True,
                 capture_output=True,
@@ -174,18 +180,21 @@ def _baseline(rev: str, site_url: str) -> dict | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
-    parser.add_argument("--site-url", default=json.loads(QUESTIONS.read_text())["site_url"])
+    parser.add_argument("--book", choices=BOOKS, default="weather", help="the fixture book (weather: Docusaurus)")
+    parser.add_argument("--site-url", help="the book's address (default: its questions file's)")
     parser.add_argument("--measure-code", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", action="store_true", help="print every question's outcome")
     args = parser.parse_args()
+    folder, questions_file = _book(args.book)
+    site_url = args.site_url or json.loads(questions_file.read_text())["site_url"]
     if args.measure_code:
-        print(json.dumps(measure(code=Path(args.measure_code), site_url=args.site_url)))
+        print(json.dumps(measure(code=Path(args.measure_code), site_url=site_url, book=args.book)))
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _setup import table  # noqa: PLC0415
 
-    current = measure(code=ROOT, site_url=args.site_url)
-    baseline = _baseline(args.baseline, args.site_url) if args.baseline else None
+    current = measure(code=ROOT, site_url=site_url, book=args.book)
+    baseline = _baseline(args.baseline, site_url, args.book) if args.baseline else None
     if args.verbose:
         for r in current["results"]:
             mark = (
@@ -203,7 +212,7 @@ def main() -> None:
         old = before.get(name)
         fmt = (lambda v: f"{v:.3f}") if isinstance(value, float) else str
         rows.append([name, fmt(old) if old is not None else "-", fmt(value)])
-    print(f"\n{len(current['results'])} questions on {BOOK.relative_to(ROOT)}")
+    print(f"\n{len(current['results'])} questions on {folder.relative_to(ROOT)}")
     print(table(["measure", f"baseline {args.baseline or '-'}", "now"], rows))
 
 

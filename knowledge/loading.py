@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .markdown import parse_markdown
-from .sites import mkdocs_docs_dir, page_reference, site_root
+from .sites import configured_site_url, mkdocs_docs_dir, page_reference, site_root
 from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
 
@@ -78,6 +78,8 @@ def scan_book(
             raise FileNotFoundError(f"{raw} does not exist.")
         style, base = _site(root, site)
         styles.add(style)
+        # Without --site-url, the address the site's own config gives (links then work off the site too).
+        published = site_url or (configured_site_url(style=style, root=base) if base else "")
         if root.is_dir():
             roots.append(root.resolve().as_posix())
         for path in _files(root):
@@ -89,7 +91,7 @@ def scan_book(
                 root=root,
                 style=style,
                 base=base,
-                site_url=site_url,
+                site_url=published,
                 docs_route=docs_route,
                 reference_base=reference_base,
             )

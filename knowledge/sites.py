@@ -143,6 +143,26 @@ def mkdocs_docs_dir(root: Path) -> str:
     return "docs"
 
 
+def configured_site_url(*, style: str, root: Path) -> str:
+    """Where the site's own config says it is published: mkdocs.yml's ``site_url``, or docusaurus.config's
+    ``url`` joined with its ``baseUrl`` (written as plain strings). '' when it says nothing usable (only http(s)
+    addresses become links)."""
+    found = ""
+    if style == "mkdocs":
+        configs = [root / name for name in ("mkdocs.yml", "mkdocs.yaml") if (root / name).is_file()]
+        text = configs[0].read_text("utf-8", "replace") if configs else ""
+        match = re.search(r"^site_url:[ \t]*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
+        found = match.group(1) if match else ""
+    elif style == "docusaurus":
+        configs = sorted(root.glob("docusaurus.config.*"))
+        text = configs[0].read_text("utf-8", "replace") if configs else ""
+        url = re.search(r"\burl:\s*['\"`]([^'\"`]+)['\"`]", text)
+        base = re.search(r"\bbaseUrl:\s*['\"`]([^'\"`]*)['\"`]", text)
+        path = base.group(1).strip("/") if base else ""
+        found = url.group(1).rstrip("/") + "/" + (f"{path}/" if path else "") if url else ""
+    return found if re.match(r"https?://[^/\s]+", found) else ""
+
+
 def site_url(route: str, *, base_url: str = "") -> str:
     """A route on the site as a link: percent-encoded, under ``base_url`` when given."""
     encoded = quote(route, safe="/-._~!$&'()*+,;=:@")

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from knowledge.markdown import parse_markdown
-from knowledge.sites import detect_site, page_reference, strip_number_prefix
+from knowledge.sites import configured_site_url, detect_site, page_reference, strip_number_prefix
 from knowledge.slugs import github_slug, heading_slugger, mkdocs_slug
 
 SITE = "https://book.example.org/"
@@ -122,3 +122,34 @@ def test_site_detection(tmp_path):
     assert detect_site(tmp_path / "site" / "docs") == "docusaurus"
     assert detect_site(tmp_path / "mk" / "docs") == "mkdocs"
     assert detect_site(tmp_path / "plain") == "plain"
+
+
+@pytest.mark.parametrize(
+    ("style", "name", "config", "expected"),
+    [
+        (
+            "mkdocs",
+            "mkdocs.yml",
+            "site_name: S\nsite_url: https://me.github.io/garden/  # published\n",
+            "https://me.github.io/garden/",
+        ),
+        ("mkdocs", "mkdocs.yml", "site_name: S\n", ""),
+        (
+            "docusaurus",
+            "docusaurus.config.js",
+            "module.exports = {url: 'https://me.github.io', baseUrl: '/book/'};",
+            "https://me.github.io/book/",
+        ),
+        (
+            "docusaurus",
+            "docusaurus.config.ts",
+            'const config = {\n  url: "https://book.example.org",\n  baseUrl: "/",\n};',
+            SITE,
+        ),
+        ("docusaurus", "docusaurus.config.js", "module.exports = {url: process.env.URL, baseUrl: '/'};", ""),
+        ("mkdocs", "mkdocs.yml", "site_url: javascript:alert(1)\n", ""),  # only http(s) becomes a link
+    ],
+)
+def test_the_sites_own_config_gives_its_address(tmp_path, style, name, config, expected):
+    (tmp_path / name).write_text(config)
+    assert configured_site_url(style=style, root=tmp_path) == expected

@@ -28,7 +28,10 @@ class Command(BaseCommand):
             "finds docusaurus.config.* or mkdocs.yml in the folder or its parent; plain keeps file paths.",
         )
         parser.add_argument(
-            "--site-url", default="", help="Where the book is published, e.g. https://book.example.org/."
+            "--site-url",
+            default="",
+            help="Where the book is published, e.g. https://book.example.org/ (default: the site_url of mkdocs.yml, "
+            "or url + baseUrl of docusaurus.config.*).",
         )
         parser.add_argument("--docs-route", default="docs", help="Docusaurus docs route base (default: docs).")
         parser.add_argument(

@@ -158,3 +158,10 @@ def test_mkdocs_admonitions_and_tabs_are_indexed_as_the_site_shows_them(tmp_path
     run(tmp_path / "site", "--site-url", "https://docs.example.org/")
     (text,) = Chunk.objects.values_list("text", flat=True)
     assert text == "Before you start: You need Python 3.11 or later.\n\npip:\n\n```\npip install tool\n```"
+
+
+def test_without_site_url_the_links_use_the_address_in_the_sites_config(book):
+    run(book)  # docusaurus.config.js: url 'https://weather.example.org', baseUrl '/'
+    references = set(SourceDocument.objects.values_list("reference", flat=True))
+    assert f"{SITE}/docs/maintenance" in references
+    assert all(reference.startswith(f"{SITE}/") for reference in references)

@@ -1,0 +1,58 @@
+"""Answers from a real MkDocs (Material) book through the API: admonitions, collapsible blocks, content tabs,
+attribute lists and footnotes read as the site shows them, links with MkDocs routes and anchors. The offline
+answerer, the real embedding model and real PostgreSQL."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from knowledge.models import Chunk, SourceDocument
+
+from .test_book_answers import ask
+
+BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "garden-book"
+SITE = "https://garden.example.org"
+
+
+@pytest.fixture(scope="module")
+def book(django_db_setup, django_db_blocker):
+    """The fixture book, ingested once for this module (and removed after it)."""
+    with django_db_blocker.unblock():
+        call_command("ingest", str(BOOK), "--no-progress", stdout=StringIO())  # its site_url from mkdocs.yml
+        yield
+        SourceDocument.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM knowledge_chunk")
+
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("book")]
+
+
+def test_no_extension_syntax_reaches_the_index():
+    text = "\n".join(Chunk.objects.values_list("text", flat=True))
+    for syntax in ("!!!", "???", '=== "', "{ #", "{ .", "[^", ":material-", "--8<--", "*[pH]"):
+        assert syntax not in text, syntax
+
+
+def test_an_admonition_answers_with_its_title_and_links_to_a_custom_anchor(api):
+    reply = ask(api, "How many hours of direct sun do vegetables need?")
+    assert reply["answer"].startswith("“Sunlight: Vegetables need at least six hours of direct sun a day.” [1]")
+    assert reply["sources"][0]["url"] == f"{SITE}/getting-started/#site-choice"  # '## Where to dig { #site-choice }'
+
+
+def test_collapsible_blocks_tabs_and_footnotes_are_text(api):
+    reply = ask(api, "Why should I not compost meat?")
+    assert "attract rats" in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/soil/compost/#what-to-compost"
+    assert "every morning" in ask(api, "How often should I water in summer?")["answer"]
+    assert "not needed" in ask(api, "Do I need a laboratory soil test?")["answer"]
+
+
+def test_a_section_with_an_attribute_list_keeps_its_own_anchor(api):
+    reply = ask(api, "How do I improve clay soil?")
+    assert "bucket of compost" in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/soil/#improving-clay"
+    assert reply["sources"][0]["section"].endswith("Improving clay")
