@@ -32,7 +32,7 @@ _MKDOCS_BLOCK = re.compile(
 # An attribute list ending a heading or paragraph: Docusaurus's {#id}, Python-Markdown's { #id .class key=value }
 # or {: #id }. The page never shows it; a heading's #id is its anchor.
 _ATTR = r"(?:[#.][^\s{}\\]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s{}\\]+))"
-_ATTR_LIST = re.compile(rf"\s*\\?\{{:?[ \t]*({_ATTR}(?:[ \t]+{_ATTR})*)[ \t]*\\?\}}\s*$")
+_ATTR_LIST = re.compile(rf"\s*\\?\{{(:?)[ \t]*({_ATTR}(?:[ \t]+{_ATTR})*)[ \t]*\\?\}}\s*$")
 # Shown as nothing, or elsewhere on the page: footnote references ([^1]; the note's own text is kept where it is
 # defined) and icon shortcodes (:material-check:).
 _INVISIBLE = re.compile(r"\[\^[^\]\s]+\](?!:)|:(?:material|fontawesome|octicons|simple)-[\w-]+:")
@@ -251,14 +251,28 @@ def inline_text(token: Token) -> str:
     return html.unescape(" ".join("".join(parts).split()))
 
 
+def _attribute_list(text: str) -> re.Match | None:
+    """The attribute list that ends a heading's or paragraph's text: written {: ...}, or naming an #id or a
+    .class (a bare {key=value} at the end of a sentence is more likely the sentence's own)."""
+    match = _ATTR_LIST.search(text)
+    if match and (match.group(1) or any(a[:1] in "#." for a in match.group(2).split())):
+        return match
+    return None
+
+
+def _without_attribute_list(text: str) -> str:
+    match = _attribute_list(text)
+    return text[: match.start()] if match else text
+
+
 def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str]) -> tuple[str, str]:
     """A heading's text and its anchor: an explicit {#custom-id} (or { #id .class }), else the site's slug of the
     text."""
     raw = inline_text(inline)
-    attributes = _ATTR_LIST.search(raw)
+    attributes = _attribute_list(raw)
     if attributes:
         raw = raw[: attributes.start()].strip()
-        ids = [attribute[1:] for attribute in attributes.group(1).split() if attribute.startswith("#")]
+        ids = [attribute[1:] for attribute in attributes.group(2).split() if attribute.startswith("#")]
         if ids:
             return raw, ids[0]
     return raw, slug(raw)
@@ -273,7 +287,7 @@ def set_heading_ids(tokens: list[Token], *, style: str) -> None:
             name, anchor = heading_name_and_anchor(inline, slug=slug)
             token.attrSet("id", anchor)
             if inline.children and inline.children[-1].type == "text":
-                inline.children[-1].content = _ATTR_LIST.sub("", inline.children[-1].content)
+                inline.children[-1].content = _without_attribute_list(inline.children[-1].content)
 
 
 def _html_text(content: str) -> str:
@@ -363,7 +377,7 @@ class _BlockWalker:
             text = "\n".join(lines)
         else:
             # Paragraphs and blockquotes: every inline run, as prose.
-            text = _ATTR_LIST.sub("", " ".join(inline_text(t) for t in group if t.type == "inline")).strip()
+            text = _without_attribute_list(" ".join(inline_text(t) for t in group if t.type == "inline")).strip()
         if not text.strip():
             return None
         return Block(

@@ -109,7 +109,7 @@ def test_attribute_lists_footnotes_icons_snippets_and_abbreviations_are_read_as_
     text = (
         "# Page\n\n## Setup { #custom-setup .wide }\n\nInstall it.[^1] It matches `[^a-z]`. { .annotate }\n\n"
         "## Other {: #other-id }\n\n## Plain {#plain-id}\n\n## Classes only { .x }\n\n"
-        "Click :material-check: to confirm.\n\n"
+        "Click :material-check: to confirm.\n\nA set such as {size=2}\n\n"
         '--8<-- "includes/abbreviations.md"\n\n--8<--\nincludes/a.md\nincludes/b.md\n--8<--\n\n'
         "*[HTML]: Hyper Text Markup Language\n\n[^1]: The installer needs network access.\n"
     )
@@ -117,6 +117,7 @@ def test_attribute_lists_footnotes_icons_snippets_and_abbreviations_are_read_as_
     assert [(b.anchor, b.text) for b in parsed.blocks] == [
         ("custom-setup", "Install it. It matches [^a-z]."),
         ("classes-only", "Click to confirm."),
+        ("classes-only", "A set such as {size=2}"),  # no #id, .class or {: ...}: the sentence's own
         ("classes-only", "The installer needs network access."),
     ]
     assert [(name, anchor) for _, name, anchor in parsed.headings[1:]] == [
