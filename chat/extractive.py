@@ -326,6 +326,11 @@ class ExtractiveAnswerer:
         scores = self._scores(question, documents, candidates, embedding)
         order = np.argsort(-scores)
         best = int(order[0])
+        if documents[0].meta.get("front_page"):
+            # A question about the book: how the book introduces itself, and what fits the question best.
+            opening = next((c for c in candidates if c.kind in ("sentence", "lead")), candidates[0])
+            fits = candidates[best] if scores[best] >= self.min_score else opening
+            return ANSWERED, render([opening] if fits is opening else [opening, fits])
         if scores[best] < self.min_score:
             return NO_ANSWER, ""
         chosen = [candidates[best]]

@@ -27,10 +27,10 @@ from knowledge.ranking import (
     PageMatch,
     rank_candidates,
 )
-from knowledge.selectors import chunk_candidates, chunk_neighbours, page_document
+from knowledge.selectors import chunk_candidates, chunk_neighbours, front_page_chunks, page_document
 
 from .concurrency import run_blocking
-from .text import content_words, focus_terms, mentioned, phrases, stems_of
+from .text import asks_about_the_book, content_words, focus_terms, mentioned, phrases, stems_of
 
 
 class EmbeddingBatcher:
@@ -411,6 +411,9 @@ class PageContext(StrEnum):
 class GroundedRetriever:
     """Retrieve (with the reader's page), ground a selected passage and apply the evidence gate, as one step.
 
+    A question about the book itself ("What is this book about?") is answered from the start of its front page:
+    no passage is similar to such a question, so a search would decline the one every book can answer.
+
     The retriever and the gate stay separate classes; they share a step because every Haystack hop deep-copies
     the documents it passes on and costs about 0.15 ms per question on Python 3.11.
     """
@@ -431,13 +434,20 @@ class GroundedRetriever:
         """The gated documents (or ``no_answer``), the evidence they rest on, and whether the page was used."""
         page_url = page_url if self.retriever.config.page_weight > 0 else None  # page context turned off
         page = page_document(url=page_url) if page_url else None
+        context = PageContext.NONE if not page_url else PageContext.MATCHED if page else PageContext.UNMATCHED
+        front = [] if selected_text or not asks_about_the_book(query) else front_page_chunks(embedding=query_embedding)
+        if front:
+            documents = [hit_to_document(hit) for hit in front]
+            for document in documents:
+                document.meta["front_page"] = True  # the answerers open with how the book introduces itself
+            evidence = max(doc.meta["similarity"] for doc in documents)
+            return {"documents": documents, "evidence": evidence, "page_context": str(context)}
         documents, unboosted = self.retriever.search(
             query=query, query_embedding=query_embedding, top_k=top_k, page=page
         )
         gated = self.gate.run(
             documents=documents, selected_text=selected_text, query=query, evidence_documents=unboosted
         )
-        context = PageContext.NONE if not page_url else PageContext.MATCHED if page else PageContext.UNMATCHED
         return {**gated, "page_context": str(context)}
 
     @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float, page_context=str)

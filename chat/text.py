@@ -31,6 +31,22 @@ QUESTION_FRAME_WORDS = frozenset(
 )
 MAX_SENTENCE_WORDS = 60
 
+# Questions about the book itself, which its front page answers: "What is this book about?", "Who is the guide
+# for?", "What does this site cover?", "What will I learn?", "Give me an overview of the book".
+_WORK = r"(?:book|guide|handbook|manual|site|website|documentation|docs|tutorial|course)"
+_ABOUT_THE_BOOK = re.compile(
+    rf"""(?:
+        what(?:'s|\s+is)\s+(?:this|the)\s+{_WORK}\s+(?:about|for|on)
+      | what\s+(?:does|do)\s+(?:this|the)\s+{_WORK}\s+(?:cover|teach|explain|contain|discuss|say)(?:\s+about)?
+      | what\s+(?:topics|subjects)\s+(?:does|do|are)\s+(?:this|the)\s+{_WORK}(?:\s+cover)?
+      | who\s+is\s+(?:this|the)\s+{_WORK}\s+(?:for|aimed\s+at|written\s+for)
+      | what\s+(?:will|can|do)\s+i\s+learn(?:\s+(?:here|from\s+(?:this|the)\s+{_WORK}))?
+      | (?:(?:give\s+me|can\s+you\s+give\s+me)\s+)?an?\s+(?:overview|summary)\s+of\s+(?:this|the)\s+{_WORK}
+      | summari[sz]e\s+(?:this|the)\s+{_WORK}
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
 # One stemmer per thread: a Snowball stemmer keeps the word it works on in itself, so worker threads sharing one
 # mix their words up (an IndexError, or a wrong stem that the cache below would keep for the process's life).
 _stemmers = threading.local()
@@ -192,3 +208,8 @@ def plain(text: str) -> str:
     for pattern, replacement in _MARKUP:
         text = pattern.sub(replacement, text)
     return " ".join(text.split())
+
+
+def asks_about_the_book(question: str) -> bool:
+    """Whether the whole question asks what the book is about, whom it is for or what it covers."""
+    return bool(_ABOUT_THE_BOOK.fullmatch(question.strip().rstrip("?.! ").strip()))

@@ -209,6 +209,31 @@ def _query_vector(embedding: Sequence[float]) -> Vector:
     return Vector(np.asarray(embedding, dtype=np.float32))
 
 
+# The book's front page: the ready document whose link has the fewest path segments ("/" or "/docs/" before
+# "/docs/intro"), the first by source key among equals.
+_FRONT_PAGE_SQL = """
+WITH front AS (
+    SELECT d.id FROM knowledge_sourcedocument d
+    WHERE d.status = 'ready' AND d.reference <> '' AND d.embedding_model = %(model)s
+    ORDER BY cardinality(array_remove(string_to_array(
+        trim(BOTH '/' FROM split_part(regexp_replace(d.reference, '^[A-Za-z][A-Za-z0-9+.-]*://[^/]*', ''), '#', 1)),
+        '/'), '')), d.source_key, d.id
+    LIMIT 1
+)
+SELECT c.id, d.id, d.title, d.reference, c.section, c.anchor, c.text, 1 - (c.embedding <=> %(embedding)s::vector)
+FROM front JOIN knowledge_sourcedocument d ON d.id = front.id JOIN knowledge_chunk c ON c.document_id = d.id
+ORDER BY c.position LIMIT %(limit)s
+"""
+
+
+def front_page_chunks(*, embedding: Sequence[float], limit: int = 3) -> list[ChunkHit]:
+    """The first chunks of the book's front page, with their similarity to ``embedding``: what a question
+    about the book itself ("What is this book about?") is answered from. Empty when no document has a link."""
+    params = {"embedding": _query_vector(embedding), "model": embedding_spec().model_id, "limit": max(int(limit), 1)}
+    rows = _fetch_with_ef_search(_FRONT_PAGE_SQL, params, ef_search=40)
+    return [ChunkHit(*row[:7], float(row[7]), float(row[7]), None, None, None) for row in rows]
+
+
 def chunk_nearest(*, embedding: Sequence[float], top_k: int, ef_search: int = 40) -> list[tuple[int, float]]:
     """Dense-only search through the HNSW index: (chunk id, cosine similarity)."""
     rows = _fetch_with_ef_search(

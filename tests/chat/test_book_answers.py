@@ -104,3 +104,18 @@ def test_a_selection_is_explained_from_its_context(api):
 )
 def test_questions_the_book_does_not_cover_are_declined(api, question):
     assert ask(api, question)["status"] == "no_answer"
+
+
+@pytest.mark.parametrize("question", ["What is this book about?", "Who is this handbook for?", "What will I learn?"])
+def test_questions_about_the_book_are_answered_from_its_front_page(api, question):
+    reply = ask(api, question)
+    assert reply["status"] == "answered", reply
+    assert {source["url"].split("#")[0] for source in reply["sources"]} == {f"{SITE}/docs/"}
+    # How the book introduces itself comes first (no passage is similar enough to such a question to pass
+    # the evidence gate; searched, it was declined).
+    assert reply["answer"].startswith("“This handbook walks you through building a small weather station")
+
+
+def test_a_question_about_the_book_with_a_selection_is_about_the_selection(api):
+    reply = ask(api, "What is this book about?", selected_text="Relative humidity sensors suffer near 100 %")
+    assert reply["sources"][0]["kind"] == "selection"

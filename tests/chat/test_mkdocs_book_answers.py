@@ -56,3 +56,10 @@ def test_a_section_with_an_attribute_list_keeps_its_own_anchor(api):
     assert "bucket of compost" in reply["answer"]
     assert reply["sources"][0]["url"] == f"{SITE}/soil/#improving-clay"
     assert reply["sources"][0]["section"].endswith("Improving clay")
+
+
+def test_a_question_about_the_book_is_answered_from_its_home_page(api):
+    reply = ask(api, "Who is this handbook for?")
+    assert reply["status"] == "answered"
+    assert reply["answer"].startswith("“This handbook walks you through a small kitchen garden")
+    assert reply["sources"][0]["url"] == f"{SITE}/"

@@ -3,6 +3,7 @@
 import sys
 import threading
 
+import pytest
 import snowballstemmer
 
 from chat import text
@@ -40,3 +41,23 @@ def test_stems_are_right_when_many_threads_stem_at_once():
         text.stem.cache_clear()
     assert not failures
     assert all(result == expected for result in results)
+
+
+@pytest.mark.parametrize(
+    ("question", "about_the_book"),
+    [
+        ("What is this book about?", True),
+        ("what's the guide for", True),
+        ("Who is this handbook for?", True),
+        ("What does this site cover?", True),
+        ("What will I learn?", True),
+        ("Give me an overview of the book.", True),
+        ("Summarise the documentation", True),
+        ("What is the dew point?", False),
+        ("What is this sensor about?", False),
+        ("What is this book about tomatoes?", False),  # a question of its own, searched as usual
+        ("How do I add a book?", False),
+    ],
+)
+def test_questions_about_the_book_itself(question, about_the_book):
+    assert text.asks_about_the_book(question) is about_the_book
