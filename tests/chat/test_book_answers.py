@@ -1,7 +1,9 @@
 """Answers from a real Markdown book through the API: the Docusaurus fixture book, the offline answerer,
 the real embedding model and real PostgreSQL."""
 
+import contextlib
 import re
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 
@@ -20,16 +22,23 @@ MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#+ |\|\s*---|:::", re.MULTILINE)
 CODE_BLOCK = re.compile(r"\n\n(`{3,})\n(.*?)\n\1(?=\n|$)", re.DOTALL)
 
 
-@pytest.fixture(scope="module")
-def book(django_db_setup, django_db_blocker):
-    """The fixture book, ingested once for this module (and removed after it)."""
-    with django_db_blocker.unblock():
-        call_command("ingest", str(BOOK), "--site-url", f"{SITE}/", "--no-progress", stdout=StringIO())
+@contextlib.contextmanager
+def ingested(blocker, folder: Path, *options: str) -> Iterator[None]:
+    """A fixture book ingested for a test module, and removed after it."""
+    with blocker.unblock():
+        call_command("ingest", str(folder), *options, "--no-progress", stdout=StringIO())
         yield
         SourceDocument.objects.all().delete()
         # Deleted rows stay in the HNSW graph until vacuumed and would crowd later tests' small searches.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM knowledge_chunk")
+
+
+@pytest.fixture(scope="module")
+def book(django_db_setup, django_db_blocker):
+    """The fixture book, ingested once for this module."""
+    with ingested(django_db_blocker, BOOK, "--site-url", f"{SITE}/"):
+        yield
 
 
 def ask(api, message: str, **extra) -> dict:

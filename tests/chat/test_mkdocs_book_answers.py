@@ -2,16 +2,13 @@
 attribute lists and footnotes read as the site shows them, links with MkDocs routes and anchors. The offline
 answerer, the real embedding model and real PostgreSQL."""
 
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
 
-from knowledge.models import Chunk, SourceDocument
+from knowledge.models import Chunk
 
-from .test_book_answers import ask
+from .test_book_answers import ask, ingested
 
 BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "garden-book"
 SITE = "https://garden.example.org"
@@ -19,13 +16,9 @@ SITE = "https://garden.example.org"
 
 @pytest.fixture(scope="module")
 def book(django_db_setup, django_db_blocker):
-    """The fixture book, ingested once for this module (and removed after it)."""
-    with django_db_blocker.unblock():
-        call_command("ingest", str(BOOK), "--no-progress", stdout=StringIO())  # its site_url from mkdocs.yml
+    """The fixture book, ingested once for this module; its address comes from mkdocs.yml's site_url."""
+    with ingested(django_db_blocker, BOOK):
         yield
-        SourceDocument.objects.all().delete()
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM knowledge_chunk")
 
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("book")]
