@@ -1,7 +1,11 @@
 """The chat widget in a real browser (Debian's Chromium driven by Playwright) against the real server."""
 
+import contextlib
 import io
 import os
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -238,34 +242,54 @@ def _refused_busy(url: str) -> bool:
     return False
 
 
-def test_a_busy_server_is_waited_out_and_asked_again(page, server):
-    import socket
-    import time
-
-    env = {"SERVER_MAX_OPEN_REQUESTS": "1", "SERVER_BODY_TIMEOUT_SECONDS": "1"}
-    busy = AppServer(database=connection.settings_dict["NAME"], env=env)
+@contextlib.contextmanager
+def _one_request_held(page, *, body_seconds: int) -> Iterator[AppServer]:
+    """A server that takes one open API request, which another client holds by never sending its body (refused
+    with 408 after ``body_seconds``), and the widget on its page with a question typed."""
+    busy = AppServer(
+        database=connection.settings_dict["NAME"],
+        env={"SERVER_MAX_OPEN_REQUESTS": "1", "SERVER_BODY_TIMEOUT_SECONDS": str(body_seconds)},
+    )
     busy.start()
     try:
         page.goto(busy.url + "/")
         page.click(".cbw-launcher")
         page.fill(".cbw-input", "How do I add a document?")
-        # Another client holds the one open request the server takes: its body never comes, so its request is
-        # refused (408) after a second, and the widget, told 503 server_busy with Retry-After: 2, asks again.
         with socket.create_connection(("127.0.0.1", busy.port)) as holder:
             holder.sendall(b"POST /api/chat/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{")
             deadline = time.monotonic() + 10
             while not _refused_busy(busy.url) and time.monotonic() < deadline:
                 time.sleep(0.02)  # until the server holds the request open
-            page.keyboard.press("Enter")
-            bubble = page.locator(".cbw-assistant").first
-            page.wait_for_selector(".cbw-assistant[data-state='waiting']")
-            assert "asking again in 2 seconds" in bubble.locator(".cbw-answer").text_content()
-            shot(page, "waiting")
-            page.wait_for_selector(".cbw-assistant[data-state='answered']", timeout=15_000)
-        assert bubble.locator("a.cbw-cite").count() > 0
-        assert page.locator(".cbw-retry").count() == 0  # nobody had to click
+            yield busy
     finally:
         busy.stop()
+
+
+def test_a_busy_server_is_waited_out_and_asked_again(page, server):
+    # The held request is refused after a second; the widget, told 503 server_busy with Retry-After: 2, waits
+    # and asks again by itself.
+    with _one_request_held(page, body_seconds=1):
+        page.keyboard.press("Enter")
+        bubble = page.locator(".cbw-assistant").first
+        page.wait_for_selector(".cbw-assistant[data-state='waiting']")
+        assert "asking again in 2 seconds" in bubble.locator(".cbw-answer").text_content()
+        shot(page, "waiting")
+        try:
+            page.wait_for_selector(".cbw-assistant[data-state='answered']", timeout=15_000)
+        except Exception:  # noqa: BLE001 - say where it ended instead of only that it timed out
+            pytest.fail(f"ended {bubble.get_attribute('data-state')!r}: {bubble.inner_text()!r}")
+    assert bubble.locator("a.cbw-cite").count() > 0
+    assert page.locator(".cbw-retry").count() == 0  # nobody had to click
+
+
+def test_a_server_busy_for_long_is_waited_out_three_times_then_left_to_the_reader(page, server):
+    with _one_request_held(page, body_seconds=30):
+        page.keyboard.press("Enter")
+        bubble = page.locator(".cbw-assistant").first
+        page.wait_for_selector(".cbw-assistant[data-state='rate-limited']", timeout=20_000)
+        assert page.evaluate("window.__states").count("waiting") == 3
+        assert "Please wait 2 seconds, then retry." in bubble.inner_text()
+        assert bubble.locator(".cbw-retry").count() == 1
 
 
 def test_the_widget_sends_its_page_and_answers_favour_it(page, server):
@@ -292,8 +316,6 @@ def test_page_context_off_sends_no_page(page, server):
 
 
 def test_thumbs_up_then_down_with_a_comment_by_keyboard(page, server, monkeypatch, request):
-    import time
-
     # Playwright's sync API runs an event loop in this thread; these ORM reads are plain blocking reads, on a
     # connection of the loop's context, closed when the test ends.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -369,7 +369,10 @@
   }
 
   // The server has as many readers as it takes (503 server_busy): wait as long as it asks, then ask once more.
-  function askAgainLater(bubble, error, message, selected) {
+  // A busy server is waited out this many times in a row before the reader is asked to retry.
+  var MAX_WAITS = 3;
+
+  function askAgainLater(bubble, error, message, selected, waits) {
     var seconds = Math.min(Math.max(parseInt(error.retryAfter, 10) || 2, 1), 30);
     setState(bubble, "waiting");
     var note = "Many readers are asking right now; asking again in " + seconds + " seconds.";
@@ -378,7 +381,12 @@
     return new Promise(function (resolve) { setTimeout(resolve, seconds * 1000); }).then(function () {
       setState(bubble, "thinking");
       bubble.querySelector(".cbw-answer").textContent = "";
-      return ask(message, selected, bubble, false);
+      return ask(message, selected, bubble, false).catch(function (next) {
+        if (next && next.code === "server_busy" && waits + 1 < MAX_WAITS) {
+          return askAgainLater(bubble, next, message, selected, waits + 1);
+        }
+        throw next;
+      });
     });
   }
 
@@ -406,7 +414,7 @@
     var bubble = addAssistant();
     ask(message, selected, bubble, false)
       .catch(function (error) {
-        if (error && error.code === "server_busy") return askAgainLater(bubble, error, message, selected);
+        if (error && error.code === "server_busy") return askAgainLater(bubble, error, message, selected, 0);
         throw error;
       })
       .catch(function (error) { fail(bubble, error, message, selected); })
