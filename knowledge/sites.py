@@ -132,15 +132,22 @@ def docusaurus_route(
     return None, "outside the site's docs, blog and src/pages folders"
 
 
-def mkdocs_docs_dir(root: Path) -> str:
-    """The ``docs_dir`` of an MkDocs site (default ``docs``)."""
+def _mkdocs_setting(root: Path, key: str) -> str:
+    """A top-level ``key: value`` of an MkDocs site's config (mkdocs.yml, else mkdocs.yaml), unquoted; '' when
+    it is not set there."""
     for name in ("mkdocs.yml", "mkdocs.yaml"):
         config = root / name
         if config.is_file():
-            match = re.search(r"^docs_dir:\s*['\"]?([^'\"\n#]+)", config.read_text(errors="replace"), re.MULTILINE)
-            if match:
-                return match.group(1).strip().strip("/")
-    return "docs"
+            text = config.read_text("utf-8", "replace")
+            match = re.search(rf"^{key}:[ \t]*['\"]?([^'\"\n#]+)", text, re.MULTILINE)
+            if match and match.group(1).strip():
+                return match.group(1).strip()
+    return ""
+
+
+def mkdocs_docs_dir(root: Path) -> str:
+    """The ``docs_dir`` of an MkDocs site (default ``docs``)."""
+    return _mkdocs_setting(root, "docs_dir").strip("/") or "docs"
 
 
 def configured_site_url(*, style: str, root: Path) -> str:
@@ -149,10 +156,8 @@ def configured_site_url(*, style: str, root: Path) -> str:
     addresses become links)."""
     found = ""
     if style == "mkdocs":
-        configs = [root / name for name in ("mkdocs.yml", "mkdocs.yaml") if (root / name).is_file()]
-        text = configs[0].read_text("utf-8", "replace") if configs else ""
-        match = re.search(r"^site_url:[ \t]*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
-        found = match.group(1) if match else ""
+        value = _mkdocs_setting(root, "site_url")
+        found = value.split()[0] if value else ""
     elif style == "docusaurus":
         configs = sorted(root.glob("docusaurus.config.*"))
         text = configs[0].read_text("utf-8", "replace") if configs else ""
