@@ -21,6 +21,7 @@ from haystack.dataclasses import ChatMessage, StreamingChunk
 
 from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
+from knowledge.markdown import fence_roles
 
 from .text import MAX_SENTENCE_WORDS, content_words, plain, split_sentences
 
@@ -35,7 +36,6 @@ _ITEM = re.compile(r"^\s*(?:•|[-*+]|\d{1,3}[.)])\s+(.*)$")
 _ROW = re.compile(r"^[^:;\n]{1,80}: \S")
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
-_FENCE = re.compile(r"^(`{3,}|~{3,})")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
 MAX_LIST_ITEMS = 8
 # A code block quoted after its lead-in is cut past this many lines or characters (the citation has it whole).
@@ -66,20 +66,13 @@ def _is_prose(sentence: str) -> bool:
 
 def _blocks(text: str) -> list[tuple[bool, list[str]]]:
     """Blank-line separated blocks of a chunk as (is code, lines); a fenced block is one block, fences left out."""
+    lines = text.split("\n")
     blocks: list[tuple[bool, list[str]]] = [(False, [])]
-    fence = ""
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if fence:
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
-                fence = ""
-                blocks.append((False, []))
-            else:
-                blocks[-1][1].append(line)
-        elif opening := _FENCE.match(stripped):
-            fence = opening.group(1)  # closed by a line of at least as many of its character (CommonMark)
-            blocks.append((True, []))
-        elif not stripped:
+    for index, role in fence_roles(lines):
+        line = lines[index]
+        if role in ("open", "close"):
+            blocks.append((role == "open", []))
+        elif role == "text" and not line.strip():
             blocks.append((False, []))
         else:
             blocks[-1][1].append(line)

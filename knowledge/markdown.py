@@ -107,18 +107,18 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, str]:
     return data, body, ""
 
 
-def _outside_fences(lines: list[str]) -> Iterator[tuple[int, bool]]:
-    """(line index, inside a fence) with CommonMark's rule: a fence closes only with its own character,
-    at least as long, and no info string."""
+def fence_roles(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """(line index, role) of each line: ``text``, or the ``open``, ``code`` or ``close`` line of a fenced block,
+    with CommonMark's rule: a fence closes only with its own character, at least as long, and no info string."""
     opener: str | None = None
     for index, line in enumerate(lines):
         match = _FENCE_LINE.match(line)
         if opener is None:
             if match and not (match.group(1)[0] == "`" and "`" in match.group(2)):
                 opener = match.group(1)
-                yield index, True
+                yield index, "open"
                 continue
-            yield index, False
+            yield index, "text"
         else:
             closing = (
                 match is not None
@@ -128,7 +128,13 @@ def _outside_fences(lines: list[str]) -> Iterator[tuple[int, bool]]:
             )
             if closing:
                 opener = None
-            yield index, True
+            yield index, "close" if closing else "code"
+
+
+def _outside_fences(lines: list[str]) -> Iterator[tuple[int, bool]]:
+    """(line index, inside a fence, its fence lines included)."""
+    for index, role in fence_roles(lines):
+        yield index, role != "text"
 
 
 def mdx_to_markdown(text: str) -> str:
