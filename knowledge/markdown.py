@@ -211,7 +211,8 @@ def mkdocs_blocks_to_markdown(text: str) -> str:
 
 def _columns(line: str) -> int:
     """How far a line is indented, a tab counting to the next multiple of four."""
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+    expanded = line.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip(" "))
 
 
 def _dedented(line: str, columns: int) -> str:
