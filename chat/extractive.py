@@ -21,7 +21,7 @@ from haystack.dataclasses import ChatMessage, StreamingChunk
 
 from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
-from knowledge.markdown import fence_roles
+from knowledge.markdown import fence_roles, fenced
 
 from .text import MAX_SENTENCE_WORDS, content_words, plain, split_sentences
 
@@ -33,6 +33,7 @@ SELECTION_MARKER = "SELECTION_DOES_NOT_ANSWER"
 ANSWERED, NO_ANSWER, SELECTION_ONLY = "answered", "no_answer", "selection_only"
 
 _ITEM = re.compile(r"^\s*(?:•|[-*+]|\d{1,3}[.)])\s+(.*)$")
+_LABEL = re.compile(r"[^\s:](?:[^:]{0,40}):")
 _ROW = re.compile(r"^[^:;\n]{1,80}: \S")
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
@@ -64,19 +65,20 @@ def _is_prose(sentence: str) -> bool:
     return len(sentence.split()) >= 3 and letters >= 0.6 * max(len(visible), 1)
 
 
-def _blocks(text: str) -> list[tuple[bool, list[str]]]:
-    """Blank-line separated blocks of a chunk as (is code, lines); a fenced block is one block, fences left out."""
+def _blocks(text: str) -> list[tuple[str | None, list[str]]]:
+    """Blank-line separated blocks of a chunk as (a code block's info string, None for text; lines); a fenced
+    block is one block, fences left out."""
     lines = text.split("\n")
-    blocks: list[tuple[bool, list[str]]] = [(False, [])]
+    blocks: list[tuple[str | None, list[str]]] = [(None, [])]
     for index, role in fence_roles(lines):
         line = lines[index]
         if role in ("open", "close"):
-            blocks.append((role == "open", []))
+            blocks.append((line.strip().lstrip("`~").strip() if role == "open" else None, []))
         elif role == "text" and not line.strip():
-            blocks.append((False, []))
+            blocks.append((None, []))
         else:
             blocks[-1][1].append(line)
-    return [(code, lines) for code, lines in blocks if any(line.strip() for line in lines)]
+    return [(info, lines) for info, lines in blocks if any(line.strip() for line in lines)]
 
 
 def _quoted_code(lines: list[str]) -> str:
@@ -124,14 +126,15 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
             continue  # exercise and review questions are not answers
         caption = section.split(" > ")[-1] if section else str(doc.meta.get("title", ""))
         previous = ""
-        for is_code, lines in _blocks(doc.content or ""):
+        for info, lines in _blocks(doc.content or ""):
             block_id += 1
             lead = previous if previous.rstrip().endswith(":") else ""
             introduced = _lead_in(out, index=index, lead=lead)
-            if is_code:
+            if info is not None:
                 # The code a lead-in introduces is quoted with it; code alone is not an answer.
                 if introduced:
-                    out[-1] = Quotable(index, introduced.text, "lead", introduced.block, code=_quoted_code(lines))
+                    code = fenced(_quoted_code(lines), info=info)
+                    out[-1] = Quotable(index, introduced.text, "lead", introduced.block, code=code)
                 previous = ""
                 continue
             items = [m.group(1).strip() for m in map(_ITEM.match, lines) if m]
@@ -149,12 +152,17 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
                     add(Quotable(index, row.strip(), "row", block_id, caption=caption))
             else:
                 paragraph = " ".join(line.strip() for line in lines)
-                for start, end in split_sentences(paragraph):
+                spans = split_sentences(paragraph)
+                for start, end in spans:
                     sentence = paragraph[start:end]
-                    if _is_prose(sentence) and not sentence.rstrip().endswith("?"):
+                    # A label alone on its line ("macOS:", a tab's name) introduces the code or list after it.
+                    label = len(spans) == 1 and _LABEL.fullmatch(sentence) is not None
+                    if (label or _is_prose(sentence)) and not sentence.rstrip().endswith("?"):
                         add(Quotable(index, sentence, "sentence", block_id))
             previous = " ".join(line.strip() for line in lines)
-    return out
+    # A sentence ending in a colon only says that something follows: it is quoted with its code or list (as a
+    # lead), never alone.
+    return [piece for piece in out if not (piece.kind == "sentence" and piece.text.rstrip().endswith(":"))]
 
 
 def _lead_in(out: list[Quotable], *, index: int, lead: str) -> Quotable | None:
@@ -194,14 +202,8 @@ def render(chosen: list[Quotable]) -> str:
     for position, (quote, code) in enumerate(parts):
         if position:
             rendered += "\n\n" if parts[position - 1][1] else " "
-        rendered += quote + (_fenced(code) if code else "")
+        rendered += quote + (f"\n\n{code}" if code else "")
     return rendered
-
-
-def _fenced(code: str) -> str:
-    """Code as a Markdown fenced block after a quote, its fence longer than any run of backticks inside."""
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", code)), default=0))
-    return f"\n\n{fence}\n{code}\n{fence}"
 
 
 def _join_items(items: list[str]) -> str:
@@ -228,7 +230,8 @@ def scoring_texts(documents: list[Document], candidates: list[Quotable]) -> list
         context = _context(documents[candidate.index - 1])
         body = f"{candidate.lead} {candidate.text}" if candidate.lead else candidate.text
         if candidate.kind == "lead":
-            body = " ".join([candidate.text, *candidate.items, candidate.code])
+            # Its code counts without the fence (the info string's language and title do count).
+            body = " ".join([candidate.text, *candidate.items, candidate.code.strip("`")])
         texts.append(f"{context}: {body}" if context else body)
     return texts
 

@@ -13,7 +13,7 @@ from django.db import DatabaseError
 from haystack import Document
 from haystack.dataclasses import ChatMessage
 
-from knowledge.markdown import FENCE
+from knowledge.markdown import without_fence_lines
 from knowledge.selectors import document_list
 from knowledge.sources import reference_is_safe
 
@@ -165,8 +165,7 @@ def source_from_document(index: int, document: Document, *, snippet_chars: int |
     whole passage)."""
     meta = document.meta
     # Code keeps its fences in chunk text (the answerer must not quote it); a snippet shows just the code.
-    text = " ".join(line for line in (document.content or "").split("\n") if line.strip() != FENCE)
-    text = " ".join(text.split())
+    text = " ".join(without_fence_lines(document.content or "").split())
     if snippet_chars is not None and len(text) > snippet_chars:
         text = text[: snippet_chars - 1].rstrip() + "…"
     return Source(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .markdown import parse_markdown
+from .markdown import parse_markdown, reads_as_mdx
 from .sites import configured_site_url, mkdocs_docs_dir, page_reference, site_root
 from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
@@ -137,7 +137,8 @@ def _plan(
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:
         reference = f"{reference_base}{legacy_key}" if reference_base else legacy_key
         return _replace(plan, title=_title_from_name(path), reference=reference, url_style="plain")
-    parsed = parse_markdown(data.decode("utf-8", errors="replace"), style=style, mdx=path.suffix.lower() == ".mdx")
+    text = data.decode("utf-8", errors="replace")
+    parsed = parse_markdown(text, style=style, mdx=reads_as_mdx(file_name=path.name, style=style))
     front = parsed.front_matter
     title = (parsed.title or _title_from_name(path))[:300]
     metadata = {name: front[name] for name in _METADATA_KEYS if name in front}

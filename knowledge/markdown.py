@@ -21,6 +21,13 @@ _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]
 _FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})(.*)$")
 _MDX_ESM = re.compile(r"^(import|export)\s")
 _MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
+# Docusaurus's tabs: <Tabs values={[{label: 'npm', value: 'npm'}]}> around <TabItem value="npm" label="npm">.
+# A JSX tag's attributes may hold {expressions}, with braces and ">" inside them.
+_TABS_OPEN = re.compile(r"^[ \t]*<Tabs(?=[\s>/]|$)")
+_TAB_ITEM = re.compile(r"<TabItem((?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)>")
+_TAB_CLOSE = re.compile(r"</TabItem\s*>|</Tabs\s*>")
+_TAB_VALUE = re.compile(r"\{([^{}]*)\}")
+_JSX_STRING = r"(?:\"([^\"]*)\"|'([^']*)'|\{\s*[\"'`]([^\"'`]*)[\"'`]\s*\})"
 _ADMONITION_OPEN = re.compile(r"^[ \t]*:::[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ \t]*(.*?)[ \t]*(?:\{[^}]*\})?[ \t]*$")
 _ADMONITION_CLOSE = re.compile(r"^[ \t]*:::[ \t]*$")
 # MkDocs (Python-Markdown's admonition, pymdownx.details and pymdownx.tabbed): `!!! note "Title"`,
@@ -45,11 +52,32 @@ _MAGIC_COMMENT = re.compile(
     r"^\s*(?://|#|--|;|%|/\*|<!--|\{/\*)\s*(?:highlight-(?:next-line|start|end)|this-will-error)\s*(?:\*/\}?|-->)?\s*$"
 )
 _FOOTNOTE_DEFINITION = re.compile(r"^([ \t]{0,3})\[\^[^\]\s]+\]:[ \t]?")
+# A code block's title, in Docusaurus's and MkDocs Material's info string: ```js title="src/app.js" {2}.
+_CODE_TITLE = re.compile(r"""(?:^|[\s{])title=(?:"([^"]*)"|'([^']*)'|([^\s}]+))""")
+_CODE_LANGUAGE = re.compile(r"^\{?\s*\.?([A-Za-z][\w+#-]*)(?=[\s}]|$)")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 BULLET = "•"
 FENCE = "```"
+
+
+def fenced(code: str, *, info: str = "") -> str:
+    """Code as a Markdown fenced block (``info``: its language and title), its fence longer than any run of
+    backticks inside."""
+    fence = "`" * max(len(FENCE), 1 + max((len(run) for run in re.findall(r"`+", code)), default=0))
+    return f"{fence}{info}\n{code}\n{fence}"
+
+
+def code_info(info: str) -> str:
+    """A fence's info string as chunks keep it: the language and the title (a file name, which the site shows
+    above the code), as Docusaurus and MkDocs Material write them; line highlights and options left out."""
+    match = _CODE_TITLE.search(info)
+    title = next((group for group in match.groups() if group), "").strip() if match else ""
+    language = _CODE_LANGUAGE.match(info)
+    quote = "'" if '"' in title else '"'
+    parts = (language.group(1) if language else "", f"title={quote}{title}{quote}" if title else "")
+    return " ".join(part for part in parts if part)
 
 
 @dataclass(frozen=True)
@@ -86,9 +114,11 @@ class ParsedMarkdown:
         return any(block.text.strip() for block in self.blocks)
 
 
-def parser() -> MarkdownIt:
-    """The CommonMark parser with tables and strikethrough, as ingestion and the demo book use it."""
-    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+def parser(*, mdx: bool = False) -> MarkdownIt:
+    """The CommonMark parser with tables and strikethrough, as ingestion and the demo book use it. MDX has no
+    indented code: text indented inside a JSX block (a tab's content) is text."""
+    markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    return markdown.disable("code") if mdx else markdown
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, str]:
@@ -131,33 +161,100 @@ def fence_roles(lines: list[str]) -> Iterator[tuple[int, str]]:
             yield index, "close" if closing else "code"
 
 
+def without_fence_lines(text: str) -> str:
+    """The text with its code fences' opening and closing lines left out (the code itself kept)."""
+    lines = text.split("\n")
+    return "\n".join(lines[index] for index, role in fence_roles(lines) if role in ("text", "code"))
+
+
 def _outside_fences(lines: list[str]) -> Iterator[tuple[int, bool]]:
     """(line index, inside a fence, its fence lines included)."""
     for index, role in fence_roles(lines):
         yield index, role != "text"
 
 
+def _depth(line: str) -> int:
+    return line.count("{") + line.count("(") + line.count("[") - line.count("}") - line.count(")") - line.count("]")
+
+
+def _jsx_attribute(attributes: str, name: str) -> str:
+    # A JSX attribute (name="x", name={'x'}) or, in a values={[...]} entry, an object property (name: 'x').
+    match = re.search(rf"(?<![\w-]){name}\s*[=:]\s*{_JSX_STRING}", attributes)
+    return next((group for group in match.groups() if group is not None), "") if match else ""
+
+
+def _tab_labels(tag: str) -> dict[str, str]:
+    """The labels a <Tabs values={[...]}> tag gives its items' values."""
+    labels = {}
+    for entry in _TAB_VALUE.findall(tag):
+        value, label = _jsx_attribute(entry, "value"), _jsx_attribute(entry, "label")
+        if value:
+            labels[value] = label or value
+    return labels
+
+
+def _unwrapped_mdx_code_blocks(lines: list[str]) -> list[str]:
+    """Docusaurus renders an ```mdx-code-block fence's content as MDX: its fence lines are dropped."""
+    out, unwrapping = list(lines), False
+    for index, role in fence_roles(lines):
+        if role == "open" and _FENCE_LINE.match(lines[index]).group(2).strip() == "mdx-code-block":
+            out[index], unwrapping = "", True
+        elif role == "close" and unwrapping:
+            out[index], unwrapping = "", False
+    return out if out == lines else _unwrapped_mdx_code_blocks(out)
+
+
+def reads_as_mdx(*, file_name: str, style: str) -> bool:
+    """Whether a book's file is MDX: a .mdx file, or any Markdown file of a Docusaurus site (Docusaurus 3 reads
+    .md files as MDX unless its config sets markdown.format to "detect")."""
+    suffix = file_name.lower().rpartition(".")[2]
+    return suffix == "mdx" or (style == "docusaurus" and suffix in {"md", "markdown"})
+
+
 def mdx_to_markdown(text: str) -> str:
-    """MDX as Markdown: drop import/export lines and {/* comments */}; JSX tags are left to the parser,
-    which keeps the text between them."""
-    lines = text.split("\n")
+    """MDX as Markdown: drop import/export statements and {/* comments */}; a Docusaurus tab reads as its
+    label and its content ("npm:" then the npm command). Other JSX tags are left to the parser, which keeps
+    the text between them. The line count stays the same."""
+    lines = _unwrapped_mdx_code_blocks(text.split("\n"))
     out: list[str] = []
-    skipping_braces = 0
+    skipping, in_tabs_tag, labels = 0, False, {}
+    tag = ""
     for index, in_fence in _outside_fences(lines):
         line = lines[index]
         if in_fence:
             out.append(line)
             continue
-        if skipping_braces > 0:
-            skipping_braces += line.count("{") + line.count("(") - line.count("}") - line.count(")")
+        if skipping > 0:  # the rest of a multi-line import or export
+            skipping += _depth(line)
             out.append("")
             continue
-        if _MDX_ESM.match(line):
-            skipping_braces = max(0, line.count("{") + line.count("(") - line.count("}") - line.count(")"))
+        # ESM starts a block, as MDX reads it: a prose line that begins "import the ..." stays prose.
+        if _MDX_ESM.match(line) and (not out or not out[-1].strip()):
+            skipping = max(0, _depth(line))
             out.append("")
             continue
-        out.append(line)
+        if in_tabs_tag or _TABS_OPEN.match(line):
+            tag += line + "\n"
+            closed = re.match(r"^[ \t]*<Tabs(?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*>", tag)
+            in_tabs_tag = closed is None and _depth(tag) >= 0 and len(tag) < 10_000
+            if in_tabs_tag:
+                out.append("")
+                continue
+            labels, line, tag = _tab_labels(tag), tag[closed.end() :].rstrip("\n") if closed else "", ""
+        out.append(_tab_items_as_labels(line, labels=labels))
     return _MDX_COMMENT.sub("", "\n".join(out))
+
+
+def _tab_items_as_labels(line: str, *, labels: dict[str, str]) -> str:
+    def label(match: re.Match) -> str:
+        attributes = match.group(1)
+        value = _jsx_attribute(attributes, "value")
+        return f"{_jsx_attribute(attributes, 'label') or labels.get(value) or value}: "
+
+    if "<TabItem" not in line and "</Tab" not in line:
+        return line
+    replaced = _TAB_CLOSE.sub("", _TAB_ITEM.sub(label, line))
+    return replaced.strip() if replaced.strip() != ":" else ""
 
 
 def admonitions_to_markdown(text: str) -> str:
@@ -310,7 +407,7 @@ def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> Par
     if mdx:
         body = mdx_to_markdown(body)
     body = extension_syntax_to_markdown(mkdocs_blocks_to_markdown(admonitions_to_markdown(body)))
-    tokens = parser().parse(body)
+    tokens = parser(mdx=mdx).parse(body)
     walker = _BlockWalker(tokens=tokens, style=style)
     blocks = walker.blocks()
     h1 = next((name for level, name, _ in walker.headings if level == 1), "")
@@ -373,7 +470,8 @@ class _BlockWalker:
             code = first.content
             if self.magic_comments:
                 code = "".join(line for line in code.splitlines(keepends=True) if not _MAGIC_COMMENT.match(line))
-            kind, text = "code", f"{FENCE}\n{code.rstrip()}\n{FENCE}" if code.strip() else ""
+            info = first.info.strip() if first.type == "fence" else ""
+            kind, text = "code", fenced(code.rstrip(), info=code_info(info)) if code.strip() else ""
         elif first.type == "html_block":
             text = _html_text(first.content)
         elif first.type in ("bullet_list_open", "ordered_list_open"):

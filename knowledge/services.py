@@ -21,6 +21,7 @@ from .conversion import ConversionFailed, DocumentGone, extract_with_budget
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import IngestionError, build_indexing_pipeline, content_hash
 from .loading import title_for
+from .markdown import reads_as_mdx
 from .models import Chunk, IngestionWorker, SourceDocument, UrlStyle
 from .signals import document_indexed
 from .sources import SourceRejected, reference_check, source_check_file, source_check_text
@@ -99,7 +100,7 @@ def _source_stream(document: SourceDocument) -> ByteStream:
     meta = {
         "title": document.title,
         "url_style": document.url_style,
-        "mdx": document.file_name.lower().endswith(".mdx"),
+        "mdx": reads_as_mdx(file_name=document.file_name, style=document.url_style),
     }
     return ByteStream(data=data, mime_type=mime_type, meta=meta)
 

@@ -18,8 +18,9 @@ BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "weather-book"
 SITE = "https://weather.example.org"
 CONVERSE = reverse("chat-converse")
 MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#+ |\|\s*---|:::", re.MULTILINE)
-# The one piece of Markdown an answer may hold: a code block after the sentence that introduces it.
-CODE_BLOCK = re.compile(r"\n\n(`{3,})\n(.*?)\n\1(?=\n|$)", re.DOTALL)
+# The one piece of Markdown an answer may hold: a code block (its language and title after the fence) after the
+# sentence that introduces it.
+CODE_BLOCK = re.compile(r"\n\n(`{3,})[^\n`]*\n(.*?)\n\1(?=\n|$)", re.DOTALL)
 
 
 @contextlib.contextmanager
@@ -69,9 +70,32 @@ def test_a_numeric_list_item_is_quoted_with_its_lead_in(api):
 def test_code_is_quoted_with_the_sentence_that_introduces_it(api):
     reply = ask(api, "How do I send a reading to the server?")
     lead = "“Send one reading per request with POST /api/readings, a JSON body and a bearer token:” [1]"
-    assert reply["answer"].startswith(lead + "\n\n```\ncurl -X POST https://weather.example.org/api/readings \\\n")
+    assert reply["answer"].startswith(lead + "\n\n```bash\ncurl -X POST https://weather.example.org/api/readings \\\n")
     assert CODE_BLOCK.search(reply["answer"]).group(2).endswith('"temperature_c": 4.2}\'')
     assert reply["sources"][0]["url"] == f"{SITE}/docs/software/server-api#sending-a-reading"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How do I install the logging server on macOS?", "“macOS:” [1]\n\n```bash\nbrew install weatherlog\n```"),
+        ("How do I install the logging server on a Raspberry Pi?", "```bash\nsudo apt install python3-weatherlog\n"),
+        ("How do I install the logging server on Windows?", "run weatherlog-setup.exe as an administrator"),
+    ],
+)
+def test_a_tab_is_quoted_under_its_label(api, question, answer):
+    # Docusaurus tabs whose labels come from <Tabs values={[...]}>, on a .md page (MDX, as Docusaurus reads it).
+    reply = ask(api, question)
+    assert answer in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/logging#installing-the-logging-server"
+
+
+def test_a_code_blocks_title_is_quoted_with_it(api):
+    reply = ask(api, "Which file holds the logging server's settings?")
+    assert (
+        '“The server reads its settings from one file:” [1]\n\n```toml title="/etc/weatherlog/logger.toml"\n'
+        in (reply["answer"])
+    )
 
 
 def test_links_use_the_site_routes_and_anchors(api):

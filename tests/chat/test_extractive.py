@@ -3,7 +3,7 @@
 import pytest
 from haystack import Document
 
-from chat.extractive import MAX_CODE_LINES, ExtractiveAnswerer, quotables, render
+from chat.extractive import MAX_CODE_LINES, ExtractiveAnswerer, quotables, render, scoring_texts
 from knowledge.embedders import shared_document_embedder, shared_text_embedder
 
 
@@ -74,9 +74,9 @@ def test_code_is_quoted_after_the_sentence_that_introduces_it(answerer):
 def test_quoted_code_is_cut_when_long_and_fenced_past_its_own_backticks():
     lines = [f"step_{n}()" for n in range(MAX_CODE_LINES + 5)]
     (lead,) = quotables([chunk("Run these steps:\n\n```python\n" + "\n".join(lines) + "\n```")])
-    assert lead.code.split("\n") == [*lines[:MAX_CODE_LINES], "…"]
+    assert lead.code.split("\n") == ["```python", *lines[:MAX_CODE_LINES], "…", "```"]
     lead, after = quotables([chunk("Write the fence like this:\n\n~~~\n```\ncode\n```\n~~~\n\nThen build it.")])
-    assert lead.code == "```\ncode\n```" and after.text == "Then build it."
+    assert lead.code == "````\n```\ncode\n```\n````" and after.text == "Then build it."
     assert render([lead]) == "“Write the fence like this:” [1]\n\n````\n```\ncode\n```\n````"
 
 
@@ -84,7 +84,19 @@ def test_a_fence_closes_only_with_its_own_kind_and_length():
     doc = chunk("Run the tool.\n\n~~~\nspeed = 2\n~~~\n\nThe tool stops at the fence.")
     assert [q.text for q in quotables([doc])] == ["Run the tool.", "The tool stops at the fence."]
     doc = chunk("Run the tool:\n\n````\n```\nThis line is code.\n````\n\nThe tool stops at the fence.")
-    assert [(q.kind, q.code) for q in quotables([doc])] == [("lead", "```\nThis line is code."), ("sentence", "")]
+    assert [(q.kind, q.code) for q in quotables([doc])] == [
+        ("lead", "````\n```\nThis line is code.\n````"),
+        ("sentence", ""),
+    ]
+
+
+def test_code_is_quoted_with_its_language_and_title():
+    doc = chunk('The server reads one file:\n\n```toml title="/etc/log.toml"\nlisten = 8080\n```')
+    (lead,) = quotables([doc])
+    assert render([lead]) == '“The server reads one file:” [1]\n\n```toml title="/etc/log.toml"\nlisten = 8080\n```'
+    # The title counts towards what the piece is about; the fence itself does not.
+    (scored,) = scoring_texts([doc], [lead])
+    assert scored.endswith(': The server reads one file: toml title="/etc/log.toml"\nlisten = 8080\n')
 
 
 def test_a_quote_after_code_starts_on_a_line_of_its_own():

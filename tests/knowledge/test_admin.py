@@ -95,7 +95,7 @@ def test_upload_mdx_with_front_matter_matches_the_ingest_command(staff_client, t
     columns = ("section", "anchor", "text")
     assert list(uploaded.chunks.values_list(*columns)) == list(loaded.chunks.values_list(*columns))
     assert list(uploaded.chunks.values_list("text", flat=True)) == [
-        "Power: Sleep between readings.\n\nFlash at 460800 baud."
+        "Power: Sleep between readings.\n\na: Flash at 460800 baud."  # a tab without a label shows its value
     ]
 
 

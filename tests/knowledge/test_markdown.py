@@ -3,7 +3,7 @@
 from haystack import Document
 
 from knowledge.ingestion import MarkdownSplitter
-from knowledge.markdown import parse_markdown, split_front_matter
+from knowledge.markdown import parse_markdown, reads_as_mdx, split_front_matter, without_fence_lines
 
 
 def blocks(text: str, **options):
@@ -72,11 +72,78 @@ def test_mdx_imports_exports_comments_and_jsx_are_read_as_text():
         ":::note Supported boards\nThe ESP32 works.\n:::\n\n:::tip[Power]\nSleep between readings.\n:::\n"
     )
     assert blocks(text, mdx=True) == [
+        ("paragraph", "Firmware", "A:"),
         ("paragraph", "Firmware", "Inside the tab."),
         ("paragraph", "Firmware", "Text with inline JSX kept."),
         ("paragraph", "Firmware", "Supported boards: The ESP32 works."),
         ("paragraph", "Firmware", "Power: Sleep between readings."),
     ]
+
+
+def test_docusaurus_tabs_read_as_their_label_and_content():
+    text = (
+        "# Install\n\n<Tabs\n  groupId=\"os\"\n  values={[\n    {label: 'Raspberry Pi OS', value: 'pi'},\n"
+        '    { value: "mac", label: "macOS" },\n  ]}>\n<TabItem value="pi">\n\n```bash\nsudo apt install tool\n```\n\n'
+        '</TabItem>\n<TabItem value="mac" default>\n\n    Indented text is text in MDX.\n\n</TabItem>\n'
+        '<TabItem value="win">\n\nNo label: the value names it.\n\n</TabItem>\n</Tabs>\n\n'
+        '<Tabs groupId="pm">\n  <TabItem value="npm" label="npm" default>npm i tool</TabItem>\n'
+        "  <TabItem value=\"yarn\" label={'Yarn'}>yarn add tool</TabItem>\n</Tabs>\n\n"
+        '<Tabs values={constants.managers}>\n<TabItem value="uv">\n\nuv add tool\n\n</TabItem>\n</Tabs>\n'
+    )
+    assert blocks(text, mdx=True) == [
+        ("paragraph", "Install", "Raspberry Pi OS:"),
+        ("code", "Install", "```bash\nsudo apt install tool\n```"),
+        ("paragraph", "Install", "macOS:"),
+        ("paragraph", "Install", "Indented text is text in MDX."),
+        ("paragraph", "Install", "win:"),
+        ("paragraph", "Install", "No label: the value names it."),
+        ("paragraph", "Install", "npm: npm i tool Yarn: yarn add tool"),
+        ("paragraph", "Install", "uv:"),
+        ("paragraph", "Install", "uv add tool"),
+    ]
+    # Line numbers are kept: the code block starts where its fence is in the file.
+    code = next(b for b in parse_markdown(text, mdx=True).blocks if b.kind == "code")
+    assert code.start_line == text.split("\n").index("```bash")
+
+
+def test_mdx_statements_start_a_block_and_mdx_code_blocks_are_unwrapped():
+    text = (
+        "import A from './a';\nimport {\n  B,\n} from './b';\n\nTo use it you must\nimport the module first.\n\n"
+        '```mdx-code-block\n<Tabs>\n<TabItem value="a" label="Apple">An apple.</TabItem>\n</Tabs>\n```\n\n'
+        "```jsx\nimport Tabs from '@theme/Tabs';\n```\n"
+    )
+    assert blocks(text, mdx=True) == [
+        ("paragraph", "", "To use it you must import the module first."),
+        ("paragraph", "", "Apple: An apple."),
+        ("code", "", "```jsx\nimport Tabs from '@theme/Tabs';\n```"),
+    ]
+
+
+def test_markdown_files_of_a_docusaurus_site_are_mdx():
+    assert reads_as_mdx(file_name="intro.mdx", style="plain")
+    assert reads_as_mdx(file_name="guide/Install.MD", style="docusaurus")
+    assert not reads_as_mdx(file_name="install.md", style="mkdocs")
+    assert not reads_as_mdx(file_name="install.md", style="plain")
+    assert not reads_as_mdx(file_name="", style="docusaurus")
+
+
+def test_code_blocks_keep_their_language_and_title():
+    text = (
+        '```js title="docusaurus.config.js" {2} showLineNumbers\nexport default {};\n```\n\n'
+        "```py title='sort.py' linenums=\"1\"\ndef sort(): ...\n```\n\n"
+        '``` { .yaml .copy title="mkdocs.yml" }\nsite_url: x\n```\n\n'
+        "```{2}\nno language\n```\n\n"
+        "````md title='it\"s.md'\n```js\nnested\n```\n````\n\n    indented()\n"
+    )
+    assert [b.text for b in parse_markdown(text).blocks] == [
+        '```js title="docusaurus.config.js"\nexport default {};\n```',
+        '```py title="sort.py"\ndef sort(): ...\n```',
+        '```yaml title="mkdocs.yml"\nsite_url: x\n```',
+        "```\nno language\n```",
+        "````md title='it\"s.md'\n```js\nnested\n```\n````",
+        "```\nindented()\n```",
+    ]
+    assert without_fence_lines(parse_markdown(text).blocks[4].text) == "```js\nnested\n```"
 
 
 def test_mkdocs_admonitions_collapsibles_and_tabs_are_read_as_their_label_and_text():
@@ -91,7 +158,7 @@ def test_mkdocs_admonitions_collapsibles_and_tabs_are_read_as_their_label_and_te
     assert blocks(text, style="mkdocs") == [
         ("paragraph", "Install", "Before you start: You need Python 3.11. Check python --version."),
         ("paragraph", "Install", "pip:"),
-        ("code", "Install", "```\npip install tool\n```"),
+        ("code", "Install", "```bash\npip install tool\n```"),
         ("paragraph", "Install", "Faster installs: Use a mirror:"),
         ("list", "Install", "• PyPI mirror"),
         ("paragraph", "Install", "Nested text."),
@@ -134,8 +201,8 @@ def test_docusaurus_magic_comments_are_left_out_of_code():
         "  title: 'Site',\n  /* highlight-start */\n  url: 'https://x',\n  /* highlight-end */\n};\n```\n\n"
         "```html\n<!-- highlight-next-line -->\n<p>hi</p>\n```\n"
     )
-    code = "```\nmodule.exports = {\n  title: 'Site',\n  url: 'https://x',\n};\n```"
-    assert [b.text for b in parse_markdown(text, style="docusaurus").blocks] == [code, "```\n<p>hi</p>\n```"]
+    code = "```js title=\"docusaurus.config.js\"\nmodule.exports = {\n  title: 'Site',\n  url: 'https://x',\n};\n```"
+    assert [b.text for b in parse_markdown(text, style="docusaurus").blocks] == [code, "```html\n<p>hi</p>\n```"]
     # Only Docusaurus gives them a meaning; elsewhere the code is as written.
     assert "// highlight-next-line" in parse_markdown(text, style="mkdocs").blocks[0].text
 

@@ -54,8 +54,14 @@ def test_a_docusaurus_book_loads_with_working_links(book, embedder_spy):
     assert firmware.url_style == "docusaurus"
     assert firmware.metadata["description"].startswith("Install and configure")
     text = " ".join(Chunk.objects.values_list("text", flat=True))
-    for leak in ("import Tabs", "sidebar_position", "truncate", "<TabItem", ":::", "**", "](", "{/*"):
+    leaks = ("import Tabs", "sidebar_position", "truncate", "<TabItem", "<Tabs", "values={[", ":::", "**", "](", "{/*")
+    for leak in leaks:
         assert leak not in text, leak
+    # A .md page of a Docusaurus site is MDX: its tabs read as their labels; its code keeps language and title.
+    logging = "\n".join(Chunk.objects.filter(document=documents[f"{SITE}/docs/logging"]).values_list("text", flat=True))
+    assert "macOS:\n\n```bash\nbrew install weatherlog\n```" in logging
+    assert '```toml title="/etc/weatherlog/logger.toml"\nlisten = ' in logging
+    assert "Windows:\n\nDownload the installer" in logging  # indented, but not code: MDX has no indented code
     anchors = set(
         Chunk.objects.filter(document=documents[f"{SITE}/docs/troubleshooting"]).values_list("anchor", flat=True)
     )
@@ -157,7 +163,7 @@ def test_mkdocs_admonitions_and_tabs_are_indexed_as_the_site_shows_them(tmp_path
     )
     run(tmp_path / "site", "--site-url", "https://docs.example.org/")
     (text,) = Chunk.objects.values_list("text", flat=True)
-    assert text == "Before you start: You need Python 3.11 or later.\n\npip:\n\n```\npip install tool\n```"
+    assert text == "Before you start: You need Python 3.11 or later.\n\npip:\n\n```bash\npip install tool\n```"
 
 
 def test_without_site_url_the_links_use_the_address_in_the_sites_config(book):
