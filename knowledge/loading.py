@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .includes import inline_includes
 from .markdown import parse_markdown, reads_as_mdx
-from .sites import configured_site_url, mkdocs_docs_dir, page_reference, site_root
+from .sites import configured_site_url, mkdocs_docs_dir, mkdocs_snippet_paths, page_reference, site_root
 from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
 
@@ -30,6 +31,19 @@ class BookFile:
     url_style: str = "plain"
     metadata: dict[str, Any] = field(default_factory=dict)
     skip: str = ""
+    site_folder: Path | None = None  # what the page may include files from (its site's folder)
+    snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
+
+    def read(self) -> bytes:
+        """The file's bytes; for a page of a Docusaurus or MkDocs site, with the files it includes inlined."""
+        data = self.path.read_bytes()
+        if self.site_folder is None or self.path.suffix.lower() not in MARKDOWN_EXTENSIONS:
+            return data
+        text = data.decode("utf-8", errors="replace")
+        inlined = inline_includes(
+            text, path=self.path, style=self.url_style, root=self.site_folder, base_paths=self.snippet_paths
+        )
+        return data if inlined == text else inlined.encode("utf-8")
 
 
 @dataclass
@@ -80,6 +94,7 @@ def scan_book(
         styles.add(style)
         # Without --site-url, the address the site's own config gives (links then work off the site too).
         published = site_url or (configured_site_url(style=style, root=base) if base else "")
+        snippet_paths = tuple(mkdocs_snippet_paths(base)) if (style == "mkdocs" and base) else ()
         if root.is_dir():
             roots.append(root.resolve().as_posix())
         for path in _files(root):
@@ -94,6 +109,7 @@ def scan_book(
                 site_url=published,
                 docs_route=docs_route,
                 reference_base=reference_base,
+                snippet_paths=snippet_paths,
             )
             found[file.key] = file
     files = sorted(found.values(), key=lambda file: file.key)
@@ -125,13 +141,28 @@ def _ignored(parts: tuple[str, ...]) -> bool:
 
 
 def _plan(
-    path: Path, *, root: Path, style: str, base: Path | None, site_url: str, docs_route: str, reference_base: str
+    path: Path,
+    *,
+    root: Path,
+    style: str,
+    base: Path | None,
+    site_url: str,
+    docs_route: str,
+    reference_base: str,
+    snippet_paths: tuple[Path, ...] = (),
 ) -> BookFile:
     folder = root if root.is_dir() else root.parent
     legacy_key = path.resolve().relative_to(folder.resolve().parent).as_posix()
     key = path.resolve().as_posix()
-    data = path.read_bytes()
-    plan = BookFile(path=path, key=key, legacy_key=legacy_key, url_style=style)
+    plan = BookFile(
+        path=path,
+        key=key,
+        legacy_key=legacy_key,
+        url_style=style,
+        site_folder=(base or folder) if style != "plain" else None,
+        snippet_paths=snippet_paths,
+    )
+    data = plan.read()
     if not data.strip():
         return _replace(plan, skip="empty", title=path.name)
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:

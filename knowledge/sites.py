@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+import yaml
+
 from .slugs import STYLES
 
 _DATE_LIKE = re.compile(r"^((\d{2}|\d{4})[-_.]\d{2}([-_.](\d{2}|\d{4}))?)(.*)$")
@@ -143,6 +145,34 @@ def _mkdocs_setting(root: Path, key: str) -> str:
             if match and match.group(1).strip():
                 return match.group(1).strip()
     return ""
+
+
+class _LenientLoader(yaml.SafeLoader):
+    """Safe YAML that reads mkdocs.yml's Python tags (!!python/name:...) as nothing instead of failing."""
+
+
+_LenientLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def mkdocs_snippet_paths(root: Path) -> list[Path]:
+    """Where an MkDocs site's snippets (pymdownx.snippets) are looked up: its ``base_path`` setting, relative to
+    the site's folder (default: the folder itself)."""
+    for name in ("mkdocs.yml", "mkdocs.yaml"):
+        config = root / name
+        if config.is_file():
+            try:
+                data = yaml.load(config.read_text("utf-8", "replace"), Loader=_LenientLoader)  # noqa: S506 - safe
+            except yaml.YAMLError:
+                break
+            extensions = data.get("markdown_extensions") if isinstance(data, dict) else None
+            for entry in extensions if isinstance(extensions, list) else []:
+                options = entry.get("pymdownx.snippets") if isinstance(entry, dict) else None
+                base = options.get("base_path") if isinstance(options, dict) else None
+                paths = [base] if isinstance(base, str) else base if isinstance(base, list) else []
+                if paths:
+                    return [root / str(path) for path in paths]
+            break
+    return [root]
 
 
 def mkdocs_docs_dir(root: Path) -> str:

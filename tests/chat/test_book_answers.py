@@ -98,6 +98,13 @@ def test_a_code_blocks_title_is_quoted_with_it(api):
     )
 
 
+def test_a_partial_is_answered_from_the_page_that_uses_it(api):
+    # `import UsbSafety from './_usb-safety.mdx'` ... `<UsbSafety />`: the partial is no page of its own.
+    reply = ask(api, "What must I disconnect before plugging the board into a computer?")
+    assert "Disconnect the solar panel before you plug the board into a computer" in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/software/firmware#installing-micropython"
+
+
 def test_links_use_the_site_routes_and_anchors(api):
     reply = ask(api, "How much rain is one tip of the bucket?")
     assert reply["sources"][0]["url"].startswith(f"{SITE}/docs/sensors/wind%20and%20rain/rain#")

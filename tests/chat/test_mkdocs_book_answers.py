@@ -56,3 +56,10 @@ def test_a_question_about_the_book_is_answered_from_its_home_page(api):
     assert reply["status"] == "answered"
     assert reply["answer"].startswith("“This handbook walks you through a small kitchen garden")
     assert reply["sources"][0]["url"] == f"{SITE}/"
+
+
+def test_a_snippet_is_answered_from_the_page_that_includes_it(api):
+    # `--8<-- "includes/frost.md:last-frost"`: one section of a file outside the docs folder.
+    reply = ask(api, "When is the last spring frost?")
+    assert "falls in mid-May" in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/getting-started/#when-to-sow"

@@ -9,7 +9,13 @@ from pathlib import PurePosixPath
 import pytest
 
 from knowledge.markdown import parse_markdown
-from knowledge.sites import configured_site_url, detect_site, page_reference, strip_number_prefix
+from knowledge.sites import (
+    configured_site_url,
+    detect_site,
+    mkdocs_snippet_paths,
+    page_reference,
+    strip_number_prefix,
+)
 from knowledge.slugs import github_slug, heading_slugger, mkdocs_slug
 
 SITE = "https://book.example.org/"
@@ -153,3 +159,21 @@ def test_site_detection(tmp_path):
 def test_the_sites_own_config_gives_its_address(tmp_path, style, name, config, expected):
     (tmp_path / name).write_text(config)
     assert configured_site_url(style=style, root=tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("site_name: S\nmarkdown_extensions:\n  - pymdownx.snippets\n", ["."]),
+        ("markdown_extensions:\n  - pymdownx.snippets:\n      base_path: [docs/snippets, .]\n", ["docs/snippets", "."]),
+        (
+            "markdown_extensions:\n  - pymdownx.superfences:\n      custom_fences:\n        - format: "
+            "!!python/name:pymdownx.superfences.fence_code_format\n  - pymdownx.snippets:\n      base_path: includes\n",
+            ["includes"],
+        ),
+        ("markdown_extensions: [\n", ["."]),  # not YAML: the default
+    ],
+)
+def test_mkdocs_snippets_are_looked_up_where_the_config_says(tmp_path, config, expected):
+    (tmp_path / "mkdocs.yml").write_text(config)
+    assert mkdocs_snippet_paths(tmp_path) == [tmp_path / path for path in expected]

@@ -84,7 +84,7 @@ class Command(BaseCommand):
                     legacy_key=file.legacy_key,
                     title=file.title,
                     file_name=file.path.name,
-                    data=file.path.read_bytes(),
+                    data=file.read(),
                     reference=file.reference,
                     url_style=file.url_style,
                     metadata=file.metadata,

@@ -31,7 +31,7 @@ def book(tmp_path) -> Path:
 def test_a_docusaurus_book_loads_with_working_links(book, embedder_spy):
     out = run(book, "--site-url", f"{SITE}/")
     assert "0 failed" in out
-    assert "9 skipped: 2 empty, 1 draft, 6 unsupported (.jpeg, .js, .json, .yml)" in out
+    assert "10 skipped: 2 empty, 1 draft, 1 partial (not a page), 6 unsupported (.jpeg, .js, .json, .yml)" in out
     assert "skipped" in out and "draft-notes.md: draft" in out
     documents = {d.reference: d for d in SourceDocument.objects.all()}
     assert SourceDocument.objects.filter(status="ready").count() == len(documents) == 30
@@ -79,6 +79,30 @@ def test_a_docusaurus_book_loads_with_working_links(book, embedder_spy):
     again = run(book, "--site-url", f"{SITE}/")
     assert "0 new or changed, 30 unchanged, 0 failed" in again
     assert embedder_spy.embedded == 0
+
+
+def test_a_docusaurus_partial_is_read_where_a_page_uses_it_and_a_change_reindexes_that_page(book):
+    run(book)
+    firmware = SourceDocument.objects.get(reference=f"{SITE}/docs/software/firmware")
+    chunks = Chunk.objects.filter(document=firmware)
+    assert chunks.filter(section="Firmware > Installing MicroPython", text__contains="Disconnect the solar panel")
+    partial = book / "docs" / "03-software" / "_usb-safety.mdx"
+    partial.write_text(partial.read_text().replace("6 V", "7 V"))
+    assert "1 new or changed, 29 unchanged, 0 failed" in run(book)
+    assert Chunk.objects.filter(document=firmware, text__contains="push 7 V back").exists()
+
+
+def test_mkdocs_snippets_are_read_where_a_page_includes_them(tmp_path):
+    root = tmp_path / "garden-book"
+    shutil.copytree(FIXTURE.parent / "garden-book", root)
+    run(root)
+    texts = "\n".join(Chunk.objects.values_list("text", flat=True))
+    assert "The last spring frost in this handbook's region falls in mid-May" in texts  # a section of a file
+    assert "first autumn frost" not in texts and "8<" not in texts
+    assert '```toml title="valve.toml"\nrain_sensor = "gpio17"\nskip_when_wet = true\nmax_minutes = 20\n```' in texts
+    (root / "includes" / "valve.toml").write_text('rain_sensor = "gpio17"\nmax_minutes = 25\n')
+    assert "1 new or changed" in run(root)
+    assert Chunk.objects.filter(text__contains="max_minutes = 25").exists()
 
 
 def test_a_deleted_file_is_pruned_and_dry_run_only_lists(tmp_path):
