@@ -116,7 +116,7 @@ class MarkdownSplitter:
             words = len(block.text.split())
             if words <= self.split_length:
                 units.append(_Unit(block.text, words, block.start_line, block.end_line, block.kind != "table"))
-            elif block.lines:
+            elif block.lines or block.kind == "code":
                 lead = blocks[index - 1].text if index and blocks[index - 1].text.rstrip().endswith(":") else ""
                 units.extend(self._line_groups(block, lead=lead))
             else:
@@ -127,21 +127,32 @@ class MarkdownSplitter:
         return units
 
     def _line_groups(self, block: Block, *, lead: str) -> list[_Unit]:
-        """Whole items or rows, as many as fit; every group after the first repeats the lead-in line."""
+        """Whole items, rows or lines of code, as many as fit; every group after the first repeats the lead-in
+        line, and every group of code lines is fenced as the block was."""
+        lines_of = block.lines
+        opener = closer = ""
+        if block.kind == "code":
+            opener, *lines_of, closer = block.text.split("\n")
+            lead = lead and lead + "\n"  # the fence starts a line of its own after it
         groups: list[tuple[list[str], int]] = [([], 0)]  # (lines, their words)
-        budget = self.split_length
-        for line in block.lines:
+        # The lead-in goes with every group (the first follows it in the same chunk when both fit).
+        budget = self.split_length - len(lead.split())
+        for line in lines_of:
             size = len(line.split())
             lines, words = groups[-1]
             if lines and words + size > budget:
                 groups.append(([], 0))
-                budget = self.split_length - len(lead.split())
             lines, words = groups[-1]
             lines.append(line)
             groups[-1] = (lines, words + size)
+
+        def text(number: int, lines: list[str]) -> str:
+            body = "\n".join([opener, *lines, closer] if opener else lines)
+            return ("" if number == 0 or not lead else lead + "\n") + body
+
         return [
             _Unit(
-                ("" if number == 0 or not lead else lead + "\n") + "\n".join(lines),
+                text(number, lines),
                 words,
                 block.start_line,
                 block.end_line,

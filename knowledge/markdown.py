@@ -28,8 +28,9 @@ _TAB_ITEM = re.compile(r"<TabItem((?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)>")
 _TAB_CLOSE = re.compile(r"</TabItem\s*>|</Tabs\s*>")
 _TAB_VALUE = re.compile(r"\{([^{}]*)\}")
 _JSX_STRING = r"(?:\"([^\"]*)\"|'([^']*)'|\{\s*[\"'`]([^\"'`]*)[\"'`]\s*\})"
-_ADMONITION_OPEN = re.compile(r"^[ \t]*:::[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ \t]*(.*?)[ \t]*(?:\{[^}]*\})?[ \t]*$")
-_ADMONITION_CLOSE = re.compile(r"^[ \t]*:::[ \t]*$")
+# Docusaurus admonitions; one nested in another is fenced with more colons (::::: around ::::).
+_ADMONITION_OPEN = re.compile(r"^[ \t]*:{3,}[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ \t]*(.*?)[ \t]*(?:\{[^}]*\})?[ \t]*$")
+_ADMONITION_CLOSE = re.compile(r"^[ \t]*:{3,}[ \t]*$")
 # MkDocs (Python-Markdown's admonition, pymdownx.details and pymdownx.tabbed): `!!! note "Title"`,
 # `??? tip` / `???+ tip` (collapsible) and `=== "Tab"`, each followed by its content indented four spaces.
 _MKDOCS_BLOCK = re.compile(

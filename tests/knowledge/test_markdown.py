@@ -236,3 +236,29 @@ def test_split_lists_repeat_their_lead_in():
     chunks = MarkdownSplitter(split_length=80, split_overlap=10).run(documents=[Document(content=text)])["documents"]
     assert len(chunks) > 2
     assert all("Follow these steps:" in chunk.content for chunk in chunks)
+
+
+def test_long_code_is_split_between_lines_and_every_part_is_fenced():
+    code = "\n".join(f"step_{i} = run(task_{i}, retries=3)  # {i}" + ("\n" if i % 10 == 0 else "") for i in range(60))
+    text = f'# Guide\n\nRun this script:\n\n```python title="run.py"\n{code}\n```\n\nDone.\n'
+    chunks = MarkdownSplitter(split_length=80, split_overlap=10).run(documents=[Document(content=text)])["documents"]
+    parts = [chunk.content for chunk in chunks if "step_" in chunk.content]
+    assert len(parts) > 3
+    for number, part in enumerate(parts):
+        body = part.split('```python title="run.py"\n', 1)[1].removesuffix("\n\nDone.")
+        assert body.endswith("\n```") and "```" not in body[:-4], part
+        assert part.startswith("Run this script:\n\n```python") if number else "Run this script:" in part
+    lines = [line for part in parts for line in part.split("\n") if line.startswith("step_")]
+    assert lines == [line for line in code.split("\n") if line]  # every line once, whole, in order
+    assert any("\n\nstep_" in part for part in parts)  # blank lines inside the code are kept
+
+
+def test_nested_docusaurus_admonitions_are_read_as_their_labels_and_text():
+    text = ":::::info Parent\n\nParent text.\n\n::::danger[Child]\n\nChild text.\n\n::::\n\n:::::\n\nAfter.\n"
+    assert [b.text for b in parse_markdown(text, mdx=True).blocks] == [
+        "Parent:",
+        "Parent text.",
+        "Child:",
+        "Child text.",
+        "After.",
+    ]
