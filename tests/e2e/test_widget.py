@@ -112,8 +112,12 @@ def test_quoted_code_is_shown_as_a_code_block(page):
     assert code.count() == 1
     command = "15 3 * * * cd /srv/chatbot && .venv/bin/python manage.py purge_feedback --older-than 90d"
     assert code.inner_text() == command
+    # The block's title (```text title="crontab"), above it as the book's site shows it; as text, never HTML.
+    assert bubble.locator(".cbw-answer .cbw-code-title + pre.cbw-code").count() == 1
+    assert bubble.locator(".cbw-code-title").inner_text() == "crontab"
     answer = bubble.locator(".cbw-answer").inner_text()
-    assert "```" not in answer and answer.startswith("“Delete old rows with a cron line such as:”")
+    assert "```" not in answer and "title=" not in answer
+    assert answer.startswith("“Delete old rows with a cron line such as:”")
     assert "09-the-content-loop.md#" in bubble.locator("a.cbw-cite").first.get_attribute("href")
     # The block scrolls sideways inside the panel instead of widening it.
     assert page.evaluate("() => getComputedStyle(document.querySelector('.cbw-code')).overflowX") == "auto"

@@ -305,8 +305,10 @@
     return bar;
   }
 
-  // A fenced code block (a Markdown fence of three or more backticks, closed by the same fence on a line of its own).
-  var CODE_BLOCK = /(^|\n)(`{3,})[^\n`]*\n([\s\S]*?)\n\2[ \t]*(?=\n|$)/g;
+  // A fenced code block (a Markdown fence of three or more backticks, closed by the same fence on a line of its own),
+  // its info string (language, then title="file name" as Docusaurus and MkDocs write it) after the opening fence.
+  var CODE_BLOCK = /(^|\n)(`{3,})([^\n`]*)\n([\s\S]*?)\n\2[ \t]*(?=\n|$)/g;
+  var CODE_TITLE = /(?:^|\s)title=(?:"([^"]*)"|'([^']*)')/;
 
   // The answer's text with its code blocks as <pre><code> and its [n] as links to the sources; all as text nodes.
   function appendAnswer(answer, text, bySource) {
@@ -314,8 +316,10 @@
     CODE_BLOCK.lastIndex = 0;
     while ((match = CODE_BLOCK.exec(text))) {
       appendCited(answer, trimLines(text.slice(last, match.index)), bySource);
+      var title = CODE_TITLE.exec(match[3]);
+      if (title) answer.appendChild(el("div", { class: "cbw-code-title" }, title[1] || title[2]));
       var pre = el("pre", { class: "cbw-code" });
-      pre.appendChild(el("code", {}, match[3]));
+      pre.appendChild(el("code", {}, match[4]));
       answer.appendChild(pre);
       last = CODE_BLOCK.lastIndex;
     }
