@@ -108,7 +108,8 @@ def docusaurus_page_route(path: PurePosixPath, front_matter: dict[str, Any]) -> 
     if isinstance(slug, str) and slug.strip():
         return _join(slug.strip())
     stem = _stem(path)
-    return _join(path.parent.as_posix() if stem.lower() == "index" else (path.parent / stem).as_posix())
+    route = path.parent if stem.lower() == "index" else path.parent / stem
+    return _join("" if route == PurePosixPath(".") else route.as_posix())
 
 
 def mkdocs_route(path: PurePosixPath) -> str:

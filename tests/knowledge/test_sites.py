@@ -49,6 +49,8 @@ ROUTES = [
     ("docusaurus", "blog/2024-03-05-x.md", {"slug": "/coast"}, "https://book.example.org/blog/coast"),
     ("docusaurus", "blog/welcome.md", {}, "https://book.example.org/blog/welcome"),
     ("docusaurus", "src/pages/about.md", {}, "https://book.example.org/about"),
+    ("docusaurus", "src/pages/index.md", {}, "https://book.example.org/"),
+    ("docusaurus", "src/pages/guide/index.mdx", {}, "https://book.example.org/guide"),
     ("mkdocs", "docs/index.md", {}, "https://book.example.org/"),
     ("mkdocs", "docs/setup.md", {}, "https://book.example.org/setup/"),
     ("mkdocs", "docs/guide/index.md", {}, "https://book.example.org/guide/"),
