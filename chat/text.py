@@ -213,3 +213,13 @@ def plain(text: str) -> str:
 def asks_about_the_book(question: str) -> bool:
     """Whether the whole question asks what the book is about, whom it is for or what it covers."""
     return bool(_ABOUT_THE_BOOK.fullmatch(question.strip().rstrip("?.! ").strip()))
+
+
+_HOW_TO = re.compile(
+    r"how (?:do|can|should|would|could) (?:i|we|you|one)\b|how to\b|what(?:'s| is) the (?:command|way) to\b", re.I
+)
+
+
+def asks_how_to(question: str) -> bool:
+    """Whether the question asks how to do something (a command, a procedure), not what something is."""
+    return bool(_HOW_TO.match(question.strip()))

@@ -98,6 +98,14 @@ def test_a_code_blocks_title_is_quoted_with_it(api):
     )
 
 
+def test_a_how_to_question_is_answered_with_the_command(api):
+    # "The logging server in this book accepts readings over HTTPS..." shares more words with the question; the
+    # lead-in with its curl command is what the reader can act on.
+    reply = ask(api, "How do I send a reading to the logging server?")
+    assert "```bash\ncurl -X POST https://weather.example.org/api/readings" in reply["answer"]
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/software/server-api#sending-a-reading"
+
+
 def test_a_partial_is_answered_from_the_page_that_uses_it(api):
     # `import UsbSafety from './_usb-safety.mdx'` ... `<UsbSafety />`: the partial is no page of its own.
     reply = ask(api, "What must I disconnect before plugging the board into a computer?")

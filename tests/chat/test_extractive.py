@@ -117,3 +117,20 @@ def test_markdown_left_in_old_chunks_is_removed_from_answers(answerer):
     assert answer(answerer, "What is the Zero Moment Point?", doc) == (
         "“The Zero Moment Point is the point where the ground reaction acts.” [1]"
     )
+
+
+def test_a_how_to_question_gives_the_command_a_bonus(answerer):
+    # The weather book's "How do I send a reading to the logging server?" (tests/chat/test_book_answers.py) is
+    # answered with its curl command this way; a sentence sharing more of its words scored higher before.
+    doc = chunk(
+        "The logging server accepts readings over HTTPS at a single endpoint.\n\n"
+        "Post each reading with a bearer token:\n\n```bash\ncurl -X POST https://example.org/api/readings\n```"
+    )
+    sentence, lead = quotables([doc])
+    plain = ExtractiveAnswerer(sentence_embedder=answerer.sentence_embedder, procedure_bonus=0.0)
+    for question, gain in [("How do I send a reading?", answerer.procedure_bonus), ("What is a reading?", 0.0)]:
+        embedding = shared_text_embedder().run(text=question)["embedding"]
+        with_bonus = answerer._scores(question, [doc], [sentence, lead], embedding)
+        without = plain._scores(question, [doc], [sentence, lead], embedding)
+        assert with_bonus[0] == pytest.approx(without[0])  # prose never gains
+        assert with_bonus[1] == pytest.approx(without[1] + gain)

@@ -61,3 +61,20 @@ def test_stems_are_right_when_many_threads_stem_at_once():
 )
 def test_questions_about_the_book_itself(question, about_the_book):
     assert text.asks_about_the_book(question) is about_the_book
+
+
+@pytest.mark.parametrize(
+    ("question", "how_to"),
+    [
+        ("How do I send a reading to the server?", True),
+        ("how can we flash the board", True),
+        ("How to install the logger on macOS?", True),
+        ("What is the command to restart it?", True),
+        ("How does the rain gauge work?", False),  # how something works: an explanation, not a procedure
+        ("How much does the station cost?", False),
+        ("What is the dew point?", False),
+        ("Where do I find the logs? How do I read them?", False),  # only a question that starts so
+    ],
+)
+def test_questions_that_ask_how_to_do_something(question, how_to):
+    assert text.asks_how_to(question) is how_to
