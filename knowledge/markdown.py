@@ -23,8 +23,10 @@ _MDX_ESM = re.compile(r"^(import|export)\s")
 _MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
 # Docusaurus's tabs: <Tabs values={[{label: 'npm', value: 'npm'}]}> around <TabItem value="npm" label="npm">.
 # A JSX tag's attributes may hold {expressions}, with braces and ">" inside them.
+_JSX_ATTRIBUTES = r"(?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*"
 _TABS_OPEN = re.compile(r"^[ \t]*<Tabs(?=[\s>/]|$)")
-_TAB_ITEM = re.compile(r"<TabItem((?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)>")
+_TABS_TAG = re.compile(rf"^[ \t]*<Tabs{_JSX_ATTRIBUTES}>")
+_TAB_ITEM = re.compile(rf"<TabItem({_JSX_ATTRIBUTES})>")
 _TAB_CLOSE = re.compile(r"</TabItem\s*>|</Tabs\s*>")
 _TAB_VALUE = re.compile(r"\{([^{}]*)\}")
 _JSX_STRING = r"(?:\"([^\"]*)\"|'([^']*)'|\{\s*[\"'`]([^\"'`]*)[\"'`]\s*\})"
@@ -236,7 +238,7 @@ def mdx_to_markdown(text: str) -> str:
             continue
         if in_tabs_tag or _TABS_OPEN.match(line):
             tag += line + "\n"
-            closed = re.match(r"^[ \t]*<Tabs(?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*>", tag)
+            closed = _TABS_TAG.match(tag)
             in_tabs_tag = closed is None and _depth(tag) >= 0 and len(tag) < 10_000
             if in_tabs_tag:
                 out.append("")
