@@ -131,6 +131,8 @@ class MarkdownSplitter:
         line, and every group of code lines is fenced as the block was."""
         lines_of = block.lines
         opener = closer = ""
+        if len(lead.split()) > self.split_length // 2:
+            lead = ""  # a lead-in that long would crowd out what it introduces: it stays in its own chunk
         if block.kind == "code":
             opener, *lines_of, closer = block.text.split("\n")
             lead = lead and lead + "\n"  # the fence starts a line of its own after it

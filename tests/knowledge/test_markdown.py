@@ -262,3 +262,12 @@ def test_nested_docusaurus_admonitions_are_read_as_their_labels_and_text():
         "Child text.",
         "After.",
     ]
+
+
+def test_a_lead_in_longer_than_half_a_chunk_is_not_repeated():
+    lead = " ".join(["word"] * 50) + ":"
+    items = "\n".join(f"- item {i} with a few more words" for i in range(40))
+    text = f"# Guide\n\n{lead}\n\n{items}\n"
+    chunks = MarkdownSplitter(split_length=80, split_overlap=10).run(documents=[Document(content=text)])["documents"]
+    assert sum(lead in chunk.content for chunk in chunks) == 1
+    assert all(len(chunk.content.split()) <= 80 for chunk in chunks)
