@@ -75,42 +75,58 @@ def test_code_is_quoted_with_the_sentence_that_introduces_it(api):
     assert reply["sources"][0]["url"] == f"{SITE}/docs/software/server-api#sending-a-reading"
 
 
+LOGGING = f"{SITE}/docs/logging#installing-the-logging-server"
+
+
 @pytest.mark.parametrize(
-    ("question", "answer"),
+    ("question", "answer", "url"),
     [
-        ("How do I install the logging server on macOS?", "“macOS:” [1]\n\n```bash\nbrew install weatherlog\n```"),
-        ("How do I install the logging server on a Raspberry Pi?", "```bash\nsudo apt install python3-weatherlog\n"),
-        ("How do I install the logging server on Windows?", "run weatherlog-setup.exe as an administrator"),
+        # Docusaurus tabs labelled by <Tabs values={[...]}>, on a .md page (MDX, as Docusaurus reads it).
+        pytest.param(
+            "How do I install the logging server on macOS?",
+            "“macOS:” [1]\n\n```bash\nbrew install weatherlog\n```",
+            LOGGING,
+            id="tab-label",
+        ),
+        pytest.param(
+            "How do I install the logging server on a Raspberry Pi?",
+            "```bash\nsudo apt install python3-weatherlog\n",
+            LOGGING,
+            id="tab-value-label",
+        ),
+        pytest.param(  # indented inside its tab, and text: MDX has no indented code
+            "How do I install the logging server on Windows?",
+            "run weatherlog-setup.exe as an administrator",
+            LOGGING,
+            id="tab-indented-text",
+        ),
+        pytest.param(
+            "Which file holds the logging server's settings?",
+            '“The server reads its settings from one file:” [1]\n\n```toml title="/etc/weatherlog/logger.toml"\n',
+            LOGGING,
+            id="code-title",
+        ),
+        # "The logging server in this book accepts readings over HTTPS..." shares more words with the question;
+        # the lead-in with its curl command is what the reader can act on.
+        pytest.param(
+            "How do I send a reading to the logging server?",
+            "```bash\ncurl -X POST https://weather.example.org/api/readings",
+            f"{SITE}/docs/software/server-api#sending-a-reading",
+            id="how-to-command",
+        ),
+        # `import UsbSafety from './_usb-safety.mdx'` ... `<UsbSafety />`: the partial is no page of its own.
+        pytest.param(
+            "What must I disconnect before plugging the board into a computer?",
+            "Disconnect the solar panel before you plug the board into a computer",
+            f"{SITE}/docs/software/firmware#installing-micropython",
+            id="partial",
+        ),
     ],
 )
-def test_a_tab_is_quoted_under_its_label(api, question, answer):
-    # Docusaurus tabs whose labels come from <Tabs values={[...]}>, on a .md page (MDX, as Docusaurus reads it).
+def test_answers_read_the_page_as_its_site_shows_it(api, question, answer, url):
     reply = ask(api, question)
     assert answer in reply["answer"]
-    assert reply["sources"][0]["url"] == f"{SITE}/docs/logging#installing-the-logging-server"
-
-
-def test_a_code_blocks_title_is_quoted_with_it(api):
-    reply = ask(api, "Which file holds the logging server's settings?")
-    assert (
-        '“The server reads its settings from one file:” [1]\n\n```toml title="/etc/weatherlog/logger.toml"\n'
-        in (reply["answer"])
-    )
-
-
-def test_a_how_to_question_is_answered_with_the_command(api):
-    # "The logging server in this book accepts readings over HTTPS..." shares more words with the question; the
-    # lead-in with its curl command is what the reader can act on.
-    reply = ask(api, "How do I send a reading to the logging server?")
-    assert "```bash\ncurl -X POST https://weather.example.org/api/readings" in reply["answer"]
-    assert reply["sources"][0]["url"] == f"{SITE}/docs/software/server-api#sending-a-reading"
-
-
-def test_a_partial_is_answered_from_the_page_that_uses_it(api):
-    # `import UsbSafety from './_usb-safety.mdx'` ... `<UsbSafety />`: the partial is no page of its own.
-    reply = ask(api, "What must I disconnect before plugging the board into a computer?")
-    assert "Disconnect the solar panel before you plug the board into a computer" in reply["answer"]
-    assert reply["sources"][0]["url"] == f"{SITE}/docs/software/firmware#installing-micropython"
+    assert reply["sources"][0]["url"] == url
 
 
 def test_links_use_the_site_routes_and_anchors(api):
