@@ -21,7 +21,7 @@ from haystack.dataclasses import ChatMessage, StreamingChunk
 
 from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
-from knowledge.markdown import fence_roles, fenced
+from knowledge.markdown import fence_info, fence_roles, fenced
 
 from .text import MAX_SENTENCE_WORDS, asks_how_to, content_words, plain, split_sentences
 
@@ -73,7 +73,7 @@ def _blocks(text: str) -> list[tuple[str | None, list[str]]]:
     for index, role in fence_roles(lines):
         line = lines[index]
         if role in ("open", "close"):
-            blocks.append((line.strip().lstrip("`~").strip() if role == "open" else None, []))
+            blocks.append((fence_info(line) if role == "open" else None, []))
         elif role == "text" and not line.strip():
             blocks.append((None, []))
         else:

@@ -164,6 +164,12 @@ def fence_roles(lines: list[str]) -> Iterator[tuple[int, str]]:
             yield index, "close" if closing else "code"
 
 
+def fence_info(line: str) -> str:
+    """The info string (language, title, options) of a fence's opening line; '' for any other line."""
+    match = _FENCE_LINE.match(line)
+    return match.group(2).strip() if match else ""
+
+
 def without_fence_lines(text: str) -> str:
     """The text with its code fences' opening and closing lines left out (the code itself kept)."""
     lines = text.split("\n")
@@ -200,7 +206,7 @@ def _unwrapped_mdx_code_blocks(lines: list[str]) -> list[str]:
     """Docusaurus renders an ```mdx-code-block fence's content as MDX: its fence lines are dropped."""
     out, unwrapping = list(lines), False
     for index, role in fence_roles(lines):
-        if role == "open" and _FENCE_LINE.match(lines[index]).group(2).strip() == "mdx-code-block":
+        if role == "open" and fence_info(lines[index]) == "mdx-code-block":
             out[index], unwrapping = "", True
         elif role == "close" and unwrapping:
             out[index], unwrapping = "", False
