@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from .markdown import fence_roles, split_front_matter
+from .markdown import SNIPPET_MARKER, fence_roles, split_front_matter
 
 # Nested includes deeper than this, and a page grown past this many characters, stop including: a loop of
 # includes, or one included file used a thousand times, must not take the loader's memory.
@@ -19,11 +19,15 @@ MAX_CHARS = 5_000_000
 
 # pymdownx.snippets: `--8<-- "file.md"` on a line of its own (`;--8<--` shows the line as written), or a block of
 # file names between two `--8<--` lines. A name may end in `:start:end` (1-based line numbers) or `:section`.
-_SNIPPET_LINE = re.compile(r"""^(?P<indent>[ \t]*)(?P<escape>;*)-+8<-+[ \t]+(?P<quote>["'])(?P<name>.+?)(?P=quote)$""")
-_SNIPPET_BLOCK = re.compile(r"^[ \t]*(?P<escape>;*)-+8<-+$")
+_SNIPPET_LINE = re.compile(
+    rf"""^(?P<indent>[ \t]*)(?P<escape>;*){SNIPPET_MARKER}[ \t]+(?P<quote>["'])(?P<name>.+?)(?P=quote)$"""
+)
+_SNIPPET_BLOCK = re.compile(rf"^[ \t]*(?P<escape>;*){SNIPPET_MARKER}$")
 _NAME = r"[a-z][-_0-9a-z]*"
 _SNIPPET_PART = re.compile(rf"^(?P<file>.*?)(?::(?P<start>\d*)(?::(?P<end>\d*))?|:(?P<section>{_NAME}))?$", re.I)
-_SECTION_MARK = re.compile(rf"-+8<-+[ \t]+\[[ \t]*(?P<kind>start|end)[ \t]*:[ \t]*(?P<name>{_NAME})[ \t]*\]", re.I)
+_SECTION_MARK = re.compile(
+    rf"{SNIPPET_MARKER}[ \t]+\[[ \t]*(?P<kind>start|end)[ \t]*:[ \t]*(?P<name>{_NAME})[ \t]*\]", re.I
+)
 # Docusaurus: a default import of a Markdown file, and a component used alone on its line.
 _MDX_IMPORT = re.compile(
     r"""^import\s+(?P<name>[A-Z]\w*)\s+from\s+(?P<quote>["'])(?P<path>[^"']+\.mdx?)(?P=quote);?\s*$"""
@@ -66,7 +70,7 @@ class _Snippets:
             block = _SNIPPET_BLOCK.match(line)
             single = _SNIPPET_LINE.match(line)
             if (block or single) and (block or single).group("escape"):
-                out.append(line.replace(";", "", 1))
+                out.append(line)  # shown as written, one `;` fewer: knowledge.markdown reads it so
             elif block:
                 in_block = not in_block
             elif single:

@@ -46,8 +46,11 @@ _ATTR_LIST = re.compile(rf"\s*\\?\{{(:?)[ \t]*({_ATTR}(?:[ \t]+{_ATTR})*)[ \t]*\
 # Shown as nothing, or elsewhere on the page: footnote references ([^1]; the note's own text is kept where it is
 # defined) and icon shortcodes (:material-check:).
 _INVISIBLE = re.compile(r"\[\^[^\]\s]+\](?!:)|:(?:material|fontawesome|octicons|simple)-[\w-]+:")
-# Lines the page never shows: snippet includes (--8<-- "file.md"), abbreviation definitions (*[HTML]: ...).
-_SNIPPET = re.compile(r"^[ \t]*-{1,2}8<-{1,2}")
+# pymdownx.snippets' marker (--8<--, with any number of dashes either side), as knowledge.includes reads it.
+SNIPPET_MARKER = r"-+8<-+"
+# Lines the page never shows: snippet includes (--8<-- "file.md") left over once includes are inlined, and
+# abbreviation definitions (*[HTML]: ...). An escaped marker line (;--8<--) shows as written, one `;` fewer.
+_SNIPPET = re.compile(rf"^[ \t]*(?P<escape>;*){SNIPPET_MARKER}")
 _ABBREVIATION = re.compile(r"^[ \t]{0,3}\*\[[^\]]+\]:")
 # Docusaurus's magic comments in code (// highlight-next-line, # highlight-start, <!-- highlight-end -->...):
 # the site highlights the lines they mark and never shows the comment itself.
@@ -328,15 +331,20 @@ def _dedented(line: str, columns: int) -> str:
 
 def extension_syntax_to_markdown(text: str) -> str:
     """Lines of Markdown extensions the page does not show as written: snippet includes and abbreviation
-    definitions are dropped, a footnote's definition keeps its text without its marker. Line count kept."""
+    definitions are dropped (an escaped snippet line shows, without its escape), a footnote's definition keeps
+    its text without its marker. Line count kept."""
     lines = text.split("\n")
     out: list[str] = []
     in_snippet_block = False
     for index, in_fence in _outside_fences(lines):
         line = lines[index]
-        if in_fence:
+        snippet = _SNIPPET.match(line)
+        if snippet and snippet.group("escape"):
+            # Snippets are read before anything else (fences too): an escaped line shows, one `;` fewer.
+            out.append(line.replace(";", "", 1))
+        elif in_fence:
             out.append(line)
-        elif _SNIPPET.match(line):
+        elif snippet:
             # A bare --8<-- line opens or closes a block of file names, one per line.
             in_snippet_block ^= not line.strip().strip("-8<")
             out.append("")

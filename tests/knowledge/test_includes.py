@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.includes import inline_includes
+from knowledge.markdown import parse_markdown
 
 
 def write(root: Path, name: str, text: str) -> Path:
@@ -49,7 +50,22 @@ def test_mkdocs_snippets_never_leave_the_site_loop_or_download(site):
         '--8<-- "../secret.md"\n--8<-- "/etc/hostname"\n--8<-- "https://example.org/x.md"\n'
         '--8<-- "includes/missing.md"\n--8<-- "includes/loop.md"\n;--8<-- "includes/note.md"'
     )
-    assert snippets(site, text) == 'Loop.\n--8<-- "includes/note.md"'
+    assert snippets(site, text) == 'Loop.\n;--8<-- "includes/note.md"'  # knowledge.markdown shows it unescaped
+
+
+def test_an_escaped_snippet_line_shows_once_without_its_escape_and_any_marker_length_is_a_snippet(site):
+    text = (
+        'Write ;--8<-- "x.md" as follows.\n\n;--8<-- "includes/note.md"\n\n---8<--- "includes/note.md"\n\n'
+        '```text\n;--8<-- "includes/note.md"\n--8<-- "includes/note.md"\n```\n\n-8<-\nincludes/note.md\n-8<-\n'
+    )
+    blocks = parse_markdown(snippets(site, text), style="mkdocs").blocks
+    assert [block.text for block in blocks] == [
+        'Write ;--8<-- "x.md" as follows.',
+        '--8<-- "includes/note.md"',
+        "Shared note.",
+        '```text\n--8<-- "includes/note.md"\nShared note.\n```',
+        "Shared note.",
+    ]
 
 
 def test_mkdocs_snippets_are_looked_up_in_the_configured_base_paths(site):
