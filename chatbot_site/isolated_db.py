@@ -21,9 +21,12 @@ def isolated_database(*, suffix: str) -> Iterator[str]:
         yield name
     finally:
         from chat.concurrency import shutdown_worker_pool  # noqa: PLC0415
+        from chat.feedback_services import answer_counts_write  # noqa: PLC0415
 
-        # Answers still being recorded finish first, and the recording thread hands back its connection.
+        # Answers still being recorded finish first, and the recording thread hands back its connection. Their
+        # counts are written here, not by a timer that would fire once the default database is the real one again.
         shutdown_worker_pool()
+        answer_counts_write()
         # Connections other code opened (servers, other libraries) would block DROP DATABASE.
         with connections["default"].cursor() as cursor:
             cursor.execute(
