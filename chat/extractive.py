@@ -11,7 +11,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,10 @@ _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
 MAX_LIST_ITEMS = 8
+# A setting in a code block (`max_minutes = 20`, `port: 8080`, `export TOKEN=...`, `"key": value`), with a value.
+_SETTING = re.compile(r"""^\s*(?:export\s+|-\s+)?["']?(?P<key>[A-Za-z_][\w.-]*\w)["']?\s*(?:=|:(?!:))\s*\S""")
+_WORD = re.compile(r"[A-Za-z_][\w.-]*\w")
+MAX_SETTING_LINES = 3
 # A code block quoted after its lead-in is cut past this many lines or characters (the citation has it whole).
 MAX_CODE_LINES = 12
 MAX_CODE_CHARS = 800
@@ -55,7 +59,7 @@ class Quotable:
     lead: str = ""
     caption: str = ""
     items: tuple[str, ...] = ()
-    code: str = ""
+    code: str = ""  # a lead-in's code block, or the settings a sentence names from the code beside it
 
 
 def _is_prose(sentence: str) -> bool:
@@ -111,6 +115,7 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
     out: list[Quotable] = []
     seen: set[str] = set()
     block_id = 0
+    code_blocks: dict[int, tuple[int, str, list[str]]] = {}  # block id: (document number, info string, lines)
 
     def add(candidate: Quotable) -> None:
         key = " ".join(content_words(candidate.text))
@@ -131,6 +136,7 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
             lead = previous if previous.rstrip().endswith(":") else ""
             introduced = _lead_in(out, index=index, lead=lead)
             if info is not None:
+                code_blocks[block_id] = (index, info, lines)
                 # The code a lead-in introduces is quoted with it; code alone is not an answer.
                 if introduced:
                     code = fenced(_quoted_code(lines), info=info)
@@ -162,7 +168,26 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
             previous = " ".join(line.strip() for line in lines)
     # A sentence ending in a colon only says that something follows: it is quoted with its code or list (as a
     # lead), never alone.
-    return [piece for piece in out if not (piece.kind == "sentence" and piece.text.rstrip().endswith(":"))]
+    return [
+        _with_settings(piece, code_blocks=code_blocks)
+        for piece in out
+        if not (piece.kind == "sentence" and piece.text.rstrip().endswith(":"))
+    ]
+
+
+def _with_settings(piece: Quotable, *, code_blocks: dict[int, tuple[int, str, list[str]]]) -> Quotable:
+    """A sentence that names a setting of the code block beside it in its chunk ("never waters for longer than
+    max_minutes" after a block holding `max_minutes = 20`) is quoted with that setting's line: the sentence
+    alone names the setting, the line gives its value."""
+    if piece.kind != "sentence":
+        return piece
+    words = set(_WORD.findall(piece.text))
+    for block in (piece.block - 1, piece.block + 1):
+        index, info, lines = code_blocks.get(block, (0, "", []))
+        named = [line.rstrip() for line in lines if (m := _SETTING.match(line)) and m.group("key") in words]
+        if index == piece.index and named:
+            return replace(piece, code=fenced("\n".join(named[:MAX_SETTING_LINES]), info=info))
+    return piece
 
 
 def _lead_in(out: list[Quotable], *, index: int, lead: str) -> Quotable | None:
@@ -380,7 +405,8 @@ class ExtractiveAnswerer:
         on_page = np.array([bool(m.get("on_page")) + 0.5 * bool(m.get("on_section")) for m in metas], dtype=float)
         bonus = self.page_bonus * on_page
         if asks_how_to(question):
-            bonus = bonus + self.procedure_bonus * np.array([bool(c.code) for c in candidates], dtype=float)
+            commands = [c.kind == "lead" and bool(c.code) for c in candidates]
+            bonus = bonus + self.procedure_bonus * np.array(commands, dtype=float)
         if embedding is None:
             return lexical + bonus
         vectors = self._sentence_vectors(texts)

@@ -99,6 +99,26 @@ def test_code_is_quoted_with_its_language_and_title():
     assert scored.endswith(': The server reads one file: toml title="/etc/log.toml"\nlisten = 8080\n')
 
 
+def test_a_sentence_naming_a_setting_of_the_code_beside_it_is_quoted_with_that_line():
+    doc = chunk(
+        'It reads one file:\n\n```toml title="valve.toml"\nrain_sensor = "gpio17"\nmax_minutes = 20\n'
+        "  [limits]\n```\n\nIt never waters for longer than max_minutes at a time. It has a rain sensor.\n\n"
+        "```yaml\nexport TOKEN=abc\n- name: backyard\nstation:\n```\n\nSet TOKEN and the station name first.\n\n"
+        "Nothing here names max_minutes beside code."
+    )
+    pieces = {q.text: q.code for q in quotables([doc])}
+    assert pieces["It never waters for longer than max_minutes at a time."] == (
+        '```toml title="valve.toml"\nmax_minutes = 20\n```'
+    )
+    assert pieces["It has a rain sensor."] == ""  # "rain_sensor" is not the words "rain sensor"
+    # The next block too; a key without a value ("station:") names no setting.
+    assert pieces["Set TOKEN and the station name first."] == "```yaml\nexport TOKEN=abc\n- name: backyard\n```"
+    assert pieces["Nothing here names max_minutes beside code."] == ""
+    # In another chunk, the same block ids' neighbours are not beside it.
+    other = chunk("It never waters for longer than max_minutes at a time.")
+    assert [q.code for q in quotables([chunk("```toml\nmax_minutes = 20\n```"), other])] == [""]
+
+
 def test_a_quote_after_code_starts_on_a_line_of_its_own():
     lead, after = quotables([chunk("Run the tool:\n\n```\ntool --fast\n```\n\nIt stops by itself.")])
     assert render([lead, after]) == "“Run the tool:” [1]\n\n```\ntool --fast\n```\n\n“It stops by itself.” [1]"

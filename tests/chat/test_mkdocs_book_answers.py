@@ -63,3 +63,14 @@ def test_a_snippet_is_answered_from_the_page_that_includes_it(api):
     reply = ask(api, "When is the last spring frost?")
     assert "falls in mid-May" in reply["answer"]
     assert reply["sources"][0]["url"] == f"{SITE}/getting-started/#when-to-sow"
+
+
+def test_a_sentence_naming_a_setting_is_answered_with_the_setting_from_the_included_file(api):
+    # "...never waters for longer than `max_minutes`" after ```toml title="valve.toml"``` holding a snippet of
+    # includes/valve.toml: the sentence names the setting, the file's line gives its value.
+    reply = ask(api, "How long can the valve controller water at most?")
+    assert reply["answer"] == (
+        "“The controller never waters for longer than max_minutes at a time.” [1]\n\n"
+        '```toml title="valve.toml"\nmax_minutes = 20\n```'
+    )
+    assert reply["sources"][0]["url"] == f"{SITE}/watering/schedule/#the-valve-controller"
