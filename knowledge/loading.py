@@ -10,7 +10,7 @@ from typing import Any
 
 from .includes import inline_includes
 from .markdown import parse_markdown, reads_as_mdx
-from .sites import configured_site_url, mkdocs_docs_dir, mkdocs_snippet_paths, page_reference, site_root
+from .sites import SiteLayout, mkdocs_snippet_paths, page_reference, site_layout, site_root
 from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
 
@@ -76,10 +76,13 @@ def scan_book(
     *,
     site: str = "auto",
     site_url: str = "",
-    docs_route: str = "docs",
+    docs_route: str | None = None,
     reference_base: str = "",
 ) -> BookScan:
-    """Plan the loading of files and folders (raises FileNotFoundError, ValueError for an unknown site)."""
+    """Plan the loading of files and folders (raises FileNotFoundError, ValueError for an unknown site).
+
+    ``site_url`` and ``docs_route`` override what the site's config says (``docs_route``: Docusaurus's docs
+    routeBasePath, ``docs`` when neither says)."""
     if site != "auto" and site not in STYLES:
         raise ValueError(f"Unknown site {site!r}: use auto, {', '.join(STYLES)}.")
     found: dict[str, BookFile] = {}
@@ -92,8 +95,9 @@ def scan_book(
             raise FileNotFoundError(f"{raw} does not exist.")
         style, base = _site(root, site)
         styles.add(style)
-        # Without --site-url, the address the site's own config gives (links then work off the site too).
-        published = site_url or (configured_site_url(style=style, root=base) if base else "")
+        # Without --site-url, the address the site's own config gives (links then work off the site too), and
+        # its routes as the config sets them.
+        layout = site_layout(style=style, root=base, site_url=site_url, docs_route=docs_route)
         snippet_paths = tuple(mkdocs_snippet_paths(base)) if (style == "mkdocs" and base) else ()
         if root.is_dir():
             roots.append(root.resolve().as_posix())
@@ -106,8 +110,7 @@ def scan_book(
                 root=root,
                 style=style,
                 base=base,
-                site_url=published,
-                docs_route=docs_route,
+                layout=layout,
                 reference_base=reference_base,
                 snippet_paths=snippet_paths,
             )
@@ -146,8 +149,7 @@ def _plan(
     root: Path,
     style: str,
     base: Path | None,
-    site_url: str,
-    docs_route: str,
+    layout: SiteLayout,
     reference_base: str,
     snippet_paths: tuple[Path, ...] = (),
 ) -> BookFile:
@@ -189,9 +191,7 @@ def _plan(
         style=style,
         path=relative,
         front_matter=front,
-        base_url=site_url,
-        docs_route=docs_route,
-        docs_dir=mkdocs_docs_dir(base) if (style == "mkdocs" and base) else "docs",
+        layout=layout,
     )
     if reference is None:
         return _replace(plan, skip=f"not on the site ({why})")

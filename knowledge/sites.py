@@ -12,6 +12,7 @@ The rules follow the generators' documented behaviour:
 
 import posixpath
 import re
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -65,8 +66,10 @@ def _join(*parts: str) -> str:
 
 
 def _base_route(route_base: str, route: str) -> str:
-    # The docs root itself is "/docs/", as Docusaurus's normalizeUrl joins it; everything else has no slash.
-    return _join(route_base, route) + ("/" if not route.strip("/") else "")
+    # The docs root itself is "/docs/", as Docusaurus's normalizeUrl joins it (the site's root "/" with
+    # routeBasePath "/"); everything else has no slash.
+    joined = _join(route_base, route)
+    return joined + ("/" if not route.strip("/") and joined != "/" else "")
 
 
 def docusaurus_doc_route(path: PurePosixPath, front_matter: dict[str, Any], *, route_base: str = "docs") -> str:
@@ -112,27 +115,39 @@ def docusaurus_page_route(path: PurePosixPath, front_matter: dict[str, Any]) -> 
     return _join("" if route == PurePosixPath(".") else route.as_posix())
 
 
-def mkdocs_route(path: PurePosixPath) -> str:
-    """MkDocs' directory URL of the page at ``path`` (relative to docs_dir)."""
+def mkdocs_route(path: PurePosixPath, *, directory_urls: bool = True) -> str:
+    """MkDocs' URL of the page at ``path`` (relative to docs_dir): a directory URL (``setup.md`` -> ``/setup/``),
+    or with ``use_directory_urls: false`` the page's file (``/setup.html``, ``/guide/index.html``)."""
     stem = _stem(path)
     parent = "" if path.parent.as_posix() == "." else path.parent.as_posix()
-    if stem.lower() in {"index", "readme"}:
+    index = stem.lower() in {"index", "readme"}
+    if not directory_urls:
+        return _join(parent, "index.html" if index else f"{stem}.html")
+    if index:
         return _join(parent) + ("/" if parent else "")
     return _join(parent, stem) + "/"
 
 
 def docusaurus_route(
-    path: PurePosixPath, front_matter: dict[str, Any], *, docs_route: str = "docs"
+    path: PurePosixPath, front_matter: dict[str, Any], *, layout: "SiteLayout | None" = None
 ) -> tuple[str | None, str]:
     """(route, why not) for a file at ``path`` relative to a Docusaurus site root."""
+    layout = layout or SiteLayout()
     parts = path.parts
     if parts[:1] == ("docs",):
-        return docusaurus_doc_route(PurePosixPath(*parts[1:]), front_matter, route_base=docs_route), ""
-    if parts[:1] == ("blog",):
-        return docusaurus_blog_route(PurePosixPath(*parts[1:]), front_matter), ""
-    if parts[:2] == ("src", "pages"):
-        return docusaurus_page_route(PurePosixPath(*parts[2:]), front_matter), ""
-    return None, "outside the site's docs, blog and src/pages folders"
+        route = docusaurus_doc_route(PurePosixPath(*parts[1:]), front_matter, route_base=layout.docs_route)
+    elif parts[:1] == ("blog",):
+        route = docusaurus_blog_route(PurePosixPath(*parts[1:]), front_matter, route_base=layout.blog_route)
+    elif parts[:2] == ("src", "pages"):
+        route = docusaurus_page_route(PurePosixPath(*parts[2:]), front_matter)
+    else:
+        return None, "outside the site's docs, blog and src/pages folders"
+    # trailingSlash: true adds a slash to every route, false takes it from all but the site's root.
+    if layout.trailing_slash is True and not route.endswith("/"):
+        route += "/"
+    elif layout.trailing_slash is False and route != "/":
+        route = route.rstrip("/")
+    return route, ""
 
 
 def _mkdocs_setting(root: Path, key: str) -> str:
@@ -181,6 +196,68 @@ def mkdocs_docs_dir(root: Path) -> str:
     return _mkdocs_setting(root, "docs_dir").strip("/") or "docs"
 
 
+def _docusaurus_config(root: Path) -> str:
+    configs = sorted(root.glob("docusaurus.config.*"))
+    return configs[0].read_text("utf-8", "replace") if configs else ""
+
+
+def _js_object(text: str, key: str) -> str:
+    """The text of the first object literal written as ``key: {...}`` in a JavaScript config ('' when there is
+    none), up to its matching brace (braces inside strings are rare in a site config, and ignored)."""
+    match = re.search(rf"(?<![\w.$]){key}\s*:\s*\{{", text)
+    if not match:
+        return ""
+    depth = 0
+    for position in range(match.end() - 1, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[position], 0)
+        if depth == 0:
+            return text[match.end() : position]
+    return ""
+
+
+def _js_string(text: str, key: str) -> str | None:
+    """A ``key: 'value'`` written as a plain string at the top of an object's text (None when it is not)."""
+    depth, top = 0, []
+    for char in text:  # only the object's own keys, not those of objects inside it
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        top.append(char if depth == 0 else " ")
+    match = re.search(rf"(?<![\w.$]){key}\s*:\s*(['\"`])([^'\"`]*)\1", "".join(top))
+    return match.group(2) if match else None
+
+
+@dataclass(frozen=True)
+class SiteLayout:
+    """Where a site publishes its pages: what its config says, else the generator's defaults."""
+
+    base_url: str = ""
+    docs_route: str = "docs"  # Docusaurus docs' routeBasePath
+    blog_route: str = "blog"  # Docusaurus blog's routeBasePath
+    trailing_slash: bool | None = None  # Docusaurus trailingSlash (None: routes as they are)
+    docs_dir: str = "docs"  # MkDocs docs_dir
+    directory_urls: bool = True  # MkDocs use_directory_urls
+
+
+def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route: str | None = None) -> SiteLayout:
+    """The layout of the site whose config is in ``root`` (None: a site without one, the defaults).
+    ``site_url`` and ``docs_route``, when given, win over the config."""
+    base_url = site_url or (configured_site_url(style=style, root=root) if root else "")
+    if style == "docusaurus" and root is not None:
+        config = _docusaurus_config(root)
+        slash = re.search(r"(?<![\w.$])trailingSlash\s*:\s*(true|false)\b", config)
+        docs = _js_string(_js_object(config, "docs"), "routeBasePath")
+        blog = _js_string(_js_object(config, "blog"), "routeBasePath")
+        return SiteLayout(
+            base_url=base_url,
+            docs_route=(docs_route if docs_route is not None else docs if docs is not None else "docs").strip("/"),
+            blog_route=(blog if blog is not None else "blog").strip("/"),
+            trailing_slash=None if slash is None else slash.group(1) == "true",
+        )
+    if style == "mkdocs" and root is not None:
+        directory_urls = _mkdocs_setting(root, "use_directory_urls").lower() not in {"false", "no", "off"}
+        return SiteLayout(base_url=base_url, docs_dir=mkdocs_docs_dir(root), directory_urls=directory_urls)
+    return SiteLayout(base_url=base_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
+
+
 def configured_site_url(*, style: str, root: Path) -> str:
     """Where the site's own config says it is published: mkdocs.yml's ``site_url``, or docusaurus.config's
     ``url`` joined with its ``baseUrl`` (written as plain strings). '' when it says nothing usable (only http(s)
@@ -190,8 +267,7 @@ def configured_site_url(*, style: str, root: Path) -> str:
         value = _mkdocs_setting(root, "site_url")
         found = value.split()[0] if value else ""
     elif style == "docusaurus":
-        configs = sorted(root.glob("docusaurus.config.*"))
-        text = configs[0].read_text("utf-8", "replace") if configs else ""
+        text = _docusaurus_config(root)
         url = re.search(r"\burl:\s*['\"`]([^'\"`]+)['\"`]", text)
         base = re.search(r"\bbaseUrl:\s*['\"`]([^'\"`]*)['\"`]", text)
         path = base.group(1).strip("/") if base else ""
@@ -210,18 +286,18 @@ def page_reference(
     style: str,
     path: PurePosixPath,
     front_matter: dict[str, Any],
-    base_url: str = "",
-    docs_route: str = "docs",
-    docs_dir: str = "docs",
+    layout: SiteLayout | None = None,
 ) -> tuple[str | None, str]:
     """(citation link, why not) of a page at ``path`` relative to the site root, for a site style."""
     if style not in STYLES or style == "plain":
         raise ValueError(f"page_reference needs a site style, not {style!r}.")
+    layout = layout or SiteLayout()
     if style == "docusaurus":
-        route, why = docusaurus_route(path, front_matter, docs_route=docs_route)
+        route, why = docusaurus_route(path, front_matter, layout=layout)
     else:
-        prefix = PurePosixPath(docs_dir).parts
+        prefix = PurePosixPath(layout.docs_dir).parts
         if path.parts[: len(prefix)] != prefix:
-            return None, f"outside the site's {docs_dir}/ folder"
-        route, why = mkdocs_route(PurePosixPath(*path.parts[len(prefix) :])), ""
-    return (site_url(route, base_url=base_url) if route is not None else None), why
+            return None, f"outside the site's {layout.docs_dir}/ folder"
+        route = mkdocs_route(PurePosixPath(*path.parts[len(prefix) :]), directory_urls=layout.directory_urls)
+        why = ""
+    return (site_url(route, base_url=layout.base_url) if route is not None else None), why

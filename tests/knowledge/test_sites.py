@@ -10,10 +10,12 @@ import pytest
 
 from knowledge.markdown import parse_markdown
 from knowledge.sites import (
+    SiteLayout,
     configured_site_url,
     detect_site,
     mkdocs_snippet_paths,
     page_reference,
+    site_layout,
     strip_number_prefix,
 )
 from knowledge.slugs import github_slug, heading_slugger, mkdocs_slug
@@ -61,15 +63,85 @@ ROUTES = [
 
 @pytest.mark.parametrize(("style", "path", "front_matter", "expected"), ROUTES)
 def test_page_links_follow_the_generator(style, path, front_matter, expected):
-    link, why = page_reference(style=style, path=PurePosixPath(path), front_matter=front_matter, base_url=SITE)
+    layout = SiteLayout(base_url=SITE)
+    link, why = page_reference(style=style, path=PurePosixPath(path), front_matter=front_matter, layout=layout)
     assert (link, why) == (expected, "")
 
 
 def test_docs_route_base_is_configurable():
-    link, _ = page_reference(
-        style="docusaurus", path=PurePosixPath("docs/01-intro.md"), front_matter={}, docs_route="book"
-    )
+    layout = SiteLayout(docs_route="book")
+    link, _ = page_reference(style="docusaurus", path=PurePosixPath("docs/01-intro.md"), front_matter={}, layout=layout)
     assert link == "/book/intro"
+
+
+DOCUSAURUS_CONFIG = """
+const config = {
+  url: 'https://book.example.org',
+  baseUrl: '/',
+  trailingSlash: %(slash)s,
+  presets: [
+    [
+      'classic',
+      ({
+        docs: {
+          sidebarPath: './sidebars.js',
+          versions: {current: {label: 'Next', path: 'next'}},
+          routeBasePath: '%(docs)s',
+        },
+        blog: {routeBasePath: 'news', feedOptions: {type: 'all'}},
+        theme: {customCss: './src/css/custom.css'},
+      }),
+    ],
+  ],
+  themeConfig: {navbar: {items: [{to: '/blog', label: 'Blog'}, {type: 'docSidebar', routeBasePath: 'x'}]}},
+};
+"""
+
+LAID_OUT = [
+    # (config values, path, expected link): each follows Docusaurus's routeBasePath and trailingSlash options.
+    ({"slash": "undefined", "docs": "/"}, "docs/01-intro.md", "https://book.example.org/intro"),
+    ({"slash": "undefined", "docs": "/"}, "docs/index.md", "https://book.example.org/"),
+    ({"slash": "undefined", "docs": "guide"}, "docs/a/b.md", "https://book.example.org/guide/a/b"),
+    ({"slash": "undefined", "docs": "guide"}, "blog/welcome.md", "https://book.example.org/news/welcome"),
+    ({"slash": "true", "docs": "docs"}, "docs/a/b.md", "https://book.example.org/docs/a/b/"),
+    ({"slash": "true", "docs": "docs"}, "src/pages/about.md", "https://book.example.org/about/"),
+    ({"slash": "false", "docs": "docs"}, "docs/index.md", "https://book.example.org/docs"),
+    ({"slash": "false", "docs": "/"}, "docs/index.md", "https://book.example.org/"),
+]
+
+
+@pytest.mark.parametrize(("values", "path", "expected"), LAID_OUT)
+def test_docusaurus_routes_follow_the_configs_route_bases_and_trailing_slash(tmp_path, values, path, expected):
+    (tmp_path / "docusaurus.config.ts").write_text(DOCUSAURUS_CONFIG % values)
+    layout = site_layout(style="docusaurus", root=tmp_path)
+    assert page_reference(style="docusaurus", path=PurePosixPath(path), front_matter={}, layout=layout) == (
+        expected,
+        "",
+    )
+
+
+def test_a_docs_route_given_to_ingest_wins_over_the_config(tmp_path):
+    (tmp_path / "docusaurus.config.js").write_text(DOCUSAURUS_CONFIG % {"slash": "undefined", "docs": "/"})
+    assert site_layout(style="docusaurus", root=tmp_path, docs_route="/handbook/").docs_route == "handbook"
+    assert site_layout(style="docusaurus", root=tmp_path).docs_route == ""
+    (tmp_path / "docusaurus.config.js").write_text("module.exports = {url: 'https://a.example', baseUrl: '/'};")
+    assert site_layout(style="docusaurus", root=tmp_path) == SiteLayout(base_url="https://a.example/")
+
+
+@pytest.mark.parametrize(
+    ("config", "path", "expected"),
+    [
+        ("use_directory_urls: false\n", "docs/setup.md", "/setup.html"),
+        ("use_directory_urls: false\n", "docs/index.md", "/index.html"),
+        ("use_directory_urls: false\n", "docs/guide/README.md", "/guide/index.html"),
+        ("use_directory_urls: false\ndocs_dir: pages\n", "pages/guide/first steps.md", "/guide/first%20steps.html"),
+        ("use_directory_urls: true\n", "docs/setup.md", "/setup/"),
+    ],
+)
+def test_mkdocs_links_follow_use_directory_urls(tmp_path, config, path, expected):
+    (tmp_path / "mkdocs.yml").write_text("site_name: S\n" + config)
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    assert page_reference(style="mkdocs", path=PurePosixPath(path), front_matter={}, layout=layout) == (expected, "")
 
 
 def test_files_outside_the_site_content_are_not_linked():

@@ -33,7 +33,11 @@ class Command(BaseCommand):
             help="Where the book is published, e.g. https://book.example.org/ (default: the site_url of mkdocs.yml, "
             "or url + baseUrl of docusaurus.config.*).",
         )
-        parser.add_argument("--docs-route", default="docs", help="Docusaurus docs route base (default: docs).")
+        parser.add_argument(
+            "--docs-route",
+            default=None,
+            help="Docusaurus docs route base (default: the docs routeBasePath of docusaurus.config.*, else docs).",
+        )
         parser.add_argument(
             "--reference-base",
             default="",
@@ -51,7 +55,7 @@ class Command(BaseCommand):
                 paths,
                 site=options["site"],
                 site_url=options["site_url"],
-                docs_route=options["docs_route"].strip("/"),
+                docs_route=options["docs_route"],
                 reference_base=options["reference_base"],
             )
         except (FileNotFoundError, ValueError) as error:

@@ -178,6 +178,29 @@ def test_mkdocs_links(tmp_path):
     }
 
 
+def test_links_follow_the_route_bases_and_url_style_the_sites_config_sets(tmp_path):
+    # A docs-only Docusaurus site (docs at the site's root, trailing slashes) and an MkDocs site that publishes
+    # page files, not folders: links to /docs/... or /setup/ would not resolve on either.
+    docusaurus, mkdocs = tmp_path / "docusaurus", tmp_path / "mkdocs"
+    for page in (docusaurus / "docs" / "01-setup.md", mkdocs / "docs" / "guide" / "setup.md"):
+        page.parent.mkdir(parents=True)
+        page.write_text("# Setup\n\n## First steps\n\nInstall it.\n")
+    (docusaurus / "docusaurus.config.js").write_text(
+        "module.exports = {url: 'https://d.example.org', baseUrl: '/', trailingSlash: true,\n"
+        "  presets: [['classic', {docs: {routeBasePath: '/', sidebarPath: './sidebars.js'}, blog: false}]]};\n"
+    )
+    (mkdocs / "mkdocs.yml").write_text("site_name: S\nsite_url: https://m.example.org/\nuse_directory_urls: false\n")
+    run(docusaurus)
+    run(mkdocs)
+    links = {(d.reference, c.anchor) for d in SourceDocument.objects.all() for c in d.chunks.all()}
+    assert links == {
+        ("https://d.example.org/setup/", "first-steps"),
+        ("https://m.example.org/guide/setup.html", "first-steps"),
+    }
+    run(docusaurus, "--docs-route", "handbook")  # what ingest is told wins over the config
+    assert SourceDocument.objects.filter(reference="https://d.example.org/handbook/setup/").exists()
+
+
 def test_mkdocs_admonitions_and_tabs_are_indexed_as_the_site_shows_them(tmp_path):
     (tmp_path / "site" / "docs").mkdir(parents=True)
     (tmp_path / "site" / "mkdocs.yml").write_text("site_name: Site\n")
