@@ -134,10 +134,14 @@ def docusaurus_route(
     """(route, why not) for a file at ``path`` relative to a Docusaurus site root."""
     layout = layout or SiteLayout()
     parts = path.parts
-    if parts[:1] == ("docs",):
-        route = docusaurus_doc_route(PurePosixPath(*parts[1:]), front_matter, route_base=layout.docs_route)
-    elif parts[:1] == ("blog",):
-        route = docusaurus_blog_route(PurePosixPath(*parts[1:]), front_matter, route_base=layout.blog_route)
+    docs = sorted(((layout.docs_path, layout.docs_route), *layout.more_docs), key=lambda d: -len(_parts(d[0])))
+    docs_here = next(((folder, base) for folder, base in docs if _under(parts, folder)), None)
+    if docs_here is not None:
+        folder, base = docs_here
+        route = docusaurus_doc_route(PurePosixPath(*parts[len(_parts(folder)) :]), front_matter, route_base=base)
+    elif _under(parts, layout.blog_path):
+        relative = PurePosixPath(*parts[len(_parts(layout.blog_path)) :])
+        route = docusaurus_blog_route(relative, front_matter, route_base=layout.blog_route)
     elif parts[:2] == ("src", "pages"):
         route = docusaurus_page_route(PurePosixPath(*parts[2:]), front_matter)
     else:
@@ -196,6 +200,16 @@ def mkdocs_docs_dir(root: Path) -> str:
     return _mkdocs_setting(root, "docs_dir").strip("/") or "docs"
 
 
+def _parts(folder: str) -> tuple[str, ...]:
+    folder = folder.strip("/")
+    return PurePosixPath(folder).parts if folder not in ("", ".") else ()
+
+
+def _under(parts: tuple[str, ...], folder: str) -> bool:
+    prefix = _parts(folder)
+    return bool(prefix) and parts[: len(prefix)] == prefix and len(parts) > len(prefix)
+
+
 def _docusaurus_config(root: Path) -> str:
     configs = sorted(root.glob("docusaurus.config.*"))
     return configs[0].read_text("utf-8", "replace") if configs else ""
@@ -205,14 +219,24 @@ def _js_object(text: str, key: str) -> str:
     """The text of the first object literal written as ``key: {...}`` in a JavaScript config ('' when there is
     none), up to its matching brace (braces inside strings are rare in a site config, and ignored)."""
     match = re.search(rf"(?<![\w.$]){key}\s*:\s*\{{", text)
-    if not match:
-        return ""
+    return _js_object_at(text, match.end() - 1) if match else ""
+
+
+def _js_object_at(text: str, start: int) -> str:
+    """The text inside the object literal whose ``{`` is at ``start``, up to its matching brace."""
     depth = 0
-    for position in range(match.end() - 1, len(text)):
+    for position in range(start, len(text)):
         depth += {"{": 1, "}": -1}.get(text[position], 0)
         if depth == 0:
-            return text[match.end() : position]
+            return text[start + 1 : position]
     return ""
+
+
+def _docs_plugins(config: str) -> list[str]:
+    """The options of each ``['@docusaurus/plugin-content-docs', {...}]`` in a config: docs of their own."""
+    return [
+        _js_object_at(config, match.end() - 1) for match in re.finditer(r"plugin-content-docs['\"`]\s*,\s*\{", config)
+    ]
 
 
 def _js_string(text: str, key: str) -> str | None:
@@ -225,12 +249,21 @@ def _js_string(text: str, key: str) -> str | None:
     return match.group(2) if match else None
 
 
+def _setting(options: str, key: str, default: str) -> str:
+    """A plugin's path or route base as written in its options (slashes trimmed), else its default."""
+    value = _js_string(options, key)
+    return (value if value is not None else default).strip("/")
+
+
 @dataclass(frozen=True)
 class SiteLayout:
     """Where a site publishes its pages: what its config says, else the generator's defaults."""
 
     base_url: str = ""
-    docs_route: str = "docs"  # Docusaurus docs' routeBasePath
+    docs_path: str = "docs"  # Docusaurus docs' folder (the classic preset's docs.path)
+    docs_route: str = "docs"  # and its routeBasePath
+    more_docs: tuple[tuple[str, str], ...] = ()  # (folder, routeBasePath) of other docs plugin instances
+    blog_path: str = "blog"
     blog_route: str = "blog"  # Docusaurus blog's routeBasePath
     trailing_slash: bool | None = None  # Docusaurus trailingSlash (None: routes as they are)
     docs_dir: str = "docs"  # MkDocs docs_dir
@@ -244,12 +277,15 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
     if style == "docusaurus" and root is not None:
         config = _docusaurus_config(root)
         slash = re.search(r"(?<![\w.$])trailingSlash\s*:\s*(true|false)\b", config)
-        docs = _js_string(_js_object(config, "docs"), "routeBasePath")
-        blog = _js_string(_js_object(config, "blog"), "routeBasePath")
+        docs, blog = _js_object(config, "docs"), _js_object(config, "blog")
+        more = [(_setting(o, "path", "docs"), _setting(o, "routeBasePath", "docs")) for o in _docs_plugins(config)]
         return SiteLayout(
             base_url=base_url,
-            docs_route=(docs_route if docs_route is not None else docs if docs is not None else "docs").strip("/"),
-            blog_route=(blog if blog is not None else "blog").strip("/"),
+            docs_path=_setting(docs, "path", "docs"),
+            docs_route=docs_route.strip("/") if docs_route is not None else _setting(docs, "routeBasePath", "docs"),
+            more_docs=tuple(more),
+            blog_path=_setting(blog, "path", "blog"),
+            blog_route=_setting(blog, "routeBasePath", "blog"),
             trailing_slash=None if slash is None else slash.group(1) == "true",
         )
     if style == "mkdocs" and root is not None:

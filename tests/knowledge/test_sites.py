@@ -128,6 +128,28 @@ def test_a_docs_route_given_to_ingest_wins_over_the_config(tmp_path):
     assert site_layout(style="docusaurus", root=tmp_path) == SiteLayout(base_url="https://a.example/")
 
 
+def test_docusaurus_docs_folders_of_the_preset_and_of_more_docs_plugins_have_their_own_routes(tmp_path):
+    (tmp_path / "docusaurus.config.js").write_text(
+        "module.exports = {\n  presets: [['classic', {docs: {path: 'documentation', routeBasePath: 'docs'},\n"
+        "    blog: {path: 'news', routeBasePath: '/updates/'}}]],\n  plugins: [\n"
+        "    ['@docusaurus/plugin-content-docs', {id: 'community', path: 'community', routeBasePath: 'people'}],\n"
+        "    [\"@docusaurus/plugin-content-docs\", {id: 'api', path: 'community/api'}],\n  ],\n};\n"
+    )
+    layout = site_layout(style="docusaurus", root=tmp_path)
+    expected = {
+        "documentation/01-intro.md": "/docs/intro",
+        "community/support.md": "/people/support",
+        "community/api/client.md": "/docs/client",  # the deeper folder is its own instance (default route)
+        "news/welcome.md": "/updates/welcome",
+        "docs/old.md": None,  # not a docs folder of this site
+    }
+    links = {
+        path: page_reference(style="docusaurus", path=PurePosixPath(path), front_matter={}, layout=layout)[0]
+        for path in expected
+    }
+    assert links == expected
+
+
 @pytest.mark.parametrize(
     ("config", "path", "expected"),
     [
