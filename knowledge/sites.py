@@ -215,11 +215,15 @@ def _docusaurus_config(root: Path) -> str:
     return configs[0].read_text("utf-8", "replace") if configs else ""
 
 
-def _js_object(text: str, key: str) -> str:
-    """The text of the first object literal written as ``key: {...}`` in a JavaScript config ('' when there is
-    none), up to its matching brace (braces inside strings are rare in a site config, and ignored)."""
-    match = re.search(rf"(?<![\w.$]){key}\s*:\s*\{{", text)
-    return _js_object_at(text, match.end() - 1) if match else ""
+def _plugin_options(text: str, key: str) -> str:
+    """The options of the classic preset's ``key`` plugin (docs, blog): the first ``key: {...}`` object literal
+    in a JavaScript config that sets a path or routeBasePath ('' when none does). themeConfig has a ``docs: {}``
+    of its own, which sets neither. Braces inside strings are rare in a site config, and ignored."""
+    for match in re.finditer(rf"(?<![\w.$]){key}\s*:\s*\{{", text):
+        options = _js_object_at(text, match.end() - 1)
+        if _js_string(options, "path") is not None or _js_string(options, "routeBasePath") is not None:
+            return options
+    return ""
 
 
 def _js_object_at(text: str, start: int) -> str:
@@ -277,7 +281,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
     if style == "docusaurus" and root is not None:
         config = _docusaurus_config(root)
         slash = re.search(r"(?<![\w.$])trailingSlash\s*:\s*(true|false)\b", config)
-        docs, blog = _js_object(config, "docs"), _js_object(config, "blog")
+        docs, blog = _plugin_options(config, "docs"), _plugin_options(config, "blog")
         more = [(_setting(o, "path", "docs"), _setting(o, "routeBasePath", "docs")) for o in _docs_plugins(config)]
         return SiteLayout(
             base_url=base_url,

@@ -79,6 +79,7 @@ const config = {
   url: 'https://book.example.org',
   baseUrl: '/',
   trailingSlash: %(slash)s,
+  themeConfig: {docs: {sidebar: {hideable: true}}},
   presets: [
     [
       'classic',
