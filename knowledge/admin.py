@@ -84,6 +84,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         "status_badge",
         "error",
         "source",
+        "markdown_format",
         "chunk_count",
         "embedding_model",
         "indexed_at",
@@ -93,7 +94,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["title", "reference", "url_style"]}),
-        ("Source", {"fields": ["upload", "text", "source"]}),
+        ("Source", {"fields": ["upload", "text", "source", "markdown_format"]}),
         ("Index", {"fields": ["status_badge", "error", "chunk_count", "embedding_model", "indexed_at"]}),
         ("Chunks", {"classes": ["collapse"], "fields": ["chunks_preview"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),

@@ -29,6 +29,7 @@ class BookFile:
     title: str = ""
     reference: str = ""
     url_style: str = "plain"
+    markdown_format: str = ""  # how the site reads its Markdown (knowledge.models.MarkdownFormat)
     metadata: dict[str, Any] = field(default_factory=dict)
     skip: str = ""
     site_folder: Path | None = None  # what the page may include files from (its site's folder)
@@ -161,6 +162,7 @@ def _plan(
         key=key,
         legacy_key=legacy_key,
         url_style=style,
+        markdown_format=layout.markdown_format,
         site_folder=(base or folder) if style != "plain" else None,
         snippet_paths=snippet_paths,
     )
@@ -171,7 +173,8 @@ def _plan(
         reference = f"{reference_base}{legacy_key}" if reference_base else legacy_key
         return _replace(plan, title=_title_from_name(path), reference=reference, url_style="plain")
     text = data.decode("utf-8", errors="replace")
-    parsed = parse_markdown(text, style=style, mdx=reads_as_mdx(file_name=path.name, style=style))
+    mdx = reads_as_mdx(file_name=path.name, style=style, markdown_format=layout.markdown_format)
+    parsed = parse_markdown(text, style=style, mdx=mdx)
     front = parsed.front_matter
     title = (parsed.title or _title_from_name(path))[:300]
     metadata = {name: front[name] for name in _METADATA_KEYS if name in front}

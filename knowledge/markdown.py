@@ -216,11 +216,16 @@ def _unwrapped_mdx_code_blocks(lines: list[str]) -> list[str]:
     return out if out == lines else _unwrapped_mdx_code_blocks(out)
 
 
-def reads_as_mdx(*, file_name: str, style: str) -> bool:
-    """Whether a book's file is MDX: a .mdx file, or any Markdown file of a Docusaurus site (Docusaurus 3 reads
-    .md files as MDX unless its config sets markdown.format to "detect")."""
+def reads_as_mdx(*, file_name: str, style: str, markdown_format: str = "") -> bool:
+    """Whether a book's file is MDX. A Docusaurus site reads every file as its config's ``markdown_format``
+    says: "mdx" (Docusaurus 3's default, .md files too), "md" (CommonMark) or "detect" (by extension). Other
+    sites read .mdx files as MDX. A page's front matter ``format`` can still say otherwise (parse_markdown)."""
     suffix = file_name.lower().rpartition(".")[2]
-    return suffix == "mdx" or (style == "docusaurus" and suffix in {"md", "markdown"})
+    if style != "docusaurus":
+        return suffix == "mdx"
+    if markdown_format == "md":
+        return False
+    return suffix == "mdx" or (markdown_format != "detect" and suffix in {"md", "markdown"})
 
 
 def mdx_to_markdown(text: str) -> str:
@@ -415,12 +420,22 @@ def _html_text(content: str) -> str:
     return html.unescape(" ".join(_TAG.sub(" ", _HTML_COMMENT.sub("", content)).split()))
 
 
+def _front_matter_format(front_matter: dict[str, Any], *, mdx: bool) -> bool:
+    """A Docusaurus page's own choice of format (``format: md``, or ``mdx: {format: md}`` as Docusaurus 3.0
+    wrote it), which wins over the site's; ``mdx`` when it makes none."""
+    nested = front_matter.get("mdx")
+    chosen = front_matter.get("format") or (nested.get("format") if isinstance(nested, dict) else None)
+    return chosen == "mdx" if chosen in ("md", "mdx") else mdx
+
+
 def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> ParsedMarkdown:
     """Parse a Markdown (or MDX) document into front matter, a title and reader-text blocks.
 
     ``style`` names the site generator whose heading anchors to reproduce (plain, docusaurus, mkdocs).
     """
     front_matter, body, error = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
+    if style == "docusaurus":
+        mdx = _front_matter_format(front_matter, mdx=mdx)
     if mdx:
         body = mdx_to_markdown(body)
     body = extension_syntax_to_markdown(mkdocs_blocks_to_markdown(admonitions_to_markdown(body)))

@@ -17,6 +17,15 @@ class UrlStyle(models.TextChoices):
     MKDOCS = "mkdocs", "MkDocs"
 
 
+class MarkdownFormat(models.TextChoices):
+    """How a Docusaurus site reads its Markdown files (its config's markdown.format)."""
+
+    DEFAULT = "", "As the site generator does by default"
+    MDX = "mdx", "MDX (every file)"
+    MD = "md", "CommonMark (every file)"
+    DETECT = "detect", "By extension (.mdx as MDX, .md as CommonMark)"
+
+
 class SourceDocument(models.Model):
     """One source of knowledge: an uploaded file or pasted text, and its indexing state."""
 
@@ -47,6 +56,14 @@ class SourceDocument(models.Model):
         blank=True,
         verbose_name="site generator",
         help_text="Builds section anchors in citation links the way this site generator does.",
+    )
+    markdown_format = models.CharField(
+        max_length=8,
+        choices=MarkdownFormat.choices,
+        default=MarkdownFormat.DEFAULT,
+        blank=True,
+        editable=False,
+        help_text="How the site reads its Markdown (docusaurus.config's markdown.format), as `ingest` found it.",
     )
     metadata = models.JSONField(
         default=dict, blank=True, editable=False, help_text="Front matter kept with the document (description, tags)."

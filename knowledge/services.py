@@ -100,7 +100,9 @@ def _source_stream(document: SourceDocument) -> ByteStream:
     meta = {
         "title": document.title,
         "url_style": document.url_style,
-        "mdx": reads_as_mdx(file_name=document.file_name, style=document.url_style),
+        "mdx": reads_as_mdx(
+            file_name=document.file_name, style=document.url_style, markdown_format=document.markdown_format
+        ),
     }
     return ByteStream(data=data, mime_type=mime_type, meta=meta)
 
@@ -306,6 +308,7 @@ def document_upsert_from_file(
     data: bytes,
     reference: str = "",
     url_style: str = UrlStyle.PLAIN,
+    markdown_format: str = "",
     metadata: dict | None = None,
     legacy_key: str | None = None,
 ) -> tuple[SourceDocument, bool]:
@@ -324,7 +327,12 @@ def document_upsert_from_file(
             document.source_key = source_key
     if document is None:
         document = SourceDocument(
-            title=title, reference=reference, source_key=source_key, url_style=url_style, metadata=metadata
+            title=title,
+            reference=reference,
+            source_key=source_key,
+            url_style=url_style,
+            markdown_format=markdown_format,
+            metadata=metadata,
         )
         document_set_source(document=document, file_name=file_name, file_data=data)
         document.save()
@@ -337,11 +345,12 @@ def document_upsert_from_file(
         or document.title != title
         or document.reference != reference
         or document.url_style != url_style
+        or document.markdown_format != markdown_format
         or document.metadata != metadata
     )
     if changed:
         document.title, document.reference = title, reference
-        document.url_style, document.metadata = url_style, metadata
+        document.url_style, document.markdown_format, document.metadata = url_style, markdown_format, metadata
         document.file_name, document.file_data, document.mime_type = probe.file_name, probe.file_data, probe.mime_type
         document.text = ""
         document.save()

@@ -215,13 +215,13 @@ def _docusaurus_config(root: Path) -> str:
     return configs[0].read_text("utf-8", "replace") if configs else ""
 
 
-def _plugin_options(text: str, key: str) -> str:
-    """The options of the classic preset's ``key`` plugin (docs, blog): the first ``key: {...}`` object literal
-    in a JavaScript config that sets a path or routeBasePath ('' when none does). themeConfig has a ``docs: {}``
-    of its own, which sets neither. Braces inside strings are rare in a site config, and ignored."""
+def _options(text: str, key: str, *, setting: tuple[str, ...] = ("path", "routeBasePath")) -> str:
+    """The first ``key: {...}`` object literal in a JavaScript config that sets one of ``setting`` ('' when none
+    does): the classic preset's docs or blog options, not themeConfig's ``docs: {sidebar: ...}``. Braces inside
+    strings are rare in a site config, and ignored."""
     for match in re.finditer(rf"(?<![\w.$]){key}\s*:\s*\{{", text):
         options = _js_object_at(text, match.end() - 1)
-        if _js_string(options, "path") is not None or _js_string(options, "routeBasePath") is not None:
+        if any(_js_string(options, name) is not None for name in setting):
             return options
     return ""
 
@@ -270,6 +270,7 @@ class SiteLayout:
     blog_path: str = "blog"
     blog_route: str = "blog"  # Docusaurus blog's routeBasePath
     trailing_slash: bool | None = None  # Docusaurus trailingSlash (None: routes as they are)
+    markdown_format: str = ""  # Docusaurus markdown.format: mdx, md or detect ('': the default, mdx)
     docs_dir: str = "docs"  # MkDocs docs_dir
     directory_urls: bool = True  # MkDocs use_directory_urls
 
@@ -281,7 +282,8 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
     if style == "docusaurus" and root is not None:
         config = _docusaurus_config(root)
         slash = re.search(r"(?<![\w.$])trailingSlash\s*:\s*(true|false)\b", config)
-        docs, blog = _plugin_options(config, "docs"), _plugin_options(config, "blog")
+        docs, blog = _options(config, "docs"), _options(config, "blog")
+        markdown_format = _js_string(_options(config, "markdown", setting=("format",)), "format")
         more = [(_setting(o, "path", "docs"), _setting(o, "routeBasePath", "docs")) for o in _docs_plugins(config)]
         return SiteLayout(
             base_url=base_url,
@@ -291,6 +293,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             blog_path=_setting(blog, "path", "blog"),
             blog_route=_setting(blog, "routeBasePath", "blog"),
             trailing_slash=None if slash is None else slash.group(1) == "true",
+            markdown_format=markdown_format if markdown_format in ("md", "mdx", "detect") else "",
         )
     if style == "mkdocs" and root is not None:
         directory_urls = _mkdocs_setting(root, "use_directory_urls").lower() not in {"false", "no", "off"}

@@ -1,5 +1,6 @@
 """Markdown as a reader reads it: one CommonMark parser for sections, fences, tables, lists, front matter, MDX."""
 
+import pytest
 from haystack import Document
 
 from knowledge.ingestion import MarkdownSplitter
@@ -125,6 +126,28 @@ def test_markdown_files_of_a_docusaurus_site_are_mdx():
     assert not reads_as_mdx(file_name="install.md", style="mkdocs")
     assert not reads_as_mdx(file_name="install.md", style="plain")
     assert not reads_as_mdx(file_name="", style="docusaurus")
+
+
+@pytest.mark.parametrize(
+    ("markdown_format", "md", "mdx"),
+    [("", True, True), ("mdx", True, True), ("md", False, False), ("detect", False, True)],
+)
+def test_a_docusaurus_sites_markdown_format_decides_how_its_files_read(markdown_format, md, mdx):
+    for file_name, expected in (("a.md", md), ("a.markdown", md), ("a.mdx", mdx)):
+        assert reads_as_mdx(file_name=file_name, style="docusaurus", markdown_format=markdown_format) is expected
+    assert not reads_as_mdx(file_name="a.md", style="mkdocs", markdown_format="mdx")  # a Docusaurus setting
+
+
+def test_a_docusaurus_pages_own_format_wins_over_the_sites():
+    body = "# Page\n\nimport Tabs from '@theme/Tabs';\n\nRun it:\n\n    make build\n"
+    as_md = ["Run it:", "```\nmake build\n```"]
+    for front in ("format: md", "mdx:\n  format: md"):
+        parsed = parse_markdown(f"---\n{front}\n---\n{body}", style="docusaurus", mdx=True)
+        assert [b.text for b in parsed.blocks] == ["import Tabs from '@theme/Tabs';", *as_md]
+    parsed = parse_markdown(f"---\nformat: mdx\n---\n{body}", style="docusaurus", mdx=False)
+    assert [b.text for b in parsed.blocks] == ["Run it:", "make build"]
+    parsed = parse_markdown(f"---\nformat: md\n---\n{body}", style="mkdocs", mdx=True)  # Docusaurus only
+    assert [b.text for b in parsed.blocks] == ["Run it:", "make build"]
 
 
 def test_code_blocks_keep_their_language_and_title():

@@ -121,6 +121,15 @@ def test_docusaurus_routes_follow_the_configs_route_bases_and_trailing_slash(tmp
     )
 
 
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [("", ""), ("markdown: {mermaid: true, format: 'detect'},", "detect"), ("markdown: {format: 'md'},", "md")],
+)
+def test_a_docusaurus_sites_markdown_format_comes_from_its_config(tmp_path, markdown, expected):
+    (tmp_path / "docusaurus.config.js").write_text(f"module.exports = {{\n  {markdown}\n  url: 'https://a.example'}};")
+    assert site_layout(style="docusaurus", root=tmp_path).markdown_format == expected
+
+
 def test_a_docs_route_given_to_ingest_wins_over_the_config(tmp_path):
     (tmp_path / "docusaurus.config.js").write_text(DOCUSAURUS_CONFIG % {"slash": "undefined", "docs": "/"})
     assert site_layout(style="docusaurus", root=tmp_path, docs_route="/handbook/").docs_route == "handbook"

@@ -91,6 +91,7 @@ class Command(BaseCommand):
                     data=file.read(),
                     reference=file.reference,
                     url_style=file.url_style,
+                    markdown_format=file.markdown_format,
                     metadata=file.metadata,
                 )
             except SourceRejected as error:

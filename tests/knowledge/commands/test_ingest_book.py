@@ -201,6 +201,24 @@ def test_links_follow_the_route_bases_and_url_style_the_sites_config_sets(tmp_pa
     assert SourceDocument.objects.filter(reference="https://d.example.org/handbook/setup/").exists()
 
 
+def test_a_docusaurus_site_set_to_detect_reads_md_as_commonmark_and_a_change_of_setting_reindexes(tmp_path):
+    site = tmp_path / "site"
+    (site / "docs").mkdir(parents=True)
+    config = "module.exports = {url: 'https://d.example.org', baseUrl: '/', markdown: {format: '%s'}};"
+    (site / "docusaurus.config.js").write_text(config % "detect")
+    (site / "docs" / "build.md").write_text("# Build\n\nBuild it with make:\n\n    make all\n")
+    (site / "docs" / "tabs.mdx").write_text("# Tabs\n\nimport Tabs from '@theme/Tabs';\n\nChoose a tab.\n")
+    run(site)
+    texts = dict(Chunk.objects.values_list("document__file_name", "text"))
+    # CommonMark: an indented block is code; MDX: an import is not text.
+    assert texts == {"build.md": "Build it with make:\n\n```\nmake all\n```", "tabs.mdx": "Choose a tab."}
+    assert set(SourceDocument.objects.values_list("markdown_format", flat=True)) == {"detect"}
+    (site / "docusaurus.config.js").write_text(config % "mdx")
+    out = run(site)
+    assert "1 new or changed, 1 unchanged" in out, out  # both read again; the .mdx page reads the same
+    assert Chunk.objects.get(document__file_name="build.md").text == "Build it with make:\n\nmake all"
+
+
 def test_mkdocs_admonitions_and_tabs_are_indexed_as_the_site_shows_them(tmp_path):
     (tmp_path / "site" / "docs").mkdir(parents=True)
     (tmp_path / "site" / "mkdocs.yml").write_text("site_name: Site\n")
