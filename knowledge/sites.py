@@ -10,6 +10,7 @@ The rules follow the generators' documented behaviour:
 - MkDocs: directory URLs (``page.md`` -> ``page/``, ``index.md``/``README.md`` -> the folder).
 """
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+import pathspec
 import yaml
 
 from .slugs import STYLES
@@ -146,6 +148,8 @@ def docusaurus_route(
         route = docusaurus_page_route(PurePosixPath(*parts[2:]), front_matter)
     else:
         return None, "outside the site's docs, blog and src/pages folders"
+    if any(part.startswith("_") for part in parts) or "__tests__" in parts:
+        return None, "in a folder whose name starts with _ (Docusaurus publishes none of it)"
     # trailingSlash: true adds a slash to every route, false takes it from all but the site's root.
     if layout.trailing_slash is True and not route.endswith("/"):
         route += "/"
@@ -174,25 +178,47 @@ class _LenientLoader(yaml.SafeLoader):
 _LenientLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 
-def mkdocs_snippet_paths(root: Path) -> list[Path]:
-    """Where an MkDocs site's snippets (pymdownx.snippets) are looked up: its ``base_path`` setting, relative to
-    the site's folder (default: the folder itself)."""
+def _mkdocs_config(root: Path) -> dict[str, Any]:
+    """An MkDocs site's config (mkdocs.yml, else mkdocs.yaml) as data; {} when it is missing or not YAML."""
     for name in ("mkdocs.yml", "mkdocs.yaml"):
         config = root / name
         if config.is_file():
             try:
                 data = yaml.load(config.read_text("utf-8", "replace"), Loader=_LenientLoader)  # noqa: S506 - safe
             except yaml.YAMLError:
-                break
-            extensions = data.get("markdown_extensions") if isinstance(data, dict) else None
-            for entry in extensions if isinstance(extensions, list) else []:
-                options = entry.get("pymdownx.snippets") if isinstance(entry, dict) else None
-                base = options.get("base_path") if isinstance(options, dict) else None
-                paths = [base] if isinstance(base, str) else base if isinstance(base, list) else []
-                if paths:
-                    return [root / str(path) for path in paths]
-            break
+                return {}
+            return data if isinstance(data, dict) else {}
+    return {}
+
+
+def mkdocs_snippet_paths(root: Path) -> list[Path]:
+    """Where an MkDocs site's snippets (pymdownx.snippets) are looked up: its ``base_path`` setting, relative to
+    the site's folder (default: the folder itself)."""
+    extensions = _mkdocs_config(root).get("markdown_extensions")
+    for entry in extensions if isinstance(extensions, list) else []:
+        options = entry.get("pymdownx.snippets") if isinstance(entry, dict) else None
+        base = options.get("base_path") if isinstance(options, dict) else None
+        paths = [base] if isinstance(base, str) else base if isinstance(base, list) else []
+        if paths:
+            return [root / str(path) for path in paths]
     return [root]
+
+
+# What MkDocs leaves out of every build (dot files and /templates/), before the site's own exclude_docs.
+MKDOCS_EXCLUDED = (".*", "/templates/")
+
+
+def mkdocs_excluded_patterns(root: Path) -> tuple[str, ...]:
+    """The gitignore-style patterns of pages an MkDocs site does not publish: MkDocs' own, then its config's
+    ``exclude_docs`` and ``draft_docs`` (drafts are left out of a build)."""
+    config = _mkdocs_config(root)
+    lines = [line for key in ("exclude_docs", "draft_docs") for line in str(config.get(key) or "").splitlines()]
+    return (*MKDOCS_EXCLUDED, *(line for line in lines if line.strip()))
+
+
+@functools.lru_cache(maxsize=64)
+def _gitignore(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def mkdocs_docs_dir(root: Path) -> str:
@@ -273,6 +299,7 @@ class SiteLayout:
     markdown_format: str = ""  # Docusaurus markdown.format: mdx, md or detect ('': the default, mdx)
     docs_dir: str = "docs"  # MkDocs docs_dir
     directory_urls: bool = True  # MkDocs use_directory_urls
+    excluded: tuple[str, ...] = MKDOCS_EXCLUDED  # MkDocs: pages not published (gitignore patterns in docs_dir)
 
 
 def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route: str | None = None) -> SiteLayout:
@@ -297,7 +324,12 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
         )
     if style == "mkdocs" and root is not None:
         directory_urls = _mkdocs_setting(root, "use_directory_urls").lower() not in {"false", "no", "off"}
-        return SiteLayout(base_url=base_url, docs_dir=mkdocs_docs_dir(root), directory_urls=directory_urls)
+        return SiteLayout(
+            base_url=base_url,
+            docs_dir=mkdocs_docs_dir(root),
+            directory_urls=directory_urls,
+            excluded=mkdocs_excluded_patterns(root),
+        )
     return SiteLayout(base_url=base_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 
 
@@ -341,6 +373,8 @@ def page_reference(
         prefix = PurePosixPath(layout.docs_dir).parts
         if path.parts[: len(prefix)] != prefix:
             return None, f"outside the site's {layout.docs_dir}/ folder"
-        route = mkdocs_route(PurePosixPath(*path.parts[len(prefix) :]), directory_urls=layout.directory_urls)
-        why = ""
+        page = PurePosixPath(*path.parts[len(prefix) :])
+        if _gitignore(layout.excluded).match_file(page.as_posix()):
+            return None, "left out of the build by exclude_docs or draft_docs, or by MkDocs itself"
+        route, why = mkdocs_route(page, directory_urls=layout.directory_urls), ""
     return (site_url(route, base_url=layout.base_url) if route is not None else None), why

@@ -160,6 +160,33 @@ def test_docusaurus_docs_folders_of_the_preset_and_of_more_docs_plugins_have_the
     assert links == expected
 
 
+def test_pages_a_site_leaves_out_of_its_build_are_not_linked(tmp_path):
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: S\nexclude_docs: |\n  drafts/\n  *.tmp.md\n  !keep.tmp.md\ndraft_docs: |\n  wip-*.md\n"
+        "markdown_extensions:\n  - pymdownx.superfences:\n      custom_fences:\n"
+        "        - format: !!python/name:pymdownx.superfences.fence_code_format\n"
+    )
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    paths = {
+        "docs/setup.md": "/setup/",
+        "docs/drafts/idea.md": None,
+        "docs/guide/drafts/more.md": None,  # drafts/ matches at any depth, as in .gitignore
+        "docs/notes.tmp.md": None,
+        "docs/keep.tmp.md": "/keep.tmp/",  # a ! pattern takes a page back
+        "docs/wip-chapter.md": None,  # draft_docs: left out of a build
+        "docs/templates/page.md": None,  # MkDocs never publishes /templates/
+        "docs/guide/templates/page.md": "/guide/templates/page/",  # only at the top
+    }
+    links = {
+        path: page_reference(style="mkdocs", path=PurePosixPath(path), front_matter={}, layout=layout)[0]
+        for path in paths
+    }
+    assert links == paths
+    link, why = page_reference(style="docusaurus", path=PurePosixPath("docs/_shared/note.md"), front_matter={})
+    assert link is None and "starts with _" in why
+    assert page_reference(style="docusaurus", path=PurePosixPath("docs/a/__tests__/x.md"), front_matter={})[0] is None
+
+
 @pytest.mark.parametrize(
     ("config", "path", "expected"),
     [

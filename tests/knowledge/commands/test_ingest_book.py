@@ -219,6 +219,22 @@ def test_a_docusaurus_site_set_to_detect_reads_md_as_commonmark_and_a_change_of_
     assert Chunk.objects.get(document__file_name="build.md").text == "Build it with make:\n\nmake all"
 
 
+def test_pages_the_site_does_not_publish_are_skipped_with_the_reason(tmp_path):
+    mkdocs, docusaurus = tmp_path / "mkdocs", tmp_path / "docusaurus"
+    pages = [mkdocs / "docs" / "guide.md", mkdocs / "docs" / "drafts" / "idea.md"]
+    pages += [docusaurus / "docs" / "guide.md", docusaurus / "docs" / "_shared" / "note.md"]
+    for page in pages:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("# Page\n\nSome text to read.\n")
+    (mkdocs / "mkdocs.yml").write_text("site_name: S\nexclude_docs: |\n  drafts/\n")
+    (docusaurus / "docusaurus.config.js").write_text("module.exports = {url: 'https://d.example.org', baseUrl: '/'};")
+    out = run(mkdocs) + run(docusaurus)
+    assert "drafts/idea.md: not on the site (left out of the build by exclude_docs" in out, out
+    assert "_shared/note.md: not on the site (in a folder whose name starts with _" in out, out
+    references = sorted(SourceDocument.objects.values_list("reference", flat=True))
+    assert references == ["/guide/", "https://d.example.org/docs/guide"]
+
+
 def test_mkdocs_admonitions_and_tabs_are_indexed_as_the_site_shows_them(tmp_path):
     (tmp_path / "site" / "docs").mkdir(parents=True)
     (tmp_path / "site" / "mkdocs.yml").write_text("site_name: Site\n")
