@@ -159,16 +159,10 @@ def docusaurus_route(
 
 
 def _mkdocs_setting(root: Path, key: str) -> str:
-    """A top-level ``key: value`` of an MkDocs site's config (mkdocs.yml, else mkdocs.yaml), unquoted; '' when
-    it is not set there."""
-    for name in ("mkdocs.yml", "mkdocs.yaml"):
-        config = root / name
-        if config.is_file():
-            text = config.read_text("utf-8", "replace")
-            match = re.search(rf"^{key}:[ \t]*['\"]?([^'\"\n#]+)", text, re.MULTILINE)
-            if match and match.group(1).strip():
-                return match.group(1).strip()
-    return ""
+    """A top-level setting of an MkDocs site's config as text ('' when it is not set, or set by a tag such as
+    ``!ENV`` that only MkDocs can read)."""
+    value = _mkdocs_config(root).get(key)
+    return "" if value is None or isinstance(value, dict | list) else str(value).strip()
 
 
 class _LenientLoader(yaml.SafeLoader):
