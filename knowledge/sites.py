@@ -11,6 +11,7 @@ The rules follow the generators' documented behaviour:
 """
 
 import functools
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -159,16 +160,34 @@ def docusaurus_route(
 
 
 def _mkdocs_setting(root: Path, key: str) -> str:
-    """A top-level setting of an MkDocs site's config as text ('' when it is not set, or set by a tag such as
-    ``!ENV`` that only MkDocs can read)."""
+    """A top-level setting of an MkDocs site's config as text ('' when it is not set)."""
     value = _mkdocs_config(root).get(key)
     return "" if value is None or isinstance(value, dict | list) else str(value).strip()
 
 
 class _LenientLoader(yaml.SafeLoader):
-    """Safe YAML that reads mkdocs.yml's Python tags (!!python/name:...) as nothing instead of failing."""
+    """Safe YAML that reads mkdocs.yml's Python tags (!!python/name:...) as nothing instead of failing, and its
+    ``!ENV`` tags as MkDocs does."""
 
 
+def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """``!ENV NAME`` or ``!ENV [NAME, OTHER, default]``: the first variable that is set (its value read as
+    YAML), else the default (the last item, when there are two or more), else None."""
+    if isinstance(node, yaml.ScalarNode):
+        names, default = [loader.construct_scalar(node)], None
+    elif isinstance(node, yaml.SequenceNode):
+        items = loader.construct_sequence(node, deep=True)
+        names, default = (items[:-1], items[-1]) if len(items) > 1 else (items, None)
+    else:
+        return None
+    for name in names:
+        value = os.environ.get(str(name))
+        if value is not None:
+            return yaml.safe_load(value) if value else value
+    return default
+
+
+_LenientLoader.add_constructor("!ENV", _env_tag)
 _LenientLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 

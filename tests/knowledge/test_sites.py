@@ -310,3 +310,18 @@ def test_the_sites_own_config_gives_its_address(tmp_path, style, name, config, e
 def test_mkdocs_snippets_are_looked_up_where_the_config_says(tmp_path, config, expected):
     (tmp_path / "mkdocs.yml").write_text(config)
     assert mkdocs_snippet_paths(tmp_path) == [tmp_path / path for path in expected]
+
+
+def test_mkdocs_settings_given_by_environment_variables_are_read_as_mkdocs_reads_them(tmp_path, monkeypatch):
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: S\nsite_url: !ENV [BOOK_URL, PAGES_URL, 'https://fallback.example.org/']\n"
+        "use_directory_urls: !ENV DIRECTORY_URLS\ndocs_dir: !ENV UNSET_DOCS_DIR\n"
+    )
+    monkeypatch.delenv("BOOK_URL", raising=False)
+    monkeypatch.delenv("PAGES_URL", raising=False)
+    monkeypatch.delenv("UNSET_DOCS_DIR", raising=False)
+    monkeypatch.setenv("DIRECTORY_URLS", "false")
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    assert (layout.base_url, layout.directory_urls, layout.docs_dir) == ("https://fallback.example.org/", False, "docs")
+    monkeypatch.setenv("PAGES_URL", "https://me.github.io/book/")
+    assert site_layout(style="mkdocs", root=tmp_path).base_url == "https://me.github.io/book/"
