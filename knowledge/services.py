@@ -317,8 +317,14 @@ def document_upsert_from_file(
     A document stored under ``legacy_key`` (the key scheme before keys were unique per tree) is adopted, so
     existing deployments keep their documents and vectors.
     """
-    metadata = metadata or {}
-    reference = reference_check(reference=reference)
+    # What the file's plan decides about the document: stored as given, and a change to any of it re-indexes.
+    planned = {
+        "title": title,
+        "reference": reference_check(reference=reference),
+        "url_style": url_style,
+        "markdown_format": markdown_format,
+        "metadata": metadata or {},
+    }
     document = SourceDocument.objects.filter(source_key=source_key).first()
     if document is None and legacy_key:
         document = SourceDocument.objects.filter(source_key=legacy_key).first()
@@ -326,14 +332,7 @@ def document_upsert_from_file(
             SourceDocument.objects.filter(pk=document.pk).update(source_key=source_key)
             document.source_key = source_key
     if document is None:
-        document = SourceDocument(
-            title=title,
-            reference=reference,
-            source_key=source_key,
-            url_style=url_style,
-            markdown_format=markdown_format,
-            metadata=metadata,
-        )
+        document = SourceDocument(source_key=source_key, **planned)
         document_set_source(document=document, file_name=file_name, file_data=data)
         document.save()
         return document, True
@@ -342,15 +341,11 @@ def document_upsert_from_file(
     changed = (
         bytes(document.file_data or b"") != probe.file_data
         or document.file_name != file_name
-        or document.title != title
-        or document.reference != reference
-        or document.url_style != url_style
-        or document.markdown_format != markdown_format
-        or document.metadata != metadata
+        or any(getattr(document, name) != value for name, value in planned.items())
     )
     if changed:
-        document.title, document.reference = title, reference
-        document.url_style, document.markdown_format, document.metadata = url_style, markdown_format, metadata
+        for name, value in planned.items():
+            setattr(document, name, value)
         document.file_name, document.file_data, document.mime_type = probe.file_name, probe.file_data, probe.mime_type
         document.text = ""
         document.save()
