@@ -51,6 +51,11 @@ SNIPPET_MARKER = r"-+8<-+"
 # Lines the page never shows: snippet includes (--8<-- "file.md") left over once includes are inlined, and
 # abbreviation definitions (*[HTML]: ...). An escaped marker line (;--8<--) shows as written, one `;` fewer.
 _SNIPPET = re.compile(rf"^[ \t]*(?P<escape>;*){SNIPPET_MARKER}")
+# pymdownx inline syntax as MkDocs Material shows it: keys (++ctrl+alt+del++ -> Ctrl+Alt+Del), mark (==text==),
+# caret (^^inserted^^, x^2^) and tilde (H~2~O). Markers hug their text, so "C++ and C++" or "a == b" stay.
+_KEYS = re.compile(r"\+\+([A-Za-z0-9][\w-]*(?:\+[A-Za-z0-9][\w-]*)*)\+\+")
+_WRAPPED = re.compile(r"(==|\^\^)(?=\S)(.+?)(?<=\S)\1")
+_SCRIPT = re.compile(r"(?<=\w)([~^])([^\s~^]+)\1")
 _ABBREVIATION = re.compile(r"^[ \t]{0,3}\*\[[^\]]+\]:")
 # Docusaurus's magic comments in code (// highlight-next-line, # highlight-start, <!-- highlight-end -->...):
 # the site highlights the lines they mark and never shows the comment itself.
@@ -360,6 +365,24 @@ def extension_syntax_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+def _key_name(key: str) -> str:
+    return key.upper() if len(key) == 1 else " ".join(word.capitalize() for word in key.split("-"))
+
+
+def pymdownx_inline_text(text: str) -> str:
+    """Text written with pymdownx's keys, mark, caret and tilde syntax, as the page shows it."""
+    text = _KEYS.sub(lambda m: "+".join(_key_name(key) for key in m.group(1).split("+")), text)
+    return _SCRIPT.sub(r"\2", _WRAPPED.sub(r"\2", text))
+
+
+def _mkdocs_inline_syntax(tokens: list[Token]) -> None:
+    """Rewrite the text (never the code) of every inline token as pymdownx_inline_text() reads it."""
+    for token in tokens:
+        for child in token.children or []:
+            if child.type == "text":
+                child.content = pymdownx_inline_text(child.content)
+
+
 def inline_text(token: Token) -> str:
     """The reader's text of an inline token: no emphasis or link syntax, image alt text, code verbatim."""
     parts: list[str] = []
@@ -440,6 +463,8 @@ def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> Par
         body = mdx_to_markdown(body)
     body = extension_syntax_to_markdown(mkdocs_blocks_to_markdown(admonitions_to_markdown(body)))
     tokens = parser(mdx=mdx).parse(body)
+    if style == "mkdocs":
+        _mkdocs_inline_syntax(tokens)
     walker = _BlockWalker(tokens=tokens, style=style)
     blocks = walker.blocks()
     h1 = next((name for level, name, _ in walker.headings if level == 1), "")

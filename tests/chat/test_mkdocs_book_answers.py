@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("book")]
 
 def test_no_extension_syntax_reaches_the_index():
     text = "\n".join(Chunk.objects.values_list("text", flat=True))
-    for syntax in ("!!!", "???", '=== "', "{ #", "{ .", "[^", ":material-", "--8<--", "*[pH]"):
+    for syntax in ("!!!", "???", '=== "', "{ #", "{ .", "[^", ":material-", "--8<--", "*[pH]", "++", "=="):
         assert syntax not in text, syntax
 
 
@@ -74,3 +74,11 @@ def test_a_sentence_naming_a_setting_is_answered_with_the_setting_from_the_inclu
         '```toml title="valve.toml"\nmax_minutes = 20\n```'
     )
     assert reply["sources"][0]["url"] == f"{SITE}/watering/schedule/#the-valve-controller"
+
+
+def test_keys_and_marked_text_are_answered_as_the_page_shows_them(api):
+    # "hold ++shift+p++ on the keypad: the controller ==keeps its schedule==" (pymdownx.keys and pymdownx.mark).
+    reply = ask(api, "How do I pause a running watering?")
+    assert reply["answer"].startswith(
+        "“To pause a running watering, hold Shift+P on the keypad: the controller keeps its schedule"
+    )

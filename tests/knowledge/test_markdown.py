@@ -294,3 +294,21 @@ def test_a_lead_in_longer_than_half_a_chunk_is_not_repeated():
     chunks = MarkdownSplitter(split_length=80, split_overlap=10).run(documents=[Document(content=text)])["documents"]
     assert sum(lead in chunk.content for chunk in chunks) == 1
     assert all(len(chunk.content.split()) <= 80 for chunk in chunks)
+
+
+def test_pymdownx_keys_mark_caret_and_tilde_read_as_an_mkdocs_page_shows_them():
+    text = (
+        "# Page\n\n## Press ++ctrl+s++ to save\n\n"
+        "Press ++ctrl+alt+del++ or ++cmd+page-up++. C++ and C++ stay, as do a ++ b ++ c, i++ and a == b.\n\n"
+        "This is ==very important==, H~2~O, x^2^ and ^^inserted^^; `==code==` and `++x++` stay.\n"
+    )
+    parsed = parse_markdown(text, style="mkdocs")
+    assert [(b.anchor, b.text) for b in parsed.blocks] == [
+        (
+            "press-ctrls-to-save",
+            "Press Ctrl+Alt+Del or Cmd+Page Up. C++ and C++ stay, as do a ++ b ++ c, i++ and a == b.",
+        ),
+        ("press-ctrls-to-save", "This is very important, H2O, x2 and inserted; ==code== and ++x++ stay."),
+    ]
+    # Other sites do not have these extensions: the text is theirs as written.
+    assert "++ctrl+alt+del++" in parse_markdown(text, style="docusaurus").blocks[0].text
