@@ -10,7 +10,7 @@ from typing import Any
 
 from .includes import inline_includes
 from .markdown import parse_markdown, reads_as_mdx
-from .sites import SiteLayout, mkdocs_snippet_paths, page_reference, site_layout, site_root
+from .sites import SiteLayout, page_reference, site_layout, site_root
 from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
 
@@ -99,7 +99,6 @@ def scan_book(
         # Without --site-url, the address the site's own config gives (links then work off the site too), and
         # its routes as the config sets them.
         layout = site_layout(style=style, root=base, site_url=site_url, docs_route=docs_route)
-        snippet_paths = tuple(mkdocs_snippet_paths(base)) if (style == "mkdocs" and base) else ()
         if root.is_dir():
             roots.append(root.resolve().as_posix())
         for path in _files(root):
@@ -113,7 +112,6 @@ def scan_book(
                 base=base,
                 layout=layout,
                 reference_base=reference_base,
-                snippet_paths=snippet_paths,
             )
             found[file.key] = file
     files = sorted(found.values(), key=lambda file: file.key)
@@ -152,7 +150,6 @@ def _plan(
     base: Path | None,
     layout: SiteLayout,
     reference_base: str,
-    snippet_paths: tuple[Path, ...] = (),
 ) -> BookFile:
     folder = root if root.is_dir() else root.parent
     legacy_key = path.resolve().relative_to(folder.resolve().parent).as_posix()
@@ -164,7 +161,7 @@ def _plan(
         url_style=style,
         markdown_format=layout.markdown_format,
         site_folder=(base or folder) if style != "plain" else None,
-        snippet_paths=snippet_paths,
+        snippet_paths=layout.snippet_paths,
     )
     data = plan.read()
     if not data.strip():

@@ -159,9 +159,9 @@ def docusaurus_route(
     return route, ""
 
 
-def _mkdocs_setting(root: Path, key: str) -> str:
-    """A top-level setting of an MkDocs site's config as text ('' when it is not set)."""
-    value = _mkdocs_config(root).get(key)
+def _mkdocs_setting(config: dict[str, Any], key: str) -> str:
+    """A top-level setting of an MkDocs site's parsed config as text ('' when it is not set)."""
+    value = config.get(key)
     return "" if value is None or isinstance(value, dict | list) else str(value).strip()
 
 
@@ -207,7 +207,11 @@ def _mkdocs_config(root: Path) -> dict[str, Any]:
 def mkdocs_snippet_paths(root: Path) -> list[Path]:
     """Where an MkDocs site's snippets (pymdownx.snippets) are looked up: its ``base_path`` setting, relative to
     the site's folder (default: the folder itself)."""
-    extensions = _mkdocs_config(root).get("markdown_extensions")
+    return _snippet_paths(_mkdocs_config(root), root=root)
+
+
+def _snippet_paths(config: dict[str, Any], *, root: Path) -> list[Path]:
+    extensions = config.get("markdown_extensions")
     for entry in extensions if isinstance(extensions, list) else []:
         options = entry.get("pymdownx.snippets") if isinstance(entry, dict) else None
         base = options.get("base_path") if isinstance(options, dict) else None
@@ -221,10 +225,9 @@ def mkdocs_snippet_paths(root: Path) -> list[Path]:
 MKDOCS_EXCLUDED = (".*", "/templates/")
 
 
-def mkdocs_excluded_patterns(root: Path) -> tuple[str, ...]:
+def _mkdocs_excluded(config: dict[str, Any]) -> tuple[str, ...]:
     """The gitignore-style patterns of pages an MkDocs site does not publish: MkDocs' own, then its config's
     ``exclude_docs`` and ``draft_docs`` (drafts are left out of a build)."""
-    config = _mkdocs_config(root)
     lines = [line for key in ("exclude_docs", "draft_docs") for line in str(config.get(key) or "").splitlines()]
     return (*MKDOCS_EXCLUDED, *(line for line in lines if line.strip()))
 
@@ -232,11 +235,6 @@ def mkdocs_excluded_patterns(root: Path) -> tuple[str, ...]:
 @functools.lru_cache(maxsize=64)
 def _gitignore(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
-
-
-def mkdocs_docs_dir(root: Path) -> str:
-    """The ``docs_dir`` of an MkDocs site (default ``docs``)."""
-    return _mkdocs_setting(root, "docs_dir").strip("/") or "docs"
 
 
 def _parts(folder: str) -> tuple[str, ...]:
@@ -313,14 +311,15 @@ class SiteLayout:
     docs_dir: str = "docs"  # MkDocs docs_dir
     directory_urls: bool = True  # MkDocs use_directory_urls
     excluded: tuple[str, ...] = MKDOCS_EXCLUDED  # MkDocs: pages not published (gitignore patterns in docs_dir)
+    snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
 
 
 def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route: str | None = None) -> SiteLayout:
     """The layout of the site whose config is in ``root`` (None: a site without one, the defaults).
-    ``site_url`` and ``docs_route``, when given, win over the config."""
-    base_url = site_url or (configured_site_url(style=style, root=root) if root else "")
+    ``site_url`` and ``docs_route``, when given, win over the config (read once here)."""
     if style == "docusaurus" and root is not None:
         config = _docusaurus_config(root)
+        base_url = site_url or _docusaurus_url(config)
         slash = re.search(r"(?<![\w.$])trailingSlash\s*:\s*(true|false)\b", config)
         docs, blog = _options(config, "docs"), _options(config, "blog")
         markdown_format = _js_string(_options(config, "markdown", setting=("format",)), "format")
@@ -336,31 +335,42 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             markdown_format=markdown_format if markdown_format in ("md", "mdx", "detect") else "",
         )
     if style == "mkdocs" and root is not None:
-        directory_urls = _mkdocs_setting(root, "use_directory_urls").lower() not in {"false", "no", "off"}
+        config = _mkdocs_config(root)
         return SiteLayout(
-            base_url=base_url,
-            docs_dir=mkdocs_docs_dir(root),
-            directory_urls=directory_urls,
-            excluded=mkdocs_excluded_patterns(root),
+            base_url=site_url or _mkdocs_url(config),
+            docs_dir=_mkdocs_setting(config, "docs_dir").strip("/") or "docs",
+            directory_urls=_mkdocs_setting(config, "use_directory_urls").lower() not in {"false", "no", "off"},
+            excluded=_mkdocs_excluded(config),
+            snippet_paths=tuple(_snippet_paths(config, root=root)),
         )
-    return SiteLayout(base_url=base_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
+    return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 
 
 def configured_site_url(*, style: str, root: Path) -> str:
     """Where the site's own config says it is published: mkdocs.yml's ``site_url``, or docusaurus.config's
     ``url`` joined with its ``baseUrl`` (written as plain strings). '' when it says nothing usable (only http(s)
     addresses become links)."""
-    found = ""
     if style == "mkdocs":
-        value = _mkdocs_setting(root, "site_url")
-        found = value.split()[0] if value else ""
-    elif style == "docusaurus":
-        text = _docusaurus_config(root)
-        url = re.search(r"\burl:\s*['\"`]([^'\"`]+)['\"`]", text)
-        base = re.search(r"\bbaseUrl:\s*['\"`]([^'\"`]*)['\"`]", text)
-        path = base.group(1).strip("/") if base else ""
-        found = url.group(1).rstrip("/") + "/" + (f"{path}/" if path else "") if url else ""
-    return found if re.match(r"https?://[^/\s]+", found) else ""
+        return _mkdocs_url(_mkdocs_config(root))
+    if style == "docusaurus":
+        return _docusaurus_url(_docusaurus_config(root))
+    return ""
+
+
+def _mkdocs_url(config: dict[str, Any]) -> str:
+    value = _mkdocs_setting(config, "site_url")
+    return _http_only(value.split()[0] if value else "")
+
+
+def _docusaurus_url(text: str) -> str:
+    url = re.search(r"\burl:\s*['\"`]([^'\"`]+)['\"`]", text)
+    base = re.search(r"\bbaseUrl:\s*['\"`]([^'\"`]*)['\"`]", text)
+    path = base.group(1).strip("/") if base else ""
+    return _http_only(url.group(1).rstrip("/") + "/" + (f"{path}/" if path else "") if url else "")
+
+
+def _http_only(address: str) -> str:
+    return address if re.match(r"https?://[^/\s]+", address) else ""
 
 
 def site_url(route: str, *, base_url: str = "") -> str:
