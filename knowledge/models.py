@@ -63,7 +63,7 @@ class SourceDocument(models.Model):
         default=MarkdownFormat.DEFAULT,
         blank=True,
         editable=False,
-        help_text="How the site reads its Markdown (docusaurus.config's markdown.format), as `ingest` found it.",
+        help_text="How the site reads its Markdown (markdown.format in docusaurus.config), as ingest found it.",
     )
     metadata = models.JSONField(
         default=dict, blank=True, editable=False, help_text="Front matter kept with the document (description, tags)."

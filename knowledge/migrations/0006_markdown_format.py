@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='sourcedocument',
             name='markdown_format',
-            field=models.CharField(blank=True, choices=[('', 'As the site generator does by default'), ('mdx', 'MDX (every file)'), ('md', 'CommonMark (every file)'), ('detect', 'By extension (.mdx as MDX, .md as CommonMark)')], default='', editable=False, help_text="How the site reads its Markdown (docusaurus.config's markdown.format), as `ingest` found it.", max_length=8),
+            field=models.CharField(blank=True, choices=[('', 'As the site generator does by default'), ('mdx', 'MDX (every file)'), ('md', 'CommonMark (every file)'), ('detect', 'By extension (.mdx as MDX, .md as CommonMark)')], default='', editable=False, help_text="How the site reads its Markdown (markdown.format in docusaurus.config), as ingest found it.", max_length=8),
         ),
     ]
