@@ -1,5 +1,6 @@
 """Start and find the embedded PostgreSQL server that ships in the ``pgserver`` wheel."""
 
+import json
 import logging
 import os
 import threading
@@ -20,6 +21,7 @@ def ensure_server(*, data_dir: Path, database: str | None) -> str:
             return cached
         _prepare_runtime_dir(data_dir)
         _remove_stale_pid_file(data_dir)
+        _reset_unreadable_handle_list(data_dir)
         import pgserver  # noqa: PLC0415 - heavy import, only for the embedded mode
 
         # cleanup_mode=None: the server outlives the process that started it, so every manage.py command, the
@@ -42,6 +44,28 @@ def _prepare_runtime_dir(data_dir: Path) -> None:
     runtime_dir = data_dir.parent / "run"
     runtime_dir.mkdir(mode=0o700, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+
+
+def _reset_unreadable_handle_list(data_dir: Path) -> None:
+    """Reset pgserver's list of the processes using the server when it cannot be read.
+
+    pgserver rewrites ``.handle_pids.json`` in place whenever a process starts or stops using the server, so a
+    process stopped during the write (or a stop racing a start) leaves it empty or cut short, and every later
+    command fails on it with a JSON traceback. With ``cleanup_mode=None`` the list decides nothing here.
+    """
+    path = data_dir / ".handle_pids.json"
+    try:
+        values = json.loads(path.read_text())
+        if isinstance(values, list):
+            return
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        pass
+    logger.warning("reset the embedded server's unreadable process list %s", path)
+    scratch = path.with_name(f"{path.name}.{os.getpid()}")
+    scratch.write_text("[]")
+    scratch.replace(path)  # whole or not at all, for a process reading it meanwhile
 
 
 def _create_database(*, socket_dir: str, database: str) -> None:

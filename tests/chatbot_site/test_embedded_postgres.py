@@ -1,4 +1,5 @@
-"""The embedded PostgreSQL server starts again after a crash, whatever its old pid file says."""
+"""The embedded PostgreSQL server starts again after a crash, whatever its old pid file or pgserver's process list
+says."""
 
 import os
 import shutil
@@ -47,3 +48,16 @@ def test_a_server_whose_pid_was_taken_by_another_process_is_started_again(data_d
     finally:
         squatter.kill()
         squatter.wait()
+
+
+@pytest.mark.parametrize("left", ["", "[12, 3", "{}"], ids=["empty", "cut short", "not a list"])
+def test_an_unreadable_process_list_does_not_stop_commands(data_dir, left):
+    env = {"EMBEDDED_POSTGRES_DIR": str(data_dir)}
+    assert "connected" in manage("shell", "-c", CONNECT, **env).stdout
+    handles = data_dir / ".handle_pids.json"
+    assert handles.is_file()  # pgserver's own file, rewritten in place by every process that uses the server
+    handles.write_text(left)  # as a process stopped during that write leaves it
+    result = manage("shell", "-c", CONNECT, **env)
+    assert "connected" in result.stdout, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "unreadable process list" in result.stderr
