@@ -241,6 +241,10 @@ CHUNK_SIZE_WORDS = env_int("CHUNK_SIZE_WORDS", 150)
 CHUNK_OVERLAP_WORDS = env_int("CHUNK_OVERLAP_WORDS", 30)
 KNOWLEDGE_MAX_UPLOAD_BYTES = env_int("KNOWLEDGE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 KNOWLEDGE_MAX_TEXT_CHARS = env_int("KNOWLEDGE_MAX_TEXT_CHARS", 5_000_000)
+# A whole book uploaded in the admin as one .zip: its size, and what it may unpack to (a zip bomb stops here).
+KNOWLEDGE_MAX_ARCHIVE_BYTES = env_int("KNOWLEDGE_MAX_ARCHIVE_BYTES", 100 * 1024 * 1024)
+KNOWLEDGE_MAX_ARCHIVE_FILES = env_int("KNOWLEDGE_MAX_ARCHIVE_FILES", 20_000)
+KNOWLEDGE_MAX_ARCHIVE_UNPACKED_BYTES = env_int("KNOWLEDGE_MAX_ARCHIVE_UNPACKED_BYTES", 500 * 1024 * 1024)
 # Text extraction from HTML and PDF runs in a child process stopped after this many seconds (the document fails).
 KNOWLEDGE_CONVERSION_SECONDS = env_float("KNOWLEDGE_CONVERSION_SECONDS", 60.0)
 # The ingestion worker reports every KNOWLEDGE_WORKER_HEARTBEAT_SECONDS; one silent for KNOWLEDGE_WORKER_STALE_SECONDS

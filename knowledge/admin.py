@@ -3,15 +3,24 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from .archives import book_name_for
 from .models import Chunk, SourceDocument, UrlStyle
-from .selectors import documents_needing_reindex, ingestion_worker_latest
+from .selectors import documents_needing_reindex, imported_books, ingestion_worker_latest
 from .services import (
+    BookImport,
+    book_import,
     document_default_title,
     document_delete,
     document_schedule_ingest,
@@ -69,9 +78,48 @@ class SourceDocumentForm(forms.ModelForm):
         return cleaned
 
 
+class BookImportForm(forms.Form):
+    archive = forms.FileField(
+        label="Book archive",
+        help_text="A .zip of the book's repository or folder: a Docusaurus or MkDocs site (its config and docs "
+        f"folder), or a folder of {SUPPORTED_EXTENSIONS} files. At most "
+        f"{settings.KNOWLEDGE_MAX_ARCHIVE_BYTES // 1_048_576} MB. GitHub's “Download ZIP” works as it is.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    name = forms.CharField(
+        required=False,
+        max_length=100,
+        help_text="Importing under the same name again updates that book. Default: the archive's file name.",
+    )
+    site_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Site address",
+        help_text="Where the book is published, e.g. https://book.example.org/, for citation links. Default: "
+        "the address in the site's config.",
+    )
+    prune = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Remove pages that are no longer in the archive",
+    )
+
+    def import_arguments(self) -> dict:
+        """The book_import() arguments of a valid form."""
+        archive = self.cleaned_data["archive"]
+        return {
+            "name": self.cleaned_data["name"].strip() or book_name_for(file_name=archive.name),
+            "archive": archive,
+            "file_name": archive.name,
+            "site_url": self.cleaned_data["site_url"],
+            "prune": self.cleaned_data["prune"],
+        }
+
+
 @admin.register(SourceDocument)
 class SourceDocumentAdmin(admin.ModelAdmin):
     form = SourceDocumentForm
+    change_list_template = "admin/knowledge/sourcedocument/change_list.html"
 
     class Media:
         css = {"all": ["knowledge/admin.css"]}
@@ -115,6 +163,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
                 "Run `python manage.py reindex` to rebuild the index.",
                 messages.WARNING,
             )
+        extra_context = {**(extra_context or {}), "can_import": self.has_import_permission(request)}
         return super().changelist_view(request, extra_context)
 
     def _report_worker(self, request: HttpRequest) -> None:
@@ -137,6 +186,57 @@ class SourceDocumentAdmin(admin.ModelAdmin):
             )
         else:
             self.message_user(request, f"Ingestion worker: {worker.state}, last heartbeat {ago} s ago.", messages.INFO)
+
+    def get_urls(self) -> list:
+        own = path(
+            "import-book/",
+            self.admin_site.admin_view(self.import_book_view),
+            name="knowledge_sourcedocument_import_book",
+        )
+        return [own, *super().get_urls()]
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        """Importing adds, changes and (with pruning) deletes documents."""
+        return all(
+            check(request)
+            for check in (self.has_add_permission, self.has_change_permission, self.has_delete_permission)
+        )
+
+    def import_book_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        form = BookImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = book_import(**form.import_arguments())
+            except SourceRejected as error:
+                form.add_error("archive", str(error))
+            except DatabaseError:
+                form.add_error(None, "The database is not available; nothing was changed. Try again in a moment.")
+            else:
+                self._report_import(request, result)
+                return redirect("admin:knowledge_sourcedocument_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import a book",
+            "opts": self.opts,
+            "form": form,
+            "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
+            "books": imported_books(),
+        }
+        return TemplateResponse(request, "admin/knowledge/sourcedocument/import_book.html", context)
+
+    def _report_import(self, request: HttpRequest, result: BookImport) -> None:
+        parts = [f"{result.queued} page(s) queued for indexing", f"{result.unchanged} unchanged"]
+        if result.skipped:
+            parts.append(result.skipped)
+        if result.removed:
+            parts.append(f"{len(result.removed)} removed: {', '.join(result.removed[:10])}")
+        self.message_user(request, f"Imported “{result.name}” ({result.style}): {'; '.join(parts)}.")
+        for failure in result.failed[:20]:
+            self.message_user(request, f"Not loaded: {failure}", messages.ERROR)
+        if len(result.failed) > 20:
+            self.message_user(request, f"… and {len(result.failed) - 20} more not loaded.", messages.ERROR)
 
     def save_model(self, request: HttpRequest, obj: SourceDocument, form: forms.Form, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -26,6 +26,16 @@ class MarkdownFormat(models.TextChoices):
     DETECT = "detect", "By extension (.mdx as MDX, .md as CommonMark)"
 
 
+# The source key of a page of a book imported as an archive in the admin: stable across imports, whatever
+# temporary folder the archive was unpacked to.
+BOOK_KEY_PREFIX = "book:"
+
+
+def book_key(*, name: str, path: str) -> str:
+    """``book:<name>/<the page's path in the book>``."""
+    return f"{BOOK_KEY_PREFIX}{name}/{path}"
+
+
 class SourceDocument(models.Model):
     """One source of knowledge: an uploaded file or pasted text, and its indexing state."""
 

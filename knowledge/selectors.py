@@ -4,18 +4,19 @@ import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote, unquote, urlsplit
 
 import numpy as np
 import psycopg
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Count, F, Func, Max, Q, QuerySet, Value
 from pgvector import Vector
 from pgvector.psycopg.vector import VectorBinaryDumper
 
 from .embedders import embedding_spec
-from .models import SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
+from .models import BOOK_KEY_PREFIX, SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
 from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, words_of
 
 # The candidate pool: the dense side's and the BM25 side's best chunks, each with both scores. The BM25 side ranks
@@ -307,6 +308,32 @@ def document_list() -> list[DocumentSummary]:
     fields = ("id", "title", "reference", "status", "chunk_count")
     rows = SourceDocument.objects.order_by("title", "id").values_list(*fields)
     return [DocumentSummary(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ImportedBook:
+    """A book imported as an archive in the admin: its name, how many of its pages are documents, and when
+    the last of them changed."""
+
+    name: str
+    pages: int
+    updated_at: datetime
+
+
+def imported_books() -> list[ImportedBook]:
+    """The books imported as archives, by name."""
+    name = Func(F("source_key"), Value("/"), Value(1), function="split_part", output_field=CharField())
+    rows = (
+        SourceDocument.objects.filter(source_key__startswith=BOOK_KEY_PREFIX)
+        .annotate(book=name)
+        .values("book")
+        .annotate(pages=Count("id"), updated=Max("updated_at"))
+        .order_by("book")
+    )
+    return [
+        ImportedBook(name=row["book"].removeprefix(BOOK_KEY_PREFIX), pages=row["pages"], updated_at=row["updated"])
+        for row in rows
+    ]
 
 
 def _page_path(url: str) -> str:

@@ -2,12 +2,14 @@
 
 import logging
 import os
+import re
 import socket
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -17,12 +19,13 @@ from haystack.dataclasses import ByteStream
 
 from chatbot_site.locks import locked_transaction
 
+from .archives import ArchiveLimits, ArchiveRejected, archive_check_size, archive_unpack
 from .conversion import ConversionFailed, DocumentGone, extract_with_budget
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import IngestionError, build_indexing_pipeline, content_hash
-from .loading import title_for
+from .loading import BookFile, scan_book, title_for
 from .markdown import reads_as_mdx
-from .models import Chunk, IngestionWorker, SourceDocument, UrlStyle
+from .models import Chunk, IngestionWorker, SourceDocument, UrlStyle, book_key
 from .signals import document_indexed
 from .sources import SourceRejected, reference_check, source_check_file, source_check_text
 
@@ -350,6 +353,91 @@ def document_upsert_from_file(
         document.text = ""
         document.save()
     return document, changed
+
+
+def book_file_upsert(*, file: BookFile, source_key: str | None = None) -> tuple[SourceDocument, bool]:
+    """Create or update the document of one planned book file (stored under ``source_key`` when given, else
+    the file's own key); return it and whether anything changed. Raises SourceRejected."""
+    return document_upsert_from_file(
+        source_key=source_key or file.key,
+        legacy_key=None if source_key else file.legacy_key,
+        title=file.title,
+        file_name=file.path.name,
+        data=file.read(),
+        reference=file.reference,
+        url_style=file.url_style,
+        markdown_format=file.markdown_format,
+        metadata=file.metadata,
+    )
+
+
+BOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class BookImport:
+    """What importing a book archive did: documents queued for indexing, left as they were, refused (with the
+    reason), skipped by the site's rules, and removed because their page is gone from the book."""
+
+    name: str
+    style: str
+    queued: int
+    unchanged: int
+    failed: list[str] = field(default_factory=list)
+    skipped: str = ""
+    removed: list[str] = field(default_factory=list)
+
+
+def book_import(*, name: str, archive: IO[bytes], file_name: str, site_url: str = "", prune: bool = True) -> BookImport:
+    """Load a book uploaded as a .zip archive, as ``ingest`` loads a folder, and queue what changed for indexing.
+
+    Importing under the same ``name`` again updates that book: unchanged pages keep their chunks, and with
+    ``prune`` the pages gone from the archive are removed. A refused archive (ArchiveRejected) changes nothing;
+    a refused page is reported and keeps its current document. The documents change in one transaction.
+    """
+    if not BOOK_NAME.match(name):
+        raise ArchiveRejected(
+            f"“{name}” cannot name a book: use letters, digits, '.', '-' and '_' (up to 100, starting with a "
+            "letter or digit)."
+        )
+    archive.seek(0, os.SEEK_END)
+    archive_check_size(file_name=file_name, size=archive.tell())
+    archive.seek(0)
+    with tempfile.TemporaryDirectory(prefix="book-") as temporary:
+        destination = Path(temporary) / name
+        destination.mkdir()
+        root = archive_unpack(
+            archive=archive, file_name=file_name, destination=destination, limits=ArchiveLimits.from_settings()
+        )
+        scan = scan_book([str(root)], site_url=site_url)
+        if not scan.loadable:
+            raise ArchiveRejected(f"“{file_name}” holds no pages to load ({scan.skipped_summary() or 'no files'}).")
+        queued = unchanged = 0
+        failed: list[str] = []
+        with transaction.atomic():
+            for file in scan.loadable:
+                relative = file.path.relative_to(root).as_posix()
+                try:
+                    document, changed = book_file_upsert(file=file, source_key=book_key(name=name, path=relative))
+                except SourceRejected as error:
+                    failed.append(f"{relative}: {error}")
+                    continue
+                if changed or document.status == SourceDocument.Status.FAILED:
+                    document_schedule_ingest(document=document)
+                    queued += 1
+                else:
+                    unchanged += 1
+            keep = {book_key(name=name, path=file.path.relative_to(root).as_posix()) for file in scan.files}
+            gone = documents_prune(keep_keys=keep, under=[book_key(name=name, path="")]) if prune else []
+    return BookImport(
+        name=name,
+        style=scan.style,
+        queued=queued,
+        unchanged=unchanged,
+        failed=failed,
+        skipped=scan.skipped_summary(),
+        removed=[document.title for document in gone],
+    )
 
 
 def documents_prune(*, keep_keys: set[str], under: list[str], dry_run: bool = False) -> list[SourceDocument]:

@@ -1,6 +1,8 @@
 """The admin, through the test client as a staff user: add, upload, actions, bad files."""
 
+import shutil
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from knowledge.models import Chunk, SourceDocument
+from tests.archive_factory import zip_folder, zip_members
 from tests.conftest import GUIDE_MD
 from tests.pdf_factory import make_pdf
 
@@ -240,3 +243,80 @@ def test_a_paste_over_the_form_size_default_gets_the_forms_own_message(staff_cli
     assert response.status_code == 200
     assert "the limit is 2,000,000" in response.content.decode()
     assert not SourceDocument.objects.exists()
+
+
+IMPORT_URL = reverse("admin:knowledge_sourcedocument_import_book")
+GARDEN = Path(__file__).resolve().parents[1] / "fixtures" / "garden-book"
+
+
+def upload_book(client: Client, data: bytes, *, file_name: str = "garden-main.zip", **fields):
+    archive = SimpleUploadedFile(file_name, data, content_type="application/zip")
+    return client.post(IMPORT_URL, {"archive": archive, "prune": "on", **fields}, follow=True)
+
+
+def page_messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_the_document_list_offers_to_import_a_book(staff_client):
+    page = staff_client.get(CHANGELIST_URL)
+    assert IMPORT_URL.encode() in page.content and b"Import a book" in page.content
+    form = staff_client.get(IMPORT_URL)
+    assert form.status_code == 200
+    assert b'type="file" name="archive"' in form.content and b'enctype="multipart/form-data"' in form.content
+
+
+def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path):
+    response = upload_book(staff_client, zip_folder(GARDEN, top="garden-main"))
+    assert response.redirect_chain == [(CHANGELIST_URL, 302)]
+    (report,) = [m for m in page_messages(response) if m.startswith("Imported")]
+    assert report == (
+        "Imported “garden-main” (mkdocs): 5 page(s) queued for indexing; 0 unchanged; "
+        "4 skipped: 1 empty, 1 not on the site (outside the site's docs/ folder), 2 unsupported (.toml, .yml)."
+    )
+    assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 5
+    assert b"Kitchen Garden Handbook" in response.content
+    listing = staff_client.get(IMPORT_URL)
+    assert b"<td>garden-main</td><td>5</td>" in listing.content  # the imported books, to update by name
+
+    (compost,) = SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/compost.md")
+    shutil.copytree(GARDEN, tmp_path / "garden")
+    (tmp_path / "garden" / "docs" / "soil" / "compost.md").unlink()
+    again = upload_book(staff_client, zip_folder(tmp_path / "garden", top="main"), name="garden-main")
+    assert any(f"1 removed: {compost.title}" in m for m in page_messages(again))
+
+
+def test_a_hostile_archive_gets_the_forms_error_and_changes_nothing(staff_client, make_document):
+    document = make_document()
+    hostile = zip_members({"docs/a.md": "# A\n\nText.\n", "../../etc/cron.d/evil": "* * * * * root true"})
+    for data, message in [
+        (hostile, "outside its own folder"),
+        (b"PK\x03\x04 truncated", "could not be read as a .zip archive"),
+    ]:
+        response = upload_book(staff_client, data)
+        assert response.status_code == 200 and response.redirect_chain == []
+        assert message in response.content.decode()
+    assert list(SourceDocument.objects.values_list("pk", flat=True)) == [document.pk]
+
+
+def test_a_bad_book_name_is_refused(staff_client):
+    response = upload_book(staff_client, zip_folder(GARDEN), name="../../x")
+    assert "cannot name a book" in response.content.decode()
+    assert SourceDocument.objects.count() == 0
+
+
+def test_importing_needs_the_rights_to_add_change_and_delete_documents():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    editor = get_user_model().objects.create_user(username="editor", password="a-long-test-pass", is_staff=True)
+    editor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_sourcedocument", "add_sourcedocument", "change_sourcedocument"])
+    )
+    client = Client()
+    client.force_login(editor)
+    assert b"Import a book" not in client.get(CHANGELIST_URL).content
+    assert client.get(IMPORT_URL).status_code == 403
+    assert upload_book(client, zip_folder(GARDEN)).status_code == 403
+    assert SourceDocument.objects.count() == 0
+    assert Client().get(IMPORT_URL).status_code == 302  # anonymous: to the login page

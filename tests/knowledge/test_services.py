@@ -1,13 +1,27 @@
-"""document_ingest: incremental, safe on failure, and guarded against mixing embedding models."""
+"""document_ingest: incremental, safe on failure, and guarded against mixing embedding models; book_import: a
+whole book from one archive, updated in place, refused whole when the archive is bad."""
+
+import io
+import shutil
+from pathlib import Path
 
 import pytest
 
 from knowledge import services
+from knowledge.archives import ArchiveRejected
 from knowledge.embedders import shared_document_embedder
+from knowledge.loading import scan_book
 from knowledge.models import Chunk, SourceDocument
-from knowledge.services import document_ingest, vector_column_dimensions, vector_index_resize
+from knowledge.services import (
+    book_import,
+    document_create,
+    document_ingest,
+    vector_column_dimensions,
+    vector_index_resize,
+)
 from knowledge.signals import document_indexed
 from knowledge.sources import SourceRejected
+from tests.archive_factory import zip_folder, zip_members
 from tests.conftest import GUIDE_MD
 
 pytestmark = pytest.mark.django_db
@@ -160,3 +174,125 @@ def test_document_indexed_is_sent_and_a_failing_receiver_never_fails_the_documen
     document.refresh_from_db()
     assert document.status == SourceDocument.Status.READY and document.chunk_count > 0
     assert "a listener broke" in caplog.text
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def import_book(data: bytes, *, name: str = "garden", file_name: str = "garden-main.zip", **options):
+    return book_import(name=name, archive=io.BytesIO(data), file_name=file_name, **options)
+
+
+@pytest.fixture
+def garden(tmp_path) -> Path:
+    root = tmp_path / "garden-main"
+    shutil.copytree(FIXTURES / "garden-book", root)
+    return root
+
+
+def test_a_book_archive_loads_as_ingest_loads_its_folder(tmp_path):
+    folder = tmp_path / "weather-book"
+    shutil.copytree(FIXTURES / "weather-book", folder)
+    site = "https://weather.example.org/"
+    result = import_book(zip_folder(folder, top="weather-book-main"), name="weather", site_url=site)
+    scan = scan_book([str(folder)], site_url=site)
+    assert (result.style, result.queued, result.unchanged, result.failed, result.removed) == (
+        "docusaurus",
+        30,
+        0,
+        [],
+        [],
+    )
+    assert (
+        result.skipped
+        == scan.skipped_summary()
+        == ("10 skipped: 2 empty, 1 draft, 1 partial (not a page), 6 unsupported (.jpeg, .js, .json, .yml)")
+    )
+    documents = SourceDocument.objects.all()
+    # The same documents the folder gives: titles, citation links, site rules and front matter.
+    planned = {(f.title, f.reference, f.url_style, f.markdown_format) for f in scan.loadable}
+    assert {(d.title, d.reference, d.url_style, d.markdown_format) for d in documents} == planned
+    assert {d.status for d in documents} == {SourceDocument.Status.READY}
+    assert SourceDocument.objects.get(source_key="book:weather/docs/05-maintenance.md").chunk_count > 0
+    # A Docusaurus partial is inlined where a page imports it, from the unpacked archive.
+    assert Chunk.objects.filter(text__contains="push 6 V back").exists()
+
+
+def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy):
+    first = import_book(zip_folder(garden, top="garden-main"))
+    assert (first.style, first.queued, first.failed) == ("mkdocs", 5, [])
+    # MkDocs snippets are read from the archive's own files.
+    assert Chunk.objects.filter(text__contains="The last spring frost in this handbook's region").exists()
+    compost = SourceDocument.objects.get(source_key="book:garden/docs/soil/compost.md")
+    chunks_before = set(Chunk.objects.values_list("id", flat=True))
+
+    embedder_spy.reset()
+    again = import_book(zip_folder(garden, top="garden-main"))
+    assert (again.queued, again.unchanged, again.removed) == (0, 5, [])
+    assert embedder_spy.embedded == 0
+    assert set(Chunk.objects.values_list("id", flat=True)) == chunks_before
+
+    schedule = garden / "docs" / "watering" / "schedule.md"
+    schedule.write_text(schedule.read_text() + "\nWater the leeks at dawn in a dry May.\n")
+    (garden / "docs" / "soil" / "compost.md").unlink()
+    changed = import_book(zip_folder(garden, top="garden-main"))
+    assert (changed.queued, changed.unchanged, changed.removed) == (1, 3, [compost.title])
+    assert not SourceDocument.objects.filter(pk=compost.pk).exists()
+    assert Chunk.objects.filter(text__contains="Water the leeks at dawn").exists()
+
+
+def test_without_pruning_pages_gone_from_the_archive_stay(garden):
+    import_book(zip_folder(garden))
+    (garden / "docs" / "soil" / "compost.md").unlink()
+    result = import_book(zip_folder(garden), prune=False)
+    assert (result.queued, result.unchanged, result.removed) == (0, 4, [])
+    assert SourceDocument.objects.filter(source_key="book:garden/docs/soil/compost.md").exists()
+
+
+def test_two_books_and_other_documents_keep_their_own_pages(garden):
+    pasted = document_create(title="Pasted", text="# Pasted\n\nThe heron waits.\n")
+    import_book(zip_folder(garden), name="garden")
+    import_book(zip_members({"notes/a.md": "# A note\n\nThe otter swims at dusk.\n"}), name="notes")
+    import_book(zip_members({"notes/b.md": "# B note\n\nThe vole digs.\n"}), name="notes")
+    keys = set(SourceDocument.objects.values_list("source_key", flat=True))
+    assert {"book:notes/b.md", "book:garden/docs/index.md", None} <= keys
+    assert "book:notes/a.md" not in keys
+    assert SourceDocument.objects.filter(pk=pasted.pk).exists()
+
+
+def test_a_refused_archive_changes_nothing(garden):
+    import_book(zip_folder(garden))
+    before = sorted(SourceDocument.objects.values_list("source_key", "updated_at"))
+    chunks = Chunk.objects.count()
+    hostile = zip_members({"docs/index.md": "# Replaced\n\nText.\n", "../../escape.md": "# Escape\n"})
+    with pytest.raises(ArchiveRejected, match="outside its own folder"):
+        import_book(hostile)
+    with pytest.raises(ArchiveRejected, match="could not be read as a .zip"):
+        import_book(b"these are not the pages you are looking for")
+    with pytest.raises(ArchiveRejected, match="no pages to load"):
+        import_book(zip_members({"logo.png": b"\x89PNG", "README": "text"}))
+    with pytest.raises(ArchiveRejected, match="cannot name a book"):
+        import_book(zip_folder(garden), name="../garden")
+    assert sorted(SourceDocument.objects.values_list("source_key", "updated_at")) == before
+    assert Chunk.objects.count() == chunks
+
+
+def test_an_archive_over_the_size_limit_is_refused_before_it_is_read(garden, settings):
+    data = zip_folder(garden)
+    settings.KNOWLEDGE_MAX_ARCHIVE_BYTES = len(data) - 1
+    with pytest.raises(ArchiveRejected, match="the limit for a book archive"):
+        import_book(data)
+    assert SourceDocument.objects.count() == 0
+
+
+def test_a_refused_page_is_reported_and_keeps_its_document(garden, settings):
+    import_book(zip_folder(garden))
+    compost = SourceDocument.objects.get(source_key="book:garden/docs/soil/compost.md")
+    settings.KNOWLEDGE_MAX_UPLOAD_BYTES = 2000
+    (garden / "docs" / "soil" / "compost.md").write_text("# Compost\n\n" + "Turn the heap. " * 200)
+    result = import_book(zip_folder(garden))
+    assert len(result.failed) == 1 and result.failed[0].startswith("docs/soil/compost.md: ")
+    assert "the limit is" in result.failed[0]
+    assert result.removed == []
+    compost.refresh_from_db()
+    assert compost.status == SourceDocument.Status.READY and compost.chunk_count > 0

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from knowledge.loading import BookScan, scan_book
 from knowledge.selectors import documents_needing_reindex
-from knowledge.services import document_ingest, document_upsert_from_file, documents_prune
+from knowledge.services import book_file_upsert, document_ingest, documents_prune
 from knowledge.slugs import STYLES
 from knowledge.sources import SUPPORTED_EXTENSIONS, SourceRejected
 
@@ -83,17 +83,7 @@ class Command(BaseCommand):
         for file in bar:
             bar.set_postfix_str(file.legacy_key[-40:])
             try:
-                document, _ = document_upsert_from_file(
-                    source_key=file.key,
-                    legacy_key=file.legacy_key,
-                    title=file.title,
-                    file_name=file.path.name,
-                    data=file.read(),
-                    reference=file.reference,
-                    url_style=file.url_style,
-                    markdown_format=file.markdown_format,
-                    metadata=file.metadata,
-                )
+                document, _ = book_file_upsert(file=file)
             except SourceRejected as error:
                 counts["failed"] += 1
                 tqdm.write(self.style.ERROR(f"{file.legacy_key}: {error}"))
