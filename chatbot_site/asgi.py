@@ -125,10 +125,10 @@ async def _bounded_api(scope, receive, send) -> None:
     A declared Content-Length over the limit is refused at once. A body sent without one (chunked) is read here,
     up to the limit, and handed on with its length: DRF reads a body without Content-Length as empty.
     """
-    from chatbot_site.middleware import api_body_limit  # noqa: PLC0415 - after Django is set up
+    from chatbot_site.middleware import body_limit  # noqa: PLC0415 - after Django is set up
 
     path = scope["path"]
-    limit = api_body_limit(path) or 0
+    limit = body_limit(path)
     declared = _header(scope, b"content-length")
     if declared is not None:
         if declared.isdigit() and int(declared) > limit:
@@ -212,6 +212,43 @@ async def _api(scope, receive, send) -> None:
             await _bounded_api(scope, receive, send)
 
 
+async def _bounded(scope, receive, send) -> None:
+    """A request outside the APIs (the admin, the book's pages) with its body bounded by SERVER_MAX_BODY_BYTES.
+
+    A declared Content-Length over the limit is refused at once. A body sent without one (chunked) is counted as
+    Django reads it, which spools it to disk rather than memory: past the limit Django is told the client left,
+    so it stops reading and answers nothing, and the 413 is sent here.
+    """
+    from chatbot_site.middleware import body_limit  # noqa: PLC0415 - after Django is set up
+
+    limit = body_limit(scope["path"])
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        await _refuse_too_large(scope, send)
+        return
+    received = 0
+    over = started = False
+
+    async def counted():
+        nonlocal received, over
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                over = True
+                return {"type": "http.disconnect"}
+        return message
+
+    async def watched(message):
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    await django_application(scope, counted, watched)
+    if over and not started:
+        await _refuse_too_large(scope, send)
+
+
 async def application(scope, receive, send) -> None:
     """The ASGI application."""
     if scope["type"] == "lifespan":
@@ -222,5 +259,8 @@ async def application(scope, receive, send) -> None:
         return
     if scope["type"] == "http" and scope.get("path", "").startswith(("/api/", "/v1/")):
         await _admitted(_api, scope, receive, send)
+        return
+    if scope["type"] == "http":
+        await _bounded(scope, receive, send)
         return
     await django_application(scope, receive, send)

@@ -87,14 +87,21 @@ class RequestLogMiddleware(_DualMiddleware):
         return response
 
 
-def api_body_limit(path: str) -> int | None:
-    """The largest body an API path takes (COMPLETIONS_MAX_BODY_BYTES for the OpenAI-compatible API, whose clients
-    send the whole conversation; API_MAX_BODY_BYTES for the chat API); None for other paths."""
+def is_api_path(path: str) -> bool:
+    """Whether the path belongs to an API (errors as JSON), not to the admin or the book's pages."""
+    return path.startswith(("/api/", "/v1/"))
+
+
+def body_limit(path: str) -> int:
+    """The largest body a path takes: COMPLETIONS_MAX_BODY_BYTES for the OpenAI-compatible API (its clients send the
+    whole conversation), API_MAX_BODY_BYTES for the chat API, SERVER_MAX_BODY_BYTES elsewhere (the admin's
+    uploads: Django spools an upload to disk whatever its size, and its CSRF check reads the body before any
+    login is checked)."""
     if path.startswith("/v1/"):
         return settings.COMPLETIONS_MAX_BODY_BYTES
     if path.startswith("/api/"):
         return settings.API_MAX_BODY_BYTES
-    return None
+    return settings.SERVER_MAX_BODY_BYTES
 
 
 def api_error_response(path: str, *, status: int, code: str, message: str) -> JsonResponse:
@@ -111,26 +118,29 @@ def with_cors(response: HttpResponse, scope: dict) -> HttpResponse:
     return CorsMiddleware(lambda _request: response)(request)
 
 
-def too_large_response(path: str) -> JsonResponse:
-    """413 in the error shape of the API the path belongs to."""
-    limit = api_body_limit(path) or 0
+def too_large_response(path: str) -> HttpResponse:
+    """413 in the error shape of the API the path belongs to; plain text elsewhere."""
+    limit = body_limit(path)
+    if not is_api_path(path):
+        message = (
+            f"The request body is over {limit / 1_048_576:.1f} MB, the most this server accepts "
+            "(SERVER_MAX_BODY_BYTES). Upload a smaller file.\n"
+        )
+        return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
     message = f"The request body is over {limit:,} bytes. Send a shorter message or selection."
     return api_error_response(path, status=413, code="request_too_large", message=message)
 
 
-class ApiBodyLimitMiddleware(_DualMiddleware):
-    """Refuse API request bodies over their limit (see api_body_limit) before anything reads them. Served over
-    ASGI, chatbot_site.asgi refuses them even earlier, bodies without a Content-Length included."""
+class BodyLimitMiddleware(_DualMiddleware):
+    """Refuse request bodies over their limit (see body_limit) before anything reads them. Served over ASGI,
+    chatbot_site.asgi refuses them even earlier, bodies without a Content-Length included."""
 
     def before(self, request):
-        limit = api_body_limit(request.path)
-        if limit is None:
-            return None
         try:
             length = int(request.headers.get("Content-Length") or 0)
         except ValueError:
             length = 0
-        return too_large_response(request.path) if length > limit else None
+        return too_large_response(request.path) if length > body_limit(request.path) else None
 
 
 class ApiTrailingSlashMiddleware(_DualMiddleware):
@@ -172,7 +182,7 @@ class NulCharacterMiddleware(_DualMiddleware):
     or compare one, so it would otherwise surface as a server error (`?status__exact=%00` in the admin)."""
 
     def before(self, request):
-        api = request.path.startswith(("/api/", "/v1/"))
+        api = is_api_path(request.path)
         in_form = not api and request.method == "POST" and _has_nul(request.POST)
         if not (_has_nul(request.GET) or in_form):
             return None

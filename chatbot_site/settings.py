@@ -102,7 +102,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "chatbot_site.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "chatbot_site.middleware.ApiBodyLimitMiddleware",
+    "chatbot_site.middleware.BodyLimitMiddleware",
     "chatbot_site.middleware.NulCharacterMiddleware",
     "chatbot_site.middleware.ApiTrailingSlashMiddleware",
     "chatbot_site.middleware.AdminContentSecurityPolicyMiddleware",
@@ -245,6 +245,11 @@ KNOWLEDGE_MAX_TEXT_CHARS = env_int("KNOWLEDGE_MAX_TEXT_CHARS", 5_000_000)
 KNOWLEDGE_MAX_ARCHIVE_BYTES = env_int("KNOWLEDGE_MAX_ARCHIVE_BYTES", 100 * 1024 * 1024)
 KNOWLEDGE_MAX_ARCHIVE_FILES = env_int("KNOWLEDGE_MAX_ARCHIVE_FILES", 20_000)
 KNOWLEDGE_MAX_ARCHIVE_UNPACKED_BYTES = env_int("KNOWLEDGE_MAX_ARCHIVE_UNPACKED_BYTES", 500 * 1024 * 1024)
+# The largest request body outside the APIs (which have their own limits below): the admin's uploads, a book
+# archive with its form around it.
+SERVER_MAX_BODY_BYTES = env_int(
+    "SERVER_MAX_BODY_BYTES", max(KNOWLEDGE_MAX_ARCHIVE_BYTES, KNOWLEDGE_MAX_UPLOAD_BYTES) + 1024 * 1024
+)
 # Text extraction from HTML and PDF runs in a child process stopped after this many seconds (the document fails).
 KNOWLEDGE_CONVERSION_SECONDS = env_float("KNOWLEDGE_CONVERSION_SECONDS", 60.0)
 # The ingestion worker reports every KNOWLEDGE_WORKER_HEARTBEAT_SECONDS; one silent for KNOWLEDGE_WORKER_STALE_SECONDS

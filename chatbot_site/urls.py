@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from chat.completion_views import ChatCompletionView, ModelListView
 from chat.health import healthz, readyz
 from chat.views import book_chapter, book_index
-from chatbot_site.middleware import api_error_response
+from chatbot_site.middleware import api_error_response, is_api_path
 
 urlpatterns = [
     path("", book_index, name="book-index"),
@@ -29,7 +29,7 @@ urlpatterns = [
 
 def _error(request: HttpRequest, *, status: int, code: str, message: str):
     """The error in the API's shape under /api/ (OpenAI's under /v1/); None elsewhere (Django's page)."""
-    if request.path.startswith(("/api/", "/v1/")):
+    if is_api_path(request.path):
         return api_error_response(request.path, status=status, code=code, message=message)
     return None
 

@@ -107,3 +107,26 @@ def test_a_body_refused_before_django_still_carries_the_cors_headers(settings):
     assert "retry-after" in allowed.headers["access-control-expose-headers"]
     other = asyncio.run(post("https://elsewhere.example"))
     assert other.status_code == 413 and "access-control-allow-origin" not in other.headers
+
+
+def test_a_body_outside_the_api_is_bounded_with_or_without_its_length(settings):
+    # The admin's uploads: a declared length over SERVER_MAX_BODY_BYTES is refused at once; a chunked body is
+    # counted as Django reads it and refused once past the limit; within the limit Django answers as usual.
+    settings.SERVER_MAX_BODY_BYTES = 1000
+
+    async def post(content) -> httpx.Response:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await client.post("/admin/login/", content=content, headers={"Content-Type": "text/plain"})
+
+    async def chunks(count: int):
+        for _ in range(count):
+            yield b"x" * 400
+
+    for content in (b"x" * 1001, chunks(3)):
+        refused = asyncio.run(post(content))
+        assert refused.status_code == 413, refused.text
+        assert refused.headers["content-type"].startswith("text/plain")
+        assert "SERVER_MAX_BODY_BYTES" in refused.text
+    for content in (b"x" * 999, chunks(2)):
+        assert asyncio.run(post(content)).status_code == 403  # read whole, then Django's CSRF check refuses it

@@ -1,4 +1,5 @@
-"""Requests refused before any view runs: NUL characters that PostgreSQL cannot store or compare."""
+"""Requests refused before any view runs: NUL characters that PostgreSQL cannot store or compare, bodies over
+the limit of their path."""
 
 import pytest
 from django.urls import reverse
@@ -51,3 +52,20 @@ def test_admin_pages_carry_a_content_security_policy(client, staff_client):
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Referrer-Policy"]
+
+
+def test_an_admin_upload_over_the_server_limit_is_refused_before_it_is_read(staff_client, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from knowledge.models import SourceDocument
+
+    settings.SERVER_MAX_BODY_BYTES = 5000
+    archive = SimpleUploadedFile("book.zip", b"PK" + b"\0" * 10_000, content_type="application/zip")
+    response = staff_client.post(reverse("admin:knowledge_sourcedocument_import_book"), {"archive": archive})
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("text/plain")
+    assert "the most this server accepts (SERVER_MAX_BODY_BYTES)" in response.content.decode()
+    assert not SourceDocument.objects.exists()
+    small = SimpleUploadedFile("notes.md", b"# Notes\n\nThe heron waits.\n", content_type="text/markdown")
+    add = reverse("admin:knowledge_sourcedocument_add")
+    assert staff_client.post(add, {"title": "", "text": "", "upload": small, "url_style": "plain"}).status_code == 302

@@ -134,3 +134,24 @@ def test_slow_clients_do_not_stop_the_server_answering_others(server):
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_an_oversize_upload_outside_the_api_is_refused_before_it_is_stored(knowledge):
+    # The admin's uploads are bounded too: Django would spool any size to disk, and its CSRF check reads the body
+    # before any login is checked, so the body must be refused before Django reads it.
+    with AppServer(database=connection.settings_dict["NAME"], env={"SERVER_MAX_BODY_BYTES": "50000"}).running() as app:
+        head = b"POST /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+        for framing, body in [
+            (b"Content-Length: 60000\r\n\r\n", b"--x"),
+            (b"Transfer-Encoding: chunked\r\n\r\n", b"%x\r\n%s\r\n" % (60_000, b"y" * 60_000)),
+        ]:
+            with socket.create_connection(("127.0.0.1", app.port), timeout=30) as sock:
+                sock.sendall(head + framing + body)
+                raw = read_until_closed(sock)[0]
+            status, rest = raw.split(b"\r\n", 1)
+            assert b" 413 " in status, raw[:300]
+            assert b"connection: close" in rest.lower()
+            assert b"the most this server accepts (SERVER_MAX_BODY_BYTES)" in rest
+        # Within the limit, the admin answers as usual (its login page, to a GET).
+        with urllib.request.urlopen(f"{app.url}/admin/login/", timeout=30) as response:
+            assert response.status == 200
