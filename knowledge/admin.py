@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from .archives import book_name_for
-from .models import Chunk, SourceDocument, UrlStyle
+from .models import Chunk, SourceDocument, UrlStyle, book_key
 from .selectors import documents_needing_reindex, imported_books, ingestion_worker_latest
 from .services import (
     BookImport,
@@ -116,6 +116,21 @@ class BookImportForm(forms.Form):
         }
 
 
+class ImportedBookFilter(admin.SimpleListFilter):
+    """The pages of one book imported as an archive."""
+
+    title = "imported book"
+    parameter_name = "book"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(book.name, f"{book.name} ({book.pages})") for book in imported_books()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[SourceDocument]) -> QuerySet[SourceDocument]:
+        if not self.value():
+            return queryset
+        return queryset.filter(source_key__startswith=book_key(name=self.value(), path=""))
+
+
 @admin.register(SourceDocument)
 class SourceDocumentAdmin(admin.ModelAdmin):
     form = SourceDocumentForm
@@ -125,7 +140,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         css = {"all": ["knowledge/admin.css"]}
 
     list_display = ["title", "status_badge", "chunk_count", "embedding_model", "source", "updated_at"]
-    list_filter = ["status", "embedding_model"]
+    list_filter = ["status", "embedding_model", ImportedBookFilter]
     search_fields = ["title", "reference", "file_name"]
     actions = ["reindex_selected", "delete_selected_documents"]
     readonly_fields = [

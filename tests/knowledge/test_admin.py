@@ -266,7 +266,7 @@ def test_the_document_list_offers_to_import_a_book(staff_client):
     assert b'type="file" name="archive"' in form.content and b'enctype="multipart/form-data"' in form.content
 
 
-def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path):
+def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path, make_document):
     response = upload_book(staff_client, zip_folder(GARDEN, top="garden-main"))
     assert response.redirect_chain == [(CHANGELIST_URL, 302)]
     (report,) = [m for m in page_messages(response) if m.startswith("Imported")]
@@ -277,7 +277,12 @@ def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path):
     assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 5
     assert b"Kitchen Garden Handbook" in response.content
     listing = staff_client.get(IMPORT_URL)
-    assert b"<td>garden-main</td><td>5</td>" in listing.content  # the imported books, to update by name
+    # The imported books, to update by name, each linked to its pages.
+    assert f'<td>garden-main</td><td><a href="{CHANGELIST_URL}?book=garden-main">5</a></td>' in listing.content.decode()
+    make_document(title="Not in the book")
+    pages = staff_client.get(CHANGELIST_URL, {"book": "garden-main"})
+    assert pages.context["cl"].result_count == 5 and b"Not in the book" not in pages.content
+    assert staff_client.get(CHANGELIST_URL).context["cl"].result_count == 6
 
     (compost,) = SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/compost.md")
     shutil.copytree(GARDEN, tmp_path / "garden")
