@@ -34,13 +34,23 @@ _MDX_IMPORT = re.compile(
 )
 
 
-def inline_includes(text: str, *, path: Path, style: str, root: Path, base_paths: Sequence[Path] = ()) -> str:
-    """The page's text with what it includes inlined (``root``: the site's folder, which included files must be
-    in; ``base_paths``: where MkDocs snippet names are looked up, the site's folder when empty)."""
+def inline_includes(
+    text: str,
+    *,
+    path: Path,
+    style: str,
+    root: Path,
+    base_paths: Sequence[Path] = (),
+    boundary: Path | None = None,
+) -> str:
+    """The page's text with what it includes inlined (``root``: the site's folder; ``boundary``: the folder
+    included files must be in, ``root`` unless given; ``base_paths``: where MkDocs snippet names are looked up,
+    the site's folder when empty)."""
     if style == "mkdocs" and "8<-" in text:
         return _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
     if style == "docusaurus" and "import" in text:
-        return _Partials(root=root).expand(text, path=path.resolve(), seen=(path.resolve(),))
+        partials = _Partials(root=root, boundary=boundary or root)
+        return partials.expand(text, path=path.resolve(), seen=(path.resolve(),))
     return text
 
 
@@ -122,8 +132,9 @@ def _section(lines: list[str], name: str) -> list[str]:
 
 
 class _Partials:
-    def __init__(self, *, root: Path) -> None:
-        self.root = root
+    def __init__(self, *, root: Path, boundary: Path) -> None:
+        self.root = root  # what @site/ names
+        self.boundary = boundary
         self.chars = 0
 
     def expand(self, text: str, *, path: Path, seen: tuple[Path, ...]) -> str:
@@ -150,7 +161,7 @@ class _Partials:
             candidate = path.parent / target
         else:
             return ""  # a package's file: not part of the book
-        found = _inside(candidate, self.root)
+        found = _inside(candidate, self.boundary)
         if found is None or found in seen or len(seen) > MAX_DEPTH or self.chars > MAX_CHARS:
             return ""
         _, body, _ = split_front_matter(_read(found))

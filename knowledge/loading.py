@@ -3,6 +3,7 @@
 A read-only step for the bulk-loading commands; the writes are in ``services``.
 """
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -10,7 +11,7 @@ from typing import Any
 
 from .includes import inline_includes
 from .markdown import parse_markdown, reads_as_mdx
-from .sites import SiteLayout, page_reference, site_layout, site_root
+from .sites import SiteLayout, docusaurus_outer_folders, page_reference, site_layout, site_root
 from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
 
@@ -32,7 +33,8 @@ class BookFile:
     markdown_format: str = ""  # how the site reads its Markdown (knowledge.models.MarkdownFormat)
     metadata: dict[str, Any] = field(default_factory=dict)
     skip: str = ""
-    site_folder: Path | None = None  # what the page may include files from (its site's folder)
+    site_folder: Path | None = None  # its site's folder (what a page may include files from)
+    include_boundary: Path | None = None  # where a page's included files may be, when not only its site's folder
     snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
 
     def read(self) -> bytes:
@@ -42,7 +44,12 @@ class BookFile:
             return data
         text = data.decode("utf-8", errors="replace")
         inlined = inline_includes(
-            text, path=self.path, style=self.url_style, root=self.site_folder, base_paths=self.snippet_paths
+            text,
+            path=self.path,
+            style=self.url_style,
+            root=self.site_folder,
+            base_paths=self.snippet_paths,
+            boundary=self.include_boundary,
         )
         return data if inlined == text else inlined.encode("utf-8")
 
@@ -99,9 +106,12 @@ def scan_book(
         # Without --site-url, the address the site's own config gives (links then work off the site too), and
         # its routes as the config sets them.
         layout = site_layout(style=style, root=base, site_url=site_url, docs_route=docs_route)
+        # A Docusaurus site's docs may sit beside its folder (path: '../docs'): they are its pages too.
+        outer = docusaurus_outer_folders(layout=layout, root=base) if style == "docusaurus" and base else []
         if root.is_dir():
-            roots.append(root.resolve().as_posix())
-        for path in _files(root):
+            roots.extend(folder.resolve().as_posix() for folder in (root, *outer))
+        paths = [*_files(root), *(path for folder in outer for path in _files(folder))]
+        for path in paths:
             if path.suffix.lower() not in MIME_BY_EXTENSION:
                 unsupported[path.suffix.lower() or "(no extension)"] += 1
                 continue
@@ -152,15 +162,19 @@ def _plan(
     reference_base: str,
 ) -> BookFile:
     folder = root if root.is_dir() else root.parent
-    legacy_key = path.resolve().relative_to(folder.resolve().parent).as_posix()
+    legacy_key = relative_path(path, start=folder.parent).as_posix()
     key = path.resolve().as_posix()
+    site_folder = (base or folder) if style != "plain" else None
+    outer = site_folder is not None and not path.resolve().is_relative_to(site_folder.resolve())
     plan = BookFile(
         path=path,
         key=key,
         legacy_key=legacy_key,
         url_style=style,
         markdown_format=layout.markdown_format,
-        site_folder=(base or folder) if style != "plain" else None,
+        site_folder=site_folder,
+        # A page beside the site's folder (docs at ../docs) includes partials from beside it too.
+        include_boundary=site_folder.parent if outer else None,
         snippet_paths=layout.snippet_paths,
     )
     data = plan.read()
@@ -201,9 +215,14 @@ def _plan(
 def _site_relative(path: Path, *, style: str, base: Path | None, folder: Path) -> PurePosixPath:
     """The file's path relative to the site root (the docs folder is prefixed when given on its own)."""
     if base is not None:
-        return PurePosixPath(path.resolve().relative_to(base.resolve()).as_posix())
+        return relative_path(path, start=base)  # ../docs/intro.md for docs beside the site's folder
     docs_dir = "docs"
-    return PurePosixPath(docs_dir) / path.resolve().relative_to(folder.resolve()).as_posix()
+    return PurePosixPath(docs_dir) / relative_path(path, start=folder)
+
+
+def relative_path(path: Path, *, start: Path) -> PurePosixPath:
+    """``path`` relative to ``start``, with ``..`` when it is beside it rather than in it."""
+    return PurePosixPath(Path(os.path.relpath(path.resolve(), start.resolve())).as_posix())
 
 
 def _replace(plan: BookFile, **changes: Any) -> BookFile:

@@ -23,7 +23,7 @@ from .archives import ArchiveLimits, ArchiveRejected, archive_check_size, archiv
 from .conversion import ConversionFailed, DocumentGone, extract_with_budget
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import IngestionError, build_indexing_pipeline, content_hash
-from .loading import BookFile, scan_book, title_for
+from .loading import BookFile, relative_path, scan_book, title_for
 from .markdown import reads_as_mdx
 from .models import Chunk, IngestionWorker, SourceDocument, UrlStyle, book_key
 from .signals import document_indexed
@@ -412,11 +412,13 @@ def book_import(*, name: str, archive: IO[bytes], file_name: str, site_url: str 
         scan = scan_book([str(root)], site_url=site_url)
         if not scan.loadable:
             raise ArchiveRejected(f"“{file_name}” holds no pages to load ({scan.skipped_summary() or 'no files'}).")
+        # Keyed by the path in the book's folder (../docs/intro.md for docs beside a Docusaurus site's folder).
+        paths = {file.key: relative_path(file.path, start=root).as_posix() for file in scan.files}
         queued = unchanged = 0
         failed: list[str] = []
         with transaction.atomic():
             for file in scan.loadable:
-                relative = file.path.relative_to(root).as_posix()
+                relative = paths[file.key]
                 try:
                     document, changed = book_file_upsert(file=file, source_key=book_key(name=name, path=relative))
                 except SourceRejected as error:
@@ -427,7 +429,7 @@ def book_import(*, name: str, archive: IO[bytes], file_name: str, site_url: str 
                     queued += 1
                 else:
                     unchanged += 1
-            keep = {book_key(name=name, path=file.path.relative_to(root).as_posix()) for file in scan.files}
+            keep = {book_key(name=name, path=path) for path in paths.values()}
             gone = documents_prune(keep_keys=keep, under=[book_key(name=name, path="")]) if prune else []
     return BookImport(
         name=name,

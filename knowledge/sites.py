@@ -346,6 +346,22 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 
 
+def docusaurus_outer_folders(*, layout: SiteLayout, root: Path) -> list[Path]:
+    """The content folders a Docusaurus site's config places beside the site's folder rather than in it (docs
+    ``path: '../docs'``, as monorepos such as Jest's and Prettier's do). Only folders inside the site folder's
+    parent count: the config cannot point a load anywhere on the machine."""
+    site = root.resolve()
+    folders = []
+    for configured in (layout.docs_path, *(folder for folder, _ in layout.more_docs), layout.blog_path):
+        parts = _parts(configured)
+        if not parts or parts[0] != "..":
+            continue
+        folder = (root / configured).resolve()
+        if folder.is_dir() and folder.is_relative_to(site.parent) and not folder.is_relative_to(site):
+            folders.append(folder)
+    return sorted(set(folders))
+
+
 def configured_site_url(*, style: str, root: Path) -> str:
     """Where the site's own config says it is published: mkdocs.yml's ``site_url``, or docusaurus.config's
     ``url`` joined with its ``baseUrl`` (written as plain strings). '' when it says nothing usable (only http(s)

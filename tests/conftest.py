@@ -1,6 +1,7 @@
 """Shared fixtures: real Postgres (embedded), the real offline embedder, factories."""
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -125,3 +126,23 @@ def knowledge(make_document):
     from tests.chat.corpus import CORPUS
 
     return {title: make_document(title=title, text=text) for title, text in CORPUS.items()}
+
+
+@pytest.fixture
+def monorepo_book(tmp_path: Path) -> Path:
+    """A repository whose Docusaurus site is in website/ and its docs in ../docs (as Jest and Prettier have)."""
+    repo = tmp_path / "mono"
+    (repo / "website" / "src" / "pages").mkdir(parents=True)
+    (repo / "docs" / "guide").mkdir(parents=True)
+    (repo / "website" / "docusaurus.config.js").write_text(
+        "module.exports = {\n  url: 'https://mono.example.org',\n  baseUrl: '/',\n"
+        "  presets: [['classic', {docs: {path: '../docs', routeBasePath: 'docs'}, blog: false}]],\n};\n"
+    )
+    (repo / "website" / "src" / "pages" / "about.md").write_text("# About\n\nWe build weather vanes.\n")
+    (repo / "docs" / "intro.md").write_text("# Introduction\n\nThe vane turns into the wind.\n")
+    (repo / "docs" / "guide" / "setup.mdx").write_text(
+        "import Bolts from './_bolts.mdx';\n\n# Setup\n\nMount the vane on the mast.\n\n<Bolts />\n"
+    )
+    (repo / "docs" / "guide" / "_bolts.mdx").write_text("Tighten the four bolts by hand, then a quarter turn.\n")
+    (repo / "README.md").write_text("# Mono\n\nThe repository, not the book.\n")
+    return repo

@@ -241,6 +241,19 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
     assert Chunk.objects.filter(text__contains="Water the leeks at dawn").exists()
 
 
+def test_a_repository_with_its_docs_beside_the_site_is_imported_whole(monorepo_book):
+    repo = monorepo_book
+    result = import_book(zip_folder(repo, top="mono-main"), name="mono", file_name="mono-main.zip")
+    assert (result.style, result.queued, result.failed) == ("docusaurus", 3, [])
+    assert set(SourceDocument.objects.values_list("source_key", "reference")) == {
+        ("book:mono/../docs/intro.md", "https://mono.example.org/docs/intro"),
+        ("book:mono/../docs/guide/setup.mdx", "https://mono.example.org/docs/guide/setup"),
+        ("book:mono/src/pages/about.md", "https://mono.example.org/about"),
+    }
+    assert Chunk.objects.filter(text__contains="Tighten the four bolts by hand").exists()
+    assert import_book(zip_folder(repo, top="mono-v2"), name="mono").unchanged == 3
+
+
 def test_without_pruning_pages_gone_from_the_archive_stay(garden):
     import_book(zip_folder(garden))
     (garden / "docs" / "soil" / "compost.md").unlink()

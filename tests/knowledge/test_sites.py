@@ -13,6 +13,7 @@ from knowledge.sites import (
     SiteLayout,
     configured_site_url,
     detect_site,
+    docusaurus_outer_folders,
     mkdocs_snippet_paths,
     page_reference,
     site_layout,
@@ -158,6 +159,37 @@ def test_docusaurus_docs_folders_of_the_preset_and_of_more_docs_plugins_have_the
         for path in expected
     }
     assert links == expected
+
+
+def test_docs_beside_a_docusaurus_sites_folder_are_its_pages(tmp_path):
+    # A monorepo's website/ with its docs in ../docs (as Jest, Prettier and React Native keep theirs).
+    site = tmp_path / "repo" / "website"
+    site.mkdir(parents=True)
+    for folder in ("docs", "community", "elsewhere"):
+        (tmp_path / "repo" / folder).mkdir()
+    (tmp_path / "outside").mkdir()
+    (site / "docusaurus.config.js").write_text(
+        "module.exports = {\n  presets: [['classic', {docs: {path: '../docs'}, blog: {path: './blog'}}]],\n"
+        "  plugins: [['@docusaurus/plugin-content-docs', {id: 'c', path: '../community', routeBasePath: 'c'}],\n"
+        "    ['@docusaurus/plugin-content-docs', {id: 'o', path: '../../outside', routeBasePath: 'o'}],\n"
+        "    ['@docusaurus/plugin-content-docs', {id: 'm', path: '../missing', routeBasePath: 'm'}]],\n};\n"
+    )
+    layout = site_layout(style="docusaurus", root=site)
+    # Only folders beside the site's own, and only those that exist: the config cannot point a load anywhere.
+    assert docusaurus_outer_folders(layout=layout, root=site) == [
+        tmp_path / "repo" / "community",
+        tmp_path / "repo" / "docs",
+    ]
+    links = {
+        path: page_reference(style="docusaurus", path=PurePosixPath(path), front_matter={}, layout=layout)[0]
+        for path in ("../docs/intro.md", "../docs/guide/index.md", "../community/meetups.md", "blog/hello.md")
+    }
+    assert links == {
+        "../docs/intro.md": "/docs/intro",
+        "../docs/guide/index.md": "/docs/guide",
+        "../community/meetups.md": "/c/meetups",
+        "blog/hello.md": "/blog/hello",
+    }
 
 
 def test_pages_a_site_leaves_out_of_its_build_are_not_linked(tmp_path):

@@ -252,3 +252,22 @@ def test_without_site_url_the_links_use_the_address_in_the_sites_config(book):
     references = set(SourceDocument.objects.values_list("reference", flat=True))
     assert f"{SITE}/docs/maintenance" in references
     assert all(reference.startswith(f"{SITE}/") for reference in references)
+
+
+def test_docs_beside_the_sites_folder_are_loaded_with_their_partials(monorepo_book):
+    repo = monorepo_book
+    out = run(repo / "website")
+    assert "0 failed" in out and "1 partial (not a page)" in out
+    documents = {d.reference: d for d in SourceDocument.objects.all()}
+    assert set(documents) == {
+        "https://mono.example.org/docs/intro",
+        "https://mono.example.org/docs/guide/setup",
+        "https://mono.example.org/about",
+    }
+    setup = documents["https://mono.example.org/docs/guide/setup"]
+    text = "\n".join(Chunk.objects.filter(document=setup).values_list("text", flat=True))
+    assert "Tighten the four bolts by hand" in text and "import" not in text
+    assert "0 new or changed, 3 unchanged" in run(repo / "website")
+    (repo / "docs" / "intro.md").unlink()
+    assert "removed “Introduction”" in run(repo / "website", "--prune")
+    assert SourceDocument.objects.count() == 2
