@@ -154,11 +154,15 @@ def test_docusaurus_docs_folders_of_the_preset_and_of_more_docs_plugins_have_the
         "news/welcome.md": "/updates/welcome",
         "docs/old.md": None,  # not a docs folder of this site
     }
-    links = {
+    assert docusaurus_links(layout, expected) == expected
+
+
+def docusaurus_links(layout: SiteLayout, paths) -> dict[str, str | None]:
+    """The link of each site-relative path."""
+    return {
         path: page_reference(style="docusaurus", path=PurePosixPath(path), front_matter={}, layout=layout)[0]
-        for path in expected
+        for path in paths
     }
-    assert links == expected
 
 
 def test_docs_beside_a_docusaurus_sites_folder_are_its_pages(tmp_path):
@@ -180,11 +184,9 @@ def test_docs_beside_a_docusaurus_sites_folder_are_its_pages(tmp_path):
         tmp_path / "repo" / "community",
         tmp_path / "repo" / "docs",
     ]
-    links = {
-        path: page_reference(style="docusaurus", path=PurePosixPath(path), front_matter={}, layout=layout)[0]
-        for path in ("../docs/intro.md", "../docs/guide/index.md", "../community/meetups.md", "blog/hello.md")
-    }
-    assert links == {
+    assert docusaurus_links(
+        layout, ["../docs/intro.md", "../docs/guide/index.md", "../community/meetups.md", "blog/hello.md"]
+    ) == {
         "../docs/intro.md": "/docs/intro",
         "../docs/guide/index.md": "/docs/guide",
         "../community/meetups.md": "/c/meetups",
