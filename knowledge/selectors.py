@@ -318,6 +318,9 @@ class ImportedBook:
     name: str
     pages: int
     updated_at: datetime
+    ready: int = 0
+    waiting: int = 0  # pending or being indexed
+    failed: int = 0
 
 
 def imported_books() -> list[ImportedBook]:
@@ -327,11 +330,23 @@ def imported_books() -> list[ImportedBook]:
         SourceDocument.objects.filter(source_key__startswith=BOOK_KEY_PREFIX)
         .annotate(book=name)
         .values("book")
-        .annotate(pages=Count("id"), updated=Max("updated_at"))
+        .annotate(
+            pages=Count("id"),
+            updated=Max("updated_at"),
+            ready=Count("id", filter=Q(status=SourceDocument.Status.READY)),
+            failed=Count("id", filter=Q(status=SourceDocument.Status.FAILED)),
+        )
         .order_by("book")
     )
     return [
-        ImportedBook(name=row["book"].removeprefix(BOOK_KEY_PREFIX), pages=row["pages"], updated_at=row["updated"])
+        ImportedBook(
+            name=row["book"].removeprefix(BOOK_KEY_PREFIX),
+            pages=row["pages"],
+            updated_at=row["updated"],
+            ready=row["ready"],
+            waiting=row["pages"] - row["ready"] - row["failed"],
+            failed=row["failed"],
+        )
         for row in rows
     ]
 

@@ -278,7 +278,16 @@ def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path, make_do
     assert b"Kitchen Garden Handbook" in response.content
     listing = staff_client.get(IMPORT_URL)
     # The imported books, to update by name, each linked to its pages.
-    assert f'<td>garden-main</td><td><a href="{CHANGELIST_URL}?book=garden-main">5</a></td>' in listing.content.decode()
+    ((book,),) = [listing.context["books"]]
+    assert (book.name, book.pages, book.ready, book.waiting, book.failed) == ("garden-main", 5, 5, 0, 0)
+    assert f'<a href="{CHANGELIST_URL}?book=garden-main">5</a>' in listing.content.decode()
+    SourceDocument.objects.filter(source_key="book:garden-main/docs/index.md").update(status="failed")
+    SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/index.md").update(status="pending")
+    listing = staff_client.get(IMPORT_URL)
+    ((book,),) = [listing.context["books"]]
+    assert (book.ready, book.waiting, book.failed) == (3, 1, 1)
+    assert f'<a href="{CHANGELIST_URL}?book=garden-main&amp;status__exact=failed">1</a>' in listing.content.decode()
+    SourceDocument.objects.filter(source_key__startswith="book:").update(status="ready")
     make_document(title="Not in the book")
     pages = staff_client.get(CHANGELIST_URL, {"book": "garden-main"})
     assert pages.context["cl"].result_count == 5 and b"Not in the book" not in pages.content
