@@ -11,6 +11,7 @@ The rules follow the generators' documented behaviour:
 """
 
 import functools
+import json
 import os
 import posixpath
 import re
@@ -137,6 +138,8 @@ def docusaurus_route(
     """(route, why not) for a file at ``path`` relative to a Docusaurus site root."""
     layout = layout or SiteLayout()
     parts = path.parts
+    if any(_under(parts, folder) for folder, _ in layout.other_versions):
+        return None, "another version of the docs than the site shows first"
     docs = sorted(((layout.docs_path, layout.docs_route), *layout.more_docs), key=lambda d: -len(_parts(d[0])))
     docs_here = next(((folder, base) for folder, base in docs if _under(parts, folder)), None)
     if docs_here is not None:
@@ -258,9 +261,20 @@ def _options(text: str, key: str, *, setting: tuple[str, ...] = ("path", "routeB
     strings are rare in a site config, and ignored."""
     for match in re.finditer(rf"(?<![\w.$]){key}\s*:\s*\{{", text):
         options = _js_object_at(text, match.end() - 1)
-        if any(_js_string(options, name) is not None for name in setting):
+        if any(re.search(rf"(?<![\w.$]){name}\s*:", _top_level(options)) for name in setting):
             return options
     return ""
+
+
+def _top_level(text: str) -> str:
+    """An object's text with what the objects inside it hold blanked out (their braces kept): only its own keys
+    are left, each where it was."""
+    depth, top = 0, []
+    for char in text:
+        depth -= char == "}"
+        top.append(char if depth == 0 else " ")
+        depth += char == "{"
+    return "".join(top)
 
 
 def _js_object_at(text: str, start: int) -> str:
@@ -282,11 +296,7 @@ def _docs_plugins(config: str) -> list[str]:
 
 def _js_string(text: str, key: str) -> str | None:
     """A ``key: 'value'`` written as a plain string at the top of an object's text (None when it is not)."""
-    depth, top = 0, []
-    for char in text:  # only the object's own keys, not those of objects inside it
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        top.append(char if depth == 0 else " ")
-    match = re.search(rf"(?<![\w.$]){key}\s*:\s*(['\"`])([^'\"`]*)\1", "".join(top))
+    match = re.search(rf"(?<![\w.$]){key}\s*:\s*(['\"`])([^'\"`]*)\1", _top_level(text))
     return match.group(2) if match else None
 
 
@@ -294,6 +304,74 @@ def _setting(options: str, key: str, default: str) -> str:
     """A plugin's path or route base as written in its options (slashes trimmed), else its default."""
     value = _js_string(options, key)
     return (value if value is not None else default).strip("/")
+
+
+# The settings of a docs plugin instance: with any of them, a `docs: {...}` object is the preset's docs options.
+_DOCS_SETTINGS = (
+    "path",
+    "routeBasePath",
+    "lastVersion",
+    "versions",
+    "onlyIncludeVersions",
+    "includeCurrentVersion",
+    "sidebarPath",
+)
+CURRENT_VERSION = "current"
+_QUOTED = re.compile(r"""['"`]([^'"`]+)['"`]""")
+
+
+@dataclass(frozen=True)
+class DocsVersions:
+    """Which version of a docs plugin instance the site shows by default, and where the others are."""
+
+    folder: str  # the default version's folder: the docs path for the current version, else versioned_docs/...
+    route: str  # its route base: routeBasePath, with the version's own path when the config gives one
+    others: tuple[tuple[str, str], ...] = ()  # (folder, version name) of the versions not read
+
+
+def _docs_versions(*, root: Path, options: str, folder: str, route: str) -> DocsVersions:
+    """A docs instance's versions as Docusaurus reads them: ``versions.json`` (``<id>_versions.json``) beside
+    the config, newest first, with the current version (its docs folder) ahead of them unless
+    ``includeCurrentVersion: false``, filtered by ``onlyIncludeVersions``. The default version is ``lastVersion``,
+    else the newest released one, else the current one; it is served at the route base (or at its own
+    ``versions: {name: {path}}``), the others under /next/ and /<name>/."""
+    plugin = _js_string(options, "id") or "default"
+    prefix = "" if plugin == "default" else f"{plugin}_"
+    released = _version_names(root / f"{prefix}versions.json")
+    top = _top_level(options)
+    names = [*([] if re.search(r"includeCurrentVersion\s*:\s*false", top) else [CURRENT_VERSION]), *released]
+    only = re.search(r"onlyIncludeVersions\s*:\s*\[([^\]]*)\]", top)
+    if only:
+        names = [name for name in names if name in _QUOTED.findall(only.group(1))]
+    last = _js_string(options, "lastVersion") or next((n for n in names if n != CURRENT_VERSION), CURRENT_VERSION)
+
+    def folder_of(name: str) -> str:
+        return folder if name == CURRENT_VERSION else f"{prefix}versioned_docs/version-{name}"
+
+    own_path = _version_option(options, version=last, key="path").strip("/")
+    return DocsVersions(
+        folder=folder_of(last),
+        route="/".join(part for part in (route, own_path) if part),
+        others=tuple((folder_of(name), name) for name in [CURRENT_VERSION, *released] if name != last),
+    )
+
+
+def _version_names(path: Path) -> list[str]:
+    try:
+        names = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [str(name) for name in names] if isinstance(names, list) else []
+
+
+def _version_option(options: str, *, version: str, key: str) -> str:
+    """``versions: {'<version>': {<key>: '...'}}`` of a docs instance's options ('' when not written)."""
+    versions = re.search(r"(?<![\w.$])versions\s*:\s*\{", _top_level(options))
+    if not versions:
+        return ""
+    table = _js_object_at(options, versions.end() - 1)
+    entry = re.search(rf"(?<![\w.$])(['\"`]?){re.escape(version)}\1\s*:\s*\{{", _top_level(table))
+    return (_js_string(_js_object_at(table, entry.end() - 1), key) or "") if entry else ""
 
 
 @dataclass(frozen=True)
@@ -304,6 +382,7 @@ class SiteLayout:
     docs_path: str = "docs"  # Docusaurus docs' folder (the classic preset's docs.path)
     docs_route: str = "docs"  # and its routeBasePath
     more_docs: tuple[tuple[str, str], ...] = ()  # (folder, routeBasePath) of other docs plugin instances
+    other_versions: tuple[tuple[str, str], ...] = ()  # (folder, name) of docs versions the site does not show first
     blog_path: str = "blog"
     blog_route: str = "blog"  # Docusaurus blog's routeBasePath
     trailing_slash: bool | None = None  # Docusaurus trailingSlash (None: routes as they are)
@@ -321,14 +400,23 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
         config = _docusaurus_config(root)
         base_url = site_url or _docusaurus_url(config)
         slash = re.search(r"(?<![\w.$])trailingSlash\s*:\s*(true|false)\b", config)
-        docs, blog = _options(config, "docs"), _options(config, "blog")
+        docs, blog = _options(config, "docs", setting=_DOCS_SETTINGS), _options(config, "blog")
         markdown_format = _js_string(_options(config, "markdown", setting=("format",)), "format")
-        more = [(_setting(o, "path", "docs"), _setting(o, "routeBasePath", "docs")) for o in _docs_plugins(config)]
+        route = docs_route.strip("/") if docs_route is not None else _setting(docs, "routeBasePath", "docs")
+        # Each docs instance is read in the version its site shows by default.
+        instances = [
+            _docs_versions(root=root, options=options, folder=_setting(options, "path", "docs"), route=base)
+            for options, base in [
+                (docs, route),
+                *((o, _setting(o, "routeBasePath", "docs")) for o in _docs_plugins(config)),
+            ]
+        ]
         return SiteLayout(
             base_url=base_url,
-            docs_path=_setting(docs, "path", "docs"),
-            docs_route=docs_route.strip("/") if docs_route is not None else _setting(docs, "routeBasePath", "docs"),
-            more_docs=tuple(more),
+            docs_path=instances[0].folder,
+            docs_route=instances[0].route,
+            more_docs=tuple((instance.folder, instance.route) for instance in instances[1:]),
+            other_versions=tuple(other for instance in instances for other in instance.others),
             blog_path=_setting(blog, "path", "blog"),
             blog_route=_setting(blog, "routeBasePath", "blog"),
             trailing_slash=None if slash is None else slash.group(1) == "true",

@@ -4,6 +4,7 @@ Each expected value follows the generator's documented behaviour (Docusaurus doc
 github-slugger; MkDocs directory URLs and Python-Markdown's toc slugify), not our own output.
 """
 
+import json
 from pathlib import PurePosixPath
 
 import pytest
@@ -87,7 +88,7 @@ const config = {
       ({
         docs: {
           sidebarPath: './sidebars.js',
-          versions: {current: {label: 'Next', path: 'next'}},
+          versions: {current: {label: 'Next', banner: 'none'}},
           routeBasePath: '%(docs)s',
         },
         blog: {routeBasePath: 'news', feedOptions: {type: 'all'}},
@@ -191,6 +192,77 @@ def test_docs_beside_a_docusaurus_sites_folder_are_its_pages(tmp_path):
         "../docs/guide/index.md": "/docs/guide",
         "../community/meetups.md": "/c/meetups",
         "blog/hello.md": "/blog/hello",
+    }
+
+
+OTHER_VERSION = "another version of the docs than the site shows first"
+VERSIONED = [
+    # (docs options, versions.json, expected link of each file or why it is not read): as Docusaurus's
+    # plugin-content-docs picks the version it serves at the route base (lastVersion, else the newest released).
+    (
+        "{}",
+        ["2.0", "1.0"],
+        {
+            "versioned_docs/version-2.0/intro.md": "/docs/intro",
+            "docs/intro.md": OTHER_VERSION,
+            "versioned_docs/version-1.0/intro.md": OTHER_VERSION,
+        },
+    ),
+    (
+        "{lastVersion: 'current', versions: {current: {label: 'Canary'}}}",
+        ["2.0"],
+        {
+            "docs/intro.md": "/docs/intro",
+            "versioned_docs/version-2.0/intro.md": OTHER_VERSION,
+        },
+    ),
+    (
+        "{versions: {'2.0': {path: 'stable', label: '2.0 (stable)'}}, routeBasePath: 'guide'}",
+        ["2.0"],
+        {"versioned_docs/version-2.0/a/b.md": "/guide/stable/a/b"},
+    ),
+    (
+        "{onlyIncludeVersions: ['current', '1.0']}",
+        ["2.0", "1.0"],
+        {"versioned_docs/version-1.0/intro.md": "/docs/intro"},
+    ),
+    ("{includeCurrentVersion: false}", [], {"docs/intro.md": "/docs/intro"}),
+    ("{path: 'documentation'}", [], {"documentation/intro.md": "/docs/intro"}),
+    ("{versions: {current: {path: 'next'}}}", [], {"docs/intro.md": "/docs/next/intro"}),
+]
+
+
+@pytest.mark.parametrize(("options", "versions", "expected"), VERSIONED)
+def test_a_versioned_docusaurus_site_is_read_in_the_version_it_shows_first(tmp_path, options, versions, expected):
+    (tmp_path / "docusaurus.config.js").write_text(
+        f"module.exports = {{presets: [['classic', {{docs: {options}, blog: false}}]]}};\n"
+    )
+    if versions:
+        (tmp_path / "versions.json").write_text(json.dumps(versions))
+    layout = site_layout(style="docusaurus", root=tmp_path)
+    got = {
+        path: link or why
+        for path in expected
+        for link, why in [page_reference(style="docusaurus", path=PurePosixPath(path), front_matter={}, layout=layout)]
+    }
+    assert got == expected
+
+
+def test_a_versioned_docs_plugin_reads_its_own_versions_file(tmp_path):
+    (tmp_path / "docusaurus.config.js").write_text(
+        "module.exports = {plugins: [['@docusaurus/plugin-content-docs', "
+        "{id: 'community', path: 'community', routeBasePath: 'community'}]]};\n"
+    )
+    (tmp_path / "community_versions.json").write_text('["3.1"]')
+    (tmp_path / "versions.json").write_text("not json")  # the default instance's: unreadable, so unversioned
+    layout = site_layout(style="docusaurus", root=tmp_path)
+    links = docusaurus_links(
+        layout, ["community_versioned_docs/version-3.1/meet.md", "community/meet.md", "docs/intro.md"]
+    )
+    assert links == {
+        "community_versioned_docs/version-3.1/meet.md": "/community/meet",
+        "community/meet.md": None,
+        "docs/intro.md": "/docs/intro",
     }
 
 

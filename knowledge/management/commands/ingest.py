@@ -1,6 +1,7 @@
 """Bulk-load a book (files and folders) into the knowledge base, with a progress bar and a summary."""
 
 import time
+from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -10,6 +11,9 @@ from knowledge.selectors import documents_needing_reindex
 from knowledge.services import book_file_upsert, document_ingest, documents_prune
 from knowledge.slugs import STYLES
 from knowledge.sources import SUPPORTED_EXTENSIONS, SourceRejected
+
+# Skipped files listed by name for each reason; the rest are counted.
+SKIPPED_SHOWN = 10
 
 
 class Command(BaseCommand):
@@ -76,9 +80,16 @@ class Command(BaseCommand):
         started = time.perf_counter()
         counts = {"new or changed": 0, "unchanged": 0, "failed": 0}
         chunks = embedded = 0
+        shown: Counter = Counter()
         for file in scan.files:
             if file.skip:
-                self.stdout.write(f"skipped {file.key}: {file.skip}")
+                # A few files per reason: a versioned site skips thousands for one reason.
+                shown[file.skip] += 1
+                if shown[file.skip] <= SKIPPED_SHOWN:
+                    self.stdout.write(f"skipped {file.key}: {file.skip}")
+        for reason, count in shown.items():
+            if count > SKIPPED_SHOWN:
+                self.stdout.write(f"skipped {count - SKIPPED_SHOWN} more: {reason}")
         bar = tqdm(scan.loadable, unit="doc", disable=no_progress, desc="Ingesting")
         for file in bar:
             bar.set_postfix_str(file.legacy_key[-40:])

@@ -271,3 +271,35 @@ def test_docs_beside_the_sites_folder_are_loaded_with_their_partials(monorepo_bo
     (repo / "docs" / "intro.md").unlink()
     assert "removed “Introduction”" in run(repo / "website", "--prune")
     assert SourceDocument.objects.count() == 2
+
+
+def test_a_versioned_site_is_read_in_the_version_readers_see_first(tmp_path):
+    site = tmp_path / "versioned"
+    for folder in ("docs", "versioned_docs/version-2.0", "versioned_docs/version-1.0"):
+        (site / folder).mkdir(parents=True)
+    (site / "docusaurus.config.js").write_text(
+        "module.exports = {url: 'https://v.example.org', baseUrl: '/', presets: [['classic', {docs: {}}]]};\n"
+    )
+    (site / "versions.json").write_text('["2.0", "1.0"]')
+    (site / "docs" / "install.md").write_text("# Install\n\nRun the 3.0 installer (not released yet).\n")
+    (site / "versioned_docs" / "version-2.0" / "install.md").write_text("# Install\n\nRun the 2.0 installer.\n")
+    (site / "versioned_docs" / "version-1.0" / "install.md").write_text("# Install\n\nRun the 1.0 installer.\n")
+    out = run(site)
+    other = "not on the site (another version of the docs than the site shows first)"
+    assert f"2 {other}" in out
+    assert f"docs/install.md: {other}" in out
+    ((reference, text),) = SourceDocument.objects.values_list("reference", "chunks__text")
+    assert reference == "https://v.example.org/docs/install"
+    assert "Run the 2.0 installer" in text
+
+
+def test_skipped_files_are_listed_a_few_per_reason(tmp_path):
+    from knowledge.management.commands.ingest import SKIPPED_SHOWN
+
+    (tmp_path / "notes").mkdir()
+    for number in range(SKIPPED_SHOWN + 5):
+        (tmp_path / "notes" / f"empty-{number:02d}.md").write_text("")
+    (tmp_path / "notes" / "page.md").write_text("# Page\n\nThe kestrel hovers.\n")
+    out = run(tmp_path / "notes")
+    assert out.count(".md: empty\n") == SKIPPED_SHOWN
+    assert "skipped 5 more: empty" in out and f"{SKIPPED_SHOWN + 5} skipped: {SKIPPED_SHOWN + 5} empty" in out
