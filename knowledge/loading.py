@@ -201,12 +201,7 @@ def _plan(
     if style == "docusaurus" and path.name.startswith("_"):
         return _replace(plan, skip="partial (not a page)")
     relative = _site_relative(path, style=style, base=base, folder=folder)
-    reference, why = page_reference(
-        style=style,
-        path=relative,
-        front_matter=front,
-        layout=layout,
-    )
+    reference, why = page_reference(style=style, path=relative, front_matter=front, layout=layout, title=title)
     if reference is None:
         return _replace(plan, skip=f"not on the site ({why})")
     return _replace(plan, reference=reference)

@@ -16,6 +16,7 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +24,7 @@ from urllib.parse import quote
 import pathspec
 import yaml
 
-from .slugs import STYLES
+from .slugs import STYLES, material_slug
 
 _DATE_LIKE = re.compile(r"^((\d{2}|\d{4})[-_.]\d{2}([-_.](\d{2}|\d{4}))?)(.*)$")
 _VERSION_LIKE = re.compile(r"^(\d+[-_.]\d+)(.*)$")
@@ -228,6 +229,96 @@ def _snippet_paths(config: dict[str, Any], *, root: Path) -> list[Path]:
 MKDOCS_EXCLUDED = (".*", "/templates/")
 
 
+@dataclass(frozen=True)
+class MkDocsBlog:
+    """Material for MkDocs' blog plugin: where its posts are and how their URLs are made (its defaults)."""
+
+    blog_dir: str = "blog"
+    post_dir: str = "blog/posts"
+    url_format: str = "{date}/{slug}"
+    url_date_format: str = "yyyy/MM/dd"
+    max_categories: int = 1
+    slug_separator: str = "-"
+    category_separator: str = "-"
+    locale: str = "en"
+
+
+def _mkdocs_blogs(config: dict[str, Any]) -> tuple[MkDocsBlog, ...]:
+    """Each ``blog`` (``material/blog``) plugin an MkDocs config enables."""
+    plugins = config.get("plugins") or []
+    entries = plugins.items() if isinstance(plugins, dict) else [_plugin_entry(entry) for entry in plugins]
+    theme = config.get("theme")
+    language = theme.get("language") if isinstance(theme, dict) else None
+    blogs = []
+    for name, options in entries:
+        options = options if isinstance(options, dict) else {}
+        if name not in ("blog", "material/blog") or options.get("enabled") is False:
+            continue
+        blog_dir = str(options.get("blog_dir") or "blog").strip("/")
+        defaults = MkDocsBlog()
+        blogs.append(
+            MkDocsBlog(
+                blog_dir=blog_dir,
+                post_dir=str(options.get("post_dir") or "{blog}/posts").replace("{blog}", blog_dir).strip("/"),
+                url_format=str(options.get("post_url_format") or defaults.url_format),
+                url_date_format=str(options.get("post_url_date_format") or defaults.url_date_format),
+                max_categories=int(options.get("post_url_max_categories") or defaults.max_categories),
+                slug_separator=str(options.get("post_slugify_separator") or "-"),
+                category_separator=str(options.get("categories_slugify_separator") or "-"),
+                locale=str(language or "en"),
+            )
+        )
+    return tuple(blogs)
+
+
+def _plugin_entry(entry: Any) -> tuple[str, Any]:
+    if isinstance(entry, dict) and entry:
+        return next(iter(entry.items()))
+    return (str(entry), {}) if isinstance(entry, str) else ("", {})
+
+
+def _post_date(value: Any) -> date | None:
+    """A post's creation date from its front matter: ``date: 2024-01-31`` or ``date: {created: ...}``."""
+    if isinstance(value, dict):
+        value = value.get("created")
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+
+
+def material_post_route(
+    page: PurePosixPath, *, blog: MkDocsBlog, front_matter: dict[str, Any], title: str, directory_urls: bool
+) -> tuple[str | None, str]:
+    """(route, why not) of a post of Material's blog, as its plugin builds it: ``post_url_format`` filled with
+    the post's date (in ``post_url_date_format``), slug (front matter ``slug``, else its title slugified),
+    categories and file name, under ``blog_dir``."""
+    from babel.dates import format_date  # noqa: PLC0415 - only for sites with a blog
+
+    created = _post_date(front_matter.get("date"))
+    if created is None:
+        return None, "a blog post without a date (the blog plugin needs one)"
+    categories = front_matter.get("categories")
+    categories = [str(c) for c in categories] if isinstance(categories, list) else []
+    values = {
+        "categories": "/".join(
+            material_slug(c, separator=blog.category_separator) for c in categories[: blog.max_categories]
+        ),
+        "file": _stem(page),
+        "slug": str(front_matter.get("slug") or material_slug(title or _stem(page), separator=blog.slug_separator)),
+    }
+    try:
+        values["date"] = format_date(created, format=blog.url_date_format, locale=blog.locale)
+        formatted = blog.url_format.format(**values)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        values["date"] = format_date(created, format=MkDocsBlog.url_date_format, locale="en")
+        formatted = MkDocsBlog.url_format.format(**values)
+    path = posixpath.normpath(formatted.strip("/"))
+    return mkdocs_route(PurePosixPath(blog.blog_dir) / f"{path}.md", directory_urls=directory_urls), ""
+
+
 def _mkdocs_excluded(config: dict[str, Any]) -> tuple[str, ...]:
     """The gitignore-style patterns of pages an MkDocs site does not publish: MkDocs' own, then its config's
     ``exclude_docs`` and ``draft_docs`` (drafts are left out of a build)."""
@@ -390,6 +481,7 @@ class SiteLayout:
     docs_dir: str = "docs"  # MkDocs docs_dir
     directory_urls: bool = True  # MkDocs use_directory_urls
     excluded: tuple[str, ...] = MKDOCS_EXCLUDED  # MkDocs: pages not published (gitignore patterns in docs_dir)
+    blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
 
 
@@ -429,6 +521,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             docs_dir=_mkdocs_setting(config, "docs_dir").strip("/") or "docs",
             directory_urls=_mkdocs_setting(config, "use_directory_urls").lower() not in {"false", "no", "off"},
             excluded=_mkdocs_excluded(config),
+            blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
@@ -489,8 +582,10 @@ def page_reference(
     path: PurePosixPath,
     front_matter: dict[str, Any],
     layout: SiteLayout | None = None,
+    title: str = "",
 ) -> tuple[str | None, str]:
-    """(citation link, why not) of a page at ``path`` relative to the site root, for a site style."""
+    """(citation link, why not) of a page at ``path`` relative to the site root, for a site style (``title``:
+    the page's, which names a blog post's URL on an MkDocs site)."""
     if style not in STYLES or style == "plain":
         raise ValueError(f"page_reference needs a site style, not {style!r}.")
     layout = layout or SiteLayout()
@@ -503,5 +598,11 @@ def page_reference(
         page = PurePosixPath(*path.parts[len(prefix) :])
         if _gitignore(layout.excluded).match_file(page.as_posix()):
             return None, "left out of the build by exclude_docs or draft_docs, or by MkDocs itself"
-        route, why = mkdocs_route(page, directory_urls=layout.directory_urls), ""
+        blog = next((b for b in layout.blogs if _under(page.parts, b.post_dir)), None)
+        if blog is not None:
+            route, why = material_post_route(
+                page, blog=blog, front_matter=front_matter, title=title, directory_urls=layout.directory_urls
+            )
+        else:
+            route, why = mkdocs_route(page, directory_urls=layout.directory_urls), ""
     return (site_url(route, base_url=layout.base_url) if route is not None else None), why

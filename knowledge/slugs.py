@@ -4,6 +4,8 @@
   removed by Unicode category; each space becomes a hyphen; repeats get -1, -2 …).
 - mkdocs: Python-Markdown's toc ``slugify`` (ASCII-folded, ``[^\\w\\s-]`` removed, runs of space and hyphen
   become one hyphen) with its ``unique`` rule (repeats get _1, _2 …).
+- mkdocs blog posts and categories: pymdownx's ``slugify(case="lower")``, Material's blog plugin's default
+  (NFC, tags stripped, lower case, what is not a word character, hyphen or space removed, each space a hyphen).
 - plain: the demo book's own rule (runs of anything but a-z0-9 become one hyphen; repeats get -1, -2 …).
 """
 
@@ -19,6 +21,8 @@ _MKDOCS_STRIP = re.compile(r"[^\w\s-]")
 _MKDOCS_HYPHENATE = re.compile(r"[-\s]+")
 _MKDOCS_COUNT = re.compile(r"^(.*)_([0-9]+)$")
 _PLAIN = re.compile(r"[^a-z0-9]+")
+_TAGS = re.compile(r"</?[^>]*>")
+_MATERIAL_INVALID = re.compile(r"[^\w\- ]")
 
 
 def github_slug(text: str) -> str:
@@ -32,6 +36,12 @@ def mkdocs_slug(text: str) -> str:
     value = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     value = _MKDOCS_STRIP.sub("", value).strip().lower()
     return _MKDOCS_HYPHENATE.sub("-", value)
+
+
+def material_slug(text: str, *, separator: str = "-") -> str:
+    """The slug Material for MkDocs' blog plugin gives a post's title or a category by default."""
+    value = _TAGS.sub("", unicodedata.normalize("NFC", text)).strip().lower()
+    return _MATERIAL_INVALID.sub("", value).replace(" ", separator)
 
 
 def plain_slug(text: str) -> str:

@@ -271,27 +271,27 @@ def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path, make_do
     assert response.redirect_chain == [(CHANGELIST_URL, 302)]
     (report,) = [m for m in page_messages(response) if m.startswith("Imported")]
     assert report == (
-        "Imported “garden-main” (mkdocs): 5 page(s) queued for indexing; 0 unchanged; "
-        "4 skipped: 1 empty, 1 not on the site (outside the site's docs/ folder), 2 unsupported (.toml, .yml)."
+        "Imported “garden-main” (mkdocs): 6 page(s) queued for indexing; 0 unchanged; "
+        "5 skipped: 2 empty, 1 not on the site (outside the site's docs/ folder), 2 unsupported (.toml, .yml)."
     )
-    assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 5
+    assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 6
     assert b"Kitchen Garden Handbook" in response.content
     listing = staff_client.get(IMPORT_URL)
     # The imported books, to update by name, each linked to its pages.
     ((book,),) = [listing.context["books"]]
-    assert (book.name, book.pages, book.ready, book.waiting, book.failed) == ("garden-main", 5, 5, 0, 0)
-    assert f'<a href="{CHANGELIST_URL}?book=garden-main">5</a>' in listing.content.decode()
+    assert (book.name, book.pages, book.ready, book.waiting, book.failed) == ("garden-main", 6, 6, 0, 0)
+    assert f'<a href="{CHANGELIST_URL}?book=garden-main">6</a>' in listing.content.decode()
     SourceDocument.objects.filter(source_key="book:garden-main/docs/index.md").update(status="failed")
     SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/index.md").update(status="pending")
     listing = staff_client.get(IMPORT_URL)
     ((book,),) = [listing.context["books"]]
-    assert (book.ready, book.waiting, book.failed) == (3, 1, 1)
+    assert (book.ready, book.waiting, book.failed) == (4, 1, 1)
     assert f'<a href="{CHANGELIST_URL}?book=garden-main&amp;status__exact=failed">1</a>' in listing.content.decode()
     SourceDocument.objects.filter(source_key__startswith="book:").update(status="ready")
     make_document(title="Not in the book")
     pages = staff_client.get(CHANGELIST_URL, {"book": "garden-main"})
-    assert pages.context["cl"].result_count == 5 and b"Not in the book" not in pages.content
-    assert staff_client.get(CHANGELIST_URL).context["cl"].result_count == 6
+    assert pages.context["cl"].result_count == 6 and b"Not in the book" not in pages.content
+    assert staff_client.get(CHANGELIST_URL).context["cl"].result_count == 7
 
     (compost,) = SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/compost.md")
     shutil.copytree(GARDEN, tmp_path / "garden")

@@ -220,7 +220,7 @@ def test_a_book_archive_loads_as_ingest_loads_its_folder(tmp_path):
 
 def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy):
     first = import_book(zip_folder(garden, top="garden-main"))
-    assert (first.style, first.queued, first.failed) == ("mkdocs", 5, [])
+    assert (first.style, first.queued, first.failed) == ("mkdocs", 6, [])
     # MkDocs snippets are read from the archive's own files.
     assert Chunk.objects.filter(text__contains="The last spring frost in this handbook's region").exists()
     compost = SourceDocument.objects.get(source_key="book:garden/docs/soil/compost.md")
@@ -228,7 +228,7 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
 
     embedder_spy.reset()
     again = import_book(zip_folder(garden, top="garden-main"))
-    assert (again.queued, again.unchanged, again.removed) == (0, 5, [])
+    assert (again.queued, again.unchanged, again.removed) == (0, 6, [])
     assert embedder_spy.embedded == 0
     assert set(Chunk.objects.values_list("id", flat=True)) == chunks_before
 
@@ -236,7 +236,7 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
     schedule.write_text(schedule.read_text() + "\nWater the leeks at dawn in a dry May.\n")
     (garden / "docs" / "soil" / "compost.md").unlink()
     changed = import_book(zip_folder(garden, top="garden-main"))
-    assert (changed.queued, changed.unchanged, changed.removed) == (1, 3, [compost.title])
+    assert (changed.queued, changed.unchanged, changed.removed) == (1, 4, [compost.title])
     assert not SourceDocument.objects.filter(pk=compost.pk).exists()
     assert Chunk.objects.filter(text__contains="Water the leeks at dawn").exists()
 
@@ -258,7 +258,7 @@ def test_without_pruning_pages_gone_from_the_archive_stay(garden):
     import_book(zip_folder(garden))
     (garden / "docs" / "soil" / "compost.md").unlink()
     result = import_book(zip_folder(garden), prune=False)
-    assert (result.queued, result.unchanged, result.removed) == (0, 4, [])
+    assert (result.queued, result.unchanged, result.removed) == (0, 5, [])
     assert SourceDocument.objects.filter(source_key="book:garden/docs/soil/compost.md").exists()
 
 

@@ -20,7 +20,7 @@ from knowledge.sites import (
     site_layout,
     strip_number_prefix,
 )
-from knowledge.slugs import github_slug, heading_slugger, mkdocs_slug
+from knowledge.slugs import github_slug, heading_slugger, material_slug, mkdocs_slug
 
 SITE = "https://book.example.org/"
 
@@ -264,6 +264,98 @@ def test_a_versioned_docs_plugin_reads_its_own_versions_file(tmp_path):
         "community/meet.md": None,
         "docs/intro.md": "/docs/intro",
     }
+
+
+BLOG_POSTS = [
+    # (blog plugin options, post's path in docs_dir, front matter, title, expected link or why not): as Material
+    # for MkDocs' blog plugin builds a post's URL (post_url_format filled in, under blog_dir, a directory URL).
+    ("", "blog/posts/first.md", {"date": "2024-07-14"}, "Our first harvest!", "/blog/2024/07/14/our-first-harvest/"),
+    (
+        "",
+        "blog/posts/2024/deep/first.md",
+        {"date": {"created": "2024-07-04"}},
+        "Ünïcode Title",
+        "/blog/2024/07/04/%C3%BCn%C3%AFcode-title/",
+    ),
+    (
+        "",
+        "blog/posts/first.md",
+        {"date": "2024-07-14", "slug": "harvest"},
+        "Our first harvest",
+        "/blog/2024/07/14/harvest/",
+    ),
+    ("", "blog/posts/first.md", {}, "No date", "a blog post without a date (the blog plugin needs one)"),
+    ("", "blog/index.md", {}, "Blog", "/blog/"),  # the blog's own index is a page like any other
+    (
+        "\n      post_url_format: '{categories}/{file}'\n      post_url_max_categories: 2",
+        "blog/posts/first.md",
+        {"date": "2024-07-14", "categories": ["Harvest Notes", "Potatoes", "Roots"]},
+        "T",
+        "/blog/harvest-notes/potatoes/first/",
+    ),
+    (
+        "\n      blog_dir: news\n      post_url_date_format: yyyy/MM\n      post_slugify_separator: _",
+        "news/posts/first.md",
+        {"date": "2024-07-14"},
+        "Our first harvest",
+        "/news/2024/07/our_first_harvest/",
+    ),
+    (
+        "\n      post_url_format: '{nonsense}'",
+        "blog/posts/a.md",
+        {"date": "2024-07-14"},
+        "A b",
+        "/blog/2024/07/14/a-b/",
+    ),
+    (
+        "\n      enabled: false",
+        "blog/posts/first.md",
+        {"date": "2024-07-14"},
+        "Our first harvest",
+        "/blog/posts/first/",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "path", "front_matter", "title", "expected"), BLOG_POSTS)
+def test_mkdocs_material_blog_posts_link_where_the_blog_plugin_puts_them(
+    tmp_path, options, path, front_matter, title, expected
+):
+    plugin = f"- blog:{options}" if options else "- blog"
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: S\nplugins:\n  - search\n  {plugin}\n")
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    link, why = page_reference(
+        style="mkdocs", path=PurePosixPath("docs") / path, front_matter=front_matter, layout=layout, title=title
+    )
+    assert (link or why) == expected
+
+
+def test_material_blog_urls_follow_use_directory_urls_and_the_material_blog_plugin_name(tmp_path):
+    (tmp_path / "mkdocs.yml").write_text("site_name: S\nuse_directory_urls: false\nplugins:\n  material/blog: {}\n")
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    link, _ = page_reference(
+        style="mkdocs",
+        path=PurePosixPath("docs/blog/posts/a.md"),
+        front_matter={"date": "2024-01-02"},
+        layout=layout,
+        title="Hello",
+    )
+    assert link == "/blog/2024/01/02/hello.html"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Our first harvest!", "our-first-harvest"),
+        ("C'est l'été", "cest-lété"),
+        ("Two  spaces", "two--spaces"),
+        ("<em>Tagged</em> title", "tagged-title"),
+        ("snake_case stays", "snake_case-stays"),
+    ],
+)
+def test_material_blog_slugs(text, expected):
+    # pymdownx.slugs.slugify(case="lower"), the blog plugin's default: Unicode kept, each space a separator.
+    assert material_slug(text) == expected
 
 
 def test_pages_a_site_leaves_out_of_its_build_are_not_linked(tmp_path):
