@@ -1,5 +1,6 @@
 """Writes to the knowledge base: create, ingest, re-index and delete documents."""
 
+import hashlib
 import logging
 import os
 import re
@@ -388,6 +389,11 @@ class BookImport:
     removed: list[str] = field(default_factory=list)
 
 
+def _book_lock(name: str) -> int:
+    """The advisory lock key of a book's imports (a signed 64-bit number from its name)."""
+    return int.from_bytes(hashlib.blake2b(f"book-import:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+
+
 def book_import(*, name: str, archive: IO[bytes], file_name: str, site_url: str = "", prune: bool = True) -> BookImport:
     """Load a book uploaded as a .zip archive, as ``ingest`` loads a folder, and queue what changed for indexing.
 
@@ -416,7 +422,8 @@ def book_import(*, name: str, archive: IO[bytes], file_name: str, site_url: str 
         paths = {file.key: relative_path(file.path, start=root).as_posix() for file in scan.files}
         queued = unchanged = 0
         failed: list[str] = []
-        with transaction.atomic():
+        # Two imports of one book at once take turns: each sees the other's documents, never a half-written set.
+        with locked_transaction(key=_book_lock(name)):
             for file in scan.loadable:
                 relative = paths[file.key]
                 try:

@@ -309,3 +309,33 @@ def test_a_refused_page_is_reported_and_keeps_its_document(garden, settings):
     assert result.removed == []
     compost.refresh_from_db()
     assert compost.status == SourceDocument.Status.READY and compost.chunk_count > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_one_book_at_once_take_turns(garden):
+    import threading
+
+    from django.db import connection
+
+    data = zip_folder(garden)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(import_book(data))
+        except Exception as error:  # noqa: BLE001 - the test reports whatever a thread raised
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    # One of them created the six pages; the other, waiting its turn, found them unchanged.
+    assert sorted((r.queued, r.unchanged) for r in results) == [(0, 6), (6, 0)]
+    assert SourceDocument.objects.filter(source_key__startswith="book:garden/").count() == 6
