@@ -2,6 +2,7 @@
 what a hostile or broken archive could do to the disk: paths outside the folder, links, encrypted or corrupt
 members, and more files or bytes than the limits allow. A read step: nothing is stored in the database here."""
 
+import errno
 import re
 import shutil
 import stat
@@ -21,6 +22,8 @@ SKIPPED_FOLDERS = frozenset({".git", "node_modules", "build", "site", ".docusaur
 # How deep below the archive's top folder a site's config is looked for (website/docusaurus.config.js).
 _CONFIG_DEPTH = 2
 _COPY_CHUNK = 1 << 20
+# The server's own storage failing, not the archive: no space, no quota, a read-only or unwritable folder.
+_STORAGE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES})
 # What zipfile raises for an archive that is not one, or a member that is corrupt or in an unknown format.
 _UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError)
 
@@ -62,6 +65,14 @@ def archive_check_size(*, file_name: str, size: int) -> None:
         )
 
 
+def unpacking_failed(*, file_name: str, error: OSError) -> ArchiveRejected:
+    """The refusal of an archive the server could not unpack: its own storage failed, not the archive."""
+    return ArchiveRejected(
+        f"The server could not unpack “{file_name}” ({error.strerror}); nothing was changed. "
+        "Free some space for temporary files (TMPDIR) and try again."
+    )
+
+
 def archive_unpack(*, archive: IO[bytes], file_name: str, destination: Path, limits: ArchiveLimits) -> Path:
     """Unpack ``archive`` into the empty folder ``destination``; return the book's folder in it.
 
@@ -77,9 +88,11 @@ def archive_unpack(*, archive: IO[bytes], file_name: str, destination: Path, lim
     except ArchiveRejected:
         raise
     except _UNREADABLE as error:
-        # A member found corrupt while unpacking: what came before it goes too.
+        # A member found corrupt while unpacking, or a disk that filled up: what came before it goes too.
         for written in destination.iterdir():
             shutil.rmtree(written) if written.is_dir() else written.unlink()
+        if isinstance(error, OSError) and error.errno in _STORAGE_ERRORS:
+            raise unpacking_failed(file_name=file_name, error=error) from error
         raise ArchiveRejected(
             f"“{file_name}” could not be read as a .zip archive ({error}). Upload the book as a .zip file."
         ) from error

@@ -1,5 +1,6 @@
 """Writes to the knowledge base: create, ingest, re-index and delete documents."""
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -7,6 +8,7 @@ import re
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,7 @@ from haystack.dataclasses import ByteStream
 
 from chatbot_site.locks import locked_transaction
 
-from .archives import ArchiveLimits, ArchiveRejected, archive_check_size, archive_unpack
+from .archives import ArchiveLimits, ArchiveRejected, archive_check_size, archive_unpack, unpacking_failed
 from .conversion import ConversionFailed, DocumentGone, extract_with_budget
 from .embedders import embedding_spec, shared_document_embedder
 from .ingestion import IngestionError, build_indexing_pipeline, content_hash
@@ -389,6 +391,17 @@ class BookImport:
     removed: list[str] = field(default_factory=list)
 
 
+@contextlib.contextmanager
+def _unpacking_folder(*, file_name: str) -> Iterator[str]:
+    """A temporary folder for an archive's files, removed afterwards; ArchiveRejected when none can be made."""
+    try:
+        temporary = tempfile.TemporaryDirectory(prefix="book-")
+    except OSError as error:
+        raise unpacking_failed(file_name=file_name, error=error) from error
+    with temporary as path:
+        yield path
+
+
 def _book_lock(name: str) -> int:
     """The advisory lock key of a book's imports (a signed 64-bit number from its name)."""
     return int.from_bytes(hashlib.blake2b(f"book-import:{name}".encode(), digest_size=8).digest(), "big", signed=True)
@@ -409,7 +422,7 @@ def book_import(*, name: str, archive: IO[bytes], file_name: str, site_url: str 
     archive.seek(0, os.SEEK_END)
     archive_check_size(file_name=file_name, size=archive.tell())
     archive.seek(0)
-    with tempfile.TemporaryDirectory(prefix="book-") as temporary:
+    with _unpacking_folder(file_name=file_name) as temporary:
         destination = Path(temporary) / name
         destination.mkdir()
         root = archive_unpack(

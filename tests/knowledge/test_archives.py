@@ -147,3 +147,25 @@ def test_an_archive_of_folders_only_is_refused(tmp_path):
 )
 def test_a_book_is_named_after_its_archive(file_name, name):
     assert book_name_for(file_name=file_name) == name
+
+
+def test_a_disk_that_fills_up_is_the_servers_failure_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    from knowledge import archives
+
+    copies = []
+    copy = shutil.copyfileobj
+
+    def copy_then_fill(source, target, length):
+        if copies:  # the second file: the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        copies.append(1)
+        copy(source, target, length)
+
+    monkeypatch.setattr(archives.shutil, "copyfileobj", copy_then_fill)
+    data = zip_members({"docs/a.md": "# A\n\nText.\n", "docs/b.md": "# B\n\nText.\n"})
+    message = refused(data, tmp_path)  # the first file, written, is removed too
+    assert copies == [1]
+    assert "The server could not unpack “book.zip” (No space left on device); nothing was changed." in message

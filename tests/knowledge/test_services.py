@@ -339,3 +339,16 @@ def test_two_imports_of_one_book_at_once_take_turns(garden):
     # One of them created the six pages; the other, waiting its turn, found them unchanged.
     assert sorted((r.queued, r.unchanged) for r in results) == [(0, 6), (6, 0)]
     assert SourceDocument.objects.filter(source_key__startswith="book:garden/").count() == 6
+
+
+def test_no_room_for_temporary_files_is_a_clear_refusal(garden, monkeypatch):
+    import errno
+    import tempfile
+
+    def no_room(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_room)
+    with pytest.raises(ArchiveRejected, match="could not unpack .* nothing was changed"):
+        import_book(zip_folder(garden))
+    assert SourceDocument.objects.count() == 0
