@@ -1,5 +1,7 @@
 """Admin for curating the knowledge base. Thin: forms and actions call services."""
 
+from pathlib import PurePosixPath
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -16,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from .archives import book_name_for
-from .models import Chunk, SourceDocument, UrlStyle, book_key
+from .models import BOOK_KEY_PREFIX, Chunk, SourceDocument, UrlStyle, book_key
 from .selectors import documents_needing_reindex, imported_books, ingestion_worker_latest
 from .services import (
     BookImport,
@@ -291,6 +293,12 @@ class SourceDocumentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Source")
     def source(self, obj: SourceDocument) -> str:
+        # A book's pages are often all index.md: its path in the book tells them apart.
+        if obj.source_key and obj.source_key.startswith(BOOK_KEY_PREFIX):
+            book, _, path = obj.source_key.removeprefix(BOOK_KEY_PREFIX).partition("/")
+            return f"{path} (imported book {book})"
+        if obj.source_key and obj.file_name:
+            return f"{'/'.join(PurePosixPath(obj.source_key).parts[-3:])} ({obj.mime_type})"
         if obj.file_name:
             return f"{obj.file_name} ({obj.mime_type})"
         return f"Pasted text ({len(obj.text):,} characters)" if obj.text else "-"

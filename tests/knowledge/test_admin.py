@@ -276,6 +276,7 @@ def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path, make_do
     )
     assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 6
     assert b"Kitchen Garden Handbook" in response.content
+    assert "docs/soil/index.md (imported book garden-main)" in response.content.decode()  # not just index.md
     listing = staff_client.get(IMPORT_URL)
     # The imported books, to update by name, each linked to its pages.
     ((book,),) = [listing.context["books"]]
@@ -334,3 +335,18 @@ def test_importing_needs_the_rights_to_add_change_and_delete_documents():
     assert upload_book(client, zip_folder(GARDEN)).status_code == 403
     assert SourceDocument.objects.count() == 0
     assert Client().get(IMPORT_URL).status_code == 302  # anonymous: to the login page
+
+
+def test_the_list_tells_pages_of_the_same_name_apart(staff_client):
+    from knowledge.services import document_upsert_from_file
+
+    for folder in ("guide", "reference"):
+        document_upsert_from_file(
+            source_key=f"/srv/books/weather/{folder}/index.md",
+            title=f"{folder.title()} index",
+            file_name="index.md",
+            data=b"# Index\n\nThe barometer falls.\n",
+        )
+    page = staff_client.get(CHANGELIST_URL).content.decode()
+    assert "weather/guide/index.md (text/markdown)" in page
+    assert "weather/reference/index.md (text/markdown)" in page
