@@ -248,6 +248,23 @@ def test_a_versioned_docusaurus_site_is_read_in_the_version_it_shows_first(tmp_p
     assert got == expected
 
 
+def test_a_monorepo_with_released_versions_reads_the_release_not_the_docs_beside_it(tmp_path):
+    # Jest's layout: website/ holds the config, versions.json and versioned_docs/; ../docs is the unreleased one.
+    site = tmp_path / "website"
+    (site / "versioned_docs" / "version-29.7").mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    (site / "docusaurus.config.js").write_text(
+        "module.exports = {presets: [['classic', {docs: {path: '../docs'}}]]};\n"
+    )
+    (site / "versions.json").write_text('["29.7"]')
+    layout = site_layout(style="docusaurus", root=site)
+    assert docusaurus_outer_folders(layout=layout, root=site) == []  # the unreleased docs are not read
+    assert docusaurus_links(layout, ["versioned_docs/version-29.7/api.md", "../docs/api.md"]) == {
+        "versioned_docs/version-29.7/api.md": "/docs/api",
+        "../docs/api.md": None,
+    }
+
+
 def test_a_versioned_docs_plugin_reads_its_own_versions_file(tmp_path):
     (tmp_path / "docusaurus.config.js").write_text(
         "module.exports = {plugins: [['@docusaurus/plugin-content-docs', "
