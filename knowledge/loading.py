@@ -11,11 +11,11 @@ from typing import Any
 
 from .includes import inline_includes
 from .markdown import parse_markdown, reads_as_mdx
-from .sites import SiteLayout, docusaurus_outer_folders, page_reference, site_layout, site_root
+from .sites import SiteLayout, asset_reference, docusaurus_outer_folders, page_reference, site_layout, site_root
 from .slugs import STYLES
 from .sources import MIME_BY_EXTENSION
 
-MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx"})
+MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx", ".mdown", ".mkdn", ".mkd"})
 _IGNORED_FOLDERS = frozenset({"node_modules", "build", "site", "__pycache__"})
 _METADATA_KEYS = ("description", "tags", "keywords", "sidebar_label", "sidebar_position", "id", "slug", "authors")
 
@@ -181,8 +181,17 @@ def _plan(
     if not data.strip():
         return _replace(plan, skip="empty", title=path.name)
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:
-        reference = f"{reference_base}{legacy_key}" if reference_base else legacy_key
-        return _replace(plan, title=_title_from_name(path), reference=reference, url_style="plain")
+        plan = _replace(plan, title=_title_from_name(path), url_style="plain")
+        if style == "plain":
+            return _replace(plan, reference=f"{reference_base}{legacy_key}" if reference_base else legacy_key)
+        # A PDF or text file of a site: linked where the site publishes it.
+        relative = _site_relative(path, style=style, base=base, folder=folder)
+        reference, why = asset_reference(style=style, path=relative, layout=layout)
+        return (
+            _replace(plan, skip=f"not on the site ({why})")
+            if reference is None
+            else _replace(plan, reference=reference)
+        )
     text = data.decode("utf-8", errors="replace")
     mdx = reads_as_mdx(file_name=path.name, style=style, markdown_format=layout.markdown_format)
     parsed = parse_markdown(text, style=style, mdx=mdx)

@@ -30,7 +30,13 @@ _DATE_LIKE = re.compile(r"^((\d{2}|\d{4})[-_.]\d{2}([-_.](\d{2}|\d{4}))?)(.*)$")
 _VERSION_LIKE = re.compile(r"^(\d+[-_.]\d+)(.*)$")
 _NUMBER_PREFIX = re.compile(r"^(?P<prefix>\d+)(?P<sep>\s*[-_.]+\s*)(?P<suffix>[^-_.\s].*)$")
 _BLOG_DATE = re.compile(r"^(?P<folder>.*?)(?P<date>\d{4}[-/]\d{1,2}[-/]\d{1,2})[-/]?(?P<text>.*?)(?:/index)?$")
-MARKDOWN_SUFFIXES = (".md", ".mdx", ".markdown")
+MARKDOWN_SUFFIXES = (".md", ".mdx", ".markdown", ".mdown", ".mkdn", ".mkd")
+# The files each generator builds pages from: Docusaurus's docs and blog plugins include **/*.{md,mdx}; MkDocs
+# reads the extensions of its utils.markdown_extensions. Any other Markdown file is not a page of the site.
+PAGE_SUFFIXES = {
+    "docusaurus": frozenset({".md", ".mdx"}),
+    "mkdocs": frozenset({".md", ".markdown", ".mdown", ".mkdn", ".mkd"}),
+}
 
 
 def strip_number_prefix(name: str) -> str:
@@ -576,6 +582,36 @@ def site_url(route: str, *, base_url: str = "") -> str:
     return (base_url.rstrip("/") + encoded) if base_url else encoded
 
 
+def _mkdocs_published(path: PurePosixPath, *, layout: SiteLayout) -> tuple[PurePosixPath | None, str]:
+    """A file's path in an MkDocs site's docs_dir, or (None, why) when the build leaves it out."""
+    prefix = PurePosixPath(layout.docs_dir).parts
+    if path.parts[: len(prefix)] != prefix:
+        return None, f"outside the site's {layout.docs_dir}/ folder"
+    page = PurePosixPath(*path.parts[len(prefix) :])
+    if _gitignore(layout.excluded).match_file(page.as_posix()):
+        return None, "left out of the build by exclude_docs or draft_docs, or by MkDocs itself"
+    return page, ""
+
+
+def asset_reference(*, style: str, path: PurePosixPath, layout: SiteLayout) -> tuple[str | None, str]:
+    """(link, why not) of a file a site publishes as it is (a PDF, a text or HTML file), for a site style.
+
+    MkDocs copies every file of docs_dir that is not a page to the same path on the site; Docusaurus serves
+    ``static/`` at the site's root. A file in a Docusaurus content folder is published only under a hashed name
+    when a page links it: it is read, with no link ('' ). Anything else is not on the site (None)."""
+    if style == "mkdocs":
+        published, why = _mkdocs_published(path, layout=layout)
+        if published is None:
+            return None, why
+        return site_url("/" + published.as_posix(), base_url=layout.base_url), ""
+    if path.parts[:1] == ("static",) and len(path.parts) > 1:
+        return site_url("/" + PurePosixPath(*path.parts[1:]).as_posix(), base_url=layout.base_url), ""
+    folders = (layout.docs_path, *(folder for folder, _ in layout.more_docs), layout.blog_path, "src/pages")
+    if any(_under(path.parts, folder) for folder in folders):
+        return "", ""
+    return None, "outside the site's content and static folders"
+
+
 def page_reference(
     *,
     style: str,
@@ -589,15 +625,14 @@ def page_reference(
     if style not in STYLES or style == "plain":
         raise ValueError(f"page_reference needs a site style, not {style!r}.")
     layout = layout or SiteLayout()
+    if path.suffix.lower() not in PAGE_SUFFIXES[style]:
+        return None, f"not a page ({style} builds pages from {', '.join(sorted(PAGE_SUFFIXES[style]))} files)"
     if style == "docusaurus":
         route, why = docusaurus_route(path, front_matter, layout=layout)
     else:
-        prefix = PurePosixPath(layout.docs_dir).parts
-        if path.parts[: len(prefix)] != prefix:
-            return None, f"outside the site's {layout.docs_dir}/ folder"
-        page = PurePosixPath(*path.parts[len(prefix) :])
-        if _gitignore(layout.excluded).match_file(page.as_posix()):
-            return None, "left out of the build by exclude_docs or draft_docs, or by MkDocs itself"
+        page, why = _mkdocs_published(path, layout=layout)
+        if page is None:
+            return None, why
         blog = next((b for b in layout.blogs if _under(page.parts, b.post_dir)), None)
         if blog is not None:
             route, why = material_post_route(

@@ -12,6 +12,7 @@ import pytest
 from knowledge.markdown import parse_markdown
 from knowledge.sites import (
     SiteLayout,
+    asset_reference,
     configured_site_url,
     detect_site,
     docusaurus_outer_folders,
@@ -421,6 +422,38 @@ def test_mkdocs_links_follow_use_directory_urls(tmp_path, config, path, expected
 def test_files_outside_the_site_content_are_not_linked():
     link, why = page_reference(style="docusaurus", path=PurePosixPath("notes/todo.md"), front_matter={})
     assert link is None and "outside" in why
+
+
+@pytest.mark.parametrize(
+    ("style", "path", "expected"),
+    [
+        # Docusaurus builds pages from .md and .mdx only; MkDocs from its Markdown extensions, never .mdx.
+        ("docusaurus", "docs/intro.mdx", "/docs/intro"),
+        ("docusaurus", "docs/intro.markdown", "not a page (docusaurus builds pages from .md, .mdx files)"),
+        ("mkdocs", "docs/intro.mdown", "/intro/"),
+        ("mkdocs", "docs/intro.mkd", "/intro/"),
+        ("mkdocs", "docs/intro.mdx", "not a page (mkdocs builds pages from .markdown, .md, .mdown, .mkd, .mkdn files)"),
+    ],
+)
+def test_only_the_generators_page_files_are_pages(style, path, expected):
+    link, why = page_reference(style=style, path=PurePosixPath(path), front_matter={})
+    assert (link or why) == expected
+
+
+@pytest.mark.parametrize(
+    ("style", "path", "expected"),
+    [
+        # MkDocs copies what is not a page to the same path; Docusaurus serves static/ at the root.
+        ("mkdocs", "docs/files/datasheet.pdf", "https://s.example.org/files/datasheet.pdf"),
+        ("mkdocs", "manual.pdf", None),
+        ("docusaurus", "static/files/datasheet.pdf", "https://s.example.org/files/datasheet.pdf"),
+        ("docusaurus", "docs/files/datasheet.pdf", ""),  # published under a hashed name when a page links it
+        ("docusaurus", "notes/manual.pdf", None),
+    ],
+)
+def test_files_a_site_publishes_as_they_are_link_where_it_publishes_them(style, path, expected):
+    layout = SiteLayout(base_url="https://s.example.org")
+    assert asset_reference(style=style, path=PurePosixPath(path), layout=layout)[0] == expected
 
 
 @pytest.mark.parametrize(

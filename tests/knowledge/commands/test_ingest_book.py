@@ -303,3 +303,27 @@ def test_skipped_files_are_listed_a_few_per_reason(tmp_path):
     out = run(tmp_path / "notes")
     assert out.count(".md: empty\n") == SKIPPED_SHOWN
     assert "skipped 5 more: empty" in out and f"{SKIPPED_SHOWN + 5} skipped: {SKIPPED_SHOWN + 5} empty" in out
+
+
+def test_files_of_a_site_that_are_not_pages_link_where_the_site_publishes_them(tmp_path):
+    from tests.pdf_factory import make_pdf
+
+    site = tmp_path / "site"
+    for folder in ("docs/files", "static/files", "notes"):
+        (site / folder).mkdir(parents=True)
+    (site / "docusaurus.config.js").write_text("module.exports = {url: 'https://s.example.org', baseUrl: '/'};\n")
+    (site / "docs" / "intro.md").write_text("# Intro\n\nThe station logs every minute.\n")
+    (site / "static" / "files" / "datasheet.pdf").write_bytes(make_pdf(["The sensor draws 0.8 mA when asleep."]))
+    (site / "docs" / "files" / "wiring.txt").write_text("Red to 3V3, black to ground.\n")
+    (site / "notes" / "todo.txt").write_text("Buy more solder.\n")
+    (site / "docs" / "old.markdown").write_text("# Old\n\nNot a page on a Docusaurus site.\n")
+    out = run(site)
+    assert "0 failed" in out
+    assert "notes/todo.txt: not on the site (outside the site's content and static folders)" in out
+    assert "old.markdown: not on the site (not a page (docusaurus builds pages from .md, .mdx files))" in out
+    links = dict(SourceDocument.objects.values_list("file_name", "reference"))
+    assert links == {
+        "intro.md": "https://s.example.org/docs/intro",
+        "datasheet.pdf": "https://s.example.org/files/datasheet.pdf",
+        "wiring.txt": "",  # published only under a hashed name, when a page links it
+    }
