@@ -9,7 +9,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -386,9 +386,9 @@ class BookImport:
     style: str
     queued: int
     unchanged: int
-    failed: list[str] = field(default_factory=list)
+    failed: tuple[str, ...] = ()
     skipped: str = ""
-    removed: list[str] = field(default_factory=list)
+    removed: tuple[str, ...] = ()
 
 
 @contextlib.contextmanager
@@ -449,16 +449,17 @@ def book_import(*, name: str, archive: IO[bytes], file_name: str, site_url: str 
                     queued += 1
                 else:
                     unchanged += 1
-            keep = {book_key(name=name, path=path) for path in paths.values()}
+            # A page the book no longer publishes (now a draft, say) goes as a deleted one does; a refused one stays.
+            keep = {book_key(name=name, path=paths[file.key]) for file in scan.loadable}
             gone = documents_prune(keep_keys=keep, under=[book_key(name=name, path="")]) if prune else []
     return BookImport(
         name=name,
         style=scan.style,
         queued=queued,
         unchanged=unchanged,
-        failed=failed,
+        failed=tuple(failed),
         skipped=scan.skipped_summary(),
-        removed=[document.title for document in gone],
+        removed=tuple(document.title for document in gone),
     )
 
 

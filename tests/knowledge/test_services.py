@@ -200,8 +200,8 @@ def test_a_book_archive_loads_as_ingest_loads_its_folder(tmp_path):
         "docusaurus",
         30,
         0,
-        [],
-        [],
+        (),
+        (),
     )
     assert (
         result.skipped
@@ -220,7 +220,7 @@ def test_a_book_archive_loads_as_ingest_loads_its_folder(tmp_path):
 
 def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy):
     first = import_book(zip_folder(garden, top="garden-main"))
-    assert (first.style, first.queued, first.failed) == ("mkdocs", 6, [])
+    assert (first.style, first.queued, first.failed) == ("mkdocs", 6, ())
     # MkDocs snippets are read from the archive's own files.
     assert Chunk.objects.filter(text__contains="The last spring frost in this handbook's region").exists()
     compost = SourceDocument.objects.get(source_key="book:garden/docs/soil/compost.md")
@@ -228,7 +228,7 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
 
     embedder_spy.reset()
     again = import_book(zip_folder(garden, top="garden-main"))
-    assert (again.queued, again.unchanged, again.removed) == (0, 6, [])
+    assert (again.queued, again.unchanged, again.removed) == (0, 6, ())
     assert embedder_spy.embedded == 0
     assert set(Chunk.objects.values_list("id", flat=True)) == chunks_before
 
@@ -236,7 +236,7 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
     schedule.write_text(schedule.read_text() + "\nWater the leeks at dawn in a dry May.\n")
     (garden / "docs" / "soil" / "compost.md").unlink()
     changed = import_book(zip_folder(garden, top="garden-main"))
-    assert (changed.queued, changed.unchanged, changed.removed) == (1, 4, [compost.title])
+    assert (changed.queued, changed.unchanged, changed.removed) == (1, 4, (compost.title,))
     assert not SourceDocument.objects.filter(pk=compost.pk).exists()
     assert Chunk.objects.filter(text__contains="Water the leeks at dawn").exists()
 
@@ -244,7 +244,7 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
 def test_a_repository_with_its_docs_beside_the_site_is_imported_whole(monorepo_book):
     repo = monorepo_book
     result = import_book(zip_folder(repo, top="mono-main"), name="mono", file_name="mono-main.zip")
-    assert (result.style, result.queued, result.failed) == ("docusaurus", 3, [])
+    assert (result.style, result.queued, result.failed) == ("docusaurus", 3, ())
     assert set(SourceDocument.objects.values_list("source_key", "reference")) == {
         ("book:mono/../docs/intro.md", "https://mono.example.org/docs/intro"),
         ("book:mono/../docs/guide/setup.mdx", "https://mono.example.org/docs/guide/setup"),
@@ -254,11 +254,20 @@ def test_a_repository_with_its_docs_beside_the_site_is_imported_whole(monorepo_b
     assert import_book(zip_folder(repo, top="mono-v2"), name="mono").unchanged == 3
 
 
+def test_a_page_the_book_no_longer_publishes_is_removed_like_a_deleted_one(garden):
+    import_book(zip_folder(garden))
+    compost = garden / "docs" / "soil" / "compost.md"
+    compost.write_text("---\ndraft: true\n---\n" + compost.read_text())
+    result = import_book(zip_folder(garden))
+    assert result.removed == ("Compost",) and "1 draft" in result.skipped
+    assert not SourceDocument.objects.filter(source_key="book:garden/docs/soil/compost.md").exists()
+
+
 def test_without_pruning_pages_gone_from_the_archive_stay(garden):
     import_book(zip_folder(garden))
     (garden / "docs" / "soil" / "compost.md").unlink()
     result = import_book(zip_folder(garden), prune=False)
-    assert (result.queued, result.unchanged, result.removed) == (0, 5, [])
+    assert (result.queued, result.unchanged, result.removed) == (0, 5, ())
     assert SourceDocument.objects.filter(source_key="book:garden/docs/soil/compost.md").exists()
 
 
@@ -306,7 +315,7 @@ def test_a_refused_page_is_reported_and_keeps_its_document(garden, settings):
     result = import_book(zip_folder(garden))
     assert len(result.failed) == 1 and result.failed[0].startswith("docs/soil/compost.md: ")
     assert "the limit is" in result.failed[0]
-    assert result.removed == []
+    assert result.removed == ()
     compost.refresh_from_db()
     assert compost.status == SourceDocument.Status.READY and compost.chunk_count > 0
 

@@ -48,7 +48,9 @@ class Command(BaseCommand):
             help="plain sites: prefix for citation references, e.g. https://example.org/book/ (default: the path).",
         )
         parser.add_argument(
-            "--prune", action="store_true", help="Remove documents whose file is gone from the given folders."
+            "--prune",
+            action="store_true",
+            help="Remove documents whose file is gone from the given folders, or that the site no longer publishes.",
         )
         parser.add_argument("--dry-run", action="store_true", help="With --prune: only list what would be removed.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
@@ -126,9 +128,12 @@ class Command(BaseCommand):
             raise CommandError(f"{counts['failed']} file(s) failed; see the messages above.")
 
     def _prune(self, scan: BookScan, *, dry_run: bool) -> None:
-        existing = {file.key for file in scan.files}
-        gone = documents_prune(keep_keys=existing, under=scan.roots, dry_run=dry_run)
+        # A page the site no longer publishes (now a draft, or excluded) goes too: no answer should cite it.
+        published = {file.key for file in scan.loadable}
+        gone = documents_prune(keep_keys=published, under=scan.roots, dry_run=dry_run)
         verb = "would remove" if dry_run else "removed"
         for document in gone:
-            self.stdout.write(f"{verb} “{document.title}” ({document.source_key}): its file is gone")
+            self.stdout.write(
+                f"{verb} “{document.title}” ({document.source_key}): its file is gone or no longer published"
+            )
         self.stdout.write(f"{len(gone)} document(s) {verb}.")

@@ -117,6 +117,10 @@ def test_a_deleted_file_is_pruned_and_dry_run_only_lists(tmp_path):
     pruned = run(root, "--prune")
     assert "removed “Gone”" in pruned and "1 document(s) removed" in pruned
     assert list(SourceDocument.objects.values_list("title", flat=True)) == ["Keep"]
+    # A page turned into a draft is no longer published: pruned too.
+    (root / "keep.md").write_text("---\ndraft: true\n---\n# Keep\n\nThe heron waits in the shallows.\n")
+    assert "removed “Keep”" in run(root, "--prune")
+    assert not SourceDocument.objects.exists()
 
 
 def test_pruning_never_touches_other_trees(tmp_path):
