@@ -103,7 +103,7 @@ class BookImportForm(forms.Form):
     prune = forms.BooleanField(
         required=False,
         initial=True,
-        label="Remove pages that are no longer in the archive",
+        label="Remove the pages the book no longer has (gone from the archive, or now drafts)",
     )
 
     def import_arguments(self) -> dict:
@@ -248,7 +248,8 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         if result.skipped:
             parts.append(result.skipped)
         if result.removed:
-            parts.append(f"{len(result.removed)} removed: {', '.join(result.removed[:10])}")
+            more = ", …" if len(result.removed) > 10 else ""
+            parts.append(f"{len(result.removed)} removed: {', '.join(result.removed[:10])}{more}")
         self.message_user(request, f"Imported “{result.name}” ({result.style}): {'; '.join(parts)}.")
         for failure in result.failed[:20]:
             self.message_user(request, f"Not loaded: {failure}", messages.ERROR)
@@ -295,8 +296,8 @@ class SourceDocumentAdmin(admin.ModelAdmin):
     def source(self, obj: SourceDocument) -> str:
         # A book's pages are often all index.md: its path in the book tells them apart.
         if obj.source_key and obj.source_key.startswith(BOOK_KEY_PREFIX):
-            book, _, path = obj.source_key.removeprefix(BOOK_KEY_PREFIX).partition("/")
-            return f"{path} (imported book {book})"
+            book, _, page = obj.source_key.removeprefix(BOOK_KEY_PREFIX).partition("/")
+            return f"{page} (imported book {book})"
         if obj.source_key and obj.file_name:
             return f"{'/'.join(PurePosixPath(obj.source_key).parts[-3:])} ({obj.mime_type})"
         if obj.file_name:
