@@ -13,9 +13,8 @@ from .includes import inline_includes
 from .markdown import parse_markdown, reads_as_mdx
 from .sites import SiteLayout, asset_reference, docusaurus_outer_folders, page_reference, site_layout, site_root
 from .slugs import STYLES
-from .sources import MIME_BY_EXTENSION
+from .sources import MARKDOWN_EXTENSIONS, MIME_BY_EXTENSION
 
-MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx", ".mdown", ".mkdn", ".mkd"})
 _IGNORED_FOLDERS = frozenset({"node_modules", "build", "site", "__pycache__"})
 _METADATA_KEYS = ("description", "tags", "keywords", "sidebar_label", "sidebar_position", "id", "slug", "authors")
 

@@ -25,12 +25,12 @@ import pathspec
 import yaml
 
 from .slugs import STYLES, material_slug
+from .sources import MARKDOWN_EXTENSIONS
 
 _DATE_LIKE = re.compile(r"^((\d{2}|\d{4})[-_.]\d{2}([-_.](\d{2}|\d{4}))?)(.*)$")
 _VERSION_LIKE = re.compile(r"^(\d+[-_.]\d+)(.*)$")
 _NUMBER_PREFIX = re.compile(r"^(?P<prefix>\d+)(?P<sep>\s*[-_.]+\s*)(?P<suffix>[^-_.\s].*)$")
 _BLOG_DATE = re.compile(r"^(?P<folder>.*?)(?P<date>\d{4}[-/]\d{1,2}[-/]\d{1,2})[-/]?(?P<text>.*?)(?:/index)?$")
-MARKDOWN_SUFFIXES = (".md", ".mdx", ".markdown", ".mdown", ".mkdn", ".mkd")
 # The files each generator builds pages from: Docusaurus's docs and blog plugins include **/*.{md,mdx}; MkDocs
 # reads the extensions of its utils.markdown_extensions. Any other Markdown file is not a page of the site.
 PAGE_SUFFIXES = {
@@ -65,7 +65,7 @@ def site_root(root: Path) -> tuple[str, Path | None]:
 
 def _stem(path: PurePosixPath) -> str:
     name = path.name
-    for suffix in MARKDOWN_SUFFIXES:
+    for suffix in MARKDOWN_EXTENSIONS:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return path.stem
@@ -256,12 +256,12 @@ def _mkdocs_blogs(config: dict[str, Any]) -> tuple[MkDocsBlog, ...]:
     theme = config.get("theme")
     language = theme.get("language") if isinstance(theme, dict) else None
     blogs = []
+    defaults = MkDocsBlog()
     for name, options in entries:
         options = options if isinstance(options, dict) else {}
         if name not in ("blog", "material/blog") or options.get("enabled") is False:
             continue
-        blog_dir = str(options.get("blog_dir") or "blog").strip("/")
-        defaults = MkDocsBlog()
+        blog_dir = str(options.get("blog_dir") or defaults.blog_dir).strip("/")
         blogs.append(
             MkDocsBlog(
                 blog_dir=blog_dir,
@@ -269,9 +269,9 @@ def _mkdocs_blogs(config: dict[str, Any]) -> tuple[MkDocsBlog, ...]:
                 url_format=str(options.get("post_url_format") or defaults.url_format),
                 url_date_format=str(options.get("post_url_date_format") or defaults.url_date_format),
                 max_categories=int(options.get("post_url_max_categories") or defaults.max_categories),
-                slug_separator=str(options.get("post_slugify_separator") or "-"),
-                category_separator=str(options.get("categories_slugify_separator") or "-"),
-                locale=str(language or "en"),
+                slug_separator=str(options.get("post_slugify_separator") or defaults.slug_separator),
+                category_separator=str(options.get("categories_slugify_separator") or defaults.category_separator),
+                locale=str(language or defaults.locale),
             )
         )
     return tuple(blogs)
@@ -490,6 +490,11 @@ class SiteLayout:
     blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
 
+    @property
+    def content_folders(self) -> tuple[str, ...]:
+        """A Docusaurus site's docs folders (of every docs plugin) and its blog folder, as its config gives them."""
+        return (self.docs_path, *(folder for folder, _ in self.more_docs), self.blog_path)
+
 
 def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route: str | None = None) -> SiteLayout:
     """The layout of the site whose config is in ``root`` (None: a site without one, the defaults).
@@ -539,7 +544,7 @@ def docusaurus_outer_folders(*, layout: SiteLayout, root: Path) -> list[Path]:
     parent count: the config cannot point a load anywhere on the machine."""
     site = root.resolve()
     folders = []
-    for configured in (layout.docs_path, *(folder for folder, _ in layout.more_docs), layout.blog_path):
+    for configured in layout.content_folders:
         parts = _parts(configured)
         if not parts or parts[0] != "..":
             continue
@@ -606,8 +611,7 @@ def asset_reference(*, style: str, path: PurePosixPath, layout: SiteLayout) -> t
         return site_url("/" + published.as_posix(), base_url=layout.base_url), ""
     if path.parts[:1] == ("static",) and len(path.parts) > 1:
         return site_url("/" + PurePosixPath(*path.parts[1:]).as_posix(), base_url=layout.base_url), ""
-    folders = (layout.docs_path, *(folder for folder, _ in layout.more_docs), layout.blog_path, "src/pages")
-    if any(_under(path.parts, folder) for folder in folders):
+    if any(_under(path.parts, folder) for folder in (*layout.content_folders, "src/pages")):
         return "", ""
     return None, "outside the site's content and static folders"
 

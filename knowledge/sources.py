@@ -10,15 +10,13 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+# Markdown under every name a site generator reads it by (MkDocs: .md, .markdown, .mdown, .mkdn, .mkd;
+# Docusaurus: .md, .mdx).
+MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx", ".mdown", ".mkdn", ".mkd"})
 MIME_BY_EXTENSION = {
     ".txt": "text/plain",
     ".text": "text/plain",
-    ".md": "text/markdown",
-    ".markdown": "text/markdown",
-    ".mdx": "text/markdown",
-    ".mdown": "text/markdown",
-    ".mkdn": "text/markdown",
-    ".mkd": "text/markdown",
+    **dict.fromkeys(sorted(MARKDOWN_EXTENSIONS), "text/markdown"),
     ".html": "text/html",
     ".htm": "text/html",
     ".pdf": "application/pdf",
