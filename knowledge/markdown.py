@@ -6,6 +6,7 @@ image syntax; code verbatim inside its fence).
 """
 
 import html
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,13 @@ from .slugs import heading_slugger
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})(.*)$")
 _MDX_ESM = re.compile(r"^(import|export)\s")
-_MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}", re.DOTALL)
+# An MDX {/* comment */}, or `inline code` (matched so that a comment written in code stays: code shows it).
+_MDX_COMMENT_OR_CODE = re.compile(r"(?P<code>(?P<ticks>`+).+?(?<!`)(?P=ticks)(?!`))|\{/\*.*?\*/\}", re.DOTALL)
+# Docusaurus's heading id in an MDX comment ending the heading, `## Setup {/* #custom-id */}`: the comment's first
+# word names the id when it starts with "#". (Docusaurus 3.10 reads no id from an HTML comment.)
+_MDX_HEADING_COMMENT = re.compile(
+    r"^(?P<heading> {0,3}#{1,6}[ \t].*?)[ \t]*\{/\*(?P<comment>(?:(?!\*/).)*)\*/\}[ \t]*$"
+)
 # Docusaurus's tabs: <Tabs values={[{label: 'npm', value: 'npm'}]}> around <TabItem value="npm" label="npm">.
 # A JSX tag's attributes may hold {expressions}, with braces and ">" inside them.
 _JSX_ATTRIBUTES = r"(?:[^<>{}]|\{(?:[^{}]|\{[^{}]*\})*\})*"
@@ -239,10 +246,12 @@ def mdx_to_markdown(text: str) -> str:
     the text between them. The line count stays the same."""
     lines = _unwrapped_mdx_code_blocks(text.split("\n"))
     out: list[str] = []
+    fenced: list[bool] = []
     skipping, in_tabs_tag, labels = 0, False, {}
     tag = ""
     for index, in_fence in _outside_fences(lines):
         line = lines[index]
+        fenced.append(in_fence)
         if in_fence:
             out.append(line)
             continue
@@ -263,8 +272,42 @@ def mdx_to_markdown(text: str) -> str:
                 out.append("")
                 continue
             labels, line, tag = _tab_labels(tag), tag[closed.end() :].rstrip("\n") if closed else "", ""
-        out.append(_tab_items_as_labels(line, labels=labels))
-    return _MDX_COMMENT.sub("", "\n".join(out))
+        out.append(_heading_comment_as_id(_tab_items_as_labels(line, labels=labels)))
+    return "\n".join(
+        "\n".join(line for _, line in run) if in_fence else _without_mdx_comments("\n".join(line for _, line in run))
+        for in_fence, run in itertools.groupby(zip(fenced, out, strict=True), key=lambda pair: pair[0])
+    )
+
+
+def _without_mdx_comments(text: str) -> str:
+    # Inline code shows a comment as written. A comment's line breaks move to the end of the text, so that a
+    # paragraph around it stays one and the lines after the text keep their numbers.
+    dropped = 0
+
+    def drop(match: re.Match) -> str:
+        nonlocal dropped
+        if match["code"]:
+            return match["code"]
+        dropped += match[0].count("\n")
+        return ""
+
+    kept = _MDX_COMMENT_OR_CODE.sub(drop, text)
+    return kept + "\n" * dropped
+
+
+def _comment_heading_id(comment: str) -> str:
+    """The heading id a comment names, as Docusaurus reads it: its first word, when that starts with "#"."""
+    first = comment.strip().split(" ")[0]
+    return first[1:] if first.startswith("#") else ""
+
+
+def _heading_comment_as_id(line: str) -> str:
+    # The classic {#custom-id} the parser reads; an id that syntax cannot hold leaves the comment to be dropped.
+    match = _MDX_HEADING_COMMENT.match(line)
+    heading_id = _comment_heading_id(match.group("comment")) if match else ""
+    if not heading_id or _attribute_list(f"{{#{heading_id}}}") is None:
+        return line
+    return f"{match.group('heading')} {{#{heading_id}}}"
 
 
 def _tab_items_as_labels(line: str, *, labels: dict[str, str]) -> str:

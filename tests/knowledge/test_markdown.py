@@ -218,6 +218,46 @@ def test_attribute_lists_footnotes_icons_snippets_and_abbreviations_are_read_as_
     ]
 
 
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        # As a Docusaurus 3.10 build gave them (the classic template's "Markdown Features" page uses the first).
+        ("## Headings {/* #my-heading-id */}", ("Headings", "my-heading-id")),
+        ("### Heading Ids {/*   #my-custom-id and a note */}", ("Heading Ids", "my-custom-id")),
+        ("## Dotted {/* #v1.2 */}", ("Dotted", "v1.2")),
+        # Not an id: two comments, or one whose first word has no "#".
+        ("## Two {/* #a */ /* #b */}", ("Two", "two")),
+        ("## Note {/* a note */}", ("Note", "note")),
+    ],
+)
+def test_a_docusaurus_heading_takes_its_id_from_an_mdx_comment(heading, expected):
+    parsed = parse_markdown(f"# Page\n\n{heading}\n\nText.\n", style="docusaurus", mdx=True)
+    assert parsed.headings[1][1:] == expected
+    assert parsed.blocks[0].anchor == expected[1]
+
+
+def test_an_mdx_comment_heading_id_in_code_is_left_as_written():
+    text = "# Page\n\n```md\n## Headings {/* #my-heading-id */}\n```\n"
+    assert parse_markdown(text, style="docusaurus", mdx=True).blocks[0].text == (
+        "```md\n## Headings {/* #my-heading-id */}\n```"
+    )
+
+
+def test_mdx_comments_are_dropped_from_text_but_kept_in_code_and_lines_keep_their_numbers():
+    text = (
+        "# Page\n\nBefore {/* a\nlong\ncomment */} after.\n\nWrite `{/* #custom-id */}` after a heading.\n\n"
+        "```js\nconst x = 1; {/* shown */}\n```\n\nLast.\n"
+    )
+    blocks = parse_markdown(text, style="docusaurus", mdx=True).blocks
+    assert [b.text for b in blocks] == [
+        "Before after.",
+        "Write {/* #custom-id */} after a heading.",
+        "```js\nconst x = 1; {/* shown */}\n```",
+        "Last.",
+    ]
+    assert blocks[-1].start_line == text.split("\n").index("Last.")
+
+
 def test_docusaurus_magic_comments_are_left_out_of_code():
     text = (
         '# Page\n\n```js title="docusaurus.config.js"\nmodule.exports = {\n  // highlight-next-line\n'
