@@ -61,6 +61,23 @@ def guide_database(*, suffix: str, env: dict[str, str] | None = None) -> Iterato
         yield database
 
 
+@contextlib.contextmanager
+def worktree(rev: str) -> Iterator[Path]:
+    """The project at git revision ``rev``, checked out in a temporary folder (a baseline's code)."""
+    import subprocess  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "tree"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True, capture_output=True
+        )
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
 def table(headers: list[str], rows: list[list[object]]) -> str:
     """A plain-text table."""
     cells = [[str(c) for c in row] for row in [headers, *rows]]

@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -150,11 +149,10 @@ def summarise(run: dict) -> dict[str, float]:
 
 
 def _baseline(rev: str, site_url: str, book: str) -> dict | None:
-    with tempfile.TemporaryDirectory() as folder:
-        tree = Path(folder) / "tree"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True, capture_output=True
-        )
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _setup import worktree  # noqa: PLC0415
+
+    with worktree(rev) as tree:
         try:
             # The old code runs in its own process, importing its own modules; this script measures it.
             from django.conf import settings  # noqa: PLC0415
@@ -173,8 +171,6 @@ def _baseline(rev: str, site_url: str, book: str) -> dict | None:
         except subprocess.CalledProcessError as error:
             print(f"baseline {rev} failed:\n{error.stderr[-2000:]}", file=sys.stderr)
             return None
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def main() -> None:

@@ -32,7 +32,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -41,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from _http import Client, percentile
-from _setup import ROOT, guide_database, setup, table
+from _setup import ROOT, guide_database, setup, table, worktree
 
 BASELINE = "b74b1cc"  # main before async serving: gunicorn, one process, 8 threads
 DEADLINE = 30.0
@@ -318,17 +317,6 @@ def measure(
             results[f"offline {clients}"] = {"rps": throughput(url, clients, 5 if quick else 15)}
             print(f"  {kind} offline {clients}: {results[f'offline {clients}']}", file=sys.stderr)
     return results
-
-
-@contextlib.contextmanager
-def worktree(rev: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as folder:
-        tree = Path(folder) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev], check=True)
-        try:
-            yield tree
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def seconds(value: float) -> str:

@@ -1,0 +1,270 @@
+"""Citation links against the sites' own generators: every link ingestion makes must open a page the book's
+generator builds, at a heading id that page has.
+
+    .venv/bin/python bench/site_links.py [--baseline REV] [--record]
+
+Builds three books with their real generators: the weather book with Docusaurus, the garden book with MkDocs
+Material, and Docusaurus's classic template (the docs and blog `npx create-docusaurus` starts every site with,
+fetched from npm, never kept in the project). The generators, at the versions pinned below, are installed on first
+use under var/site-builders/ (npm and pip; a few minutes once). Each book is then ingested into a throwaway
+database and every chunk's citation link is checked against the build: its page must exist, and its #fragment
+must be the id of a heading on that page. With --baseline, the links the code at REV makes (from a temporary git
+worktree) are checked against the same builds, side by side. --record writes the fixture books' built pages and
+heading ids to tests/fixtures/<book>-book-site.json, which tests/knowledge/test_site_links.py checks every
+ingestion against without building.
+"""
+
+import argparse
+import html
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from _setup import ROOT, setup, table, worktree
+
+BUILDERS = ROOT / "var" / "site-builders"
+DOCUSAURUS_VERSION = "3.10.2"
+DOCUSAURUS_PACKAGES = {
+    "@docusaurus/core": DOCUSAURUS_VERSION,
+    "@docusaurus/preset-classic": DOCUSAURUS_VERSION,
+    "@mdx-js/react": "3.1.1",
+    "clsx": "2.1.1",
+    "prism-react-renderer": "2.4.1",
+    "react": "18.3.1",
+    "react-dom": "18.3.1",
+}
+MKDOCS_PACKAGES = ["mkdocs==1.6.1", "mkdocs-material==9.8.2"]
+# Checking links is what the build is for: a page's broken link is the book's business, and Docusaurus's faster
+# bundler (which a `future: {v4: true}` config asks for) is a separate package.
+DOCUSAURUS_CONFIG = """import config from './docusaurus.config.js';
+export default {
+  ...config,
+  onBrokenLinks: 'warn',
+  onBrokenAnchors: 'warn',
+  future: {...(config.future || {}), faster: false},
+};
+"""
+# What the weather book's pages import or use that a site keeps beside its Markdown: its own components.
+WEATHER_COMPONENTS = {
+    "src/components/Map.js": "export default function Map({stations}) { return <div>{stations} stations</div>; }\n",
+    "src/theme/MDXComponents.js": (
+        "import MDXComponents from '@theme-original/MDXComponents';\n"
+        "function Highlight({children, color}) { return <span style={{backgroundColor: color}}>{children}</span>; }\n"
+        "export default {...MDXComponents, Highlight};\n"
+    ),
+}
+_HEADING_ID = re.compile(r"<h[1-6]\b[^>]*?\sid=\"([^\"]*)\"")
+
+
+@dataclass(frozen=True)
+class Book:
+    name: str
+    generator: str  # docusaurus or mkdocs
+    site_url: str
+    components: dict[str, str] = field(default_factory=dict)
+    fixture: bool = True  # a book of tests/fixtures (its build can be recorded for the tests)
+
+    def folder(self) -> Path:
+        return ROOT / "tests" / "fixtures" / f"{self.name}-book" if self.fixture else classic_template()
+
+
+BOOKS = [
+    Book(
+        name="weather", generator="docusaurus", site_url="https://weather.example.org/", components=WEATHER_COMPONENTS
+    ),
+    Book(name="garden", generator="mkdocs", site_url="https://garden.example.org/"),
+    Book(name="docusaurus-classic", generator="docusaurus", site_url="https://example.org/", fixture=False),
+]
+
+
+def _run(command: list[str], *, cwd: Path) -> None:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command[:3])} failed in {cwd}:\n{(done.stdout + done.stderr)[-3000:]}")
+
+
+def docusaurus() -> Path:
+    """The Docusaurus install (its node_modules), made on first use."""
+    home = BUILDERS / "docusaurus"
+    package = json.dumps({"name": "site-builder", "private": True, "dependencies": DOCUSAURUS_PACKAGES}, indent=2)
+    if not (home / "node_modules" / ".bin" / "docusaurus").exists() or (home / "package.json").read_text() != package:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "package.json").write_text(package)
+        print(f"installing Docusaurus {DOCUSAURUS_VERSION} with npm into {home.relative_to(ROOT)}", file=sys.stderr)
+        _run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=home)
+    return home / "node_modules"
+
+
+def mkdocs() -> Path:
+    """The mkdocs command of a virtualenv of its own (its Markdown extensions stay out of the project's)."""
+    home = BUILDERS / "mkdocs"
+    wanted = " ".join(MKDOCS_PACKAGES)
+    if not (home / "bin" / "mkdocs").exists() or (home / "installed").read_text() != wanted:
+        print(f"installing {wanted} with pip into {home.relative_to(ROOT)}", file=sys.stderr)
+        _run([sys.executable, "-m", "venv", "--clear", str(home)], cwd=ROOT)
+        _run([str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", *MKDOCS_PACKAGES], cwd=ROOT)
+        (home / "installed").write_text(wanted)
+    return home / "bin" / "mkdocs"
+
+
+def classic_template() -> Path:
+    """Docusaurus's classic template, as create-docusaurus copies it into a new site (its shared files, then the
+    classic ones)."""
+    home = BUILDERS / f"create-docusaurus-{DOCUSAURUS_VERSION}"
+    site = home / "site"
+    if not site.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        _run(["npm", "pack", f"create-docusaurus@{DOCUSAURUS_VERSION}", "--silent"], cwd=home)
+        with tarfile.open(next(home.glob("create-docusaurus-*.tgz"))) as archive:
+            archive.extractall(home, filter="data")
+        templates = home / "package" / "templates"
+        shutil.copytree(templates / "shared", site)
+        shutil.copytree(templates / "classic", site, dirs_exist_ok=True)
+    return site
+
+
+def build(book: Book, out: Path) -> None:
+    """Build the book's site into ``out`` with its generator."""
+    with tempfile.TemporaryDirectory() as folder:
+        site = Path(folder) / "site"
+        shutil.copytree(book.folder(), site)
+        for path, text in book.components.items():
+            (site / path).parent.mkdir(parents=True, exist_ok=True)
+            (site / path).write_text(text)
+        if book.generator == "mkdocs":
+            _run([str(mkdocs()), "build", "--quiet", "--site-dir", str(out)], cwd=site)  # snippets read from cwd
+            return
+        (site / "node_modules").symlink_to(docusaurus())
+        (site / "links-build.config.js").write_text(DOCUSAURUS_CONFIG)
+        command = ["node_modules/.bin/docusaurus", "build", ".", "--config", "links-build.config.js"]
+        _run([*command, "--out-dir", str(out)], cwd=site)
+
+
+def built_pages(out: Path) -> dict[str, list[str]]:
+    """Each built page's path (no slashes around it; "" for the front page) and its headings' ids."""
+    pages = {}
+    for page in sorted(out.rglob("*.html")):
+        relative = page.relative_to(out).as_posix()
+        if relative == "404.html" or relative.startswith(("assets/", "search/")):
+            continue
+        path = relative.removesuffix("index.html").removesuffix(".html").strip("/")
+        pages[path] = sorted({html.unescape(value) for value in _HEADING_ID.findall(page.read_text())})
+    return pages
+
+
+def check(links: list[list[str]], *, pages: dict[str, list[str]], site_url: str) -> list[str]:
+    """What is wrong with each link that does not open a built page at one of its headings."""
+    base = urlsplit(site_url).path
+    problems = []
+    for source, link in links:
+        parts = urlsplit(link)
+        if not link.startswith(site_url.rstrip("/")):
+            problems.append(f"{source}: {link!r} is not on the site")
+            continue
+        path = unquote(parts.path).removeprefix(base).strip("/")
+        if path not in pages:
+            problems.append(f"{source}: {link} opens no page")
+        elif parts.fragment and unquote(parts.fragment) not in pages[path]:
+            problems.append(f"{source}: {link} names no heading of its page")
+    return problems
+
+
+def links_of(book: Path, site_url: str) -> list[list[str]]:
+    """(source key, link) of every chunk, from ingesting ``book`` into a throwaway database."""
+    from django.core.management import call_command  # noqa: PLC0415
+
+    from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
+
+    with isolated_database(suffix="site_links"):
+        call_command("ingest", str(book), "--site-url", site_url, "--no-progress", stdout=io.StringIO())
+        from knowledge.models import Chunk  # noqa: PLC0415
+
+        try:
+            from chat.services import source_url  # noqa: PLC0415
+        except ImportError:  # older code: the link is the reference and the anchor
+            source_url = None
+        found = {}
+        for chunk in Chunk.objects.select_related("document").order_by("document__source_key", "position"):
+            reference, anchor = chunk.document.reference, chunk.anchor
+            link = source_url(reference=reference, anchor=anchor) if source_url else f"{reference}#{anchor}"
+            found.setdefault(link.rstrip("#"), chunk.document.source_key)
+        return [[source, link] for link, source in found.items()]
+
+
+def baseline_links(rev: str, books: dict[str, Path]) -> dict[str, list[list[str]]]:
+    """Each book's links as the code at ``rev`` makes them (in its own process)."""
+    from django.conf import settings  # noqa: PLC0415
+
+    with worktree(rev) as tree:
+        env = {**os.environ, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
+        out = subprocess.run(
+            [sys.executable, __file__, "--links-of", json.dumps({name: str(path) for name, path in books.items()})],
+            env=env,
+            cwd=tree,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(out.stdout.splitlines()[-1])
+
+
+def _links_of_books(spec: str) -> None:
+    """--links-of: run by the baseline's worktree, with its own code on the import path."""
+    sys.path.insert(0, os.getcwd())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
+    import django  # noqa: PLC0415
+
+    django.setup()
+    sites = {book.name: book.site_url for book in BOOKS}
+    print(json.dumps({name: links_of(Path(path), sites[name]) for name, path in json.loads(spec).items()}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="", help="git revision whose links to check too")
+    parser.add_argument("--record", action="store_true", help="write the fixture books' builds for the tests")
+    parser.add_argument("--links-of", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.links_of:
+        _links_of_books(args.links_of)
+        return
+    setup()
+    folders = {book.name: book.folder() for book in BOOKS}
+    before = baseline_links(args.baseline, folders) if args.baseline else {}
+    rows, problems = [], {}
+    with tempfile.TemporaryDirectory() as folder:
+        for book in BOOKS:
+            out = Path(folder) / book.name
+            build(book, out)
+            pages = built_pages(out)
+            if args.record and book.fixture:
+                record = ROOT / "tests" / "fixtures" / f"{book.name}-book-site.json"
+                version = DOCUSAURUS_VERSION if book.generator == "docusaurus" else " ".join(MKDOCS_PACKAGES)
+                built = {"built_by": f"{book.generator} {version}", "recorded_with": "bench/site_links.py --record"}
+                record.write_text(json.dumps({**built, "pages": pages}, indent=1) + "\n")
+            now = links_of(folders[book.name], book.site_url)
+            problems[book.name] = check(now, pages=pages, site_url=book.site_url)
+            row = [book.name, book.generator, len(pages), len(now)]
+            if args.baseline:
+                old = before.get(book.name, [])
+                wrong = check(old, pages=pages, site_url=book.site_url)
+                row.append(f"{len(old) - len(wrong)}/{len(old)}")
+            rows.append([*row, f"{len(now) - len(problems[book.name])}/{len(now)}"])
+    headers = ["book", "generator", "pages built", "links", *([f"open right at {args.baseline}"] * bool(before))]
+    print(table([*headers, "open right now"], rows))
+    for name, wrong in problems.items():
+        for problem in wrong:
+            print(f"{name}: {problem}")
+
+
+if __name__ == "__main__":
+    main()
