@@ -12,6 +12,11 @@ must be the id of a heading on that page. With --baseline, the links the code at
 worktree) are checked against the same builds, side by side. --record writes the fixture books' built pages and
 heading ids to tests/fixtures/<book>-book-site.json, which tests/knowledge/test_site_links.py checks every
 ingestion against without building.
+
+Then the anchors one page of hard headings gets (tests/fixtures/headings.md: punctuation, code, links, images,
+Unicode, repeats, odd spacing), built by Docusaurus as MDX and as CommonMark and by MkDocs, heading by heading
+against the anchors ingestion gives them; --record writes the built ones to tests/fixtures/headings-built.json
+for tests/knowledge/test_markdown.py.
 """
 
 import argparse
@@ -63,6 +68,14 @@ WEATHER_COMPONENTS = {
     ),
 }
 _HEADING_ID = re.compile(r"<h[1-6]\b[^>]*?\sid=\"([^\"]*)\"")
+_SECTION_ID = re.compile(r"<h2\b[^>]*?\sid=\"([^\"]*)\"")
+HEADINGS = ROOT / "tests" / "fixtures" / "headings.md"
+# (generator, MDX or not): how the headings page is built and read.
+HEADING_MODES = {
+    "docusaurus mdx": ("docusaurus", True),
+    "docusaurus md": ("docusaurus", False),
+    "mkdocs": ("mkdocs", False),
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +85,11 @@ class Book:
     site_url: str
     components: dict[str, str] = field(default_factory=dict)
     fixture: bool = True  # a book of tests/fixtures (its build can be recorded for the tests)
+    folder_path: Path | None = None
 
     def folder(self) -> Path:
+        if self.folder_path is not None:
+            return self.folder_path
         return ROOT / "tests" / "fixtures" / f"{self.name}-book" if self.fixture else classic_template()
 
 
@@ -200,8 +216,9 @@ def links_of(book: Path, site_url: str) -> list[list[str]]:
         return [[source, link] for link, source in found.items()]
 
 
-def baseline_links(rev: str, books: dict[str, Path]) -> dict[str, list[list[str]]]:
-    """Each book's links as the code at ``rev`` makes them (in its own process)."""
+def baseline_links(rev: str, books: dict[str, Path]) -> dict[str, dict]:
+    """Each book's links, and the headings page's anchors, as the code at ``rev`` makes them (in its own
+    process)."""
     from django.conf import settings  # noqa: PLC0415
 
     with worktree(rev) as tree:
@@ -225,7 +242,53 @@ def _links_of_books(spec: str) -> None:
 
     django.setup()
     sites = {book.name: book.site_url for book in BOOKS}
-    print(json.dumps({name: links_of(Path(path), sites[name]) for name, path in json.loads(spec).items()}))
+    links = {name: links_of(Path(path), sites[name]) for name, path in json.loads(spec).items()}
+    print(json.dumps({"links": links, "headings": heading_anchors()}))
+
+
+def build_headings(out: Path) -> dict[str, list[str]]:
+    """The ids each generator gives the headings page's sections, in order."""
+    text = HEADINGS.read_text()
+    docusaurus_site, mkdocs_site = out / "docusaurus", out / "mkdocs"
+    (docusaurus_site / "docs").mkdir(parents=True)
+    (docusaurus_site / "docs" / "headings.mdx").write_text(text)
+    (docusaurus_site / "docs" / "headings-md.md").write_text(f"---\nformat: md\n---\n{text}")
+    (docusaurus_site / "docusaurus.config.js").write_text(
+        "module.exports = {title: 'Headings', url: 'https://h.example.org', baseUrl: '/',\n"
+        "  presets: [['classic', {docs: {routeBasePath: 'docs'}, blog: false}]]};\n"
+    )
+    (mkdocs_site / "docs").mkdir(parents=True)
+    (mkdocs_site / "docs" / "headings.md").write_text(text)
+    (mkdocs_site / "mkdocs.yml").write_text(
+        "site_name: Headings\ntheme:\n  name: material\nmarkdown_extensions:\n  - footnotes\n  - attr_list\n"
+    )
+    build(Book(name="headings", generator="docusaurus", site_url="", folder_path=docusaurus_site), out / "built-d")
+    build(Book(name="headings", generator="mkdocs", site_url="", folder_path=mkdocs_site), out / "built-m")
+    pages = {
+        "docusaurus mdx": out / "built-d" / "docs" / "headings" / "index.html",
+        "docusaurus md": out / "built-d" / "docs" / "headings-md" / "index.html",
+        "mkdocs": out / "built-m" / "headings" / "index.html",
+    }
+    # A page with footnotes ends with their own section, which has no heading in the Markdown.
+    return {
+        mode: [html.unescape(value) for value in _SECTION_ID.findall(page.read_text()) if value != "footnote-label"]
+        for mode, page in pages.items()
+    }
+
+
+def heading_anchors() -> dict[str, list[str]]:
+    """The anchors ingestion gives the headings page's sections, in each mode."""
+    from knowledge.markdown import parse_markdown  # noqa: PLC0415
+
+    text = HEADINGS.read_text()
+    return {
+        mode: [anchor for level, _, anchor in parse_markdown(text, style=style, mdx=mdx).headings if level == 2]
+        for mode, (style, mdx) in HEADING_MODES.items()
+    }
+
+
+def _same(ours: list[str], built: list[str]) -> str:
+    return f"{sum(a == b for a, b in zip(ours, built, strict=False))}/{len(built)}"
 
 
 def main() -> None:
@@ -239,7 +302,8 @@ def main() -> None:
         return
     setup()
     folders = {book.name: book.folder() for book in BOOKS}
-    before = baseline_links(args.baseline, folders) if args.baseline else {}
+    before = baseline_links(args.baseline, folders) if args.baseline else {"links": {}, "headings": {}}
+    compared = [f"right at {args.baseline}"] if args.baseline else []
     rows, problems = [], {}
     with tempfile.TemporaryDirectory() as folder:
         for book in BOOKS:
@@ -247,23 +311,40 @@ def main() -> None:
             build(book, out)
             pages = built_pages(out)
             if args.record and book.fixture:
-                record = ROOT / "tests" / "fixtures" / f"{book.name}-book-site.json"
-                version = DOCUSAURUS_VERSION if book.generator == "docusaurus" else " ".join(MKDOCS_PACKAGES)
-                built = {"built_by": f"{book.generator} {version}", "recorded_with": "bench/site_links.py --record"}
-                record.write_text(json.dumps({**built, "pages": pages}, indent=1) + "\n")
+                _record(f"{book.name}-book-site.json", {"pages": pages})
             now = links_of(folders[book.name], book.site_url)
             problems[book.name] = check(now, pages=pages, site_url=book.site_url)
             row = [book.name, book.generator, len(pages), len(now)]
             if args.baseline:
-                old = before.get(book.name, [])
-                wrong = check(old, pages=pages, site_url=book.site_url)
-                row.append(f"{len(old) - len(wrong)}/{len(old)}")
+                old = before["links"].get(book.name, [])
+                row.append(f"{len(old) - len(check(old, pages=pages, site_url=book.site_url))}/{len(old)}")
             rows.append([*row, f"{len(now) - len(problems[book.name])}/{len(now)}"])
-    headers = ["book", "generator", "pages built", "links", *([f"open right at {args.baseline}"] * bool(before))]
-    print(table([*headers, "open right now"], rows))
+        built = build_headings(Path(folder) / "headings")
+    if args.record:
+        _record("headings-built.json", {"ids": built})
+    print(table(["book", "generator", "pages built", "links", *compared, "right now"], rows))
     for name, wrong in problems.items():
         for problem in wrong:
             print(f"{name}: {problem}")
+    ours = heading_anchors()
+    rows = [
+        [mode, len(ids), *([_same(before["headings"][mode], ids)] * bool(compared)), _same(ours[mode], ids)]
+        for mode, ids in built.items()
+    ]
+    print(f"\n{HEADINGS.relative_to(ROOT)}: each heading's anchor against the one its generator built")
+    print(table(["built by", "headings", *compared, "right now"], rows))
+    for mode, ids in built.items():
+        for heading, (mine, theirs) in enumerate(zip(ours[mode], ids, strict=False)):
+            if mine != theirs:
+                print(f"{mode}: heading {heading + 1}: ours {mine!r}, built {theirs!r}")
+
+
+def _record(name: str, content: dict) -> None:
+    versions = {"docusaurus": DOCUSAURUS_VERSION, "mkdocs": " ".join(MKDOCS_PACKAGES)}
+    header = {"built_by": versions, "recorded_with": "bench/site_links.py --record"}
+    (ROOT / "tests" / "fixtures" / name).write_text(
+        json.dumps({**header, **content}, indent=1, ensure_ascii=False) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -428,6 +428,10 @@ def _mkdocs_inline_syntax(tokens: list[Token]) -> None:
 
 def inline_text(token: Token) -> str:
     """The reader's text of an inline token: no emphasis or link syntax, image alt text, code verbatim."""
+    return " ".join(_inline_parts(token).split())
+
+
+def _inline_parts(token: Token, *, line_break: str = " ", image_alt: bool = True) -> str:
     parts: list[str] = []
     for child in token.children or []:
         if child.type == "text":
@@ -435,12 +439,20 @@ def inline_text(token: Token) -> str:
         elif child.type == "code_inline":
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
-        elif child.type == "image":
+            parts.append(line_break or "\n")
+        elif child.type == "image" and image_alt:
             parts.append(child.content or "".join(c.content for c in child.children or []))
         elif child.type == "html_inline" and child.content.startswith("<br"):
-            parts.append(" ")
-    return html.unescape(" ".join("".join(parts).split()))
+            parts.append(line_break)
+    return html.unescape("".join(parts))
+
+
+def _slug_text(inline: Token, *, style: str) -> str:
+    """The heading's text as its site's generator slugs it. Docusaurus slugs the text as written: each space, tab
+    and no-break space counts. MkDocs strips the heading's tags (an image's alt text goes with them) and collapses
+    its spaces. A <br> adds nothing to either."""
+    text = _without_attribute_list(_inline_parts(inline, line_break="", image_alt=style != "mkdocs"))
+    return text if style == "docusaurus" else " ".join(text.split())
 
 
 def _attribute_list(text: str) -> re.Match | None:
@@ -457,9 +469,9 @@ def _without_attribute_list(text: str) -> str:
     return text[: match.start()] if match else text
 
 
-def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str]) -> tuple[str, str]:
-    """A heading's text and its anchor: an explicit {#custom-id} (or { #id .class }), else the site's slug of the
-    text."""
+def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str], style: str = "plain") -> tuple[str, str]:
+    """A heading's text and its anchor: an explicit {#custom-id} (or { #id .class }), else the slug the ``style``'s
+    generator makes of the text."""
     raw = inline_text(inline)
     attributes = _attribute_list(raw)
     if attributes:
@@ -467,7 +479,7 @@ def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str]) -> tup
         ids = [attribute[1:] for attribute in attributes.group(2).split() if attribute.startswith("#")]
         if ids:
             return raw, ids[0]
-    return raw, slug(raw)
+    return raw, slug(_slug_text(inline, style=style))
 
 
 def set_heading_ids(tokens: list[Token], *, style: str) -> None:
@@ -476,7 +488,7 @@ def set_heading_ids(tokens: list[Token], *, style: str) -> None:
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             inline = tokens[index + 1]
-            name, anchor = heading_name_and_anchor(inline, slug=slug)
+            name, anchor = heading_name_and_anchor(inline, slug=slug, style=style)
             token.attrSet("id", anchor)
             if inline.children and inline.children[-1].type == "text":
                 inline.children[-1].content = _without_attribute_list(inline.children[-1].content)
@@ -522,6 +534,7 @@ class _BlockWalker:
 
     def __init__(self, *, tokens: list[Token], style: str) -> None:
         self.tokens = tokens
+        self.style = style
         self.slug = heading_slugger(style)
         self.magic_comments = style == "docusaurus"
         self.stack: list[tuple[int, str, str]] = []
@@ -554,7 +567,7 @@ class _BlockWalker:
         return out
 
     def _heading(self, *, level: int, inline: Token) -> None:
-        name, anchor = heading_name_and_anchor(inline, slug=self.slug)
+        name, anchor = heading_name_and_anchor(inline, slug=self.slug, style=self.style)
         # The page's own title heading links to the page itself, not to an anchor.
         if self.first_heading and level == 1:
             anchor = ""

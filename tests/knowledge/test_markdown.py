@@ -1,10 +1,15 @@
 """Markdown as a reader reads it: one CommonMark parser for sections, fences, tables, lists, front matter, MDX."""
 
+import json
+from pathlib import Path
+
 import pytest
 from haystack import Document
 
 from knowledge.ingestion import MarkdownSplitter
 from knowledge.markdown import parse_markdown, reads_as_mdx, split_front_matter, without_fence_lines
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def blocks(text: str, **options):
@@ -256,6 +261,18 @@ def test_mdx_comments_are_dropped_from_text_but_kept_in_code_and_lines_keep_thei
         "Last.",
     ]
     assert blocks[-1].start_line == text.split("\n").index("Last.")
+
+
+@pytest.mark.parametrize(
+    ("mode", "style", "mdx"),
+    [("docusaurus mdx", "docusaurus", True), ("docusaurus md", "docusaurus", False), ("mkdocs", "mkdocs", False)],
+)
+def test_heading_anchors_are_the_ids_the_real_generators_built(mode, style, mdx):
+    # tests/fixtures/headings-built.json: what Docusaurus and MkDocs built from headings.md (bench/site_links.py
+    # --record): punctuation, code, links, images, Unicode, repeats, tabs and no-break spaces in headings.
+    built = json.loads((FIXTURES / "headings-built.json").read_text())["ids"][mode]
+    headings = parse_markdown((FIXTURES / "headings.md").read_text(), style=style, mdx=mdx).headings
+    assert [anchor for level, _, anchor in headings if level == 2] == built
 
 
 def test_docusaurus_magic_comments_are_left_out_of_code():
