@@ -14,9 +14,10 @@ heading ids to tests/fixtures/<book>-book-site.json, which tests/knowledge/test_
 ingestion against without building.
 
 Then the anchors one page of hard headings gets (tests/fixtures/headings.md: punctuation, code, links, images,
-Unicode, repeats, odd spacing), built by Docusaurus as MDX and as CommonMark and by MkDocs, heading by heading
-against the anchors ingestion gives them; --record writes the built ones to tests/fixtures/headings-built.json
-for tests/knowledge/test_markdown.py.
+Unicode, repeats, odd spacing), built by Docusaurus as MDX and as CommonMark and by MkDocs, and with the settings
+sites change heading ids by (Docusaurus's markdown.anchors.maintainCase; MkDocs' toc slugify_unicode or pymdownx's
+slugify, and another separator), heading by heading against the anchors ingestion gives them; --record writes
+the built ones to tests/fixtures/headings-built.json for tests/knowledge/test_markdown.py.
 """
 
 import argparse
@@ -32,6 +33,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from _setup import ROOT, setup, table, worktree
@@ -71,10 +73,51 @@ _HEADING_ID = re.compile(r"<h[1-6]\b[^>]*?\sid=\"([^\"]*)\"")
 _SECTION_ID = re.compile(r"<h2\b[^>]*?\sid=\"([^\"]*)\"")
 HEADINGS = ROOT / "tests" / "fixtures" / "headings.md"
 # (generator, MDX or not): how the headings page is built and read.
+_DOCUSAURUS_SITE = (
+    "module.exports = {{title: 'Headings', url: 'https://h.example.org', baseUrl: '/',{markdown}\n"
+    "  presets: [['classic', {{docs: {{routeBasePath: 'docs'}}, blog: false}}]]}};\n"
+)
+_MKDOCS_SITE = (
+    "site_name: Headings\ntheme:\n  name: material\nmarkdown_extensions:\n  - footnotes\n  - attr_list\n{toc}"
+)
+
+
+@dataclass(frozen=True)
+class HeadingMode:
+    """One way of building the headings page: a generator, its site config and whether the page is MDX; and the
+    settings ingestion reads from that config (as knowledge.slugs.HeadingIds takes them)."""
+
+    generator: str
+    config: str
+    mdx: bool = False
+    ids: dict[str, Any] = field(default_factory=dict)
+
+
 HEADING_MODES = {
-    "docusaurus mdx": ("docusaurus", True),
-    "docusaurus md": ("docusaurus", False),
-    "mkdocs": ("mkdocs", False),
+    "docusaurus mdx": HeadingMode("docusaurus", _DOCUSAURUS_SITE.format(markdown=""), mdx=True),
+    "docusaurus md": HeadingMode("docusaurus", _DOCUSAURUS_SITE.format(markdown="")),
+    "docusaurus mdx, anchors.maintainCase": HeadingMode(
+        "docusaurus",
+        _DOCUSAURUS_SITE.format(markdown=" markdown: {anchors: {maintainCase: true}},"),
+        mdx=True,
+        ids={"maintain_case": True},
+    ),
+    "mkdocs": HeadingMode("mkdocs", _MKDOCS_SITE.format(toc="")),
+    "mkdocs, toc slugify_unicode, separator _": HeadingMode(
+        "mkdocs",
+        _MKDOCS_SITE.format(
+            toc="  - toc:\n      slugify: !!python/name:markdown.extensions.toc.slugify_unicode\n      separator: _\n"
+        ),
+        ids={"slugify": "toc-unicode", "separator": "_"},
+    ),
+    "mkdocs, pymdownx slugify case lower": HeadingMode(
+        "mkdocs",
+        _MKDOCS_SITE.format(
+            toc="  - toc:\n      slugify: !!python/object/apply:pymdownx.slugs.slugify\n"
+            "        kwds:\n          case: lower\n"
+        ),
+        ids={"slugify": "pymdownx", "case": "lower"},
+    ),
 }
 
 
@@ -247,44 +290,49 @@ def _links_of_books(spec: str) -> None:
 
 
 def build_headings(out: Path) -> dict[str, list[str]]:
-    """The ids each generator gives the headings page's sections, in order."""
+    """The ids each generator gives the headings page's sections, in order, in each mode."""
     text = HEADINGS.read_text()
-    docusaurus_site, mkdocs_site = out / "docusaurus", out / "mkdocs"
-    (docusaurus_site / "docs").mkdir(parents=True)
-    (docusaurus_site / "docs" / "headings.mdx").write_text(text)
-    (docusaurus_site / "docs" / "headings-md.md").write_text(f"---\nformat: md\n---\n{text}")
-    (docusaurus_site / "docusaurus.config.js").write_text(
-        "module.exports = {title: 'Headings', url: 'https://h.example.org', baseUrl: '/',\n"
-        "  presets: [['classic', {docs: {routeBasePath: 'docs'}, blog: false}]]};\n"
-    )
-    (mkdocs_site / "docs").mkdir(parents=True)
-    (mkdocs_site / "docs" / "headings.md").write_text(text)
-    (mkdocs_site / "mkdocs.yml").write_text(
-        "site_name: Headings\ntheme:\n  name: material\nmarkdown_extensions:\n  - footnotes\n  - attr_list\n"
-    )
-    build(Book(name="headings", generator="docusaurus", site_url="", folder_path=docusaurus_site), out / "built-d")
-    build(Book(name="headings", generator="mkdocs", site_url="", folder_path=mkdocs_site), out / "built-m")
-    pages = {
-        "docusaurus mdx": out / "built-d" / "docs" / "headings" / "index.html",
-        "docusaurus md": out / "built-d" / "docs" / "headings-md" / "index.html",
-        "mkdocs": out / "built-m" / "headings" / "index.html",
-    }
-    # A page with footnotes ends with their own section, which has no heading in the Markdown.
-    return {
-        mode: [html.unescape(value) for value in _SECTION_ID.findall(page.read_text()) if value != "footnote-label"]
-        for mode, page in pages.items()
-    }
+    built = {}
+    for number, (mode, how) in enumerate(HEADING_MODES.items()):
+        site = out / f"site-{number}"
+        (site / "docs").mkdir(parents=True)
+        if how.generator == "docusaurus":
+            page = "headings.mdx" if how.mdx else "headings.md"
+            (site / "docs" / page).write_text(text if how.mdx else f"---\nformat: md\n---\n{text}")
+            (site / "docusaurus.config.js").write_text(how.config)
+            built_page = Path("docs") / "headings" / "index.html"
+        else:
+            (site / "docs" / "headings.md").write_text(text)
+            (site / "mkdocs.yml").write_text(how.config)
+            built_page = Path("headings") / "index.html"
+        build(Book(name="headings", generator=how.generator, site_url="", folder_path=site), out / f"built-{number}")
+        # A page with footnotes ends with their own section, which has no heading in the Markdown.
+        ids = _SECTION_ID.findall((out / f"built-{number}" / built_page).read_text())
+        built[mode] = [html.unescape(value) for value in ids if value != "footnote-label"]
+    return built
 
 
 def heading_anchors() -> dict[str, list[str]]:
-    """The anchors ingestion gives the headings page's sections, in each mode."""
+    """The anchors ingestion gives the headings page's sections, in each mode (code from before the site's
+    heading-id settings were read gets the generator's defaults)."""
+    import inspect  # noqa: PLC0415
+
     from knowledge.markdown import parse_markdown  # noqa: PLC0415
 
+    settings = "heading_ids" in inspect.signature(parse_markdown).parameters
     text = HEADINGS.read_text()
-    return {
-        mode: [anchor for level, _, anchor in parse_markdown(text, style=style, mdx=mdx).headings if level == 2]
-        for mode, (style, mdx) in HEADING_MODES.items()
-    }
+    anchors = {}
+    for mode, how in HEADING_MODES.items():
+        options = {"heading_ids": _heading_ids(how.ids)} if settings else {}
+        headings = parse_markdown(text, style=how.generator, mdx=how.mdx, **options).headings
+        anchors[mode] = [anchor for level, _, anchor in headings if level == 2]
+    return anchors
+
+
+def _heading_ids(ids: dict[str, Any]) -> Any:
+    from knowledge.slugs import HeadingIds  # noqa: PLC0415
+
+    return HeadingIds.from_dict(ids)
 
 
 def _same(ours: list[str], built: list[str]) -> str:
@@ -321,7 +369,11 @@ def main() -> None:
             rows.append([*row, f"{len(now) - len(problems[book.name])}/{len(now)}"])
         built = build_headings(Path(folder) / "headings")
     if args.record:
-        _record("headings-built.json", {"ids": built})
+        modes = {
+            mode: {"generator": how.generator, "mdx": how.mdx, "heading_ids": how.ids, "ids": built[mode]}
+            for mode, how in HEADING_MODES.items()
+        }
+        _record("headings-built.json", {"modes": modes})
     print(table(["book", "generator", "pages built", "links", *compared, "right now"], rows))
     for name, wrong in problems.items():
         for problem in wrong:

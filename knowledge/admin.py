@@ -150,6 +150,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         "error",
         "source",
         "markdown_format",
+        "heading_ids",
         "chunk_count",
         "embedding_model",
         "indexed_at",
@@ -159,7 +160,7 @@ class SourceDocumentAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["title", "reference", "url_style"]}),
-        ("Source", {"fields": ["upload", "text", "source", "markdown_format"]}),
+        ("Source", {"fields": ["upload", "text", "source", "markdown_format", "heading_ids"]}),
         ("Index", {"fields": ["status_badge", "error", "chunk_count", "embedding_model", "indexed_at"]}),
         ("Chunks", {"classes": ["collapse"], "fields": ["chunks_preview"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),

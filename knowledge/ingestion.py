@@ -15,6 +15,7 @@ from haystack.components.routers import FileTypeRouter
 from .embedders import CONTEXT_META_FIELD
 from .markdown import Block, parse_markdown
 from .pipeline_copies import new_pipeline
+from .slugs import HeadingIds
 
 TEXT_MIME = r"text/(plain|markdown)"
 HTML_MIME = "text/html"
@@ -59,7 +60,8 @@ class MarkdownSplitter:
     (longer ones are cut into overlapping word windows), lists and tables are split only between items or
     rows, and a continued list or table repeats the line that introduced it. Each chunk records its section
     path ("Heading > Subheading"), the anchor of its heading on the book's site, and its source offsets.
-    Document meta ``url_style`` picks the site's anchor rules; ``mdx`` reads the text as MDX.
+    Document meta ``url_style`` picks the site's anchor rules (``heading_ids``: the site's own settings for
+    them); ``mdx`` reads the text as MDX.
     """
 
     def __init__(self, *, split_length: int = 150, split_overlap: int = 30, max_chunks: int | None = None) -> None:
@@ -80,7 +82,12 @@ class MarkdownSplitter:
     def _split(self, document: Document) -> list[Document]:
         text = document.content or ""
         meta = document.meta
-        parsed = parse_markdown(text, style=str(meta.get("url_style") or "plain"), mdx=bool(meta.get("mdx")))
+        parsed = parse_markdown(
+            text,
+            style=str(meta.get("url_style") or "plain"),
+            mdx=bool(meta.get("mdx")),
+            heading_ids=HeadingIds.from_dict(meta.get("heading_ids")),
+        )
         title = str(meta.get("title") or parsed.title)
         line_starts = _line_starts(text)
         out: list[Document] = []

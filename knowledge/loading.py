@@ -30,6 +30,7 @@ class BookFile:
     reference: str = ""
     url_style: str = "plain"
     markdown_format: str = ""  # how the site reads its Markdown (knowledge.models.MarkdownFormat)
+    heading_ids: dict[str, Any] = field(default_factory=dict)  # the site's heading-id settings (HeadingIds)
     metadata: dict[str, Any] = field(default_factory=dict)
     skip: str = ""
     site_folder: Path | None = None  # its site's folder (what a page may include files from)
@@ -171,6 +172,7 @@ def _plan(
         legacy_key=legacy_key,
         url_style=style,
         markdown_format=layout.markdown_format,
+        heading_ids=layout.heading_ids.to_dict(),
         site_folder=site_folder,
         # A page beside the site's folder (docs at ../docs) includes partials from beside it too.
         include_boundary=site_folder.parent if outer else None,
@@ -193,7 +195,7 @@ def _plan(
         )
     text = data.decode("utf-8", errors="replace")
     mdx = reads_as_mdx(file_name=path.name, style=style, markdown_format=layout.markdown_format)
-    parsed = parse_markdown(text, style=style, mdx=mdx)
+    parsed = parse_markdown(text, style=style, mdx=mdx, heading_ids=layout.heading_ids)
     front = parsed.front_matter
     title = (parsed.title or _title_from_name(path))[:300]
     metadata = {name: front[name] for name in _METADATA_KEYS if name in front}

@@ -16,7 +16,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .slugs import heading_slugger
+from .slugs import HeadingIds, heading_slugger
 
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})(.*)$")
@@ -506,10 +506,13 @@ def _front_matter_format(front_matter: dict[str, Any], *, mdx: bool) -> bool:
     return chosen == "mdx" if chosen in ("md", "mdx") else mdx
 
 
-def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> ParsedMarkdown:
+def parse_markdown(
+    text: str, *, style: str = "plain", mdx: bool = False, heading_ids: HeadingIds | None = None
+) -> ParsedMarkdown:
     """Parse a Markdown (or MDX) document into front matter, a title and reader-text blocks.
 
-    ``style`` names the site generator whose heading anchors to reproduce (plain, docusaurus, mkdocs).
+    ``style`` names the site generator whose heading anchors to reproduce (plain, docusaurus, mkdocs), and
+    ``heading_ids`` the site's own settings for them, when it changes the generator's defaults.
     """
     front_matter, body, error = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
     if style == "docusaurus":
@@ -520,7 +523,7 @@ def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> Par
     tokens = parser(mdx=mdx).parse(body)
     if style == "mkdocs":
         _mkdocs_inline_syntax(tokens)
-    walker = _BlockWalker(tokens=tokens, style=style)
+    walker = _BlockWalker(tokens=tokens, style=style, heading_ids=heading_ids)
     blocks = walker.blocks()
     h1 = next((name for level, name, _ in walker.headings if level == 1), "")
     title = str(front_matter.get("title") or h1 or front_matter.get("sidebar_label") or "").strip()
@@ -532,10 +535,10 @@ def parse_markdown(text: str, *, style: str = "plain", mdx: bool = False) -> Par
 class _BlockWalker:
     """Walks markdown-it's token stream once, keeping the heading path and anchors."""
 
-    def __init__(self, *, tokens: list[Token], style: str) -> None:
+    def __init__(self, *, tokens: list[Token], style: str, heading_ids: HeadingIds | None = None) -> None:
         self.tokens = tokens
         self.style = style
-        self.slug = heading_slugger(style)
+        self.slug = heading_slugger(style, ids=heading_ids)
         self.magic_comments = style == "docusaurus"
         self.stack: list[tuple[int, str, str]] = []
         self.headings: list[tuple[int, str, str]] = []

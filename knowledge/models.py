@@ -75,6 +75,15 @@ class SourceDocument(models.Model):
         editable=False,
         help_text="How the site reads its Markdown (markdown.format in docusaurus.config), as ingest found it.",
     )
+    heading_ids = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=(
+            "How the site gives its headings ids, where it changes its generator's default (mkdocs.yml's toc "
+            "slugify and separator, Docusaurus's markdown.anchors.maintainCase), as ingest found it."
+        ),
+    )
     metadata = models.JSONField(
         default=dict, blank=True, editable=False, help_text="Front matter kept with the document (description, tags)."
     )

@@ -106,6 +106,7 @@ def _source_stream(document: SourceDocument) -> ByteStream:
     meta = {
         "title": document.title,
         "url_style": document.url_style,
+        "heading_ids": document.heading_ids,
         "mdx": reads_as_mdx(
             file_name=document.file_name, style=document.url_style, markdown_format=document.markdown_format
         ),
@@ -159,6 +160,7 @@ def document_ingest(*, document: SourceDocument, force: bool = False) -> IngestR
             and document.embedding_model == model_id
             and output["embedder"]["embedded"] == 0
             and document.chunk_count == len(chunks)
+            and _chunks_in_place(document=document, chunks=chunks)
         )
         if unchanged:
             SourceDocument.objects.filter(pk=document.pk).update(status=SourceDocument.Status.READY)
@@ -217,14 +219,25 @@ def _no_text_message(document: SourceDocument) -> str:
     return "No text could be extracted: the pasted text holds no paragraphs, only headings or markup."
 
 
+def _chunks_in_place(*, document: SourceDocument, chunks: list) -> bool:
+    """Whether the stored chunks already have the new ones' sections and anchors: a site's settings (its
+    generator, its heading ids) change the anchors of chunks whose text stays the same."""
+    stored = Chunk.objects.filter(document=document).order_by("position").values_list("section", "anchor")
+    return list(stored) == [_place(chunk) for chunk in chunks]
+
+
+def _place(chunk: Document) -> tuple[str, str]:
+    return chunk.meta.get("section", "")[:1000], chunk.meta.get("anchor", "")[:300]
+
+
 def _swap_chunks(*, document: SourceDocument, chunks: list, text: str, text_hash: str, model_id: str) -> None:
     rows = [
         Chunk(
             document_id=document.pk,
             position=position,
             text=chunk.content,
-            section=chunk.meta.get("section", "")[:1000],
-            anchor=chunk.meta.get("anchor", "")[:300],
+            section=_place(chunk)[0],
+            anchor=_place(chunk)[1],
             start_char=chunk.meta["start_char"],
             end_char=chunk.meta["end_char"],
             content_hash=chunk.meta["content_hash"],
@@ -315,6 +328,7 @@ def document_upsert_from_file(
     reference: str = "",
     url_style: str = UrlStyle.PLAIN,
     markdown_format: str = "",
+    heading_ids: dict | None = None,
     metadata: dict | None = None,
     legacy_key: str | None = None,
 ) -> tuple[SourceDocument, bool]:
@@ -329,6 +343,7 @@ def document_upsert_from_file(
         "reference": reference_check(reference=reference),
         "url_style": url_style,
         "markdown_format": markdown_format,
+        "heading_ids": heading_ids or {},
         "metadata": metadata or {},
     }
     document = SourceDocument.objects.filter(source_key=source_key).first()
@@ -370,6 +385,7 @@ def book_file_upsert(*, file: BookFile, source_key: str | None = None) -> tuple[
         reference=file.reference,
         url_style=file.url_style,
         markdown_format=file.markdown_format,
+        heading_ids=file.heading_ids,
         metadata=file.metadata,
     )
 

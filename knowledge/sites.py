@@ -15,7 +15,7 @@ import json
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pathspec
 import yaml
 
-from .slugs import STYLES, material_slug
+from .slugs import STYLES, HeadingIds, material_slug
 from .sources import MARKDOWN_EXTENSIONS
 
 _DATE_LIKE = re.compile(r"^((\d{2}|\d{4})[-_.]\d{2}([-_.](\d{2}|\d{4}))?)(.*)$")
@@ -176,8 +176,26 @@ def _mkdocs_setting(config: dict[str, Any], key: str) -> str:
 
 
 class _LenientLoader(yaml.SafeLoader):
-    """Safe YAML that reads mkdocs.yml's Python tags (!!python/name:...) as nothing instead of failing, and its
-    ``!ENV`` tags as MkDocs does."""
+    """Safe YAML that reads mkdocs.yml's Python tags (!!python/name:..., !!python/object/apply:...) as the names
+    and options they give, never importing anything, and its ``!ENV`` tags as MkDocs does."""
+
+
+@dataclass(frozen=True)
+class PythonTag:
+    """A Python tag of mkdocs.yml, as written: ``!!python/name:pkg.function`` (no options) or
+    ``!!python/object/apply:pkg.function {kwds: {...}}`` (its keyword arguments)."""
+
+    name: str
+    kwds: dict[str, Any] = field(default_factory=dict)
+
+
+def _python_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> PythonTag | None:
+    kind, _, name = suffix.partition(":")
+    if kind not in ("name", "object/apply", "object/new", "object"):
+        return None
+    options = loader.construct_mapping(node, deep=True) if isinstance(node, yaml.MappingNode) else {}
+    kwds = options.get("kwds")
+    return PythonTag(name=name, kwds=kwds if isinstance(kwds, dict) else {})
 
 
 def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
@@ -198,7 +216,38 @@ def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 
 
 _LenientLoader.add_constructor("!ENV", _env_tag)
+_LenientLoader.add_multi_constructor("tag:yaml.org,2002:python/", _python_tag)
 _LenientLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+# The toc slugify functions an MkDocs site may name, as HeadingIds calls them (any other keeps the default).
+_TOC_SLUGIFY = {
+    "markdown.extensions.toc.slugify": "toc",
+    "markdown.extensions.toc.slugify_unicode": "toc-unicode",
+    "pymdownx.slugs.slugify": "pymdownx",
+}
+
+
+def _mkdocs_heading_ids(config: dict[str, Any]) -> HeadingIds:
+    """The toc extension's ``slugify`` and ``separator`` settings in an MkDocs config."""
+    extensions = config.get("markdown_extensions")
+    for entry in extensions if isinstance(extensions, list) else []:
+        options = next(
+            (entry[name] for name in ("toc", "markdown.extensions.toc") if isinstance(entry, dict) and name in entry),
+            None,
+        )
+        if not isinstance(options, dict):
+            continue
+        slugify, separator = options.get("slugify"), options.get("separator")
+        kwds = slugify.kwds if isinstance(slugify, PythonTag) else {}
+        return HeadingIds(
+            slugify=_TOC_SLUGIFY.get(slugify.name, "toc") if isinstance(slugify, PythonTag) else "toc",
+            separator=str(separator) if isinstance(separator, str) and separator else "-",
+            case=str(kwds.get("case", "none")),
+            normalize=str(kwds.get("normalize", "NFC")),
+            percent_encode=bool(kwds.get("percent_encode", False)),
+        )
+    return HeadingIds()
 
 
 def _mkdocs_config(root: Path) -> dict[str, Any]:
@@ -397,6 +446,12 @@ def _js_string(text: str, key: str) -> str | None:
     return match.group(2) if match else None
 
 
+def _maintains_case(config: str) -> bool:
+    """Docusaurus's ``markdown: {anchors: {maintainCase: true}}``: heading ids keep the heading's case."""
+    anchors = _options(_options(config, "markdown", setting=("anchors",)), "anchors", setting=("maintainCase",))
+    return re.search(r"(?<![\w.$])maintainCase\s*:\s*true\b", _top_level(anchors)) is not None
+
+
 def _setting(options: str, key: str, default: str) -> str:
     """A plugin's path or route base as written in its options (slashes trimmed), else its default."""
     value = _js_string(options, key)
@@ -489,6 +544,7 @@ class SiteLayout:
     excluded: tuple[str, ...] = MKDOCS_EXCLUDED  # MkDocs: pages not published (gitignore patterns in docs_dir)
     blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
+    heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
 
     @property
     def content_folders(self) -> tuple[str, ...]:
@@ -524,6 +580,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             blog_route=_setting(blog, "routeBasePath", "blog"),
             trailing_slash=None if slash is None else slash.group(1) == "true",
             markdown_format=markdown_format if markdown_format in ("md", "mdx", "detect") else "",
+            heading_ids=HeadingIds(maintain_case=_maintains_case(config)),
         )
     if style == "mkdocs" and root is not None:
         config = _mkdocs_config(root)
@@ -534,6 +591,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             excluded=_mkdocs_excluded(config),
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
+            heading_ids=_mkdocs_heading_ids(config),
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 

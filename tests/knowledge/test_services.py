@@ -40,6 +40,18 @@ def test_unchanged_document_does_nothing(make_document, embedder_spy):
     assert document.updated_at == updated_before
 
 
+def test_a_new_site_generator_alone_gives_the_chunks_its_anchors_without_embedding(make_document, embedder_spy):
+    # The admin's "Site generator" changes anchors, not text: the chunks must take the new ones all the same.
+    document = make_document(text="# Guide\n\n## Step 1.2: Install\n\nRun the installer.\n")
+    assert set(document.chunks.values_list("anchor", flat=True)) == {"step-1-2-install"}
+    SourceDocument.objects.filter(pk=document.pk).update(url_style="docusaurus")
+    document.refresh_from_db()
+    embedder_spy.reset()
+    assert not document_ingest(document=document).unchanged
+    assert set(document.chunks.values_list("anchor", flat=True)) == {"step-12-install"}
+    assert embedder_spy.embedded == 0
+
+
 def test_changed_document_reembeds_only_changed_chunks(make_document, embedder_spy):
     document = make_document()
     before = {chunk.section: chunk for chunk in document.chunks.all()}

@@ -21,7 +21,7 @@ from knowledge.sites import (
     site_layout,
     strip_number_prefix,
 )
-from knowledge.slugs import github_slug, heading_slugger, material_slug, mkdocs_slug
+from knowledge.slugs import HeadingIds, github_slug, heading_slugger, material_slug, mkdocs_slug
 
 SITE = "https://book.example.org/"
 
@@ -573,3 +573,48 @@ def test_mkdocs_settings_given_by_environment_variables_are_read_as_mkdocs_reads
     assert (layout.base_url, layout.directory_urls, layout.docs_dir) == ("https://fallback.example.org/", False, "docs")
     monkeypatch.setenv("PAGES_URL", "https://me.github.io/book/")
     assert site_layout(style="mkdocs", root=tmp_path).base_url == "https://me.github.io/book/"
+
+
+@pytest.mark.parametrize(
+    ("toc", "expected"),
+    [
+        ("", HeadingIds()),
+        # Material for MkDocs' own advice for headings in any script.
+        (
+            "  - toc:\n      permalink: true\n      slugify: !!python/object/apply:pymdownx.slugs.slugify\n"
+            "        kwds:\n          case: lower\n",
+            HeadingIds(slugify="pymdownx", case="lower"),
+        ),
+        (
+            "  - markdown.extensions.toc:\n      slugify: !!python/name:markdown.extensions.toc.slugify_unicode\n"
+            "      separator: _\n",
+            HeadingIds(slugify="toc-unicode", separator="_"),
+        ),
+        # A function ingestion does not know keeps the default rule; nothing named in the config is imported.
+        ("  - toc:\n      slugify: !!python/name:os.system\n", HeadingIds()),
+    ],
+)
+def test_mkdocs_heading_ids_follow_the_toc_settings(tmp_path, toc, expected):
+    emoji = "  - pymdownx.emoji:\n      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: S\nmarkdown_extensions:\n{emoji}{toc}")
+    assert site_layout(style="mkdocs", root=tmp_path).heading_ids == expected
+
+
+@pytest.mark.parametrize(
+    ("markdown", "maintain_case"),
+    [
+        ("markdown: {format: 'mdx', anchors: {maintainCase: true}},", True),
+        ("markdown: {anchors: {maintainCase: false}},", False),
+        ("", False),
+    ],
+)
+def test_docusaurus_heading_ids_keep_their_case_when_the_config_says(tmp_path, markdown, maintain_case):
+    (tmp_path / "docusaurus.config.js").write_text(f"module.exports = {{url: 'https://d.example.org', {markdown}}};\n")
+    assert site_layout(style="docusaurus", root=tmp_path).heading_ids == HeadingIds(maintain_case=maintain_case)
+
+
+def test_heading_id_settings_are_stored_as_what_differs_from_the_defaults():
+    ids = HeadingIds(slugify="pymdownx", case="lower")
+    assert ids.to_dict() == {"slugify": "pymdownx", "case": "lower"}
+    assert HeadingIds.from_dict(ids.to_dict()) == ids
+    assert HeadingIds.from_dict({"unknown": 1}) == HeadingIds() == HeadingIds.from_dict(None)

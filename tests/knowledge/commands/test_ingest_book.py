@@ -182,6 +182,24 @@ def test_mkdocs_links(tmp_path):
     }
 
 
+def test_mkdocs_anchors_follow_the_sites_toc_slugify_and_a_change_of_it_reindexes(tmp_path):
+    site = tmp_path / "site"
+    (site / "docs").mkdir(parents=True)
+    (site / "docs" / "index.md").write_text("# Accueil\n\n## Café crème\n\nUn café.\n\n## 日本語\n\nテキスト。\n")
+    unicode_toc = (
+        "site_name: S\nmarkdown_extensions:\n  - toc:\n      slugify: !!python/object/apply:pymdownx.slugs.slugify\n"
+        "        kwds:\n          case: lower\n"
+    )
+    (site / "mkdocs.yml").write_text(unicode_toc)
+    run(site, "--site-url", "https://m.example.org/")
+    assert set(Chunk.objects.values_list("anchor", flat=True)) == {"café-crème", "日本語"}
+    # Back to MkDocs' default: the same text, other anchors (ASCII only; a heading with none left gets _1).
+    (site / "mkdocs.yml").write_text("site_name: S\n")
+    assert "1 new or changed" in run(site, "--site-url", "https://m.example.org/")
+    assert set(Chunk.objects.values_list("anchor", flat=True)) == {"cafe-creme", "_1"}
+    assert SourceDocument.objects.get().heading_ids == {}
+
+
 def test_links_follow_the_route_bases_and_url_style_the_sites_config_sets(tmp_path):
     # A docs-only Docusaurus site (docs at the site's root, trailing slashes) and an MkDocs site that publishes
     # page files, not folders: links to /docs/... or /setup/ would not resolve on either.
