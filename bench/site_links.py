@@ -3,10 +3,11 @@ generator builds, at a heading id that page has.
 
     .venv/bin/python bench/site_links.py [--baseline REV] [--record]
 
-Builds four books with their real generators: the weather book with Docusaurus, the garden book with MkDocs
+Builds five books with their real generators: the weather book with Docusaurus, the garden book with MkDocs
 Material, Docusaurus's classic template (the docs and blog `npx create-docusaurus` starts every site with, fetched
 from npm, never kept in the project), and the weather book made a versioned site (its docs released as 1.0, which
-readers see first, and an unreleased next version with a page of its own). The generators, at the versions pinned
+readers see first, and an unreleased next version with a page of its own), and as a docs-only site under a base
+path with trailing slashes. The generators, at the versions pinned
 below, are installed on first use under var/site-builders/ (npm and pip; a few minutes once). Each book is then
 ingested into a throwaway database and every chunk's citation link is checked against the build: its page must
 exist, and its #fragment must be the id of a heading on that page. With --baseline, the links the code at REV makes
@@ -154,11 +155,30 @@ def versioned_weather() -> Path:
     return site
 
 
+def docs_only_weather() -> Path:
+    """The weather book as a docs-only Docusaurus site under a base path, as a GitHub project page serves one:
+    docs at the site's root (routeBasePath '/'), baseUrl '/handbook/' and trailing slashes on every route."""
+    site = BUILDERS / "books" / "weather-docs-only"
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(FIXTURES / "weather-book", site)
+    config = site / "docusaurus.config.js"
+    text = config.read_text().replace("baseUrl: '/',", "baseUrl: '/handbook/', trailingSlash: true,")
+    config.write_text(text.replace("routeBasePath: 'docs'", "routeBasePath: '/'"))
+    return site
+
+
 BOOKS = [
     Book("weather", "docusaurus", "https://weather.example.org/", _fixture("weather"), WEATHER_COMPONENTS, True),
     Book("garden", "mkdocs", "https://garden.example.org/", _fixture("garden"), fixture=True),
     Book("docusaurus-classic", "docusaurus", "https://example.org/", lambda: classic_template()),
     Book("weather-versioned", "docusaurus", "https://weather.example.org/", versioned_weather, WEATHER_COMPONENTS),
+    Book(
+        "weather-docs-only",
+        "docusaurus",
+        "https://weather.example.org/handbook/",
+        docs_only_weather,
+        WEATHER_COMPONENTS,
+    ),
 ]
 
 
