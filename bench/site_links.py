@@ -3,17 +3,18 @@ generator builds, at a heading id that page has.
 
     .venv/bin/python bench/site_links.py [--baseline REV] [--record]
 
-Builds five books with their real generators: the weather book with Docusaurus, the garden book with MkDocs
+Builds six books with their real generators: the weather book with Docusaurus, the garden book with MkDocs
 Material, Docusaurus's classic template (the docs and blog `npx create-docusaurus` starts every site with, fetched
 from npm, never kept in the project), and the weather book made a versioned site (its docs released as 1.0, which
 readers see first, and an unreleased next version with a page of its own), and as a docs-only site under a base
-path with trailing slashes. The generators, at the versions pinned
-below, are installed on first use under var/site-builders/ (npm and pip; a few minutes once). Each book is then
-ingested into a throwaway database and every chunk's citation link is checked against the build: its page must
-exist, and its #fragment must be the id of a heading on that page. With --baseline, the links the code at REV makes
-(from a temporary git worktree) are checked against the same builds, side by side. --record writes the fixture
-books' built pages and heading ids to tests/fixtures/<book>-book-site.json, which
-tests/knowledge/test_site_links.py checks every ingestion against without building.
+path with trailing slashes; and the garden book as a site of page files (use_directory_urls false) under a base
+path. The generators, at the versions pinned below, are installed on first use under var/site-builders/ (npm and
+pip; a few minutes once). Each book is then ingested into a throwaway database and every chunk's citation link is
+checked against the build: its page must exist, and its #fragment must be the id of a heading on that page. With
+--baseline, the links the code at REV makes (from a temporary git worktree) are checked against the same builds,
+side by side. --record writes the fixture books' built pages and heading ids to
+tests/fixtures/<book>-book-site.json, which tests/knowledge/test_site_links.py checks every ingestion against
+without building.
 
 Then the anchors one page of hard headings gets (tests/fixtures/headings.md: punctuation, code, links, images,
 Unicode, repeats, odd spacing), built by Docusaurus as MDX and as CommonMark and by MkDocs, and with the settings
@@ -167,6 +168,18 @@ def docs_only_weather() -> Path:
     return site
 
 
+def flat_garden() -> Path:
+    """The garden book as an MkDocs site of page files under a base path: use_directory_urls false (pages at
+    soil/compost.html) and its address in a folder of its host."""
+    site = BUILDERS / "books" / "garden-flat"
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(FIXTURES / "garden-book", site)
+    config = site / "mkdocs.yml"
+    text = config.read_text().replace("site_url: https://garden.example.org/", "site_url: https://example.org/garden/")
+    config.write_text(f"{text}use_directory_urls: false\n")
+    return site
+
+
 BOOKS = [
     Book("weather", "docusaurus", "https://weather.example.org/", _fixture("weather"), WEATHER_COMPONENTS, True),
     Book("garden", "mkdocs", "https://garden.example.org/", _fixture("garden"), fixture=True),
@@ -179,6 +192,7 @@ BOOKS = [
         docs_only_weather,
         WEATHER_COMPONENTS,
     ),
+    Book("garden-flat", "mkdocs", "https://example.org/garden/", flat_garden),
 ]
 
 
@@ -246,14 +260,19 @@ def build(book: Book, out: Path) -> None:
 
 
 def built_pages(out: Path) -> dict[str, list[str]]:
-    """Each built page's path (no slashes around it; "" for the front page) and its headings' ids."""
+    """The path (no slashes around it) of each page the build made, and its headings' ids. A folder's index.html
+    is served at the folder ("" for the front page); another page file at its name, and by the hosts that serve
+    clean URLs without its .html too."""
     pages = {}
     for page in sorted(out.rglob("*.html")):
         relative = page.relative_to(out).as_posix()
         if relative == "404.html" or relative.startswith(("assets/", "search/")):
             continue
-        path = relative.removesuffix("index.html").removesuffix(".html").strip("/")
-        pages[path] = sorted({html.unescape(value) for value in _HEADING_ID.findall(page.read_text())})
+        ids = sorted({html.unescape(value) for value in _HEADING_ID.findall(page.read_text())})
+        if relative == "index.html" or relative.endswith("/index.html"):
+            pages[relative.removesuffix("index.html").strip("/")] = ids
+        else:
+            pages[relative] = pages[relative.removesuffix(".html")] = ids
     return pages
 
 
@@ -266,7 +285,8 @@ def check(links: list[list[str]], *, pages: dict[str, list[str]], site_url: str)
         if not link.startswith(site_url.rstrip("/")):
             problems.append(f"{source}: {link!r} is not on the site")
             continue
-        path = unquote(parts.path).removeprefix(base).strip("/")
+        # A link to a folder's index.html (MkDocs without directory URLs) opens the folder's page.
+        path = unquote(parts.path).removeprefix(base).removesuffix("index.html").strip("/")
         if path not in pages:
             problems.append(f"{source}: {link} opens no page")
         elif parts.fragment and unquote(parts.fragment) not in pages[path]:
@@ -399,7 +419,8 @@ def main() -> None:
                 _record(f"{book.name}-book-site.json", {"pages": pages})
             now = links_of(folders[book.name], book.site_url)
             problems[book.name] = check(now, pages=pages, site_url=book.site_url)
-            row = [book.name, book.generator, len(pages), len(now)]
+            built_count = sum(not path.endswith(".html") for path in pages)  # x.html is also at x
+            row = [book.name, book.generator, built_count, len(now)]
             if args.baseline:
                 old = before["links"].get(book.name, [])
                 row.append(f"{len(old) - len(check(old, pages=pages, site_url=book.site_url))}/{len(old)}")
