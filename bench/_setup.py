@@ -5,6 +5,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "data" / "squad" / "squad-v1.1-dev-half-a.json"
@@ -76,6 +77,23 @@ def worktree(rev: str) -> Iterator[Path]:
             yield tree
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def baseline_json(rev: str, *, script: str, args: list[str]) -> Any:
+    """Run ``script`` with ``args`` in the project at git revision ``rev`` (a temporary worktree, its working
+    directory; the embedded PostgreSQL shared) and read the last line it printed as JSON. A failed run raises
+    subprocess.CalledProcessError."""
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    from django.conf import settings  # noqa: PLC0415
+
+    with worktree(rev) as tree:
+        env = {**os.environ, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
+        done = subprocess.run(
+            [sys.executable, script, *args], env=env, cwd=tree, check=True, capture_output=True, text=True
+        )
+        return json.loads(done.stdout.splitlines()[-1])
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:

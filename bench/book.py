@@ -150,27 +150,14 @@ def summarise(run: dict) -> dict[str, float]:
 
 def _baseline(rev: str, site_url: str, book: str) -> dict | None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _setup import worktree  # noqa: PLC0415
+    from _setup import baseline_json  # noqa: PLC0415
 
-    with worktree(rev) as tree:
-        try:
-            # The old code runs in its own process, importing its own modules; this script measures it.
-            from django.conf import settings  # noqa: PLC0415
-
-            # The same embedded PostgreSQL serves both runs (each in its own throwaway database).
-            env = {**os.environ, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
-            out = subprocess.run(
-                [sys.executable, __file__, "--measure-code", str(tree), "--site-url", site_url, "--book", book],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-                cwd=tree,
-            )
-            return json.loads(out.stdout.splitlines()[-1])
-        except subprocess.CalledProcessError as error:
-            print(f"baseline {rev} failed:\n{error.stderr[-2000:]}", file=sys.stderr)
-            return None
+    # The old code runs in its own process, importing its own modules; this script measures it.
+    try:
+        return baseline_json(rev, script=__file__, args=["--measure-code", ".", "--site-url", site_url, "--book", book])
+    except subprocess.CalledProcessError as error:
+        print(f"baseline {rev} failed:\n{error.stderr[-2000:]}", file=sys.stderr)
+        return None
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from _setup import ROOT, setup, table, worktree
+from _setup import ROOT, baseline_json, setup, table
 
 BUILDERS = ROOT / "var" / "site-builders"
 DOCUSAURUS_VERSION = "3.10.2"
@@ -319,19 +319,8 @@ def links_of(book: Path, site_url: str) -> list[list[str]]:
 def baseline_links(rev: str, books: dict[str, Path]) -> dict[str, dict]:
     """Each book's links, and the headings page's anchors, as the code at ``rev`` makes them (in its own
     process)."""
-    from django.conf import settings  # noqa: PLC0415
-
-    with worktree(rev) as tree:
-        env = {**os.environ, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
-        out = subprocess.run(
-            [sys.executable, __file__, "--links-of", json.dumps({name: str(path) for name, path in books.items()})],
-            env=env,
-            cwd=tree,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return json.loads(out.stdout.splitlines()[-1])
+    paths = json.dumps({name: str(path) for name, path in books.items()})
+    return baseline_json(rev, script=__file__, args=["--links-of", paths])
 
 
 def _links_of_books(spec: str) -> None:

@@ -220,6 +220,7 @@ _LenientLoader.add_multi_constructor("tag:yaml.org,2002:python/", _python_tag)
 _LenientLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 
+_NORMAL_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 # The toc slugify functions an MkDocs site may name, as HeadingIds calls them (any other keeps the default).
 _TOC_SLUGIFY = {
     "markdown.extensions.toc.slugify": "toc",
@@ -244,7 +245,8 @@ def _mkdocs_heading_ids(config: dict[str, Any]) -> HeadingIds:
             slugify=_TOC_SLUGIFY.get(slugify.name, "toc") if isinstance(slugify, PythonTag) else "toc",
             separator=str(separator) if isinstance(separator, str) and separator else "-",
             case=str(kwds.get("case", "none")),
-            normalize=str(kwds.get("normalize", "NFC")),
+            # Any other normalisation form would fail every page (the site's own build fails on it too).
+            normalize=str(kwds.get("normalize")) if kwds.get("normalize") in _NORMAL_FORMS else "NFC",
             percent_encode=bool(kwds.get("percent_encode", False)),
         )
     return HeadingIds()

@@ -592,6 +592,11 @@ def test_mkdocs_settings_given_by_environment_variables_are_read_as_mkdocs_reads
         ),
         # A function ingestion does not know keeps the default rule; nothing named in the config is imported.
         ("  - toc:\n      slugify: !!python/name:os.system\n", HeadingIds()),
+        (
+            "  - toc:\n      slugify: !!python/object/apply:pymdownx.slugs.slugify\n"
+            "        kwds: {case: fold, normalize: BOGUS, percent_encode: true}\n",
+            HeadingIds(slugify="pymdownx", case="fold", percent_encode=True),
+        ),
     ],
 )
 def test_mkdocs_heading_ids_follow_the_toc_settings(tmp_path, toc, expected):
