@@ -431,7 +431,8 @@ def inline_text(token: Token) -> str:
     return " ".join(_inline_parts(token).split())
 
 
-def _inline_parts(token: Token, *, line_break: str = " ", image_alt: bool = True) -> str:
+def _inline_parts(token: Token, *, line_break: str = " ", br: str = " ", image_alt: bool = True) -> str:
+    """An inline token's text as written (spaces kept): ``line_break`` for a line break, ``br`` for a <br>."""
     parts: list[str] = []
     for child in token.children or []:
         if child.type == "text":
@@ -439,11 +440,11 @@ def _inline_parts(token: Token, *, line_break: str = " ", image_alt: bool = True
         elif child.type == "code_inline":
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
-            parts.append(line_break or "\n")
+            parts.append(line_break)
         elif child.type == "image" and image_alt:
             parts.append(child.content or "".join(c.content for c in child.children or []))
         elif child.type == "html_inline" and child.content.startswith("<br"):
-            parts.append(line_break)
+            parts.append(br)
     return html.unescape("".join(parts))
 
 
@@ -451,7 +452,7 @@ def _slug_text(inline: Token, *, style: str) -> str:
     """The heading's text as its site's generator slugs it. Docusaurus slugs the text as written: each space, tab
     and no-break space counts. MkDocs strips the heading's tags (an image's alt text goes with them) and collapses
     its spaces. A <br> adds nothing to either."""
-    text = _without_attribute_list(_inline_parts(inline, line_break="", image_alt=style != "mkdocs"))
+    text = _without_attribute_list(_inline_parts(inline, line_break="\n", br="", image_alt=style != "mkdocs"))
     return text if style == "docusaurus" else " ".join(text.split())
 
 

@@ -222,12 +222,13 @@ def _no_text_message(document: SourceDocument) -> str:
 def _chunks_in_place(*, document: SourceDocument, chunks: list) -> bool:
     """Whether the stored chunks already have the new ones' sections and anchors: a site's settings (its
     generator, its heading ids) change the anchors of chunks whose text stays the same."""
-    stored = Chunk.objects.filter(document=document).order_by("position").values_list("section", "anchor")
+    stored = Chunk.objects.filter(document=document).order_by("position").values("section", "anchor")
     return list(stored) == [_place(chunk) for chunk in chunks]
 
 
-def _place(chunk: Document) -> tuple[str, str]:
-    return chunk.meta.get("section", "")[:1000], chunk.meta.get("anchor", "")[:300]
+def _place(chunk: Document) -> dict[str, str]:
+    """The chunk's section and anchor, as stored."""
+    return {"section": chunk.meta.get("section", "")[:1000], "anchor": chunk.meta.get("anchor", "")[:300]}
 
 
 def _swap_chunks(*, document: SourceDocument, chunks: list, text: str, text_hash: str, model_id: str) -> None:
@@ -236,8 +237,7 @@ def _swap_chunks(*, document: SourceDocument, chunks: list, text: str, text_hash
             document_id=document.pk,
             position=position,
             text=chunk.content,
-            section=_place(chunk)[0],
-            anchor=_place(chunk)[1],
+            **_place(chunk),
             start_char=chunk.meta["start_char"],
             end_char=chunk.meta["end_char"],
             content_hash=chunk.meta["content_hash"],

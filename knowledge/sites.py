@@ -15,6 +15,7 @@ import json
 import os
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -231,14 +232,7 @@ _TOC_SLUGIFY = {
 
 def _mkdocs_heading_ids(config: dict[str, Any]) -> HeadingIds:
     """The toc extension's ``slugify`` and ``separator`` settings in an MkDocs config."""
-    extensions = config.get("markdown_extensions")
-    for entry in extensions if isinstance(extensions, list) else []:
-        options = next(
-            (entry[name] for name in ("toc", "markdown.extensions.toc") if isinstance(entry, dict) and name in entry),
-            None,
-        )
-        if not isinstance(options, dict):
-            continue
+    for options in _extension_options(config, "toc", "markdown.extensions.toc"):
         slugify, separator = options.get("slugify"), options.get("separator")
         kwds = slugify.kwds if isinstance(slugify, PythonTag) else {}
         return HeadingIds(
@@ -271,11 +265,19 @@ def mkdocs_snippet_paths(root: Path) -> list[Path]:
     return _snippet_paths(_mkdocs_config(root), root=root)
 
 
-def _snippet_paths(config: dict[str, Any], *, root: Path) -> list[Path]:
+def _extension_options(config: dict[str, Any], *names: str) -> Iterator[dict[str, Any]]:
+    """The options each ``markdown_extensions`` entry of an MkDocs config gives the extension (by any of its
+    ``names``), in order; an entry without options gives none."""
     extensions = config.get("markdown_extensions")
     for entry in extensions if isinstance(extensions, list) else []:
-        options = entry.get("pymdownx.snippets") if isinstance(entry, dict) else None
-        base = options.get("base_path") if isinstance(options, dict) else None
+        options = next((entry[name] for name in names if isinstance(entry, dict) and name in entry), None)
+        if isinstance(options, dict):
+            yield options
+
+
+def _snippet_paths(config: dict[str, Any], *, root: Path) -> list[Path]:
+    for options in _extension_options(config, "pymdownx.snippets"):
+        base = options.get("base_path")
         paths = [base] if isinstance(base, str) else base if isinstance(base, list) else []
         if paths:
             return [root / str(path) for path in paths]
