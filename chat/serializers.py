@@ -4,7 +4,7 @@ import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -264,6 +264,15 @@ class _MessageContent(serializers.JSONField):
         return _message_text(data)
 
 
+class _ModelId(serializers.CharField):
+    """A model id: any string. One that is not ours, control characters included, is "no such model" (404)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # CharField refuses NUL with 400 `null_characters_not_allowed`; no stored or echoed use needs that here.
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
 class CompletionMessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["system", "developer", "user", "assistant", "tool", "function"])
     content = _MessageContent(required=False, allow_null=True, help_text="A string, or a list of text parts.")
@@ -273,7 +282,7 @@ class ChatCompletionRequestSerializer(serializers.Serializer):
     """OpenAI's chat completion request. Fields it has and we do not use (temperature, top_p, stop, user...) are
     accepted and ignored; the system prompt stays ours."""
 
-    model = serializers.CharField(min_length=1, max_length=200, help_text="The id from /v1/models.")
+    model = _ModelId(min_length=1, max_length=200, help_text="The id from /v1/models.")
     messages = CompletionMessageSerializer(
         many=True,
         allow_empty=False,

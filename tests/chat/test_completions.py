@@ -70,6 +70,9 @@ def test_the_model_id_is_a_setting(api, settings, knowledge):
     assert_openai_error(
         complete(api, messages=[{"role": "user", "content": "Hi"}]), 404, "model_not_found", "not_found_error"
     )
+    # Any string is a model id (the schema says so); one with a NUL is just not ours.
+    response = complete(api, model="field\x00guide", messages=[{"role": "user", "content": "Hi"}])
+    assert_openai_error(response, 404, "model_not_found", "not_found_error")
     response = api.post(
         COMPLETIONS,
         {"model": "field-guide", "messages": [{"role": "user", "content": "When did Tower Bridge open?"}]},
