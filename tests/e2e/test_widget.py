@@ -367,3 +367,214 @@ def test_thumbs_up_then_down_with_a_comment_by_keyboard(page, server, monkeypatc
     page.click(".cbw-launcher")
     page.wait_for_selector(".cbw-assistant .cbw-feedback")
     assert page.locator(".cbw-assistant").first.locator(".cbw-vote").count() == 2
+
+
+# ---- the book's look: the widget wears the theme of the page it is embedded in ----
+
+# A page of a book as its site generator builds it, reduced to what the widget reads: the theme attributes and
+# colour variables of Docusaurus (<html data-theme>, --ifm-color-primary) and Material for MkDocs (<body
+# data-md-color-scheme>, --md-primary-fg-color), with their default colours.
+LOOK_PAGE = """<!doctype html><html{html}><head><meta charset="utf-8"><title>A chapter</title>
+<style>{css}</style>
+<link rel="stylesheet" href="/static/chat/widget.css"></head>
+<body{body}><main><h1>A chapter</h1><p>Weather stations measure wind and rain.</p></main>
+<script src="/static/chat/widget.js" data-api-base="" {script} defer></script></body></html>"""
+
+DOCUSAURUS = """
+:root { --ifm-color-primary: #2e8555; }
+[data-theme='dark'] { --ifm-color-primary: #25c2a0; }
+[data-theme='dark'] body { background: #1b1b1d; color: #e3e3e3; }
+"""
+MATERIAL = """
+[data-md-color-primary=indigo] { --md-primary-fg-color: #4051b5; }
+[data-md-color-scheme=slate] { background: #1e2129; color: #e2e4e9; }
+"""
+
+# Every element of the widget with text of its own, its text colour against the first opaque background behind
+# it: the contrast ratios under WCAG AA (4.5:1) that a reader would see (disabled controls are exempt).
+CONTRAST_AUDIT = """() => {
+  const canvas = document.createElement('canvas'); canvas.width = canvas.height = 1;
+  const paint = canvas.getContext('2d');
+  const rgba = (color) => {
+    paint.clearRect(0, 0, 1, 1); paint.fillStyle = 'rgba(0,0,0,0)'; paint.fillStyle = color; paint.fillRect(0, 0, 1, 1);
+    const d = paint.getImageData(0, 0, 1, 1).data; return [d[0], d[1], d[2], d[3] / 255];
+  };
+  const linear = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => c.slice(0, 3).map(linear).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const behind = (node) => {
+    for (let n = node; n; n = n.parentElement) {
+      const c = rgba(getComputedStyle(n).backgroundColor); if (c[3] > 0.5) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  const checked = [], low = [];
+  for (const node of document.querySelectorAll('.cbw-launcher, .cbw-panel, .cbw-panel *')) {
+    const texty = [...node.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()) ||
+      (node.matches('textarea, input') && node.value);
+    if (!texty || !node.getClientRects().length || node.closest('.cbw-sr-only') || node.disabled) continue;
+    const r = ratio(rgba(getComputedStyle(node).color), behind(node));
+    checked.push(node.className || node.tagName);
+    const text = (node.textContent || node.value).trim().slice(0, 30);
+    if (r < 4.5) low.push(`${node.className || node.tagName} "${text}" ${r.toFixed(2)}`);
+  }
+  return {checked: checked.length, low};
+}"""
+
+
+def _look_page(page, server, *, html: str = "", body: str = "", script: str = "", css: str = "") -> None:
+    url = server.url + "/a-chapter"
+    markup = LOOK_PAGE.format(html=html, body=body, script=script, css=css)
+    page.route(url, lambda route: route.fulfill(body=markup, content_type="text/html; charset=utf-8"))
+    page.goto(url)
+    page.wait_for_selector(".cbw-launcher")
+
+
+def _colour(page, selector: str, prop: str) -> str:
+    return page.eval_on_selector(selector, f"el => getComputedStyle(el).{prop}")
+
+
+def _is_dark(page) -> bool:
+    return page.eval_on_selector(".cbw-panel", "el => el.classList.contains('cbw-dark')")
+
+
+def _wait_dark(page, dark: bool) -> None:
+    page.wait_for_function(
+        "(dark) => document.querySelector('.cbw-panel').classList.contains('cbw-dark') === dark", arg=dark
+    )
+
+
+def _audit(page) -> int:
+    """Ask, get an answer and a "not covered", open the comment box: no text under 4.5:1. How many were checked."""
+    ask(page, "How do I add a document?")
+    ask(page, "What is the capital of Mongolia?")
+    page.locator(".cbw-assistant").first.get_by_role("button", name="Not helpful").click()
+    page.locator(".cbw-comment-input").first.fill("It missed the upload limit.")
+    result = page.evaluate(CONTRAST_AUDIT)
+    assert result["low"] == [], result["low"]
+    return result["checked"]
+
+
+def test_the_widget_wears_a_docusaurus_books_theme_and_follows_its_switch(page, server):
+    _look_page(page, server, html=' data-theme="light"', css=DOCUSAURUS)
+    assert not _is_dark(page)
+    assert page.locator('link[href$="/widget.css"]').count() == 1  # the page links it: not added twice
+    # The book's primary colour, with the text colour that reads on it.
+    assert _colour(page, ".cbw-launcher", "backgroundColor") == "rgb(46, 133, 85)"
+    assert _colour(page, ".cbw-launcher", "color") == "rgb(255, 255, 255)"
+    page.click(".cbw-launcher")
+    assert _audit(page) >= 15
+    # The green reads on white but not on the answer's grey: links take it darkened just enough, same hue.
+    link = page.eval_on_selector(".cbw-cite", "el => getComputedStyle(el).color")
+    assert link not in {"rgb(46, 133, 85)", "rgb(35, 64, 142)"}, link
+    shot(page, "theme-docusaurus-light")
+
+    # The reader switches the book to dark: the widget follows without a reload.
+    page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    _wait_dark(page, True)
+    assert _colour(page, ".cbw-panel", "backgroundColor") == "rgb(28, 29, 34)"
+    assert _colour(page, ".cbw-send", "backgroundColor") == "rgb(37, 194, 160)"
+    assert _colour(page, ".cbw-send", "color") == "rgb(17, 17, 17)"  # a light teal needs dark text
+    assert _colour(page, ".cbw-cite", "color") == "rgb(37, 194, 160)"  # and reads on the dark panel as it is
+    assert page.evaluate(CONTRAST_AUDIT)["low"] == []
+    shot(page, "theme-docusaurus-dark")
+    page.evaluate("document.documentElement.dataset.theme = 'light'")
+    _wait_dark(page, False)
+
+
+def test_the_widget_wears_material_for_mkdocs_slate_and_its_primary(page, server):
+    _look_page(page, server, body=' data-md-color-scheme="slate" data-md-color-primary="indigo"', css=MATERIAL)
+    assert _is_dark(page)
+    assert _colour(page, ".cbw-launcher", "backgroundColor") == "rgb(64, 81, 181)"
+    assert _colour(page, ".cbw-launcher", "color") == "rgb(255, 255, 255)"
+    page.click(".cbw-launcher")
+    assert _audit(page) >= 15
+    # Indigo is too dark to read as text on the dark panel: links are lightened toward white instead.
+    link = page.eval_on_selector(".cbw-cite", "el => getComputedStyle(el).color")
+    assert link != "rgb(64, 81, 181)"
+    shot(page, "theme-material-slate")
+    # Material's palette toggle sets the scheme on <body>.
+    page.evaluate("document.body.dataset.mdColorScheme = 'default'")
+    _wait_dark(page, False)
+    assert page.evaluate(CONTRAST_AUDIT)["low"] == []
+
+
+def test_any_dark_page_the_readers_system_theme_and_fixed_choices(page, server):
+    # A site of another generator: its own background says it is dark.
+    _look_page(page, server, css="body { background: #101418; color: #ddd; }", html=' data-theme="tokyo-night"')
+    assert _is_dark(page)
+    # Chosen on the script tag: a light widget and our own accent, whatever the page.
+    _look_page(page, server, css="body { background: #101418; }", script='data-color-scheme="light" data-accent="none"')
+    assert not _is_dark(page)
+    assert _colour(page, ".cbw-launcher", "backgroundColor") == "rgb(35, 64, 142)"
+    _look_page(page, server, script='data-accent="rebeccapurple"')
+    assert _colour(page, ".cbw-launcher", "backgroundColor") == "rgb(102, 51, 153)"
+
+    # The demo book follows the reader's system theme, and the widget follows the book, as the system changes.
+    page.goto(server.url + "/")
+    page.emulate_media(color_scheme="dark")
+    _wait_dark(page, True)
+    page.click(".cbw-launcher")
+    assert _audit(page) >= 15
+    shot(page, "theme-demo-book-dark")
+    page.emulate_media(color_scheme="light")
+    _wait_dark(page, False)
+    assert page.evaluate(CONTRAST_AUDIT)["low"] == []
+
+
+@contextlib.contextmanager
+def _book_site(markup: str, *, port: int) -> Iterator[str]:
+    """A book's own web server on 127.0.0.1 (another origin than the chat server's), serving one page."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            body = markup.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    site = ThreadingHTTPServer(("127.0.0.1", port), Page)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{site.server_address[1]}"
+    finally:
+        site.shutdown()
+        site.server_close()
+
+
+def test_one_script_tag_on_a_book_of_another_origin(page):
+    """A book on its own site embeds the widget with nothing but its script tag: the widget talks to the server it
+    came from (CORS lets the book's origin in) and adds its stylesheet, so it never shows unstyled."""
+    # The book's address is known before its server starts: the chat server's CORS allow-list names it.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    book = f"http://127.0.0.1:{port}"
+    app = AppServer(database=connection.settings_dict["NAME"], env={"CORS_ALLOWED_ORIGINS": book})
+    app.start()
+    markup = (
+        '<!doctype html><html><head><meta charset="utf-8"><title>A chapter</title></head><body><h1>A chapter</h1>'
+        f'<script src="{app.url}/static/chat/widget.js" defer></script></body></html>'
+    )
+    try:
+        with _book_site(markup, port=port):
+            page.goto(f"{book}/a-chapter")
+            page.wait_for_selector(".cbw-launcher")
+            assert _colour(page, ".cbw-launcher", "position") == "fixed"
+            links = page.eval_on_selector_all('link[rel="stylesheet"]', "links => links.map((link) => link.href)")
+            assert links == [f"{app.url}/static/chat/widget.css"]
+            with page.expect_request(lambda r: r.url.startswith(app.url + "/api/chat/sessions/")) as sent:
+                bubble = ask(page, "How do I add a document?")
+            assert sent.value.all_headers()["origin"] == book
+            assert bubble.get_attribute("data-state") == "answered"
+            cite = bubble.locator("a.cbw-cite").first.get_attribute("href")
+            assert "/docs/guide/02-getting-started.md#add-a-document" in cite
+    finally:
+        app.stop()

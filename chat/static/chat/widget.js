@@ -1,10 +1,14 @@
-/* Chatbot widget: add <script src=".../static/chat/widget.js" data-api-base="https://api.example.org"
-   data-api-key="optional" data-page-context="on|off" defer></script> to any page. Vanilla JavaScript; no build step.
+/* Chatbot widget: add <script src="https://chat.example.org/static/chat/widget.js" defer></script> to any page. It
+   talks to the server it was loaded from and adds its stylesheet from beside it. Optional attributes:
+   data-api-base (another server; "" for the page's own), data-api-key, data-title, data-page-context="off",
+   data-color-scheme="light|dark" (default auto), data-accent="<colour>|none" (default the book's) and
+   data-stylesheet="off". Vanilla JavaScript; no build step.
    Model and document text are always inserted as text (textContent), never as HTML. */
 (function () {
   "use strict";
   var script = document.currentScript;
-  var API = ((script && script.dataset.apiBase) || "").replace(/\/$/, "");
+  // The server the script came from, unless data-api-base names another ("" is the page's own origin).
+  var API = (script && script.dataset.apiBase !== undefined ? script.dataset.apiBase : scriptOrigin()).replace(/\/$/, "");
   var KEY = (script && script.dataset.apiKey) || "";
   var TITLE = (script && script.dataset.title) || "Ask the book";
   // The page the reader is on goes with every question, so answers favour it; data-page-context="off" opts out.
@@ -12,6 +16,27 @@
   var STORAGE = "chatbot.session:" + (API || location.origin);
 
   var state = { sessionId: localStorage.getItem(STORAGE), selected: "", busy: false, lastMessage: null };
+
+  function scriptOrigin() {
+    try {
+      return script && script.src ? new URL(script.src, location.href).origin : "";
+    } catch (invalid) {
+      return "";
+    }
+  }
+
+  // The stylesheet beside the script, unless the page links it already or styles the widget itself; then
+  // ``ready`` once it has loaded (or failed), so the widget never shows unstyled.
+  function withStylesheet(ready) {
+    var href = script && script.src ? script.src.replace(/widget\.js([?#].*)?$/, "widget.css") : "";
+    var links = document.querySelectorAll('link[rel~="stylesheet"]');
+    var linked = Array.prototype.some.call(links, function (link) { return /\/widget\.css([?#]|$)/.test(link.href); });
+    if (!href || href === script.src || linked || script.dataset.stylesheet === "off") return ready();
+    var sheet = el("link", { rel: "stylesheet", href: href });
+    sheet.addEventListener("load", ready);
+    sheet.addEventListener("error", ready);
+    document.head.appendChild(sheet);
+  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -45,10 +70,131 @@
   [header, log, chip, form, announcer].forEach(function (node) { panel.appendChild(node); });
   var askSelection = el("button", { type: "button", class: "cbw-ask-selection", hidden: "" }, "Ask about this");
 
+  // ---- the book's look ----
+  // The widget wears the book's theme. data-color-scheme="light" or "dark" fixes the scheme; "auto" (the default)
+  // follows the page: Docusaurus's <html data-theme>, Material for MkDocs' <body data-md-color-scheme>, else the
+  // page's own background. data-accent: a CSS colour, "auto" (the default: the book's primary colour, Docusaurus's
+  // --ifm-color-primary or Material's --md-primary-fg-color) or "none" (ours).
+  var SCHEME = (script && script.dataset.colorScheme) || "auto";
+  var ACCENT = (script && script.dataset.accent) || "auto";
+  var THEMED = [launcher, panel, askSelection];
+  var WHITE = [255, 255, 255, 1], BLACK = [0, 0, 0, 1];
+  var canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 1;
+  var paint = canvas.getContext("2d", { willReadFrequently: true });
+
+  // A CSS colour as [r, g, b, alpha 0-1], or null when it is none. A canvas reads every colour syntax the browser
+  // knows (names, hex, rgb, hsl, oklch...), where computed styles would hand some back unconverted.
+  function rgba(color) {
+    if (!color || !paint) return null;
+    paint.clearRect(0, 0, 1, 1);
+    paint.fillStyle = "rgba(0, 0, 0, 0)";
+    paint.fillStyle = color; // an invalid colour is ignored, leaving the transparent one
+    paint.fillRect(0, 0, 1, 1);
+    var d = paint.getImageData(0, 0, 1, 1).data;
+    return d[3] ? [d[0], d[1], d[2], d[3] / 255] : null;
+  }
+
+  // WCAG 2 relative luminance and contrast ratio.
+  function luminance(c) {
+    var v = c.slice(0, 3).map(function (x) {
+      x /= 255;
+      return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function contrast(a, b) {
+    var x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  function isDark(color) { return contrast(color, WHITE) > contrast(color, BLACK); }
+
+  function pageIsDark() {
+    if (SCHEME === "dark" || SCHEME === "light") return SCHEME === "dark";
+    var theme = document.documentElement.getAttribute("data-theme");
+    if (theme === "dark" || theme === "light") return theme === "dark";
+    var material = document.body.getAttribute("data-md-color-scheme");
+    if (material === "slate" || material === "default") return material === "slate";
+    var pageColors = [document.body, document.documentElement];
+    for (var i = 0; i < pageColors.length; i++) {
+      var background = rgba(getComputedStyle(pageColors[i]).backgroundColor);
+      if (background && background[3] > 0.5) return isDark(background);
+    }
+    // No background of its own: the browser paints the canvas dark only for a page that declares a dark scheme.
+    var meta = document.querySelector('meta[name="color-scheme"]');
+    var declared = (getComputedStyle(document.documentElement).colorScheme || "") + " " + (meta ? meta.content : "");
+    if (!/\bdark\b/.test(declared)) return false;
+    return !/\blight\b/.test(declared) || !!(window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches);
+  }
+
+  function bookAccent() {
+    if (ACCENT === "none") return null;
+    if (ACCENT !== "auto") return rgba(ACCENT);
+    var value = getComputedStyle(document.documentElement).getPropertyValue("--ifm-color-primary").trim() ||
+      getComputedStyle(document.body).getPropertyValue("--md-primary-fg-color").trim();
+    return rgba(value);
+  }
+
+  function applyLook() {
+    var dark = pageIsDark();
+    THEMED.forEach(function (node) {
+      node.classList.toggle("cbw-dark", dark);
+      ["--cbw-accent", "--cbw-on-accent", "--cbw-link"].forEach(function (name) { node.style.removeProperty(name); });
+    });
+    var accent = bookAccent();
+    if (!accent || accent[3] < 1) return;
+    // White text on the book's colour, as its own buttons have, unless that does not read (a light teal, say).
+    var onAccent = contrast(accent, WHITE) >= 4.5 || isDark(accent) ? "#fff" : "#111";
+    var style = getComputedStyle(panel);
+    var surfaces = ["--cbw-bg", "--cbw-assistant", "--cbw-warn-bg"].map(function (name) {
+      return rgba(style.getPropertyValue(name));
+    }).filter(Boolean);
+    var link = readable(accent, { surfaces: surfaces, toward: dark ? WHITE : BLACK });
+    THEMED.forEach(function (node) {
+      node.style.setProperty("--cbw-accent", css(accent));
+      node.style.setProperty("--cbw-on-accent", onAccent);
+      node.style.setProperty("--cbw-link", css(link));
+    });
+  }
+
+  function css(color) { return "rgb(" + color.slice(0, 3).map(Math.round).join(", ") + ")"; }
+
+  // The book's colour as link text: as it is where it reads on every surface links sit on (WCAG AA, 4.5:1),
+  // else mixed toward black (light panel) or white (dark panel) just enough, so the hue stays the book's.
+  function readable(color, options) {
+    for (var step = 0; step <= 10; step++) {
+      var mixed = color.map(function (value, i) { return i < 3 ? value + (options.toward[i] - value) * step / 10 : 1; });
+      var worst = Math.min.apply(null, options.surfaces.map(function (surface) { return contrast(mixed, surface); }));
+      if (worst >= 4.5) return mixed;
+    }
+    return options.toward;
+  }
+
+  function followLook() {
+    var settle = null;
+    function changed() {
+      applyLook();
+      // A theme switch can fade the page's colours in; look again once it has settled.
+      clearTimeout(settle);
+      settle = setTimeout(applyLook, 400);
+    }
+    var observer = new MutationObserver(changed);
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "class", "style"] });
+    observer.observe(document.body, {
+      attributes: true, attributeFilter: ["data-md-color-scheme", "data-md-color-primary", "class", "style"],
+    });
+    if (window.matchMedia) {
+      var query = matchMedia("(prefers-color-scheme: dark)");
+      if (query.addEventListener) query.addEventListener("change", changed);
+    }
+  }
+
   function mount() {
     document.body.appendChild(launcher);
     document.body.appendChild(panel);
     document.body.appendChild(askSelection);
+    applyLook();
+    followLook();
     if (state.sessionId) restore();
   }
 
@@ -476,6 +622,7 @@
     openPanel();
   });
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mount);
-  else mount();
+  function start() { withStylesheet(mount); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
