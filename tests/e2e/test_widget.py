@@ -559,15 +559,17 @@ def test_one_script_tag_on_a_book_of_another_origin(page):
     book = f"http://127.0.0.1:{port}"
     app = AppServer(database=connection.settings_dict["NAME"], env={"CORS_ALLOWED_ORIGINS": book})
     app.start()
-    markup = (
-        '<!doctype html><html><head><meta charset="utf-8"><title>A chapter</title></head><body><h1>A chapter</h1>'
-        f'<script src="{app.url}/static/chat/widget.js" defer></script></body></html>'
+    tag = f'<script src="{app.url}/static/chat/widget.js" defer></script>'
+    markup = (  # the tag twice, as a site that adds it in its config and in a template would: one widget
+        f'<!doctype html><html><head><meta charset="utf-8"><title>A chapter</title>{tag}</head><body>'
+        f"<h1>A chapter</h1>{tag}</body></html>"
     )
     try:
         with _book_site(markup, port=port):
             page.goto(f"{book}/a-chapter")
             page.wait_for_selector(".cbw-launcher")
             assert _colour(page, ".cbw-launcher", "position") == "fixed"
+            assert page.locator(".cbw-launcher").count() == 1
             links = page.eval_on_selector_all('link[rel="stylesheet"]', "links => links.map((link) => link.href)")
             assert links == [f"{app.url}/static/chat/widget.css"]
             with page.expect_request(lambda r: r.url.startswith(app.url + "/api/chat/sessions/")) as sent:

@@ -6,6 +6,9 @@
    Model and document text are always inserted as text (textContent), never as HTML. */
 (function () {
   "use strict";
+  // One widget, even where a site adds the tag twice.
+  if (window.__chatbotWidget) return;
+  window.__chatbotWidget = true;
   var script = document.currentScript;
   // The server the script came from, unless data-api-base names another ("" is the page's own origin).
   var API = (script && script.dataset.apiBase !== undefined ? script.dataset.apiBase : scriptOrigin()).replace(/\/$/, "");
@@ -35,7 +38,9 @@
     var sheet = el("link", { rel: "stylesheet", href: href });
     sheet.addEventListener("load", ready);
     sheet.addEventListener("error", ready);
-    document.head.appendChild(sheet);
+    // In <body>, beside the widget: sites that swap <head> on navigation (Material for MkDocs' instant
+    // loading) would drop it from there.
+    document.body.appendChild(sheet);
   }
 
   function el(tag, attrs, text) {
