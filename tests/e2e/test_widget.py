@@ -510,6 +510,14 @@ def test_any_dark_page_the_readers_system_theme_and_fixed_choices(page, server):
     _look_page(page, server, script='data-accent="rebeccapurple"')
     assert _colour(page, ".cbw-launcher", "backgroundColor") == "rgb(102, 51, 153)"
 
+    # A page that declares both schemes and paints no background of its own is shown in the system's.
+    _look_page(page, server, css=":root { color-scheme: light dark; }")
+    assert not _is_dark(page)
+    page.emulate_media(color_scheme="dark")
+    _wait_dark(page, True)
+    page.emulate_media(color_scheme="light")
+    _wait_dark(page, False)
+
     # The demo book follows the reader's system theme, and the widget follows the book, as the system changes.
     page.goto(server.url + "/")
     page.emulate_media(color_scheme="dark")
