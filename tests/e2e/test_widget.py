@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
+from tests.e2e.conftest import API_KEY
 from tests.servers import AppServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,8 +44,9 @@ def server(db):
         yield app
 
 
-@pytest.fixture
-def page(server):
+@contextlib.contextmanager
+def _chromium() -> Iterator:
+    """A page of a fresh Chromium (Playwright's sync API)."""
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -57,9 +59,22 @@ def page(server):
         context.add_init_script(STATE_RECORDER)
         page = context.new_page()
         page.set_default_timeout(30_000)
-        page.goto(server.url + "/")
         yield page
         browser.close()
+
+
+@pytest.fixture
+def page(server):
+    with _chromium() as page:
+        page.goto(server.url + "/")
+        yield page
+
+
+@pytest.fixture
+def llm_page(knowledge, llm_app, model):
+    """A browser for a book answered by the (fake) language model: the chat corpus, and the API key."""
+    with _chromium() as page:
+        yield page
 
 
 def ask(page, question: str):
@@ -588,3 +603,34 @@ def test_one_script_tag_on_a_book_of_another_origin(page):
             assert "/docs/guide/02-getting-started.md#add-a-document" in cite
     finally:
         app.stop()
+
+
+def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_app, model):
+    model.reply = (
+        "**Tower Bridge** opened in *1894* [1].\n\n"
+        "## How it opens\n"
+        "- It is a `bascule` bridge [1]\n"
+        "- See [the bridge's site](https://example.org/tower) or [this](javascript:alert(1))\n\n"
+        "1. Raise the bascules\n2. Let the ship through\n\n"
+        "<img src=x onerror=alert(1)> 5 * 3 stays as written."
+    )
+    _look_page(llm_page, llm_app, script=f'data-api-key="{API_KEY}"')
+    bubble = ask(llm_page, "When did Tower Bridge open?")
+    assert bubble.get_attribute("data-state") == "answered"
+    answer = bubble.locator(".cbw-answer")
+    assert answer.locator("strong").inner_text() == "Tower Bridge"
+    assert answer.locator("em").inner_text() == "1894"
+    assert answer.locator(".cbw-heading").inner_text() == "How it opens"
+    assert answer.locator("ul > li").all_inner_texts()[0].startswith("It is a bascule bridge")
+    assert answer.locator("code.cbw-inline-code").inner_text() == "bascule"
+    assert answer.locator("ol > li").all_inner_texts() == ["Raise the bascules", "Let the ship through"]
+    assert answer.locator(".cbw-cite").count() == 2  # [1] in bold text and in a list item alike
+    # Only an http(s) link becomes one; the javascript: one stays text, and HTML is text too.
+    links = answer.locator("a.cbw-link")
+    assert links.count() == 1 and links.get_attribute("href") == "https://example.org/tower"
+    assert answer.locator("img").count() == 0
+    assert (
+        "this" in answer.inner_text() and "<img src=x onerror=alert(1)> 5 * 3 stays as written." in answer.inner_text()
+    )
+    assert "**" not in answer.inner_text() and "##" not in answer.inner_text()
+    shot(llm_page, "markdown")

@@ -367,10 +367,12 @@
 
   // The server builds each link with the book's site rules (route and section anchor); only http(s) and
   // relative links ever become an href.
-  function sourceHref(source) {
-    if (!source.url) return null;
+  function sourceHref(source) { return safeHref(source.url); }
+
+  function safeHref(url) {
+    if (!url) return null;
     try {
-      var parsed = new URL(source.url, window.location.href);
+      var parsed = new URL(url, window.location.href);
       return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
     } catch (error) {
       return null;
@@ -466,7 +468,7 @@
     var last = 0, match;
     CODE_BLOCK.lastIndex = 0;
     while ((match = CODE_BLOCK.exec(text))) {
-      appendCited(answer, trimLines(text.slice(last, match.index)), bySource);
+      appendProse(answer, trimLines(text.slice(last, match.index)), bySource);
       var title = CODE_TITLE.exec(match[3]);
       if (title) answer.appendChild(el("div", { class: "cbw-code-title" }, title[1] || title[2]));
       var pre = el("pre", { class: "cbw-code" });
@@ -474,7 +476,66 @@
       answer.appendChild(pre);
       last = CODE_BLOCK.lastIndex;
     }
-    appendCited(answer, last ? trimLines(text.slice(last)) : text, bySource);
+    appendProse(answer, last ? trimLines(text.slice(last)) : text, bySource);
+  }
+
+  // The Markdown a language model writes, as elements and text nodes (never HTML): paragraphs, headings (as a
+  // bold line), bulleted and numbered lists (the offline answerer's "•" items too), **bold**, *emphasis*,
+  // `code` and [links](https://...) (http(s) and relative only; any other link stays text).
+  var LIST_ITEM = /^(\s*)([-*+•]|\d{1,3}[.)])\s+(.*)$/;
+  var HEADING = /^#{1,6}\s+(.*?)(?:\s+#+)?\s*$/;
+  var INLINE = /(`+)(.+?)\1|\*\*(\S(?:.*?\S)?)\*\*|\*(\S(?:[^*]*?\S)?)\*|\[([^\]]+)\]\(([^()\s]+)\)/g;
+
+  function appendProse(answer, text, bySource) {
+    var list = null, paragraph = null;
+    text.split("\n").forEach(function (line) {
+      var item = LIST_ITEM.exec(line), heading = HEADING.exec(line);
+      if (item) {
+        var ordered = /\d/.test(item[2]);
+        if (!list || list.ordered !== ordered) {
+          list = { node: el(ordered ? "ol" : "ul", { class: "cbw-list" }), ordered: ordered };
+          answer.appendChild(list.node);
+        }
+        var entry = el("li", item[1].length >= 2 ? { class: "cbw-nested" } : {});
+        if (ordered) entry.value = parseInt(item[2], 10);
+        appendInline(entry, item[3], bySource);
+        list.node.appendChild(entry);
+        paragraph = null;
+        return;
+      }
+      list = null;
+      if (!line.trim()) {
+        paragraph = null;
+      } else if (heading) {
+        appendInline(answer.appendChild(el("p", { class: "cbw-heading" })), heading[1], bySource);
+        paragraph = null;
+      } else {
+        // A single line break inside a paragraph stays one (the answer keeps its line breaks).
+        if (paragraph) paragraph.appendChild(document.createTextNode("\n"));
+        else paragraph = answer.appendChild(el("p", { class: "cbw-para" }));
+        appendInline(paragraph, line, bySource);
+      }
+    });
+  }
+
+  function appendInline(parent, text, bySource) {
+    var pattern = new RegExp(INLINE.source, "g"); // its own lastIndex: bold and emphasis recurse
+    var last = 0, match;
+    while ((match = pattern.exec(text))) {
+      appendCited(parent, text.slice(last, match.index), bySource);
+      if (match[1]) {
+        parent.appendChild(el("code", { class: "cbw-inline-code" }, match[2]));
+      } else if (match[3] !== undefined || match[4] !== undefined) {
+        var strong = match[3] !== undefined;
+        appendInline(parent.appendChild(el(strong ? "strong" : "em")), strong ? match[3] : match[4], bySource);
+      } else {
+        var href = safeHref(match[6]);
+        if (href) parent.appendChild(el("a", { class: "cbw-link", href: href }, match[5]));
+        else appendCited(parent, match[5], bySource);
+      }
+      last = pattern.lastIndex;
+    }
+    appendCited(parent, text.slice(last), bySource);
   }
 
   // Blank lines next to a code block: the block's own margin separates it.
