@@ -614,9 +614,20 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
         "1. Raise the bascules\n2. Let the ship through\n\n"
         "<img src=x onerror=alert(1)> 5 * 3 stays as written."
     )
+    model.token_delay = 0.05
     _look_page(llm_page, llm_app, script=f'data-api-key="{API_KEY}"')
-    bubble = ask(llm_page, "When did Tower Bridge open?")
-    assert bubble.get_attribute("data-state") == "answered"
+    llm_page.click(".cbw-launcher")
+    llm_page.fill(".cbw-input", "When did Tower Bridge open?")
+    llm_page.keyboard.press("Enter")
+    # Formatted while it streams, its citation already linked to the source retrieval sent first.
+    llm_page.wait_for_function(
+        """() => { const b = document.querySelector('.cbw-assistant');
+                   return b.dataset.state === 'streaming' && b.querySelector('.cbw-answer .cbw-cite'); }"""
+    )
+    assert llm_page.locator(".cbw-assistant").get_attribute("data-state") == "streaming"
+    assert llm_page.locator(".cbw-assistant .cbw-answer strong").inner_text() == "Tower Bridge"
+    bubble = llm_page.locator(".cbw-assistant")
+    llm_page.wait_for_function("el => el.dataset.state === 'answered'", arg=bubble.element_handle())
     answer = bubble.locator(".cbw-answer")
     assert answer.locator("strong").inner_text() == "Tower Bridge"
     assert answer.locator("em").inner_text() == "1894"

@@ -310,6 +310,8 @@
       var reader = response.body.getReader();
       var decoder = new TextDecoder();
       var buffer = "", answerText = bubble.querySelector(".cbw-answer"), finished = false;
+      // Formatted as it streams, its [n] linked to the sources retrieval sent first.
+      var streamed = "", bySource = {};
       function pump() {
         return reader.read().then(function (chunk) {
           if (chunk.done) {
@@ -317,9 +319,19 @@
             return;
           }
           buffer = parseEvents(buffer + decoder.decode(chunk.value, { stream: true }), function (name, data) {
-            if (name === "token") answerText.textContent += data.text;
-            else if (name === "done") { finished = true; finish(bubble, data); }
-            else if (name === "error") { finished = true; throw { status: 503, code: data.error.code }; }
+            if (name === "sources") {
+              (data.sources || []).forEach(function (source) { bySource[source.index] = source; });
+            } else if (name === "token") {
+              streamed += data.text;
+              answerText.textContent = "";
+              appendAnswer(answerText, streamed, bySource);
+            } else if (name === "done") {
+              finished = true;
+              finish(bubble, data);
+            } else if (name === "error") {
+              finished = true;
+              throw { status: 503, code: data.error.code };
+            }
           });
           return pump();
         });
