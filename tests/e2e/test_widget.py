@@ -645,3 +645,18 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
     )
     assert "**" not in answer.inner_text() and "##" not in answer.inner_text()
     shot(llm_page, "markdown")
+
+
+def test_on_a_phone_the_panel_takes_the_screen(page, server):
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto(server.url + "/")
+    page.click(".cbw-launcher")
+    box = page.locator("#cbw-panel").bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 375, 667)
+    assert page.locator(".cbw-launcher").is_hidden()
+    bubble = ask(page, "How do I add a document?")
+    assert bubble.get_attribute("data-state") == "answered"
+    assert page.locator(".cbw-input").is_visible() and page.locator(".cbw-send").is_visible()
+    shot(page, "phone")
+    page.click(".cbw-close")
+    assert page.locator(".cbw-launcher").is_visible()
