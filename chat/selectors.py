@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from knowledge.embedders import embedding_spec
-from knowledge.selectors import NearPassage, passages_nearest
+from knowledge.selectors import NearPassage, document_sites, passages_nearest
 
 from .answering import ReplyStatus
 from .models import AnswerCount, Feedback, Gap, GapGroup, QuoteVector, Rating
@@ -138,3 +138,34 @@ def quote_vectors(*, texts: list[str]) -> dict[str, np.ndarray]:
     wanted = {quote_key(text=text, model_id=model_id): text for text in texts}
     rows = QuoteVector.objects.filter(key__in=list(wanted)).values_list("key", "embedding")
     return {wanted[key]: np.asarray(vector, dtype=float) for key, vector in rows}
+
+
+@dataclass(frozen=True)
+class BookSite:
+    origin: str
+    documents: int
+    allowed: bool  # whether the widget on its pages may call this server (CORS, or this server's own origin)
+
+
+@dataclass(frozen=True)
+class WidgetEmbedding:
+    """What a curator needs to put the chat in the book: the tag, and whether the book's sites may use it."""
+
+    script_url: str
+    keys_required: bool
+    sites: list[BookSite]
+
+
+def widget_embedding(*, script_url: str, server_origin: str) -> WidgetEmbedding:
+    """The widget's tag for this server, and each site the book's documents link to with whether CORS lets it in."""
+    allowed = {origin.rstrip("/").lower() for origin in settings.CORS_ALLOWED_ORIGINS}
+    allowed.add(server_origin.rstrip("/").lower())
+    everyone = getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
+    return WidgetEmbedding(
+        script_url=script_url,
+        keys_required=bool(settings.CHAT_API_KEYS),
+        sites=[
+            BookSite(origin=origin, documents=count, allowed=everyone or origin in allowed)
+            for origin, count in document_sites()
+        ],
+    )

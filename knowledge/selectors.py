@@ -2,6 +2,7 @@
 
 import threading
 import weakref
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -373,6 +374,22 @@ def page_document(*, url: str) -> PageMatch | None:
     if not matches:
         return None
     return PageMatch(document_id=matches[0], anchor=unquote(parts.fragment))
+
+
+def document_sites(*, limit: int = 5) -> list[tuple[str, int]]:
+    """Where the book is published: the origins (scheme, host and port) of the documents' absolute links, with how
+    many documents each holds, most first."""
+    counts: Counter[str] = Counter()
+    references = SourceDocument.objects.filter(reference__regex=r"^[Hh][Tt][Tt][Pp][Ss]?://")
+    for reference in references.values_list("reference", flat=True).iterator():
+        try:
+            parts = urlsplit(reference)
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError:  # an unparseable port
+            continue
+        if parts.hostname:
+            counts[f"{parts.scheme.lower()}://{parts.hostname}{port}"] += 1
+    return counts.most_common(limit)
 
 
 def ingestion_worker_latest() -> IngestionWorker | None:

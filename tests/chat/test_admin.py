@@ -158,3 +158,29 @@ def test_admin_index_panel_shows_answers_shares_and_top_gaps(staff_client, asked
     assert "60% (3)" in page and "20% (1)" in page
     assert [group.label for group in summary.top_gaps][0] == EIFFEL_QUESTION
     assert reverse("admin:chat_gapgroup_change", args=[summary.top_gaps[0].pk]) in page
+
+
+def test_admin_index_gives_the_widget_tag_and_checks_the_books_sites_against_cors(staff_client, settings):
+    from knowledge.models import SourceDocument
+
+    for reference in [
+        "https://book.example.org/docs/intro",
+        "https://book.example.org/docs/setup",
+        "https://old.example.net/guide/",
+    ]:
+        SourceDocument.objects.create(title=reference, reference=reference, text="Some text.")
+    settings.CORS_ALLOWED_ORIGINS = ["https://book.example.org"]
+    settings.CHAT_API_KEYS = ["a-secret-reader-key"]
+    page = staff_client.get(reverse("admin:index")).content.decode()
+    assert '&lt;script src="http://testserver/static/chat/widget.js" defer&gt;&lt;/script&gt;' in page
+    sites = page[page.index('id="embed-sites"') :]
+    book, old = sites.index("https://book.example.org"), sites.index("https://old.example.net")
+    assert "(2 documents)" in sites and "(1 document)" in sites
+    assert "can reach this server" in sites[book:old] and "not allowed yet" in sites[old:]
+    # The key is named, never shown.
+    assert 'id="embed-key-note"' in page and "a-secret-reader-key" not in page
+
+    settings.CORS_ALLOWED_ORIGINS = ["https://book.example.org", "https://old.example.net"]
+    settings.CHAT_API_KEYS = []
+    page = staff_client.get(reverse("admin:index")).content.decode()
+    assert "not allowed yet" not in page and 'id="embed-key-note"' not in page

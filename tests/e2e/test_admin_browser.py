@@ -68,6 +68,11 @@ def test_admin_pages_work_under_their_content_security_policy(admin_page, knowle
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/")
     assert page.locator("#coverage-panel").is_visible()  # the content-loop panel
+    # The widget's tag with this server's address, ready to copy.
+    assert (
+        page.locator("#embed-tag").inner_text()
+        == f'<script src="{page.server_url}/static/chat/widget.js" defer></script>'
+    )
     assert page.evaluate("window.__violations") == []
 
     visit(page, "/admin/knowledge/sourcedocument/")

@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from knowledge.embedders import shared_text_embedder
 from knowledge.models import SourceDocument
 from knowledge.ranking import deduplicate_hits
-from knowledge.selectors import _fetch_with_ef_search, chunk_nearest, chunk_search, search_words
+from knowledge.selectors import _fetch_with_ef_search, chunk_nearest, chunk_search, document_sites, search_words
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +153,24 @@ def test_the_hybrid_query_is_prepared_once_and_its_generic_plan_reused(corpus):
     assert hybrid == (2, 5)
     # Nothing else is prepared (Django binds on the client): a pooler in transaction mode sees only these two.
     assert [text for text in statements if not text.startswith(("WITH terms AS", "SELECT set_config("))] == []
+
+
+@pytest.mark.django_db
+def test_document_sites_are_the_origins_of_absolute_links_most_documents_first():
+    for reference in [
+        "https://book.example.org/docs/intro",
+        "https://book.example.org/docs/setup#install",
+        "HTTPS://Book.Example.org/blog/2024/news",
+        "http://localhost:3000/docs/intro",
+        "https://user:secret@mirror.example.net:8443/docs/intro",
+        "/docs/guide/01-introduction.md",
+        "docs/notes.md",
+        "https://broken.example.org:port/docs",
+    ]:
+        SourceDocument.objects.create(title=reference, reference=reference, text="Some text.")
+    assert document_sites() == [
+        ("https://book.example.org", 3),
+        ("http://localhost:3000", 1),
+        ("https://mirror.example.net:8443", 1),
+    ]
+    assert document_sites(limit=1) == [("https://book.example.org", 3)]
