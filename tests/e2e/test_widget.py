@@ -610,7 +610,7 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
         "**Tower Bridge** opened in *1894* [1].\n\n"
         "## How it opens\n"
         "- It is a `bascule` bridge [1]\n"
-        "- See [the bridge's site](https://example.org/tower) or [this](javascript:alert(1))\n\n"
+        "- See [the bridge's site](https://example.org/tower_(London)) or [this](javascript:alert(1))\n\n"
         "1. Raise the bascules\n2. Let the ship through\n\n"
         "<img src=x onerror=alert(1)> 5 * 3 stays as written."
     )
@@ -638,7 +638,8 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
     assert answer.locator(".cbw-cite").count() == 2  # [1] in bold text and in a list item alike
     # Only an http(s) link becomes one; the javascript: one stays text, and HTML is text too.
     links = answer.locator("a.cbw-link")
-    assert links.count() == 1 and links.get_attribute("href") == "https://example.org/tower"
+    assert links.count() == 1 and links.get_attribute("href") == "https://example.org/tower_(London)"
+    assert "or this" in answer.inner_text() and "javascript" not in answer.inner_text()
     assert answer.locator("img").count() == 0
     assert (
         "this" in answer.inner_text() and "<img src=x onerror=alert(1)> 5 * 3 stays as written." in answer.inner_text()

@@ -493,10 +493,11 @@
 
   // The Markdown a language model writes, as elements and text nodes (never HTML): paragraphs, headings (as a
   // bold line), bulleted and numbered lists (the offline answerer's "•" items too), **bold**, *emphasis*,
-  // `code` and [links](https://...) (http(s) and relative only; any other link stays text).
+  // `code` and [links](https://...) (http(s) and relative only: any other link is shown as its text alone; a URL
+  // may hold one level of parentheses, as Wikipedia's do).
   var LIST_ITEM = /^(\s*)([-*+•]|\d{1,3}[.)])\s+(.*)$/;
   var HEADING = /^#{1,6}\s+(.*?)(?:\s+#+)?\s*$/;
-  var INLINE = /(`+)(.+?)\1|\*\*(\S(?:.*?\S)?)\*\*|\*(\S(?:[^*]*?\S)?)\*|\[([^\]]+)\]\(([^()\s]+)\)/g;
+  var INLINE = /(`+)(.+?)\1|\*\*(\S(?:.*?\S)?)\*\*|\*(\S(?:[^*]*?\S)?)\*|\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/g;
 
   function appendProse(answer, text, bySource) {
     var list = null, paragraph = null;
