@@ -160,12 +160,10 @@ def widget_embedding(*, script_url: str, server_origin: str) -> WidgetEmbedding:
     """The widget's tag for this server, and each site the book's documents link to with whether CORS lets it in."""
     allowed = {origin.rstrip("/").lower() for origin in settings.CORS_ALLOWED_ORIGINS}
     allowed.add(server_origin.rstrip("/").lower())
-    everyone = getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
     return WidgetEmbedding(
         script_url=script_url,
         keys_required=bool(settings.CHAT_API_KEYS),
         sites=[
-            BookSite(origin=origin, documents=count, allowed=everyone or origin in allowed)
-            for origin, count in document_sites()
+            BookSite(origin=origin, documents=count, allowed=origin in allowed) for origin, count in document_sites()
         ],
     )

@@ -380,15 +380,17 @@ def document_sites(*, limit: int = 5) -> list[tuple[str, int]]:
     """Where the book is published: the origins (scheme, host and port) of the documents' absolute links, with how
     many documents each holds, most first."""
     counts: Counter[str] = Counter()
-    references = SourceDocument.objects.filter(reference__regex=r"^[Hh][Tt][Tt][Pp][Ss]?://")
+    references = SourceDocument.objects.filter(reference__iregex=r"^https?://")
     for reference in references.values_list("reference", flat=True).iterator():
         try:
             parts = urlsplit(reference)
-            port = f":{parts.port}" if parts.port else ""
+            scheme, port = parts.scheme.lower(), parts.port
         except ValueError:  # an unparseable port
             continue
+        # As a browser's Origin header names it: no user, and no port when it is the scheme's own.
         if parts.hostname:
-            counts[f"{parts.scheme.lower()}://{parts.hostname}{port}"] += 1
+            shown = f":{port}" if port and port != {"http": 80, "https": 443}[scheme] else ""
+            counts[f"{scheme}://{parts.hostname}{shown}"] += 1
     return counts.most_common(limit)
 
 

@@ -166,11 +166,12 @@ def test_document_sites_are_the_origins_of_absolute_links_most_documents_first()
         "/docs/guide/01-introduction.md",
         "docs/notes.md",
         "https://broken.example.org:port/docs",
+        "https://book.example.org:443/docs/faq",
     ]:
         SourceDocument.objects.create(title=reference, reference=reference, text="Some text.")
     assert document_sites() == [
-        ("https://book.example.org", 3),
+        ("https://book.example.org", 4),
         ("http://localhost:3000", 1),
         ("https://mirror.example.net:8443", 1),
     ]
-    assert document_sites(limit=1) == [("https://book.example.org", 3)]
+    assert document_sites(limit=1) == [("https://book.example.org", 4)]
