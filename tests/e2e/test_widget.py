@@ -72,7 +72,7 @@ def page(server):
 
 @pytest.fixture
 def llm_page(knowledge, llm_app, model):
-    """A browser for a book answered by the (fake) language model: the chat corpus, and the API key."""
+    """A browser for the chat corpus answered by the (fake) language model, whose server wants API_KEY."""
     with _chromium() as page:
         yield page
 
