@@ -661,3 +661,37 @@ def test_on_a_phone_the_panel_takes_the_screen(page, server):
     shot(page, "phone")
     page.click(".cbw-close")
     assert page.locator(".cbw-launcher").is_visible()
+
+
+def test_stop_ends_a_streaming_answer_and_the_model_request_with_it(llm_page, llm_app, model):
+    model.reply = "Tower Bridge opened in 1894 [1]. " + " ".join(["More about its bascules."] * 40)
+    model.token_delay = 0.1
+    _look_page(llm_page, llm_app, script=f'data-api-key="{API_KEY}"')
+    llm_page.click(".cbw-launcher")
+    llm_page.fill(".cbw-input", "When did Tower Bridge open?")
+    llm_page.keyboard.press("Enter")
+    bubble = llm_page.locator(".cbw-assistant")
+    llm_page.wait_for_function(
+        "el => el.dataset.state === 'streaming' && el.querySelector('.cbw-answer').textContent.includes('1894')",
+        arg=bubble.element_handle(),
+    )
+    assert llm_page.locator(".cbw-send").is_hidden()
+    llm_page.click(".cbw-stop")
+    llm_page.wait_for_function("el => el.dataset.state === 'stopped'", arg=bubble.element_handle())
+    assert bubble.locator(".cbw-state").inner_text().lower() == "stopped"
+    kept = bubble.locator(".cbw-answer").inner_text()
+    assert "1894" in kept and kept.count("bascules") < 40  # what had arrived stays; the rest never came
+    assert bubble.locator(".cbw-feedback").count() == 0
+    assert llm_page.locator(".cbw-stop").is_hidden() and llm_page.locator(".cbw-send").is_enabled()
+    # The server cancelled the model's request: the fake model saw its stream closed, not finished.
+    deadline = time.monotonic() + 10
+    while model.streams_aborted == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (model.streams_aborted, model.streams_finished) == (1, 0)
+    shot(llm_page, "stopped")
+
+    # The next question is answered as usual (the stopped one was not kept: a follow-up could not lean on it).
+    model.token_delay = 0.0
+    model.reply = "It opened in 1894 [1]."
+    answered = ask(llm_page, "When did Tower Bridge open to traffic?")
+    assert answered.get_attribute("data-state") == "answered"

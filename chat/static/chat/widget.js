@@ -18,7 +18,7 @@
   var PAGE_CONTEXT = !(script && script.dataset.pageContext === "off");
   var STORAGE = "chatbot.session:" + (API || location.origin);
 
-  var state = { sessionId: localStorage.getItem(STORAGE), selected: "", busy: false, lastMessage: null };
+  var state = { sessionId: localStorage.getItem(STORAGE), selected: "", busy: false, lastMessage: null, asking: null };
 
   function scriptOrigin() {
     try {
@@ -70,8 +70,11 @@
   var form = el("form", { class: "cbw-form" });
   var input = el("textarea", { class: "cbw-input", rows: "2", "aria-label": "Your question", placeholder: "Ask a question… (Enter to send)" });
   var send = el("button", { type: "submit", class: "cbw-send" }, "Send");
+  // While an answer is on its way: stop it (the server then cancels the model's request and keeps nothing).
+  var stop = el("button", { type: "button", class: "cbw-stop", hidden: "" }, "Stop");
   form.appendChild(input);
   form.appendChild(send);
+  form.appendChild(stop);
   [header, log, chip, form, announcer].forEach(function (node) { panel.appendChild(node); });
   var askSelection = el("button", { type: "button", class: "cbw-ask-selection", hidden: "" }, "Ask about this");
 
@@ -298,6 +301,7 @@
       if (PAGE_CONTEXT) body.page = { url: location.href, title: document.title };
       return fetch(API + "/api/chat/sessions/" + encodeURIComponent(sessionId) + "/messages/", {
         method: "POST", headers: headers({ Accept: "text/event-stream" }), body: JSON.stringify(body),
+        signal: state.asking && state.asking.signal,
       });
     }).then(function (response) {
       if (response.status === 404 && !retried) {
@@ -358,7 +362,7 @@
     return item;
   }
 
-  var STATES = ["is-thinking", "is-streaming", "is-answered", "is-no-answer", "is-selection-only", "is-rate-limited", "is-waiting", "is-error"];
+  var STATES = ["is-thinking", "is-streaming", "is-answered", "is-no-answer", "is-selection-only", "is-rate-limited", "is-waiting", "is-error", "is-stopped"];
   var LABELS = {
     thinking: "Thinking…",
     streaming: "Answering…",
@@ -368,6 +372,7 @@
     "rate-limited": "Too many questions at once",
     waiting: "Many readers at once",
     error: "The assistant is unavailable",
+    stopped: "Stopped",
   };
 
   function setState(bubble, name) {
@@ -608,6 +613,7 @@
     bubble.querySelector(".cbw-answer").textContent = note;
     announcer.textContent = LABELS.waiting + ". " + note;
     return new Promise(function (resolve) { setTimeout(resolve, seconds * 1000); }).then(function () {
+      if (state.asking && state.asking.signal.aborted) throw { name: "AbortError" };
       setState(bubble, "thinking");
       bubble.querySelector(".cbw-answer").textContent = "";
       return ask(message, selected, bubble, false).catch(function (next) {
@@ -638,7 +644,10 @@
   function submit(message, selected, isRetry) {
     if (state.busy || !message) return;
     state.busy = true;
+    state.asking = window.AbortController ? new AbortController() : null;
     send.disabled = true;
+    send.hidden = !!state.asking;
+    stop.hidden = !state.asking;
     if (!isRetry) addUser(message, selected);
     var bubble = addAssistant();
     ask(message, selected, bubble, false)
@@ -646,13 +655,31 @@
         if (error && error.code === "server_busy") return askAgainLater(bubble, error, message, selected, 0);
         throw error;
       })
-      .catch(function (error) { fail(bubble, error, message, selected); })
-      .then(function () { state.busy = false; send.disabled = false; });
+      .catch(function (error) {
+        if (error && error.name === "AbortError") stopped(bubble);
+        else fail(bubble, error, message, selected);
+      })
+      .then(function () {
+        var focused = document.activeElement === stop;
+        state.busy = false;
+        state.asking = null;
+        send.disabled = send.hidden = false;
+        stop.hidden = true;
+        if (focused) input.focus();
+      });
+  }
+
+  // Stopped by the reader: what had arrived stays, marked as stopped; the server kept nothing of it.
+  function stopped(bubble) {
+    setState(bubble, "stopped");
+    if (!bubble.querySelector(".cbw-answer").textContent) bubble.querySelector(".cbw-answer").textContent = "…";
+    announcer.textContent = LABELS.stopped + ".";
   }
 
   // ---- events ----
   launcher.addEventListener("click", function () { panel.hidden ? openPanel() : closePanel(); });
   closeButton.addEventListener("click", closePanel);
+  stop.addEventListener("click", function () { if (state.asking) state.asking.abort(); });
   panel.addEventListener("keydown", function (event) { if (event.key === "Escape") closePanel(); });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
