@@ -301,6 +301,19 @@ def test_a_busy_server_is_waited_out_and_asked_again(page, server):
     assert page.locator(".cbw-retry").count() == 0  # nobody had to click
 
 
+def test_stop_ends_the_wait_for_a_busy_server_at_once(page, server):
+    with _one_request_held(page, body_seconds=30):
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".cbw-assistant[data-state='waiting']")
+        page.click(".cbw-stop")
+        # At once, not when the server's Retry-After (2 seconds) is up; and it does not ask again.
+        page.wait_for_selector(".cbw-assistant[data-state='stopped']", timeout=1_000)
+        page.wait_for_timeout(2_500)
+        assert page.evaluate("window.__states").count("waiting") == 1
+        assert page.locator(".cbw-assistant").first.get_attribute("data-state") == "stopped"
+        assert page.locator(".cbw-send").is_enabled()
+
+
 def test_a_server_busy_for_long_is_waited_out_three_times_then_left_to_the_reader(page, server):
     with _one_request_held(page, body_seconds=30):
         page.keyboard.press("Enter")

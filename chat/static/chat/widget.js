@@ -612,8 +612,14 @@
     var note = "Many readers are asking right now; asking again in " + seconds + " seconds.";
     bubble.querySelector(".cbw-answer").textContent = note;
     announcer.textContent = LABELS.waiting + ". " + note;
-    return new Promise(function (resolve) { setTimeout(resolve, seconds * 1000); }).then(function () {
-      if (state.asking && state.asking.signal.aborted) throw { name: "AbortError" };
+    return new Promise(function (resolve, reject) {
+      var timer = setTimeout(resolve, seconds * 1000);
+      // Stop ends the wait at once, not when the server's seconds are up.
+      if (state.asking) state.asking.signal.addEventListener("abort", function () {
+        clearTimeout(timer);
+        reject({ name: "AbortError" });
+      });
+    }).then(function () {
       setState(bubble, "thinking");
       bubble.querySelector(".cbw-answer").textContent = "";
       return ask(message, selected, bubble, false).catch(function (next) {
