@@ -559,14 +559,17 @@ def test_any_dark_page_the_readers_system_theme_and_fixed_choices(page, server):
 
 
 @contextlib.contextmanager
-def _book_site(markup: str, *, port: int) -> Iterator[str]:
-    """A book's own web server on 127.0.0.1 (another origin than the chat server's), serving one page."""
+def _book_site() -> Iterator[tuple[str, dict[str, str]]]:
+    """A book's own web server on 127.0.0.1 (another origin than the chat server's): its origin, and the pages it
+    serves by path (filled in by the caller)."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    pages: dict[str, str] = {}
+
     class Page(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
-            body = markup.encode()
+            body = pages[self.path].encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -576,10 +579,10 @@ def _book_site(markup: str, *, port: int) -> Iterator[str]:
         def log_message(self, *args) -> None:
             pass
 
-    site = ThreadingHTTPServer(("127.0.0.1", port), Page)
+    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
     threading.Thread(target=site.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{site.server_address[1]}"
+        yield f"http://127.0.0.1:{site.server_address[1]}", pages
     finally:
         site.shutdown()
         site.server_close()
@@ -588,20 +591,15 @@ def _book_site(markup: str, *, port: int) -> Iterator[str]:
 def test_one_script_tag_on_a_book_of_another_origin(page):
     """A book on its own site embeds the widget with nothing but its script tag: the widget talks to the server it
     came from (CORS lets the book's origin in) and adds its stylesheet, so it never shows unstyled."""
-    # The book's address is known before its server starts: the chat server's CORS allow-list names it.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    book = f"http://127.0.0.1:{port}"
-    app = AppServer(database=connection.settings_dict["NAME"], env={"CORS_ALLOWED_ORIGINS": book})
-    app.start()
-    tag = f'<script src="{app.url}/static/chat/widget.js" defer></script>'
-    markup = (  # the tag twice, as a site that adds it in its config and in a template would: one widget
-        f'<!doctype html><html><head><meta charset="utf-8"><title>A chapter</title>{tag}</head><body>'
-        f"<h1>A chapter</h1>{tag}</body></html>"
-    )
-    try:
-        with _book_site(markup, port=port):
+    with _book_site() as (book, pages):
+        app = AppServer(database=connection.settings_dict["NAME"], env={"CORS_ALLOWED_ORIGINS": book})
+        tag = f'<script src="{app.url}/static/chat/widget.js" defer></script>'
+        # The tag twice, as a site that adds it in its config and in a template would: one widget.
+        pages["/a-chapter"] = (
+            f'<!doctype html><html><head><meta charset="utf-8"><title>A chapter</title>{tag}</head><body>'
+            f"<h1>A chapter</h1>{tag}</body></html>"
+        )
+        with app.running():
             page.goto(f"{book}/a-chapter")
             page.wait_for_selector(".cbw-launcher")
             assert _colour(page, ".cbw-launcher", "position") == "fixed"
@@ -614,8 +612,6 @@ def test_one_script_tag_on_a_book_of_another_origin(page):
             assert bubble.get_attribute("data-state") == "answered"
             cite = bubble.locator("a.cbw-cite").first.get_attribute("href")
             assert "/docs/guide/02-getting-started.md#add-a-document" in cite
-    finally:
-        app.stop()
 
 
 def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_app, model):

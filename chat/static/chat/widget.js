@@ -301,7 +301,7 @@
       if (PAGE_CONTEXT) body.page = { url: location.href, title: document.title };
       return fetch(API + "/api/chat/sessions/" + encodeURIComponent(sessionId) + "/messages/", {
         method: "POST", headers: headers({ Accept: "text/event-stream" }), body: JSON.stringify(body),
-        signal: state.asking && state.asking.signal,
+        signal: state.asking.signal,
       });
     }).then(function (response) {
       if (response.status === 404 && !retried) {
@@ -322,13 +322,12 @@
             if (!finished) throw { status: 0, code: "stream_interrupted" };
             return;
           }
+          var before = streamed;
           buffer = parseEvents(buffer + decoder.decode(chunk.value, { stream: true }), function (name, data) {
             if (name === "sources") {
               (data.sources || []).forEach(function (source) { bySource[source.index] = source; });
             } else if (name === "token") {
               streamed += data.text;
-              answerText.textContent = "";
-              appendAnswer(answerText, streamed, bySource);
             } else if (name === "done") {
               finished = true;
               finish(bubble, data);
@@ -337,6 +336,11 @@
               throw { status: 503, code: data.error.code };
             }
           });
+          // Once per read, however many tokens it brought ("done" has rendered the whole reply).
+          if (!finished && streamed !== before) {
+            answerText.textContent = "";
+            appendAnswer(answerText, streamed, bySource);
+          }
           return pump();
         });
       }
@@ -382,10 +386,8 @@
     bubble.querySelector(".cbw-state").textContent = LABELS[name];
   }
 
-  // The server builds each link with the book's site rules (route and section anchor); only http(s) and
-  // relative links ever become an href.
-  function sourceHref(source) { return safeHref(source.url); }
-
+  // Only http(s) and relative links ever become an href (a source's url is built by the server with the book's
+  // site rules: its route and section anchor).
   function safeHref(url) {
     if (!url) return null;
     try {
@@ -502,7 +504,7 @@
   // may hold one level of parentheses, as Wikipedia's do).
   var LIST_ITEM = /^(\s*)([-*+•]|\d{1,3}[.)])\s+(.*)$/;
   var HEADING = /^#{1,6}\s+(.*?)(?:\s+#+)?\s*$/;
-  var INLINE = /(`+)(.+?)\1|\*\*(\S(?:.*?\S)?)\*\*|\*(\S(?:[^*]*?\S)?)\*|\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/g;
+  var INLINE = /(`+)(.+?)\1|\*\*(\S(?:.*?\S)?)\*\*|\*(\S(?:[^*]*?\S)?)\*|\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/;
 
   function appendProse(answer, text, bySource) {
     var list = null, paragraph = null;
@@ -537,7 +539,7 @@
   }
 
   function appendInline(parent, text, bySource) {
-    var pattern = new RegExp(INLINE.source, "g"); // its own lastIndex: bold and emphasis recurse
+    var pattern = new RegExp(INLINE, "g"); // its own lastIndex: bold and emphasis recurse
     var last = 0, match;
     while ((match = pattern.exec(text))) {
       appendCited(parent, text.slice(last, match.index), bySource);
@@ -564,7 +566,7 @@
       var match = /^\[(\d+)\]$/.exec(part);
       var source = match && bySource[Number(match[1])];
       if (source) {
-        var href = sourceHref(source);
+        var href = safeHref(source.url);
         var cite = el(href ? "a" : "span", { class: "cbw-cite", title: source.title + ": " + source.snippet }, part);
         if (href) cite.setAttribute("href", href);
         cite.setAttribute("aria-label", "Source " + match[1] + ": " + source.title);
@@ -587,7 +589,7 @@
       var list = el("ol", { class: "cbw-sources", "aria-label": "Sources" });
       reply.sources.forEach(function (s) {
         var item = el("li", { value: String(s.index) });
-        var href = sourceHref(s);
+        var href = safeHref(s.url);
         var link = el(href ? "a" : "span", { class: "cbw-source-title" }, s.title + (s.section ? " — " + s.section.split(" > ").pop() : ""));
         if (href) link.setAttribute("href", href);
         item.appendChild(link);
@@ -615,7 +617,7 @@
     return new Promise(function (resolve, reject) {
       var timer = setTimeout(resolve, seconds * 1000);
       // Stop ends the wait at once, not when the server's seconds are up.
-      if (state.asking) state.asking.signal.addEventListener("abort", function () {
+      state.asking.signal.addEventListener("abort", function () {
         clearTimeout(timer);
         reject({ name: "AbortError" });
       });
@@ -650,10 +652,9 @@
   function submit(message, selected, isRetry) {
     if (state.busy || !message) return;
     state.busy = true;
-    state.asking = window.AbortController ? new AbortController() : null;
-    send.disabled = true;
-    send.hidden = !!state.asking;
-    stop.hidden = !state.asking;
+    state.asking = new AbortController();
+    send.disabled = send.hidden = true;
+    stop.hidden = false;
     if (!isRetry) addUser(message, selected);
     var bubble = addAssistant();
     ask(message, selected, bubble, false)
