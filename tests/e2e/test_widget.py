@@ -56,6 +56,7 @@ def _chromium() -> Iterator:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
         context = browser.new_context(viewport={"width": 1200, "height": 800})
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
         context.add_init_script(STATE_RECORDER)
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -128,10 +129,13 @@ def test_quoted_code_is_shown_as_a_code_block(page):
     command = "15 3 * * * cd /srv/chatbot && .venv/bin/python manage.py purge_feedback --older-than 90d"
     assert code.inner_text() == command
     # The block's title (```text title="crontab"), above it as the book's site shows it; as text, never HTML.
-    assert bubble.locator(".cbw-answer .cbw-code-title + pre.cbw-code").count() == 1
-    assert bubble.locator(".cbw-code-title").inner_text() == "crontab"
+    assert bubble.locator(".cbw-code-block > .cbw-code-bar + pre.cbw-code").count() == 1
+    assert bubble.locator(".cbw-code-bar .cbw-code-title").inner_text() == "crontab"
     answer = bubble.locator(".cbw-answer").inner_text()
     assert "```" not in answer and "title=" not in answer
+    bubble.locator(".cbw-copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == command
+    assert bubble.locator(".cbw-copy").inner_text() == "Copied"
     assert answer.startswith("“Delete old rows with a cron line such as:”")
     assert "09-the-content-loop.md#" in bubble.locator("a.cbw-cite").first.get_attribute("href")
     # The block scrolls sideways inside the panel instead of widening it.
@@ -655,6 +659,75 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
     )
     assert "**" not in answer.inner_text() and "##" not in answer.inner_text()
     shot(llm_page, "markdown")
+
+
+CODE_REPLY = (
+    "Install it with this script [1]:\n\n"
+    '```bash title="install.sh"\npip install tower-bridge\n'
+    + "".join(f"echo step {n}\n" for n in range(1, 21))
+    + "```\n\nThen:\n\n1. Check it\n   ~~~\n   bridge --status\n   ~~~\n\n"
+    + "And if a raise stops half-way:\n```python\nbridge.lower()"
+)
+
+
+def test_code_blocks_show_as_code_while_they_stream_and_copy_whole(llm_page, llm_app, model):
+    model.reply = CODE_REPLY
+    model.token_delay = 0.04
+    _look_page(llm_page, llm_app, script=f'data-api-key="{API_KEY}"')
+    llm_page.click(".cbw-launcher")
+    llm_page.fill(".cbw-input", "How do I install the bridge?")
+    llm_page.keyboard.press("Enter")
+    bubble = llm_page.locator(".cbw-assistant")
+    # Mid-block, before its closing fence has come: code already, without the fence and without Copy yet.
+    llm_page.wait_for_function(
+        "el => el.dataset.state === 'streaming' && (el.querySelector('pre.cbw-code') || {}).textContent"
+        "?.includes('echo step 3')",
+        arg=bubble.element_handle(),
+    )
+    streaming = bubble.evaluate(
+        """el => ({ state: el.dataset.state, text: el.querySelector('.cbw-answer').textContent,
+                    title: el.querySelector('.cbw-code-title').textContent,
+                    copy: el.querySelectorAll('.cbw-copy').length })"""
+    )
+    assert streaming["state"] == "streaming" and "echo step 20" not in streaming["text"]
+    assert "```" not in streaming["text"] and "title=" not in streaming["text"]
+    assert (streaming["title"], streaming["copy"]) == ("install.sh", 0)
+
+    llm_page.wait_for_function("el => el.dataset.state === 'answered'", arg=bubble.element_handle())
+    blocks = bubble.locator(".cbw-code-block")
+    assert blocks.locator(".cbw-code-title").all_inner_texts() == ["install.sh", "", ""]
+    script = "pip install tower-bridge\n" + "".join(f"echo step {n}\n" for n in range(1, 20)) + "echo step 20"
+    # A tilde fence indented under a list item loses the item's indentation; a fence never closed runs to the end.
+    assert [code.strip() for code in blocks.locator("pre.cbw-code > code").all_text_contents()] == [
+        script,
+        "bridge --status",
+        "bridge.lower()",
+    ]
+    answer = bubble.locator(".cbw-answer").inner_text()
+    assert "```" not in answer and "~~~" not in answer
+    # Read out a block at a time, without the buttons' labels.
+    spoken = llm_page.locator(".cbw-sr-only[aria-live]").text_content()
+    assert spoken.startswith("Install it with this script [1]:\ninstall.sh\npip install tower-bridge\necho step 1\n")
+    assert "Then:\nCheck it\nbridge --status\n" in spoken and "Copy" not in spoken
+
+    blocks.nth(0).locator(".cbw-copy").click()
+    assert llm_page.evaluate("navigator.clipboard.readText()") == script
+    assert blocks.nth(0).locator(".cbw-copy").inner_text() == "Copied"
+    assert llm_page.locator(".cbw-sr-only[aria-live]").text_content() == "Code copied to the clipboard."
+    llm_page.wait_for_function(
+        "el => el.textContent === 'Copy'", arg=blocks.nth(0).locator(".cbw-copy").element_handle()
+    )
+    shot(llm_page, "code-copy")
+
+    # A book served over plain http (not localhost) has no Clipboard API: the copy goes through a selection.
+    llm_page.evaluate(
+        "window.__clipboard = navigator.clipboard;"
+        "Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true })"
+    )
+    blocks.nth(1).locator(".cbw-copy").click()
+    assert llm_page.evaluate("window.__clipboard.readText()") == "bridge --status"
+    assert blocks.nth(1).locator(".cbw-copy").inner_text() == "Copied"
+    assert llm_page.evaluate("document.activeElement.className") == "cbw-copy"
 
 
 def test_on_a_phone_the_panel_takes_the_screen(page, server):

@@ -339,7 +339,7 @@
           // Once per read, however many tokens it brought ("done" has rendered the whole reply).
           if (!finished && streamed !== before) {
             answerText.textContent = "";
-            appendAnswer(answerText, streamed, bySource);
+            appendAnswer(answerText, streamed, bySource, true);
           }
           return pump();
         });
@@ -477,25 +477,96 @@
     return bar;
   }
 
-  // A fenced code block (a Markdown fence of three or more backticks, closed by the same fence on a line of its own),
-  // its info string (language, then title="file name" as Docusaurus and MkDocs write it) after the opening fence.
-  var CODE_BLOCK = /(^|\n)(`{3,})([^\n`]*)\n([\s\S]*?)\n\2[ \t]*(?=\n|$)/g;
+  // Fenced code blocks as CommonMark reads them: a fence of three or more backticks or tildes (indented or not),
+  // its info string (language, then title="file name" as Docusaurus and MkDocs write it), closed by a fence of the
+  // same character at least as long; a fence never closed runs to the end of the answer.
+  var FENCE_OPEN = /(^|\n)([ \t]*)(`{3,}|~{3,})([^\n`]*)(\n|$)/g;
   var CODE_TITLE = /(?:^|\s)title=(?:"([^"]*)"|'([^']*)')/;
 
   // The answer's text with its code blocks as <pre><code> and its [n] as links to the sources; all as text nodes.
-  function appendAnswer(answer, text, bySource) {
+  // While it streams, a block whose closing fence has not arrived yet is shown as code, without its Copy button.
+  function appendAnswer(answer, text, bySource, streaming) {
     var last = 0, match;
-    CODE_BLOCK.lastIndex = 0;
-    while ((match = CODE_BLOCK.exec(text))) {
-      appendProse(answer, trimLines(text.slice(last, match.index)), bySource);
-      var title = CODE_TITLE.exec(match[3]);
-      if (title) answer.appendChild(el("div", { class: "cbw-code-title" }, title[1] || title[2]));
-      var pre = el("pre", { class: "cbw-code" });
-      pre.appendChild(el("code", {}, match[4]));
-      answer.appendChild(pre);
-      last = CODE_BLOCK.lastIndex;
+    FENCE_OPEN.lastIndex = 0;
+    while ((match = FENCE_OPEN.exec(text))) {
+      var start = match.index + match[1].length, body = FENCE_OPEN.lastIndex, end = null;
+      if (match[5]) {
+        var close = new RegExp("\\n[ \\t]*" + match[3] + "[" + match[3][0] + "]*[ \\t]*(?=\\n|$)", "g");
+        close.lastIndex = body - 1; // the newline before an empty block's closing fence is the opener's own
+        end = close.exec(text);
+      }
+      appendProse(answer, trimLines(text.slice(last, start)), bySource);
+      var code = text.slice(body, end ? Math.max(end.index, body) : text.length);
+      appendCode(answer, dedent(code, match[2].length), match[4], !(streaming && !end));
+      if (!end) return;
+      last = FENCE_OPEN.lastIndex = end.index + end[0].length;
     }
     appendProse(answer, last ? trimLines(text.slice(last)) : text, bySource);
+  }
+
+  // Code inside an indented fence (a list item's) loses as much indentation as its fence has.
+  function dedent(code, width) {
+    if (!width) return code;
+    var indent = new RegExp("^[ \\t]{0," + width + "}", "gm");
+    return code.replace(indent, "");
+  }
+
+  // A code block under a bar with its title (a file name, when the book gives one) and, once complete, Copy.
+  function appendCode(answer, code, info, complete) {
+    var block = answer.appendChild(el("div", { class: "cbw-code-block" }));
+    var bar = block.appendChild(el("div", { class: "cbw-code-bar" }));
+    var title = CODE_TITLE.exec(info);
+    bar.appendChild(el("span", { class: "cbw-code-title" }, title ? title[1] || title[2] : ""));
+    if (complete) bar.appendChild(copyButton(code));
+    block.appendChild(el("pre", { class: "cbw-code" })).appendChild(el("code", {}, code));
+  }
+
+  function copyButton(code) {
+    var button = el("button", { type: "button", class: "cbw-copy", "aria-label": "Copy code" }, "Copy");
+    var timer = null;
+    button.addEventListener("click", function () {
+      copyText(code, button).then(function () {
+        button.textContent = "Copied";
+        announcer.textContent = "Code copied to the clipboard.";
+      }, function () {
+        // No clipboard at all: select the code, so the reader's own Ctrl+C copies it.
+        var range = document.createRange();
+        range.selectNodeContents(button.parentNode.nextSibling);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        button.textContent = "Selected";
+        announcer.textContent = "The code is selected: press Ctrl+C to copy it.";
+      });
+      clearTimeout(timer);
+      timer = setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    });
+    return button;
+  }
+
+  // The Clipboard API exists only in secure contexts (https, localhost); a book served over plain http copies
+  // through a selected, hidden text area instead, and focus goes back to the button.
+  function copyText(text, button) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    var area = el("textarea", { class: "cbw-sr-only", readonly: "", "aria-hidden": "true" });
+    area.value = text;
+    panel.appendChild(area);
+    area.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (error) { copied = false; }
+    area.remove();
+    button.focus();
+    return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  // What an answer says, for the screen-reader announcement: a line per paragraph, list item, code title and
+  // code block (textContent alone runs them together), without the Copy buttons' labels.
+  function spokenText(answer) {
+    var copy = answer.cloneNode(true);
+    Array.prototype.forEach.call(copy.querySelectorAll(".cbw-copy"), function (button) { button.remove(); });
+    Array.prototype.forEach.call(copy.querySelectorAll("p, li, pre, .cbw-code-title"), function (block) {
+      block.appendChild(document.createTextNode("\n"));
+    });
+    return copy.textContent.replace(/\n{2,}/g, "\n").trim();
   }
 
   // The Markdown a language model writes, as elements and text nodes (never HTML): paragraphs, headings (as a
@@ -584,7 +655,7 @@
     (reply.sources || []).forEach(function (s) { bySource[s.index] = s; });
     var answer = bubble.querySelector(".cbw-answer");
     answer.textContent = "";
-    appendAnswer(answer, String(reply.answer || ""), bySource);
+    appendAnswer(answer, String(reply.answer || ""), bySource, false);
     if (reply.sources && reply.sources.length) {
       var list = el("ol", { class: "cbw-sources", "aria-label": "Sources" });
       reply.sources.forEach(function (s) {
@@ -600,7 +671,7 @@
     }
     if (reply.answer_id) bubble.appendChild(feedbackBar(reply.answer_id));
     // A restored conversation is not read out again; a new answer is.
-    if (!restored) announcer.textContent = (LABELS[status] ? LABELS[status] + ". " : "") + answer.textContent;
+    if (!restored) announcer.textContent = (LABELS[status] ? LABELS[status] + ". " : "") + spokenText(answer);
     log.scrollTop = log.scrollHeight;
   }
 
