@@ -592,6 +592,71 @@ def _book_site() -> Iterator[tuple[str, dict[str, str]]]:
         site.server_close()
 
 
+# Element styles real books carry: Tailwind's preflight (Nextra and many other sites) and a classic theme's own.
+HOST_ELEMENT_STYLES = """
+*, ::before, ::after { box-sizing: content-box; border-width: 0; border-style: solid; border-color: #e5e7eb; }
+html { font-size: 20px; } body { font-family: Georgia, serif; line-height: 2; color: #333; text-align: justify; }
+h1, h2, h3 { font-size: inherit; font-weight: inherit; } a { color: red; text-decoration: inherit; }
+ol, ul { list-style: none; margin: 0; padding: 0; } li { margin-bottom: 1em; }
+button { text-transform: uppercase; letter-spacing: .1em; box-shadow: 0 0 0 2px red; min-width: 120px; height: 48px; }
+p { margin: 0 0 2em; font-size: 1.2rem; text-indent: 2em; } blockquote { margin: 2em; font-size: 2em; }
+pre { padding: 2em; background: yellow; white-space: pre-wrap; }
+code { background: yellow; color: black; padding: .5em; border: 2px solid orange; font-family: monospace; }
+textarea, input { font-size: 24px; background: pink; border: 3px solid green; padding: 1em; }
+header { background: #222; height: 100px; } section { padding: 3em; max-width: 50%; } div { padding: 5px; }
+span { font-weight: 900; } strong { font-weight: 400; } svg { display: block; width: 100%; height: auto; }
+"""
+
+# Every element of the widget (an icon's inside aside): its box and the styles a page could reach, in document order.
+WIDGET_LOOK = """() => {
+  const props = ['display', 'font-family', 'font-size', 'font-weight', 'font-style', 'line-height', 'color',
+    'background-color', 'text-transform', 'letter-spacing', 'text-indent', 'text-align', 'text-decoration-line',
+    'list-style-type', 'white-space', 'box-shadow', 'box-sizing', 'margin', 'padding', 'border-width', 'border-style'];
+  const nodes = [document.querySelector('.cbw-launcher'), document.querySelector('.cbw-panel'),
+                 ...document.querySelectorAll('.cbw-panel :not(svg *)')];
+  return nodes.map((node) => {
+    const style = getComputedStyle(node), box = node.getBoundingClientRect();
+    return [node.tagName + '.' + node.getAttribute('class'), [box.x, box.y, box.width, box.height].map(Math.round),
+            props.map((prop) => prop + ': ' + style.getPropertyValue(prop))];
+  });
+}"""
+
+
+def _widget_look(page, server, css: str) -> list:
+    """The widget's look on a page with ``css``, after an answer with a code block and its sources, with the
+    "Not helpful" comment box and a selected passage's chip open."""
+    _look_page(page, server, css=css)
+    bubble = ask(page, "How do I delete old questions?")
+    assert bubble.locator(".cbw-code-block").count() == 1
+    bubble.locator('.cbw-vote[data-rating="down"]').click()
+    page.wait_for_selector(".cbw-comment:not([hidden])")
+    page.evaluate(
+        """() => { const range = document.createRange();
+                   range.selectNodeContents(document.querySelector('main p'));
+                   getSelection().removeAllRanges(); getSelection().addRange(range);
+                   document.dispatchEvent(new MouseEvent('mouseup', {bubbles: true})); }"""
+    )
+    page.click(".cbw-ask-selection")
+    page.wait_for_selector(".cbw-selection:not([hidden])")
+    page.evaluate("document.querySelector('.cbw-log').scrollTop = 0")
+    return page.evaluate(WIDGET_LOOK)
+
+
+def test_the_books_own_element_styles_do_not_reach_the_widget(page, server):
+    plain = _widget_look(page, server, css="")
+    page.evaluate("localStorage.clear()")
+    hostile = _widget_look(page, server, css=HOST_ELEMENT_STYLES)
+    shot(page, "host-styles")
+    assert len(hostile) == len(plain) > 40
+    for expected, seen in zip(plain, hostile, strict=True):
+        assert seen == expected, f"{expected[0]} differs on a page with its own element styles"
+    # What the reset must not take away: list numbers, bold, the title's weight and link underlines.
+    look = {element[0]: element[2] for element in plain}
+    assert "list-style-type: decimal" in look["OL.cbw-sources"]
+    assert "font-weight: 700" in look["H2.cbw-title"]
+    assert "text-decoration-line: underline" in look["A.cbw-source-title"]
+
+
 def test_one_script_tag_on_a_book_of_another_origin(page):
     """A book on its own site embeds the widget with nothing but its script tag: the widget talks to the server it
     came from (CORS lets the book's origin in) and adds its stylesheet, so it never shows unstyled."""
