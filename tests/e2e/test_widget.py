@@ -806,6 +806,23 @@ def test_on_a_phone_the_panel_takes_the_screen(page, server):
     assert bubble.get_attribute("data-state") == "answered"
     assert page.locator(".cbw-input").is_visible() and page.locator(".cbw-send").is_visible()
     shot(page, "phone")
+    # Covering the page, the panel is a modal dialog: Tab and Shift+Tab cycle inside it.
+    assert page.get_attribute("#cbw-panel", "aria-modal") == "true"
+    inside = "() => document.getElementById('cbw-panel').contains(document.activeElement)"
+    page.focus(".cbw-input")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        assert page.evaluate(inside)
+    page.focus(".cbw-reset")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.className") == "cbw-send"
+    # Beside the page on a wider screen it is not: Tab leaves it.
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.wait_for_function("() => !document.getElementById('cbw-panel').hasAttribute('aria-modal')")
+    page.focus(".cbw-send")
+    page.keyboard.press("Tab")
+    assert not page.evaluate(inside)
+    page.set_viewport_size({"width": 375, "height": 667})
     page.click(".cbw-close")
     assert page.locator(".cbw-launcher").is_visible()
 

@@ -209,7 +209,31 @@
   function openPanel() {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
+    syncModal();
     input.focus();
+  }
+
+  // On a phone the panel covers the page, so it is a modal dialog there: screen readers leave the page out and
+  // Tab cycles inside the panel. Beside a page on a wider screen, it is not.
+  var PHONE = window.matchMedia ? matchMedia("(max-width: 520px)") : null;
+  function syncModal() {
+    if (PHONE && PHONE.matches) panel.setAttribute("aria-modal", "true");
+    else panel.removeAttribute("aria-modal");
+  }
+  if (PHONE && PHONE.addEventListener) PHONE.addEventListener("change", syncModal);
+
+  function trapTab(event) {
+    if (event.key !== "Tab" || !panel.hasAttribute("aria-modal")) return;
+    var focusable = Array.prototype.filter.call(
+      panel.querySelectorAll("button, textarea, input, a[href]"),
+      function (node) { return !node.disabled && node.getClientRects().length > 0; }
+    );
+    if (!focusable.length) return;
+    var first = focusable[0], last = focusable[focusable.length - 1];
+    if (event.shiftKey ? document.activeElement === first : document.activeElement === last) {
+      event.preventDefault();
+      (event.shiftKey ? last : first).focus();
+    }
   }
 
   function closePanel() {
@@ -758,7 +782,7 @@
   launcher.addEventListener("click", function () { panel.hidden ? openPanel() : closePanel(); });
   closeButton.addEventListener("click", closePanel);
   stop.addEventListener("click", function () { if (state.asking) state.asking.abort(); });
-  panel.addEventListener("keydown", function (event) { if (event.key === "Escape") closePanel(); });
+  panel.addEventListener("keydown", function (event) { if (event.key === "Escape") closePanel(); else trapTab(event); });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
   });
