@@ -143,30 +143,33 @@ def test_quoted_code_is_shown_as_a_code_block(page):
     shot(page, "code")
 
 
+# Selects `text` inside `root`, then (with a mouse) releases the button as a mouse selection ends. A selection by
+# touch (long press and handles) or by keyboard ends with no mouseup.
+SELECT_TEXT = """([root, text, mouse]) => {
+  const walker = document.createTreeWalker(document.querySelector(root), NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const at = node.textContent.indexOf(text);
+    if (at >= 0) {
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + text.length);
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      const rect = range.getBoundingClientRect();
+      const at = {bubbles: true, clientX: rect.left, clientY: rect.top};
+      if (mouse) document.dispatchEvent(new MouseEvent('mouseup', at));
+      return;
+    }
+  }
+  throw new Error('text not found');
+}"""
+
+
 def test_ask_about_a_selected_passage(page):
     page.goto(page.url.split("/docs/")[0] + "/docs/guide/01-introduction.md")
     sentence = "Citations that point at a passage the generator was not given are removed"
-    page.evaluate(
-        """(text) => {
-          const walker = document.createTreeWalker(document.getElementById('book-content'), NodeFilter.SHOW_TEXT);
-          let node;
-          while ((node = walker.nextNode())) {
-            const at = node.textContent.indexOf(text);
-            if (at >= 0) {
-              const range = document.createRange();
-              range.setStart(node, at);
-              range.setEnd(node, at + text.length);
-              getSelection().removeAllRanges();
-              getSelection().addRange(range);
-              const rect = range.getBoundingClientRect();
-              document.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, clientX: rect.left, clientY: rect.top}));
-              return;
-            }
-          }
-          throw new Error('sentence not found');
-        }""",
-        sentence,
-    )
+    page.evaluate(SELECT_TEXT, ["#book-content", sentence, True])
     page.click(".cbw-ask-selection")
     assert sentence in page.locator(".cbw-selection-text").inner_text()
     shot(page, "selection")
@@ -175,6 +178,23 @@ def test_ask_about_a_selected_passage(page):
     assert sentence in bubble.locator(".cbw-answer").inner_text()
     assert "Introduction" in bubble.locator(".cbw-sources").inner_text()
     assert sentence in page.locator(".cbw-user .cbw-quote").last.inner_text()
+
+
+def test_a_passage_selected_by_touch_or_keyboard_is_offered_once_it_settles(page):
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto(page.url.split("/docs/")[0] + "/docs/guide/01-introduction.md")
+    sentence = "Citations that point at a passage the generator was not given are removed"
+    page.evaluate(SELECT_TEXT, ["#book-content", sentence, False])
+    assert page.locator(".cbw-ask-selection").is_hidden()  # not while the handles may still move
+    page.wait_for_selector(".cbw-ask-selection", state="visible", timeout=2000)
+    page.click(".cbw-ask-selection")
+    assert sentence in page.locator(".cbw-selection-text").inner_text()
+    # Taken: not offered again for the same selection, nor for text selected inside the panel.
+    page.wait_for_timeout(800)
+    assert page.locator(".cbw-ask-selection").is_hidden()
+    page.evaluate(SELECT_TEXT, [".cbw-selection-text", "Citations that point", False])
+    page.wait_for_timeout(800)
+    assert page.locator(".cbw-ask-selection").is_hidden()
 
 
 def test_question_outside_the_book_shows_not_covered(page):

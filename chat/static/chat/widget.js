@@ -811,19 +811,34 @@
   }
   chipClear.addEventListener("click", clearSelection);
 
-  document.addEventListener("mouseup", function (event) {
-    if (panel.contains(event.target) || event.target === askSelection) return;
+  // "Ask about this" under a passage the reader selected on the page (not in the panel). A mouse shows it at
+  // once; a selection made by touch (long press and handles) or by keyboard fires no mouseup, so it also shows
+  // once the selection has stayed the same for a moment.
+  function offerSelection() {
     var selection = window.getSelection();
-    var text = selection ? selection.toString().trim() : "";
-    if (!text || text.length < 3) { askSelection.hidden = true; return; }
+    var text = selection && selection.rangeCount ? selection.toString().trim() : "";
+    if (text !== taken) taken = "";
+    if (text.length < 3 || text === taken || panel.contains(selection.anchorNode)) { askSelection.hidden = true; return; }
     var rect = selection.getRangeAt(0).getBoundingClientRect();
     askSelection.style.top = window.scrollY + rect.bottom + 6 + "px";
     askSelection.style.left = window.scrollX + rect.left + "px";
     askSelection.dataset.text = text.slice(0, 20000);
     askSelection.hidden = false;
+  }
+  var SELECTION_SETTLES_MS = 400;
+  var settling = null;
+  var taken = ""; // the passage just asked about: not offered again while it stays selected
+  document.addEventListener("mouseup", function (event) {
+    if (event.target === askSelection) return;
+    clearTimeout(settling);
+    offerSelection();
+  });
+  document.addEventListener("selectionchange", function () {
+    clearTimeout(settling);
+    settling = setTimeout(offerSelection, SELECTION_SETTLES_MS);
   });
   askSelection.addEventListener("click", function () {
-    state.selected = askSelection.dataset.text || "";
+    state.selected = taken = askSelection.dataset.text || "";
     chipText.textContent = state.selected;
     chip.hidden = !state.selected;
     askSelection.hidden = true;
