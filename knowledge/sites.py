@@ -336,6 +336,67 @@ def _plugin_entry(entry: Any) -> tuple[str, Any]:
     return (str(entry), {}) if isinstance(entry, str) else ("", {})
 
 
+# A locale as mkdocs-static-i18n recognises one in a file suffix or a folder name, configured or not: "fr",
+# "pt-BR", "zh-Hant-TW" or "en_US".
+_LOCALE = re.compile(r"(^[a-z]{2}(-[A-Za-z]{4})?(-[A-Z]{2})?$)|(^[a-z]{2}_[A-Z]{2}$)")
+
+
+@dataclass(frozen=True)
+class MkDocsI18n:
+    """The mkdocs-static-i18n plugin: which language the site builds at its root, and how translations are kept
+    (``suffix``: ``setup.fr.md`` beside ``setup.md``; ``folder``: ``fr/setup.md`` beside ``en/setup.md``)."""
+
+    default: str
+    locales: tuple[str, ...] = ()
+    structure: str = "suffix"
+
+    def _locale(self, name: str) -> str | None:
+        return name if name in self.locales or _LOCALE.match(name) else None
+
+    def default_page(self, page: PurePosixPath) -> tuple[PurePosixPath | None, str]:
+        """Where the site's default language publishes ``page`` (a path in docs_dir, as the plugin reads it), or
+        (None, why) for a translation, which the site publishes under its language's own path."""
+        if self.structure == "folder":
+            locale = self._locale(page.parts[0]) if len(page.parts) > 1 else None
+            rest = PurePosixPath(*page.parts[1:]) if locale else page
+        else:
+            stem = PurePosixPath(page.stem)
+            locale = self._locale(stem.suffix[1:]) if stem.suffix else None
+            rest = page.with_name(stem.stem + page.suffix) if locale else page
+        if locale is None or locale == self.default:
+            return rest, ""
+        return None, f"the {locale} translation; the book is read in its site's default language, {self.default}"
+
+
+def _mkdocs_i18n(config: dict[str, Any]) -> MkDocsI18n | None:
+    """The mkdocs-static-i18n plugin's settings, when the config enables it and names a default language."""
+    plugins = config.get("plugins") or []
+    entries = plugins.items() if isinstance(plugins, dict) else [_plugin_entry(entry) for entry in plugins]
+    for name, options in entries:
+        if name != "i18n" or not isinstance(options, dict) or options.get("enabled") is False:
+            continue
+        languages = [language for language in options.get("languages") or [] if isinstance(language, dict)]
+        locales = tuple(str(language.get("locale")) for language in languages if language.get("locale"))
+        only = options.get("build_only_locale")
+        default = (
+            str(only)
+            if only
+            else next(
+                (
+                    str(language.get("locale"))
+                    for language in languages
+                    if language.get("default") is True and language.get("build", True) is not False
+                ),
+                None,
+            )
+        )
+        if default:
+            return MkDocsI18n(
+                default=default, locales=locales, structure=str(options.get("docs_structure") or "suffix")
+            )
+    return None
+
+
 def _post_date(value: Any) -> date | None:
     """A post's creation date from its front matter: ``date: 2024-01-31`` or ``date: {created: ...}``."""
     if isinstance(value, dict):
@@ -549,6 +610,7 @@ class SiteLayout:
     blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
     heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
+    i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
 
     @property
     def content_folders(self) -> tuple[str, ...]:
@@ -596,6 +658,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
             heading_ids=_mkdocs_heading_ids(config),
+            i18n=_mkdocs_i18n(config),
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 
@@ -657,6 +720,8 @@ def _mkdocs_published(path: PurePosixPath, *, layout: SiteLayout) -> tuple[PureP
     page = PurePosixPath(*path.parts[len(prefix) :])
     if _gitignore(layout.excluded).match_file(page.as_posix()):
         return None, "left out of the build by exclude_docs or draft_docs, or by MkDocs itself"
+    if layout.i18n is not None:
+        return layout.i18n.default_page(page)
     return page, ""
 
 

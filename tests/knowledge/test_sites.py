@@ -419,6 +419,62 @@ def test_mkdocs_links_follow_use_directory_urls(tmp_path, config, path, expected
     assert page_reference(style="mkdocs", path=PurePosixPath(path), front_matter={}, layout=layout) == (expected, "")
 
 
+I18N_SUFFIX = """site_name: S
+plugins:
+  - search
+  - i18n:
+      languages:
+        - {locale: en, default: true, name: English}
+        - {locale: fr, name: Français}
+"""
+I18N_FOLDER = I18N_SUFFIX.replace("  - i18n:\n", "  - i18n:\n      docs_structure: folder\n")
+TRANSLATION = "the {} translation; the book is read in its site's default language, en"
+
+
+# What mkdocs-static-i18n 1.3.1 builds at the site's root (checked against real builds): the default language's
+# pages, a locale suffix or folder taken off; a translation is published under its language's path instead.
+@pytest.mark.parametrize(
+    ("config", "path", "expected"),
+    [
+        (I18N_SUFFIX, "docs/index.md", "/"),
+        (I18N_SUFFIX, "docs/index.fr.md", TRANSLATION.format("fr")),
+        (I18N_SUFFIX, "docs/guide/setup.en.md", "/guide/setup/"),
+        (I18N_SUFFIX, "docs/guide/setup.fr.md", TRANSLATION.format("fr")),
+        (I18N_SUFFIX, "docs/guide/README.en.md", "/guide/"),
+        # A locale the config does not list yet is still one; a version number is not.
+        (I18N_SUFFIX, "docs/guide/setup.pt-BR.md", TRANSLATION.format("pt-BR")),
+        (I18N_SUFFIX, "docs/guide/v1.2.md", "/guide/v1.2/"),
+        (I18N_SUFFIX + "use_directory_urls: false\n", "docs/guide/setup.en.md", "/guide/setup.html"),
+        (I18N_FOLDER, "docs/en/index.md", "/"),
+        (I18N_FOLDER, "docs/en/guide/setup.md", "/guide/setup/"),
+        (I18N_FOLDER, "docs/fr/guide/setup.md", TRANSLATION.format("fr")),
+        (I18N_FOLDER, "docs/zh_TW/guide/setup.md", TRANSLATION.format("zh_TW")),
+        (I18N_FOLDER, "docs/shared.md", "/shared/"),
+        # Without the plugin, a suffix is part of the page's name.
+        ("site_name: S\n", "docs/guide/setup.fr.md", "/guide/setup.fr/"),
+    ],
+)
+def test_mkdocs_i18n_sites_are_read_in_their_default_language(tmp_path, config, path, expected):
+    (tmp_path / "mkdocs.yml").write_text(config)
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    link, why = page_reference(style="mkdocs", path=PurePosixPath(path), front_matter={}, layout=layout)
+    assert (link or why) == expected
+
+
+def test_mkdocs_i18n_default_language_is_the_one_the_site_builds_at_its_root(tmp_path):
+    only_french = I18N_SUFFIX.replace("  - i18n:\n", "  - i18n:\n      build_only_locale: fr\n")
+    (tmp_path / "mkdocs.yml").write_text(only_french)
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    assert layout.i18n.default == "fr"
+    assert (
+        page_reference(style="mkdocs", path=PurePosixPath("docs/setup.fr.md"), front_matter={}, layout=layout)[0]
+        == "/setup/"
+    )
+    # No language both default and built: MkDocs refuses the config, and the suffix stays part of the name.
+    (tmp_path / "mkdocs.yml").write_text(I18N_SUFFIX.replace("default: true", "default: true, build: false"))
+    assert site_layout(style="mkdocs", root=tmp_path).i18n is None
+
+
 def test_files_outside_the_site_content_are_not_linked():
     link, why = page_reference(style="docusaurus", path=PurePosixPath("notes/todo.md"), front_matter={})
     assert link is None and "outside" in why

@@ -315,6 +315,23 @@ def test_a_versioned_site_is_read_in_the_version_readers_see_first(tmp_path):
     assert "Run the 2.0 installer" in text
 
 
+def test_a_multilingual_mkdocs_site_is_read_in_its_default_language(tmp_path):
+    site = tmp_path / "i18n"
+    (site / "docs" / "guide").mkdir(parents=True)
+    (site / "mkdocs.yml").write_text(
+        "site_name: S\nsite_url: https://m.example.org/\nplugins:\n  - i18n:\n      languages:\n"
+        "        - {locale: en, default: true, name: English}\n        - {locale: fr, name: Français}\n"
+    )
+    (site / "docs" / "guide" / "setup.en.md").write_text("# Setup\n\nBolt the mast to the roof.\n")
+    (site / "docs" / "guide" / "setup.fr.md").write_text("# Installation\n\nFixez le mât sur le toit.\n")
+    out = run(site)
+    reason = "not on the site (the fr translation; the book is read in its site's default language, en)"
+    assert f"docs/guide/setup.fr.md: {reason}" in out, out
+    ((reference, text),) = SourceDocument.objects.values_list("reference", "chunks__text")
+    assert reference == "https://m.example.org/guide/setup/"
+    assert "Bolt the mast" in text
+
+
 def test_skipped_files_are_listed_a_few_per_reason(tmp_path):
     from knowledge.management.commands.ingest import SKIPPED_SHOWN
 
