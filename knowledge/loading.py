@@ -11,7 +11,15 @@ from typing import Any
 
 from .includes import inline_includes
 from .markdown import parse_markdown, reads_as_mdx
-from .sites import SiteLayout, asset_reference, docusaurus_outer_folders, page_reference, site_layout, site_root
+from .sites import (
+    SiteLayout,
+    asset_reference,
+    docusaurus_outer_folders,
+    mkdocs_page_title,
+    page_reference,
+    site_layout,
+    site_root,
+)
 from .slugs import STYLES
 from .sources import MARKDOWN_EXTENSIONS, MIME_BY_EXTENSION
 
@@ -197,7 +205,11 @@ def _plan(
     mdx = reads_as_mdx(file_name=path.name, style=style, markdown_format=layout.markdown_format)
     parsed = parse_markdown(text, style=style, mdx=mdx, heading_ids=layout.heading_ids)
     front = parsed.front_matter
-    title = (parsed.title or _title_from_name(path))[:300]
+    relative = _site_relative(path, style=style, base=base, folder=folder) if style != "plain" else None
+    if style == "mkdocs":
+        title = mkdocs_page_title(path=relative, title=parsed.title, layout=layout)[:300]
+    else:
+        title = (parsed.title or _title_from_name(path))[:300]
     metadata = {name: front[name] for name in _METADATA_KEYS if name in front}
     plan = _replace(plan, title=title, metadata=_jsonable(metadata))
     if front.get("draft") is True:
@@ -210,7 +222,6 @@ def _plan(
         return _replace(plan, reference=f"{reference_base}{legacy_key}" if reference_base else legacy_key)
     if style == "docusaurus" and path.name.startswith("_"):
         return _replace(plan, skip="partial (not a page)")
-    relative = _site_relative(path, style=style, base=base, folder=folder)
     reference, why = page_reference(style=style, path=relative, front_matter=front, layout=layout, title=title)
     if reference is None:
         return _replace(plan, skip=f"not on the site ({why})")

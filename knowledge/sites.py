@@ -397,6 +397,37 @@ def _mkdocs_i18n(config: dict[str, Any]) -> MkDocsI18n | None:
     return None
 
 
+def _nav_titles(nav: Any) -> Iterator[tuple[str, str]]:
+    """(page, title) of every page an MkDocs ``nav`` names with a title of its own (``- Install: setup.md``),
+    inside sections too; external links and pages listed without a title are left out."""
+    for item in nav if isinstance(nav, list) else []:
+        if not isinstance(item, dict):
+            continue
+        for title, value in item.items():
+            if isinstance(value, list):
+                yield from _nav_titles(value)
+            elif isinstance(value, str) and "://" not in value and title is not None:
+                yield posixpath.normpath(value.strip().lstrip("/")), str(title)
+
+
+def mkdocs_page_title(*, path: PurePosixPath, title: str, layout: "SiteLayout") -> str:
+    """The title MkDocs gives the page at ``path`` (relative to the site root): its title in the nav, else
+    ``title`` (front matter's, else the first H1's), else "Home" for the home page, else its file name in words
+    (capitalised when all lower case). Material shows it as the page's heading when the page has no H1."""
+    page, _ = _mkdocs_published(path, layout=layout)
+    if page is not None:
+        nav = dict(layout.nav_titles).get(page.as_posix())
+        if nav:
+            return nav
+    if title:
+        return title
+    name = "index" if (page or path).stem == "README" else (page or path).stem
+    if page is not None and len(page.parts) == 1 and name == "index":
+        return "Home"
+    words = name.replace("-", " ").replace("_", " ")
+    return words.capitalize() if words.lower() == words else words
+
+
 def _post_date(value: Any) -> date | None:
     """A post's creation date from its front matter: ``date: 2024-01-31`` or ``date: {created: ...}``."""
     if isinstance(value, dict):
@@ -611,6 +642,7 @@ class SiteLayout:
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
     heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
     i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
+    nav_titles: tuple[tuple[str, str], ...] = ()  # MkDocs: (page in docs_dir, title) the nav gives a page
 
     @property
     def content_folders(self) -> tuple[str, ...]:
@@ -659,6 +691,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             snippet_paths=tuple(_snippet_paths(config, root=root)),
             heading_ids=_mkdocs_heading_ids(config),
             i18n=_mkdocs_i18n(config),
+            nav_titles=tuple(_nav_titles(config.get("nav"))),
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 

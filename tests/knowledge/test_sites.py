@@ -16,6 +16,7 @@ from knowledge.sites import (
     configured_site_url,
     detect_site,
     docusaurus_outer_folders,
+    mkdocs_page_title,
     mkdocs_snippet_paths,
     page_reference,
     site_layout,
@@ -473,6 +474,45 @@ def test_mkdocs_i18n_default_language_is_the_one_the_site_builds_at_its_root(tmp
     # No language both default and built: MkDocs refuses the config, and the suffix stays part of the name.
     (tmp_path / "mkdocs.yml").write_text(I18N_SUFFIX.replace("default: true", "default: true, build: false"))
     assert site_layout(style="mkdocs", root=tmp_path).i18n is None
+
+
+NAV = """site_name: S
+nav:
+  - index.md
+  - Getting going:
+      - Install the station: guide/setup.md
+      - guide/wind-speed.md
+      - Weather service: https://example.org/
+"""
+
+
+# What MkDocs 1.6.1 calls each page (the title Material shows, and its heading when the page has none; checked
+# against a real build).
+@pytest.mark.parametrize(
+    ("path", "title", "expected"),
+    [
+        ("docs/guide/setup.md", "Setup", "Install the station"),  # the nav's title wins over the page's own
+        ("docs/guide/wind-speed.md", "", "Wind speed"),  # listed without a title: the file name in words
+        ("docs/guide/wind-speed.md", "Measuring wind", "Measuring wind"),  # front matter title, else the H1
+        ("docs/index.md", "", "Home"),
+        ("docs/README.md", "", "Home"),
+        ("docs/guide/index.md", "", "Index"),
+        ("docs/guide/README.md", "", "Index"),
+        ("docs/guide/API-Notes.md", "", "API Notes"),  # capitalised only when all lower case
+        ("docs/guide/first_steps.md", "", "First steps"),
+    ],
+)
+def test_mkdocs_page_titles_are_the_ones_mkdocs_gives(tmp_path, path, title, expected):
+    (tmp_path / "mkdocs.yml").write_text(NAV)
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    assert mkdocs_page_title(path=PurePosixPath(path), title=title, layout=layout) == expected
+
+
+def test_mkdocs_nav_titles_name_a_multilingual_sites_pages_by_their_default_language_path(tmp_path):
+    (tmp_path / "mkdocs.yml").write_text(I18N_SUFFIX + "nav:\n  - Install the station: guide/setup.md\n")
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    page = PurePosixPath("docs/guide/setup.en.md")
+    assert mkdocs_page_title(path=page, title="Setup", layout=layout) == "Install the station"
 
 
 def test_files_outside_the_site_content_are_not_linked():

@@ -332,6 +332,17 @@ def test_a_multilingual_mkdocs_site_is_read_in_its_default_language(tmp_path):
     assert "Bolt the mast" in text
 
 
+def test_mkdocs_pages_are_titled_as_the_site_titles_them(tmp_path):
+    site = tmp_path / "titled"
+    (site / "docs" / "guide").mkdir(parents=True)
+    (site / "mkdocs.yml").write_text("site_name: S\nnav:\n  - index.md\n  - Install the station: guide/setup.md\n")
+    (site / "docs" / "index.md").write_text("Welcome to the weather station handbook.\n")
+    (site / "docs" / "guide" / "setup.md").write_text("# Setup\n\nBolt the mast to the roof.\n")
+    run(site)
+    titles = dict(SourceDocument.objects.values_list("reference", "title"))
+    assert titles == {"/": "Home", "/guide/setup/": "Install the station"}
+
+
 def test_skipped_files_are_listed_a_few_per_reason(tmp_path):
     from knowledge.management.commands.ingest import SKIPPED_SHOWN
 
