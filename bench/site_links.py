@@ -3,13 +3,14 @@ generator builds, at a heading id that page has.
 
     .venv/bin/python bench/site_links.py [--baseline REV] [--record]
 
-Builds six books with their real generators: the weather book with Docusaurus, the garden book with MkDocs
+Builds seven books with their real generators: the weather book with Docusaurus, the garden book with MkDocs
 Material, Docusaurus's classic template (the docs and blog `npx create-docusaurus` starts every site with, fetched
 from npm, never kept in the project), and the weather book made a versioned site (its docs released as 1.0, which
 readers see first, and an unreleased next version with a page of its own), and as a docs-only site under a base
 path with trailing slashes; and the garden book as a site of page files (use_directory_urls false) under a base
-path. The generators, at the versions pinned below, are installed on first use under var/site-builders/ (npm and
-pip; a few minutes once). Each book is then ingested into a throwaway database and every chunk's citation link is
+path, and as a multilingual site (mkdocs-static-i18n: English at the root, French translations under /fr/). The
+generators, at the versions pinned below, are installed on first use under var/site-builders/ (npm and pip; a few
+minutes once). Each book is then ingested into a throwaway database and every chunk's citation link is
 checked against the build: its page must exist, and its #fragment must be the id of a heading on that page. With
 --baseline, the links the code at REV makes (from a temporary git worktree) are checked against the same builds,
 side by side. --record writes the fixture books' built pages and heading ids to
@@ -53,7 +54,7 @@ DOCUSAURUS_PACKAGES = {
     "react": "18.3.1",
     "react-dom": "18.3.1",
 }
-MKDOCS_PACKAGES = ["mkdocs==1.6.1", "mkdocs-material==9.8.2"]
+MKDOCS_PACKAGES = ["mkdocs==1.6.1", "mkdocs-material==9.8.2", "mkdocs-static-i18n==1.3.1"]
 # Checking links is what the build is for: a page's broken link is the book's business, and Docusaurus's faster
 # bundler (which a `future: {v4: true}` config asks for) is a separate package.
 DOCUSAURUS_CONFIG = """import config from './docusaurus.config.js';
@@ -180,6 +181,26 @@ def flat_garden() -> Path:
     return site
 
 
+def multilingual_garden() -> Path:
+    """The garden book as a multilingual MkDocs site (mkdocs-static-i18n, its default suffix structure): English
+    at the site's root, one page kept as ``compost.en.md``, and French translations of two pages (built under
+    /fr/, which ingestion skips). Material's blog plugin is left out: its posts are plain pages here."""
+    site = BUILDERS / "books" / "garden-i18n"
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(FIXTURES / "garden-book", site)
+    config = site / "mkdocs.yml"
+    i18n = (
+        "  - i18n:\n      languages:\n        - {locale: en, default: true, name: English}\n"
+        "        - {locale: fr, name: Français}\n"
+    )
+    config.write_text(config.read_text().replace("  - blog\n", i18n))
+    docs = site / "docs"
+    (docs / "soil" / "compost.md").rename(docs / "soil" / "compost.en.md")
+    (docs / "getting-started.fr.md").write_text("# Premiers pas\n\n## Choisir un coin\n\nSix heures de soleil.\n")
+    (docs / "soil" / "compost.fr.md").write_text("# Compost\n\n## Le tas\n\nRetournez-le chaque mois.\n")
+    return site
+
+
 BOOKS = [
     Book("weather", "docusaurus", "https://weather.example.org/", _fixture("weather"), WEATHER_COMPONENTS, True),
     Book("garden", "mkdocs", "https://garden.example.org/", _fixture("garden"), fixture=True),
@@ -193,11 +214,12 @@ BOOKS = [
         WEATHER_COMPONENTS,
     ),
     Book("garden-flat", "mkdocs", "https://example.org/garden/", flat_garden),
+    Book("garden-i18n", "mkdocs", "https://garden.example.org/", multilingual_garden),
 ]
 
 
-def _run(command: list[str], *, cwd: Path) -> None:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+def _run(command: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
     if done.returncode:
         raise SystemExit(f"{' '.join(command[:3])} failed in {cwd}:\n{(done.stdout + done.stderr)[-3000:]}")
 
@@ -256,7 +278,10 @@ def build(book: Book, out: Path) -> None:
         (site / "node_modules").symlink_to(docusaurus())
         (site / "links-build.config.js").write_text(DOCUSAURUS_CONFIG)
         command = ["node_modules/.bin/docusaurus", "build", ".", "--config", "links-build.config.js"]
-        _run([*command, "--out-dir", str(out)], cwd=site)
+        # Every book builds with the same node_modules, where webpack keeps its persistent cache: a book built
+        # after another failed to render pages from modules the cache held for the one before. Each builds afresh.
+        fresh = {**os.environ, "DOCUSAURUS_NO_PERSISTENT_CACHE": "1"}
+        _run([*command, "--out-dir", str(out)], cwd=site, env=fresh)
 
 
 def built_pages(out: Path) -> dict[str, list[str]]:

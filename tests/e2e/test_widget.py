@@ -482,6 +482,16 @@ def _look_page(page, server, *, html: str = "", body: str = "", script: str = ""
     page.wait_for_selector(".cbw-launcher")
 
 
+def _ask_the_model(page, app, question: str):
+    """Ask ``question`` on a book page of ``app`` (the server whose fake model answers, which wants API_KEY),
+    without waiting for the answer; the assistant's message."""
+    _look_page(page, app, script=f'data-api-key="{API_KEY}"')
+    page.click(".cbw-launcher")
+    page.fill(".cbw-input", question)
+    page.keyboard.press("Enter")
+    return page.locator(".cbw-assistant")
+
+
 def _colour(page, selector: str, prop: str) -> str:
     return page.eval_on_selector(selector, f"el => getComputedStyle(el).{prop}")
 
@@ -713,10 +723,7 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
         "<img src=x onerror=alert(1)> 5 * 3 stays as written."
     )
     model.token_delay = 0.05
-    _look_page(llm_page, llm_app, script=f'data-api-key="{API_KEY}"')
-    llm_page.click(".cbw-launcher")
-    llm_page.fill(".cbw-input", "When did Tower Bridge open?")
-    llm_page.keyboard.press("Enter")
+    _ask_the_model(llm_page, llm_app, "When did Tower Bridge open?")
     # Formatted while it streams, its citation already linked to the source retrieval sent first.
     llm_page.wait_for_function(
         """() => { const b = document.querySelector('.cbw-assistant');
@@ -758,11 +765,7 @@ CODE_REPLY = (
 def test_code_blocks_show_as_code_while_they_stream_and_copy_whole(llm_page, llm_app, model):
     model.reply = CODE_REPLY
     model.token_delay = 0.04
-    _look_page(llm_page, llm_app, script=f'data-api-key="{API_KEY}"')
-    llm_page.click(".cbw-launcher")
-    llm_page.fill(".cbw-input", "How do I install the bridge?")
-    llm_page.keyboard.press("Enter")
-    bubble = llm_page.locator(".cbw-assistant")
+    bubble = _ask_the_model(llm_page, llm_app, "How do I install the bridge?")
     # Mid-block, before its closing fence has come: code already, without the fence and without Copy yet.
     llm_page.wait_for_function(
         "el => el.dataset.state === 'streaming' && (el.querySelector('pre.cbw-code') || {}).textContent"
@@ -850,11 +853,7 @@ def test_on_a_phone_the_panel_takes_the_screen(page, server):
 def test_stop_ends_a_streaming_answer_and_the_model_request_with_it(llm_page, llm_app, model):
     model.reply = "Tower Bridge opened in 1894 [1]. " + " ".join(["More about its bascules."] * 40)
     model.token_delay = 0.1
-    _look_page(llm_page, llm_app, script=f'data-api-key="{API_KEY}"')
-    llm_page.click(".cbw-launcher")
-    llm_page.fill(".cbw-input", "When did Tower Bridge open?")
-    llm_page.keyboard.press("Enter")
-    bubble = llm_page.locator(".cbw-assistant")
+    bubble = _ask_the_model(llm_page, llm_app, "When did Tower Bridge open?")
     llm_page.wait_for_function(
         "el => el.dataset.state === 'streaming' && el.querySelector('.cbw-answer').textContent.includes('1894')",
         arg=bubble.element_handle(),

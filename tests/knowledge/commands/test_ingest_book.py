@@ -21,6 +21,20 @@ def run(*args) -> str:
     return out.getvalue()
 
 
+def write(root: Path, files: dict[str, str]) -> Path:
+    """A book of ``files`` (path under ``root``: text)."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def the_one_chunk() -> tuple[str, str]:
+    """(document link, chunk text) of the only chunk ingested."""
+    ((reference, text),) = SourceDocument.objects.values_list("reference", "chunks__text")
+    return reference, text
+
+
 @pytest.fixture
 def book(tmp_path) -> Path:
     root = tmp_path / "weather-book"
@@ -296,48 +310,50 @@ def test_docs_beside_the_sites_folder_are_loaded_with_their_partials(monorepo_bo
 
 
 def test_a_versioned_site_is_read_in_the_version_readers_see_first(tmp_path):
-    site = tmp_path / "versioned"
-    for folder in ("docs", "versioned_docs/version-2.0", "versioned_docs/version-1.0"):
-        (site / folder).mkdir(parents=True)
-    (site / "docusaurus.config.js").write_text(
-        "module.exports = {url: 'https://v.example.org', baseUrl: '/', presets: [['classic', {docs: {}}]]};\n"
+    site = write(
+        tmp_path / "versioned",
+        {
+            "docusaurus.config.js": (
+                "module.exports = {url: 'https://v.example.org', baseUrl: '/', presets: [['classic', {docs: {}}]]};\n"
+            ),
+            "versions.json": '["2.0", "1.0"]',
+            "docs/install.md": "# Install\n\nRun the 3.0 installer (not released yet).\n",
+            "versioned_docs/version-2.0/install.md": "# Install\n\nRun the 2.0 installer.\n",
+            "versioned_docs/version-1.0/install.md": "# Install\n\nRun the 1.0 installer.\n",
+        },
     )
-    (site / "versions.json").write_text('["2.0", "1.0"]')
-    (site / "docs" / "install.md").write_text("# Install\n\nRun the 3.0 installer (not released yet).\n")
-    (site / "versioned_docs" / "version-2.0" / "install.md").write_text("# Install\n\nRun the 2.0 installer.\n")
-    (site / "versioned_docs" / "version-1.0" / "install.md").write_text("# Install\n\nRun the 1.0 installer.\n")
     out = run(site)
     other = "not on the site (another version of the docs than the site shows first)"
     assert f"2 {other}" in out
     assert f"docs/install.md: {other}" in out
-    ((reference, text),) = SourceDocument.objects.values_list("reference", "chunks__text")
-    assert reference == "https://v.example.org/docs/install"
-    assert "Run the 2.0 installer" in text
+    assert the_one_chunk() == ("https://v.example.org/docs/install", "Run the 2.0 installer.")
 
 
 def test_a_multilingual_mkdocs_site_is_read_in_its_default_language(tmp_path):
-    site = tmp_path / "i18n"
-    (site / "docs" / "guide").mkdir(parents=True)
-    (site / "mkdocs.yml").write_text(
-        "site_name: S\nsite_url: https://m.example.org/\nplugins:\n  - i18n:\n      languages:\n"
-        "        - {locale: en, default: true, name: English}\n        - {locale: fr, name: Français}\n"
+    site = write(
+        tmp_path / "i18n",
+        {
+            "mkdocs.yml": "site_name: S\nsite_url: https://m.example.org/\nplugins:\n  - i18n:\n      languages:\n"
+            "        - {locale: en, default: true, name: English}\n        - {locale: fr, name: Français}\n",
+            "docs/guide/setup.en.md": "# Setup\n\nBolt the mast to the roof.\n",
+            "docs/guide/setup.fr.md": "# Installation\n\nFixez le mât sur le toit.\n",
+        },
     )
-    (site / "docs" / "guide" / "setup.en.md").write_text("# Setup\n\nBolt the mast to the roof.\n")
-    (site / "docs" / "guide" / "setup.fr.md").write_text("# Installation\n\nFixez le mât sur le toit.\n")
-    out = run(site)
     reason = "not on the site (the fr translation; the book is read in its site's default language, en)"
-    assert f"docs/guide/setup.fr.md: {reason}" in out, out
-    ((reference, text),) = SourceDocument.objects.values_list("reference", "chunks__text")
-    assert reference == "https://m.example.org/guide/setup/"
-    assert "Bolt the mast" in text
+    assert f"docs/guide/setup.fr.md: {reason}" in run(site)
+    reference, text = the_one_chunk()
+    assert reference == "https://m.example.org/guide/setup/" and "Bolt the mast" in text
 
 
 def test_mkdocs_pages_are_titled_as_the_site_titles_them(tmp_path):
-    site = tmp_path / "titled"
-    (site / "docs" / "guide").mkdir(parents=True)
-    (site / "mkdocs.yml").write_text("site_name: S\nnav:\n  - index.md\n  - Install the station: guide/setup.md\n")
-    (site / "docs" / "index.md").write_text("Welcome to the weather station handbook.\n")
-    (site / "docs" / "guide" / "setup.md").write_text("# Setup\n\nBolt the mast to the roof.\n")
+    site = write(
+        tmp_path / "titled",
+        {
+            "mkdocs.yml": "site_name: S\nnav:\n  - index.md\n  - Install the station: guide/setup.md\n",
+            "docs/index.md": "Welcome to the weather station handbook.\n",
+            "docs/guide/setup.md": "# Setup\n\nBolt the mast to the roof.\n",
+        },
+    )
     run(site)
     titles = dict(SourceDocument.objects.values_list("reference", "title"))
     assert titles == {"/": "Home", "/guide/setup/": "Install the station"}
