@@ -452,7 +452,7 @@ def main() -> None:
             print(f"{name}: {problem}")
     ours = heading_anchors()
     rows = [
-        [mode, len(ids), *([_same(before["headings"][mode], ids)] * bool(compared)), _same(ours[mode], ids)]
+        [mode, len(ids), *([_same(before["headings"][mode], ids)] if compared else []), _same(ours[mode], ids)]
         for mode, ids in built.items()
     ]
     print(f"\n{HEADINGS.relative_to(ROOT)}: each heading's anchor against the one its generator built")
