@@ -304,13 +304,11 @@ class MkDocsBlog:
 
 def _mkdocs_blogs(config: dict[str, Any]) -> tuple[MkDocsBlog, ...]:
     """Each ``blog`` (``material/blog``) plugin an MkDocs config enables."""
-    plugins = config.get("plugins") or []
-    entries = plugins.items() if isinstance(plugins, dict) else [_plugin_entry(entry) for entry in plugins]
     theme = config.get("theme")
     language = theme.get("language") if isinstance(theme, dict) else None
     blogs = []
     defaults = MkDocsBlog()
-    for name, options in entries:
+    for name, options in _plugin_entries(config):
         options = options if isinstance(options, dict) else {}
         if name not in ("blog", "material/blog") or options.get("enabled") is False:
             continue
@@ -328,6 +326,12 @@ def _mkdocs_blogs(config: dict[str, Any]) -> tuple[MkDocsBlog, ...]:
             )
         )
     return tuple(blogs)
+
+
+def _plugin_entries(config: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(name, options) of each plugin an MkDocs config lists (as a list of names and mappings, or one mapping)."""
+    plugins = config.get("plugins") or []
+    return list(plugins.items()) if isinstance(plugins, dict) else [_plugin_entry(entry) for entry in plugins]
 
 
 def _plugin_entry(entry: Any) -> tuple[str, Any]:
@@ -370,30 +374,18 @@ class MkDocsI18n:
 
 def _mkdocs_i18n(config: dict[str, Any]) -> MkDocsI18n | None:
     """The mkdocs-static-i18n plugin's settings, when the config enables it and names a default language."""
-    plugins = config.get("plugins") or []
-    entries = plugins.items() if isinstance(plugins, dict) else [_plugin_entry(entry) for entry in plugins]
-    for name, options in entries:
+    for name, options in _plugin_entries(config):
         if name != "i18n" or not isinstance(options, dict) or options.get("enabled") is False:
             continue
         languages = [language for language in options.get("languages") or [] if isinstance(language, dict)]
-        locales = tuple(str(language.get("locale")) for language in languages if language.get("locale"))
-        only = options.get("build_only_locale")
-        default = (
-            str(only)
-            if only
-            else next(
-                (
-                    str(language.get("locale"))
-                    for language in languages
-                    if language.get("default") is True and language.get("build", True) is not False
-                ),
-                None,
-            )
-        )
+        default = options.get("build_only_locale")
+        if not default:
+            built = (language for language in languages if language.get("default") is True)
+            default = next((language.get("locale") for language in built if language.get("build") is not False), None)
         if default:
-            return MkDocsI18n(
-                default=default, locales=locales, structure=str(options.get("docs_structure") or "suffix")
-            )
+            locales = tuple(str(language["locale"]) for language in languages if language.get("locale"))
+            structure = str(options.get("docs_structure") or "suffix")
+            return MkDocsI18n(default=str(default), locales=locales, structure=structure)
     return None
 
 
@@ -416,7 +408,7 @@ def mkdocs_page_title(*, path: PurePosixPath, title: str, layout: "SiteLayout") 
     (capitalised when all lower case). Material shows it as the page's heading when the page has no H1."""
     page, _ = _mkdocs_published(path, layout=layout)
     if page is not None:
-        nav = dict(layout.nav_titles).get(page.as_posix())
+        nav = layout.nav_title.get(page.as_posix())
         if nav:
             return nav
     if title:
@@ -643,6 +635,11 @@ class SiteLayout:
     heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
     i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
     nav_titles: tuple[tuple[str, str], ...] = ()  # MkDocs: (page in docs_dir, title) the nav gives a page
+
+    @functools.cached_property
+    def nav_title(self) -> dict[str, str]:
+        """MkDocs: the nav's title of each page it names with one, by the page's path in docs_dir."""
+        return dict(self.nav_titles)
 
     @property
     def content_folders(self) -> tuple[str, ...]:
