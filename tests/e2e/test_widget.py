@@ -157,8 +157,8 @@ SELECT_TEXT = """([root, text, mouse]) => {
       getSelection().removeAllRanges();
       getSelection().addRange(range);
       const rect = range.getBoundingClientRect();
-      const at = {bubbles: true, clientX: rect.left, clientY: rect.top};
-      if (mouse) document.dispatchEvent(new MouseEvent('mouseup', at));
+      const point = {bubbles: true, clientX: rect.left, clientY: rect.top};
+      if (mouse) document.dispatchEvent(new MouseEvent('mouseup', point));
       return;
     }
   }
