@@ -413,7 +413,8 @@ def mkdocs_page_title(*, path: PurePosixPath, title: str, layout: "SiteLayout") 
             return nav
     if title:
         return title
-    name = "index" if (page or path).stem == "README" else (page or path).stem
+    stem = (page or path).stem
+    name = "index" if stem == "README" else stem
     if page is not None and len(page.parts) == 1 and name == "index":
         return "Home"
     words = name.replace("-", " ").replace("_", " ")

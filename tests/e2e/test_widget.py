@@ -660,12 +660,7 @@ def _widget_look(page, server, css: str) -> list:
     assert bubble.locator(".cbw-code-block").count() == 1
     bubble.locator('.cbw-vote[data-rating="down"]').click()
     page.wait_for_selector(".cbw-comment:not([hidden])")
-    page.evaluate(
-        """() => { const range = document.createRange();
-                   range.selectNodeContents(document.querySelector('main p'));
-                   getSelection().removeAllRanges(); getSelection().addRange(range);
-                   document.dispatchEvent(new MouseEvent('mouseup', {bubbles: true})); }"""
-    )
+    page.evaluate(SELECT_TEXT, ["main p", "Weather stations measure wind and rain.", True])
     page.click(".cbw-ask-selection")
     page.wait_for_selector(".cbw-selection:not([hidden])")
     page.evaluate("document.querySelector('.cbw-log').scrollTop = 0")
