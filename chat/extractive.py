@@ -362,7 +362,9 @@ class ExtractiveAnswerer:
         if len(order) > 1:
             second = int(order[1])
             if scores[second] >= 0.9 * scores[best] and candidates[second].kind != "lead":
-                chosen.append(candidates[second])
+                # Two quotes of one passage read in the passage's order: the second explains the first.
+                same_passage = candidates[second].index == candidates[best].index
+                chosen = [candidates[i] for i in (sorted((best, second)) if same_passage else (best, second))]
         return ANSWERED, render(chosen)
 
     def _answer_selection(self, question: str, documents: list[Document], embedding: Any) -> tuple[str, str]:

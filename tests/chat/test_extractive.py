@@ -154,3 +154,24 @@ def test_a_how_to_question_gives_the_command_a_bonus(answerer):
         without = plain._scores(question, [doc], [sentence, lead], embedding)
         assert with_bonus[0] == pytest.approx(without[0])  # prose never gains
         assert with_bonus[1] == pytest.approx(without[1] + gain)
+
+
+def test_two_quotes_of_one_passage_read_in_its_order(answerer):
+    # As the demo guide's retrieval gives them: the later sentence of the passage scores best.
+    stopping = chunk(
+        'While an answer is on its way, a "Stop" button takes the place of "Send". Press it to stop the answer: '
+        'what has arrived stays, marked "stopped", and the server cancels the language model\'s request and '
+        "keeps nothing of that turn. Stop also ends a wait for a busy server at once.",
+        section="The chat widget > Using it > Stopping an answer",
+    )
+    stopping.meta["title"] = "The chat widget"
+    streaming = chunk(
+        "Ask for Accept: text/event-stream, or add ?stream=1, on the message endpoint. If the client disconnects "
+        "while the answer is being generated, generation stops and the turn is not stored.",
+        section="The chat API > Streaming",
+    )
+    streaming.meta.update(title="The chat API", chunk_id=2)
+    assert answer(answerer, "How do I stop an answer?", stopping, streaming) == (
+        '“While an answer is on its way, a "Stop" button takes the place of "Send".” [1] '
+        "“Stop also ends a wait for a busy server at once.” [1]"
+    )
