@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from knowledge.spelling import american_spelling
+
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 _RAW_WORD = re.compile(r"[^\W_][\w'\-]*", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*[-*#•]|\s*\d+\.)")
@@ -54,11 +56,12 @@ _stemmers = threading.local()
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The Snowball (Porter 2) stem of a lower-case word."""
+    """The Snowball (Porter 2) stem of a lower-case word, spelt the American way: "colours" and "colors" are one
+    word to the answerer and the evidence gate, as they are to search."""
     stemmer = getattr(_stemmers, "english", None)
     if stemmer is None:
         stemmer = _stemmers.english = snowballstemmer.stemmer("english")
-    return stemmer.stemWord(word)
+    return stemmer.stemWord(american_spelling(word))
 
 
 def content_words(text: str) -> list[str]:

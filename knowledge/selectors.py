@@ -19,6 +19,7 @@ from pgvector.psycopg.vector import VectorBinaryDumper
 from .embedders import embedding_spec
 from .models import BOOK_KEY_PREFIX, SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
 from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, words_of
+from .spelling import other_spelling
 
 # The candidate pool: the dense side's and the BM25 side's best chunks, each with both scores. The BM25 side ranks
 # the chunks holding the question's ranked words (see knowledge_bm25_terms: on large tables, only the rarest).
@@ -94,8 +95,10 @@ def chunk_neighbours(*, chunk_id: int, radius: int = 1) -> list[str]:
 
 
 def search_words(text: str) -> str:
-    """The question's words the full-text side reads (the first 64: a bound on the work a question causes)."""
-    return " ".join(words_of(text)[:64])
+    """The question's words the full-text side reads (the first 64: a bound on the work a question causes), each
+    with its other spelling (colour for color): the book may spell it the other way."""
+    words = words_of(text)[:64]
+    return " ".join(words + [other for word in words if (other := other_spelling(word))])
 
 
 def chunk_candidates(

@@ -58,3 +58,8 @@ def test_moderate_similarity_with_most_focus_terms_absent_is_declined():
     doc = passage("Clean the rain gauge funnel every month in autumn.", 0.4)
     assert not admits("How do weather radars detect hail?", doc)
     assert admits("How often should the rain gauge funnel be cleaned?", doc)
+
+
+def test_a_word_spelt_the_other_way_is_present():
+    doc = passage("A tyre left in the sun turns grey within a year.", 0.4)
+    assert admits("Why did my tire go gray?", doc)

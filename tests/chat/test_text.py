@@ -78,3 +78,8 @@ def test_questions_about_the_book_itself(question, about_the_book):
 )
 def test_questions_that_ask_how_to_do_something(question, how_to):
     assert text.asks_how_to(question) is how_to
+
+
+def test_british_and_american_spellings_are_one_word():
+    assert text.content_words("the colours of the catalogue") == text.content_words("the colors of the catalog")
+    assert text.focus_terms("Why is the widget's behavior grey?")[0] == {"widget", "behavior", "gray"}

@@ -75,9 +75,18 @@ def test_chunks_of_a_document_awaiting_reindex_are_dropped_after_fusion(corpus):
     assert sorted(hit.document_title for hit in hits) == ["Bread", "Chess", "Volcanoes"]
 
 
-def test_search_words_are_the_questions_words_up_to_a_bound():
-    assert search_words("What is the Sicilian defence?") == "what is the sicilian defence"
+def test_search_words_are_the_questions_words_up_to_a_bound_with_their_other_spellings():
+    assert search_words("What is the Sicilian opening?") == "what is the sicilian opening"
+    assert search_words("What is the Sicilian defence?") == "what is the sicilian defence defense"
     assert search_words(" ".join(f"w{i}" for i in range(100))).split() == [f"w{i}" for i in range(64)]
+
+
+def test_full_text_finds_a_word_spelt_the_other_way(corpus):
+    # The book writes "Defence" and "kilometres"; the reader asks with American spellings.
+    unrelated = embed("completely unrelated knitting patterns")
+    for query, title in [("defense", "Chess"), ("kilometers", "Rail")]:
+        hits = chunk_search(query=query, embedding=unrelated, top_k=4)
+        assert next(hit for hit in hits if hit.sparse_rank == 1).document_title == title
 
 
 def test_near_identical_hits_are_kept_once(corpus, make_document):
