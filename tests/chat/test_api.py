@@ -1,6 +1,7 @@
 """The chat API through HTTP: each endpoint, each error, and the resulting session state."""
 
 import uuid
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -227,3 +228,11 @@ def test_schema_and_docs_are_published(api):
     } <= set(paths)
     assert "post" in paths["/api/chat/sessions/{id}/messages/"]
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_a_question_in_american_spelling_is_answered_from_a_book_in_british(api, make_document):
+    chapter = Path(__file__).resolve().parents[2] / "docs" / "guide" / "07-the-chat-widget.md"
+    make_document(title="The chat widget", text=chapter.read_text())
+    reply = api.post(CONVERSE, {"message": "How do I change the colors of the widget?"}, format="json").json()
+    assert reply["status"] == "answered"
+    assert "data-accent" in reply["answer"] and "colour for buttons and links" in reply["answer"]
