@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from chatbot_site.origins import browser_origin
 from knowledge.embedders import embedding_spec
 from knowledge.selectors import NearPassage, document_sites, passages_nearest
 
@@ -158,8 +159,8 @@ class WidgetEmbedding:
 
 def widget_embedding(*, script_url: str, server_origin: str) -> WidgetEmbedding:
     """The widget's tag for this server, and each site the book's documents link to with whether CORS lets it in."""
-    allowed = {origin.rstrip("/").lower() for origin in settings.CORS_ALLOWED_ORIGINS}
-    allowed.add(server_origin.rstrip("/").lower())
+    # Settings hold each origin as a browser sends it (compared exactly, as django-cors-headers compares them).
+    allowed = {*settings.CORS_ALLOWED_ORIGINS, browser_origin(server_origin)}
     return WidgetEmbedding(
         script_url=script_url,
         keys_required=bool(settings.CHAT_API_KEYS),

@@ -4,10 +4,13 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from chatbot_site.origins import browser_origin
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,6 +62,18 @@ def env_list(name: str, default: str = "") -> list[str]:
     """A comma-separated variable."""
     raw = env.list(name) if _given(name) else default.split(",")
     return [item.strip() for item in raw if item.strip()]
+
+
+def env_origins(name: str) -> list[str]:
+    """A comma-separated list of web origins, each as a browser's Origin header names it (which CORS compares
+    exactly): "https://Book.example.org/" is "https://book.example.org". An entry that is not an origin alone is
+    kept as written, for django-cors-headers' checks to report."""
+    origins = []
+    for item in env_list(name):
+        parts = urlsplit(item)
+        bare = parts.path in ("", "/") and not (parts.query or parts.fragment or parts.username or parts.password)
+        origins.append((bare and browser_origin(item)) or item)
+    return origins
 
 
 DATA_DIR = env_path("CHATBOT_DATA_DIR", BASE_DIR / "var")
@@ -396,7 +411,7 @@ SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 X_FRAME_OPTIONS = "DENY"
 
-CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_ALLOWED_ORIGINS = env_origins("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/(api|v1)/.*$"
 
 # Optional API keys for the chat API (comma separated); empty = open API.

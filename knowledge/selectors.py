@@ -16,6 +16,8 @@ from django.db.models import CharField, Count, F, Func, Max, Q, QuerySet, Value
 from pgvector import Vector
 from pgvector.psycopg.vector import VectorBinaryDumper
 
+from chatbot_site.origins import browser_origin
+
 from .embedders import embedding_spec
 from .models import BOOK_KEY_PREFIX, SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
 from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, words_of
@@ -385,15 +387,8 @@ def document_sites(*, limit: int = 5) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
     references = SourceDocument.objects.filter(reference__iregex=r"^https?://")
     for reference in references.values_list("reference", flat=True).iterator():
-        try:
-            parts = urlsplit(reference)
-            scheme, port = parts.scheme.lower(), parts.port
-        except ValueError:  # an unparseable port
-            continue
-        # As a browser's Origin header names it: no user, and no port when it is the scheme's own.
-        if parts.hostname:
-            shown = f":{port}" if port and port != {"http": 80, "https": 443}[scheme] else ""
-            counts[f"{scheme}://{parts.hostname}{shown}"] += 1
+        if origin := browser_origin(reference):
+            counts[origin] += 1
     return counts.most_common(limit)
 
 

@@ -85,3 +85,21 @@ def test_admin_keeps_csrf(client):
     strict = Client(enforce_csrf_checks=True)
     response = strict.post("/admin/login/", {"username": "boss", "password": "a-long-test-pass"})
     assert response.status_code == 403
+
+
+def test_cors_origins_are_read_as_browsers_send_them():
+    script = (
+        "from django.conf import settings; from django.test import Client; "
+        "r = Client(SERVER_NAME='localhost').options('/api/chat/', HTTP_ORIGIN='https://book.example.org', "
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD='POST'); "
+        "print(settings.CORS_ALLOWED_ORIGINS); print('allowed:', r.headers.get('Access-Control-Allow-Origin'))"
+    )
+    origins = "https://Book.Example.org/, http://localhost:3000, https://docs.example.org:443"
+    result = manage("shell", "-c", script, CORS_ALLOWED_ORIGINS=origins)
+    assert "['https://book.example.org', 'http://localhost:3000', 'https://docs.example.org']" in result.stdout, (
+        result.stderr
+    )
+    assert "allowed: https://book.example.org" in result.stdout
+    # What is not an origin alone stays as written, and django-cors-headers' check names it.
+    result = manage("check", CORS_ALLOWED_ORIGINS="https://book.example.org/docs/")
+    assert result.returncode != 0 and "corsheaders.E014" in result.stderr
