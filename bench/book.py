@@ -5,6 +5,7 @@ and citation links out, measured on its own question set, beside the code at an 
 
 Ingests the book (weather: tests/fixtures/weather-book, Docusaurus; garden: tests/fixtures/garden-book, MkDocs
 Material) into a throwaway database and asks every question of its tests/fixtures/<book>-book-questions.json
+(questions of kind "reader" are asked in a reader's words, not the book's, and measured apart)
 through the chat service (offline answerer unless OPENAI_API_KEY is set). With --baseline (default: the commit
 before real-book support), the same questions run on that revision's code from a temporary git worktree, so
 both rows come from one run.
@@ -130,6 +131,7 @@ def summarise(run: dict) -> dict[str, float]:
     results = run["results"]
     answerable = [r for r in results if r["kind"] in ANSWERABLE]
     correct = [r for r in answerable if r["gold_in_answer"]]
+    reader = [r for r in results if r["kind"] == "reader"]
 
     def share(rows: list[dict], key) -> float:
         return sum(1 for r in rows if key(r)) / len(rows) if rows else 0.0
@@ -143,6 +145,11 @@ def summarise(run: dict) -> dict[str, float]:
         ),
         "far abstention": share([r for r in results if r["kind"] == "far"], lambda r: r["status"] == "no_answer"),
         "links right (correct answers)": share(correct, lambda r: r["link_right"]),
+        # Asked in a reader's words rather than the book's (symptoms, other spellings, casual names): kept apart so
+        # that the rows above stay comparable with earlier runs.
+        "reader wording: gold in answer": share(reader, lambda r: r["gold_in_answer"]),
+        "reader wording: gold in top 5": share(reader, lambda r: r["gold_in_top5"]),
+        "reader wording: false abstention": share(reader, lambda r: r["status"] != "answered"),
         "chunks": run["chunks"],
         "ingest exit code": run["ingest_exit"],
     }
@@ -186,7 +193,7 @@ def main() -> None:
                 else "BAD"
             )
             print(f"{mark} [{r['kind']}] {r['question']} -> {r['status']}: {r['answer'][:160]}")
-            if r["kind"] in ANSWERABLE and not r["link_right"]:
+            if r["kind"] in (*ANSWERABLE, "reader") and not r["link_right"]:
                 print(f"      link {r['link']} expected {r['expected']}")
     now = summarise(current)
     before = summarise(baseline) if baseline else {}
