@@ -44,6 +44,7 @@ _SETTING = re.compile(r"""^\s*(?:export\s+|-\s+)?["']?(?P<key>[A-Za-z_][\w.-]*\w
 _WORD = re.compile(r"[A-Za-z_][\w.-]*\w")
 MAX_SETTING_LINES = 3
 # A code block quoted after its lead-in is cut past this many lines or characters (the citation has it whole).
+MAX_QUOTES = 3
 MAX_CODE_LINES = 12
 MAX_CODE_CHARS = 800
 
@@ -358,14 +359,24 @@ class ExtractiveAnswerer:
             return ANSWERED, render([opening] if fits is opening else [opening, fits])
         if scores[best] < self.min_score:
             return NO_ANSWER, ""
-        chosen = [candidates[best]]
-        if len(order) > 1:
-            second = int(order[1])
-            if scores[second] >= 0.9 * scores[best] and candidates[second].kind != "lead":
-                # Two quotes of one passage read in the passage's order: the second explains the first.
-                same_passage = candidates[second].index == candidates[best].index
-                chosen = [candidates[i] for i in (sorted((best, second)) if same_passage else (best, second))]
-        return ANSWERED, render(chosen)
+        lead = candidates[best]
+
+        def beside(i: int) -> bool:  # a sentence (or list item) of the same passage as the best one
+            piece = candidates[i]
+            return lead.kind in ("sentence", "item") and piece.kind == lead.kind and piece.index == lead.index
+
+        picked = [best]
+        for runner_up in map(int, order[1:MAX_QUOTES]):
+            if scores[runner_up] < 0.9 * scores[best] or candidates[runner_up].kind == "lead":
+                break
+            # A third quote only when all are sentences (or items) of one passage: together they are its paragraph.
+            if len(picked) == 2 and not all(beside(i) for i in (*picked, runner_up)):
+                break
+            picked.append(runner_up)
+        # Sentences of one passage read in its order (a later one explains an earlier), a list's items in the
+        # list's (the steps of a procedure); table rows by score, the row asked about first.
+        own = sorted(i for i in picked if beside(i))
+        return ANSWERED, render([candidates[i] for i in own + [i for i in picked if i not in own]])
 
     def _answer_selection(self, question: str, documents: list[Document], embedding: Any) -> tuple[str, str]:
         """Answer from the text around the selection (its chunk and the chunks either side, in its section).

@@ -156,7 +156,7 @@ def test_a_how_to_question_gives_the_command_a_bonus(answerer):
         assert with_bonus[1] == pytest.approx(without[1] + gain)
 
 
-def test_two_quotes_of_one_passage_read_in_its_order(answerer):
+def test_quotes_of_one_passage_read_in_its_order(answerer):
     # As the demo guide's retrieval gives them: the later sentence of the passage scores best.
     stopping = chunk(
         'While an answer is on its way, a "Stop" button takes the place of "Send". Press it to stop the answer: '
@@ -173,5 +173,33 @@ def test_two_quotes_of_one_passage_read_in_its_order(answerer):
     streaming.meta.update(title="The chat API", chunk_id=2)
     assert answer(answerer, "How do I stop an answer?", stopping, streaming) == (
         '“While an answer is on its way, a "Stop" button takes the place of "Send".” [1] '
+        '“Press it to stop the answer: what has arrived stays, marked "stopped", and the server cancels the '
+        "language model's request and keeps nothing of that turn.” [1] "
         "“Stop also ends a wait for a busy server at once.” [1]"
     )
+
+
+def test_three_close_sentences_of_one_passage_are_quoted_as_its_paragraph(answerer):
+    doc = chunk(
+        "A wind speed of exactly zero for hours while the trees move means the reed switch is not closing. "
+        "Test it with the multimeter's continuity beeper while turning the cups by hand: it should beep once per "
+        "revolution. Corroded connectors at the mast cause most of these faults; seal them with "
+        "self-amalgamating tape.",
+        section="Troubleshooting > Wind speed reads zero",
+    )
+    doc.meta["title"] = "Troubleshooting"
+    reply = answer(answerer, "My wind speed shows zero but it's windy, what's wrong?", doc)
+    assert reply.startswith("“A wind speed of exactly zero for hours while the trees move means the reed switch")
+    assert reply.index("Test it with") < reply.index("Corroded connectors") and reply.count("[1]") == 3
+
+
+def test_the_steps_of_a_list_are_quoted_in_the_lists_order(answerer):
+    doc = chunk(
+        "Calibrate the gauge once a year:\n\n"
+        "- Level the gauge on a flat surface with a spirit level.\n"
+        "- Measure 100 ml of water with a kitchen measuring jug and pour it slowly through the funnel.\n"
+        "- Adjust the bucket stop screws by a quarter turn and repeat until the count is within two tips.",
+        section="Rain gauge > Calibrating the gauge",
+    )
+    reply = answer(answerer, "How do I calibrate the rain gauge?", doc)
+    assert reply.index("Level the gauge") < reply.index("Adjust the bucket")
