@@ -43,8 +43,9 @@ MAX_LIST_ITEMS = 8
 _SETTING = re.compile(r"""^\s*(?:export\s+|-\s+)?["']?(?P<key>[A-Za-z_][\w.-]*\w)["']?\s*(?:=|:(?!:))\s*\S""")
 _WORD = re.compile(r"[A-Za-z_][\w.-]*\w")
 MAX_SETTING_LINES = 3
-# A code block quoted after its lead-in is cut past this many lines or characters (the citation has it whole).
+# An answer quotes at most this many pieces that score about as well as the best (more only repeat the passage).
 MAX_QUOTES = 3
+# A code block quoted after its lead-in is cut past this many lines or characters (the citation has it whole).
 MAX_CODE_LINES = 12
 MAX_CODE_CHARS = 800
 
@@ -359,11 +360,11 @@ class ExtractiveAnswerer:
             return ANSWERED, render([opening] if fits is opening else [opening, fits])
         if scores[best] < self.min_score:
             return NO_ANSWER, ""
-        lead = candidates[best]
+        top = candidates[best]
 
         def beside(i: int) -> bool:  # a sentence (or list item) of the same passage as the best one
             piece = candidates[i]
-            return lead.kind in ("sentence", "item") and piece.kind == lead.kind and piece.index == lead.index
+            return top.kind in ("sentence", "item") and piece.kind == top.kind and piece.index == top.index
 
         picked = [best]
         for runner_up in map(int, order[1:MAX_QUOTES]):
