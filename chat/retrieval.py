@@ -4,7 +4,6 @@ evidence gate."""
 import asyncio
 import math
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ from knowledge.ranking import (
 from knowledge.selectors import chunk_candidates, chunk_neighbours, front_page_chunks, page_document
 
 from .concurrency import run_blocking
-from .text import asks_about_the_book, content_words, focus_terms, mentioned, phrases, stems_of
+from .text import asks_about_the_book, content_words, focus_terms, mentioned, phrases, spelt_words, stems_of
 
 
 class EmbeddingBatcher:
@@ -392,7 +391,7 @@ class EvidenceGate:
             missing = [term for term in focus if not mentioned(term, present)]
             return not (focus and len(missing) / len(focus) > 0.5 and similarity < self.moderate_similarity)
         top = _searchable(documents[0])
-        top_words = " ".join(re.findall(r"[^\W_][\w'\-]*", top.lower()))
+        top_words = " ".join(spelt_words(top))
         if any(f" {phrase} " in f" {top_words} " for phrase in phrases(query)):
             return True
         specific = names | models

@@ -150,9 +150,15 @@ def mentioned(term: str, present: set[str]) -> bool:
     return False
 
 
+def spelt_words(text: str) -> list[str]:
+    """The text's words, lower-cased and spelt the American way, in order (for comparing runs of words)."""
+    return [american_spelling(word.lower()) for word in _RAW_WORD.findall(text)]
+
+
 def phrases(question: str, *, size: int = 2) -> list[str]:
-    """Runs of ``size`` or more consecutive content words of the question, as lower-case text."""
-    words = [word.lower() for word in _RAW_WORD.findall(question)]
+    """Runs of ``size`` or more consecutive content words of the question, as lower-case text (each word spelt
+    the American way, as ``spelt_words`` gives a passage's)."""
+    words = spelt_words(question)
     runs: list[list[str]] = [[]]
     for word in words:
         if word in STOPWORDS or word in QUESTION_FRAME_WORDS:

@@ -63,3 +63,9 @@ def test_moderate_similarity_with_most_focus_terms_absent_is_declined():
 def test_a_word_spelt_the_other_way_is_present():
     doc = passage("A tyre left in the sun turns grey within a year.", 0.4)
     assert admits("Why did my tire go gray?", doc)
+
+
+def test_an_exact_phrase_in_the_other_spelling_admits_a_passage_just_under_the_threshold():
+    doc = passage("The colour scheme follows the book's own: dark pages get a dark panel.", THRESHOLD - 0.03)
+    assert admits("Which color scheme does the panel use?", doc)
+    assert not admits("Which palette does the panel use?", doc)
