@@ -70,7 +70,11 @@ def env_origins(name: str) -> list[str]:
     kept as written, for django-cors-headers' checks to report."""
     origins = []
     for item in env_list(name):
-        parts = urlsplit(item)
+        try:
+            parts = urlsplit(item)
+        except ValueError:  # "http://[::1": not a URL at all, left to the checks as before
+            origins.append(item)
+            continue
         bare = parts.path in ("", "/") and not (parts.query or parts.fragment or parts.username or parts.password)
         origins.append((bare and browser_origin(item)) or item)
     return origins

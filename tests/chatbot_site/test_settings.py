@@ -103,3 +103,11 @@ def test_cors_origins_are_read_as_browsers_send_them():
     # What is not an origin alone stays as written, and django-cors-headers' check names it.
     result = manage("check", CORS_ALLOWED_ORIGINS="https://book.example.org/docs/")
     assert result.returncode != 0 and "corsheaders.E014" in result.stderr
+    # An entry that is no URL at all does not stop the settings from loading.
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CORS_ALLOWED_ORIGINS)",
+        CORS_ALLOWED_ORIGINS="http://[::1, https://Book.example.org",
+    )
+    assert "['http://[::1', 'https://book.example.org']" in result.stdout, result.stderr
