@@ -146,6 +146,8 @@ AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, and an address
 AXES_RESET_ON_SUCCESS = True
+# Not its start-up banner on every manage.py command; failed logins and lockouts are still logged.
+AXES_VERBOSE = False
 # The same client address the API's throttles use (DJANGO_NUM_PROXIES), so forged headers do not rotate it.
 AXES_CLIENT_IP_CALLABLE = "chat.security.client_address"
 AXES_COOLOFF_MESSAGE = (

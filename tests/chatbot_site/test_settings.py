@@ -36,6 +36,7 @@ def test_check_deploy_is_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+    assert result.stderr == ""  # no start-up banner of an app on every command
 
 
 def test_debug_is_off_unless_asked_for():
