@@ -64,17 +64,42 @@ def stem(word: str) -> str:
     return stemmer.stemWord(american_spelling(word))
 
 
+# Where a compound word (snake_case, kebab-case, camelCase) splits into the words it is made of.
+_COMPOUND_JOINS = re.compile(r"[_\-]+|(?<=[a-z])(?=[A-Z])")
+
+
+def with_parts(word: str) -> list[str]:
+    """The word, then its parts if it is a compound: ``CHAT_SESSION_TTL_SECONDS``, ``thread-safe`` and
+    ``maxTokens`` also stand for the words they join (full-text search indexes a hyphenated word's parts too), so
+    a question about "session TTL" or "thread safe" finds them. Parts under three letters are dropped: "Wi-Fi"
+    is no "wi" and "fi", and "user_id" adds "user" alone."""
+    # String methods first: most words are plain, and this runs for every word of every passage a question reads.
+    if "-" not in word and "_" not in word and (word.islower() or word.isupper() or word.istitle()):
+        return [word]
+    parts = [part for part in _COMPOUND_JOINS.split(word) if len(part) > 2]
+    return [word, *parts] if len(parts) > 1 or (parts and parts[0] != word) else [word]
+
+
 def content_words(text: str) -> list[str]:
-    """Lower-cased, stemmed words that carry meaning."""
-    return [stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS]
+    """Lower-cased, stemmed words that carry meaning (a compound word and its parts)."""
+    return [
+        stem(lower)
+        for word in _WORD.findall(text)
+        for part in with_parts(word)
+        if (lower := part.lower()) not in STOPWORDS
+    ]
 
 
 _NUMBERISH = re.compile(r"\d[\d.,]*(st|nd|rd|th|s)?|\d[\d.,]*-\w+", re.IGNORECASE)
 
 
+def _unaccented(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
 def fold(text: str) -> str:
     """Lower case without accents, so 'Céloron' and 'Celoron' are one word."""
-    return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode("ascii")
+    return _unaccented(text.lower())
 
 
 def is_model_number(raw: str) -> bool:
@@ -128,8 +153,14 @@ def focus_words(question: str) -> dict[str, str]:
 
 
 def stems_of(text: str) -> set[str]:
-    """Every word's folded stem (stopwords included), for presence checks."""
-    return {stem(word.strip("'-")) for word in _RAW_WORD.findall(fold(text))}
+    """Every word's folded stem (stopwords included; a compound word and its parts), for presence checks."""
+    # Accents go before the words are found (once per text); case only after, as it marks camelCase parts.
+    return {
+        stem(folded)
+        for word in _RAW_WORD.findall(_unaccented(text))
+        for part in with_parts(word)
+        if (folded := part.lower().strip("'-"))
+    }
 
 
 def mentioned(term: str, present: set[str]) -> bool:

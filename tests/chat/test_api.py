@@ -236,3 +236,12 @@ def test_a_question_in_american_spelling_is_answered_from_a_book_in_british(api,
     reply = api.post(CONVERSE, {"message": "How do I change the colors of the widget?"}, format="json").json()
     assert reply["status"] == "answered"
     assert "data-accent" in reply["answer"] and "colour for buttons and links" in reply["answer"]
+
+
+def test_a_question_about_a_word_inside_a_setting_name_is_answered(api, make_document):
+    # "TTL" is written only inside CHAT_SESSION_TTL_SECONDS: the gate once took it for a name the book lacks.
+    chapter = Path(__file__).resolve().parents[2] / "docs" / "guide" / "06-sessions-and-deployment.md"
+    make_document(title="Sessions and deployment", text=chapter.read_text())
+    reply = api.post(CONVERSE, {"message": "What is the session TTL?"}, format="json").json()
+    assert reply["status"] == "answered"
+    assert "CHAT_SESSION_TTL_SECONDS" in reply["answer"]

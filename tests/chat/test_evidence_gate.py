@@ -69,3 +69,17 @@ def test_an_exact_phrase_in_the_other_spelling_admits_a_passage_just_under_the_t
     doc = passage("The colour scheme follows the book's own: dark pages get a dark panel.", THRESHOLD - 0.03)
     assert admits("Which color scheme does the panel use?", doc)
     assert not admits("Which palette does the panel use?", doc)
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        ("What is the session TTL?", "Sessions idle for CHAT_SESSION_TTL_SECONDS are forgotten."),
+        ("Is it thread safe?", "The session store is thread-safe and bounded."),
+        ("How are Tokens capped?", "Set maxTokens to cap every answer's length."),
+    ],
+)
+def test_a_name_inside_a_compound_word_is_present(question, text):
+    # "TTL" is a name-like term: absent from the passage, it would decline a question the passage answers.
+    assert admits(question, passage(text, 0.42))
+    assert not admits(question, passage("Sessions are forgotten after a day idle.", 0.42))

@@ -83,3 +83,30 @@ def test_questions_that_ask_how_to_do_something(question, how_to):
 def test_british_and_american_spellings_are_one_word():
     assert text.content_words("the colours of the catalogue") == text.content_words("the colors of the catalog")
     assert text.focus_terms("Why is the widget's behavior grey?")[0] == {"widget", "behavior", "gray"}
+
+
+@pytest.mark.parametrize(
+    ("word", "parts"),
+    [
+        ("CHAT_SESSION_TTL_SECONDS", ["CHAT_SESSION_TTL_SECONDS", "CHAT", "SESSION", "TTL", "SECONDS"]),
+        ("thread-safe", ["thread-safe", "thread", "safe"]),
+        ("maxTokens", ["maxTokens", "max", "Tokens"]),
+        ("e-mail", ["e-mail", "mail"]),  # parts under three letters are no words
+        ("Wi-Fi", ["Wi-Fi"]),
+        ("user_id", ["user_id", "user"]),
+        ("BME280", ["BME280"]),  # a model number is one name
+        ("Session", ["Session"]),
+        ("HTTP", ["HTTP"]),
+    ],
+)
+def test_compound_words_stand_for_their_parts_too(word, parts):
+    assert text.with_parts(word) == parts
+
+
+def test_the_parts_of_compound_words_are_words_of_the_text():
+    assert {"session", "ttl", "thread", "safe", "max", "token"} <= set(
+        text.content_words("CHAT_SESSION_TTL_SECONDS is thread-safe; see maxTokens")
+    )
+    assert {"chat_session_ttl_second", "ttl", "thread-saf", "safe", "maxtoken", "token"} <= text.stems_of(
+        "CHAT_SESSION_TTL_SECONDS is thread-safe; see maxTokens"
+    )
