@@ -1,14 +1,14 @@
 """Real-book quality: a fixture book (Markdown, MDX, tables, lists, code, front matter, admonitions) in, answers
 and citation links out, measured on its own question set, beside the code at an earlier revision.
 
-    .venv/bin/python bench/book.py [--book weather|garden] [--baseline REV]
+    .venv/bin/python bench/book.py [--book weather|garden|guide] [--baseline REV]
 
 Ingests the book (weather: tests/fixtures/weather-book, Docusaurus; garden: tests/fixtures/garden-book, MkDocs
-Material) into a throwaway database and asks every question of its tests/fixtures/<book>-book-questions.json
-(questions of kind "reader" are asked in a reader's words, not the book's, and measured apart)
-through the chat service (offline answerer unless OPENAI_API_KEY is set). With --baseline (default: the commit
-before real-book support), the same questions run on that revision's code from a temporary git worktree, so
-both rows come from one run.
+Material; guide: docs/guide, the demo book `make run` loads, plain Markdown) into a throwaway database and asks
+every question of its tests/fixtures/<book>-book-questions.json (questions of kind "reader" are asked in a
+reader's words, not the book's, and measured apart) through the chat service (offline answerer unless
+OPENAI_API_KEY is set). With --baseline (default: the commit before real-book support), the same questions run
+on that revision's code from a temporary git worktree, so both rows come from one run.
 """
 
 import argparse
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOKS = ("weather", "garden")
+BOOKS = ("weather", "garden", "guide")
 BASELINE = "7775792"  # main before real-book support
 ANSWERABLE = ("fact", "table", "list", "code", "followup", "selection")
 
@@ -46,8 +46,9 @@ def _absolute(site_url: str, url: str) -> str:
 
 
 def _book(name: str) -> tuple[Path, Path]:
-    """The fixture book's folder and its questions."""
-    return ROOT / "tests" / "fixtures" / f"{name}-book", ROOT / "tests" / "fixtures" / f"{name}-book-questions.json"
+    """The fixture book's folder and its questions (the guide is the project's own, in docs/)."""
+    folder = ROOT / "docs" / "guide" if name == "guide" else ROOT / "tests" / "fixtures" / f"{name}-book"
+    return folder, ROOT / "tests" / "fixtures" / f"{name}-book-questions.json"
 
 
 def measure(*, code: Path, site_url: str, book: str) -> dict:
@@ -170,7 +171,9 @@ def _baseline(rev: str, site_url: str, book: str) -> dict | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
-    parser.add_argument("--book", choices=BOOKS, default="weather", help="the fixture book (weather: Docusaurus)")
+    parser.add_argument(
+        "--book", choices=BOOKS, default="weather", help="weather (Docusaurus), garden (MkDocs) or guide (the demo)"
+    )
     parser.add_argument("--site-url", help="the book's address (default: its questions file's)")
     parser.add_argument("--measure-code", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", action="store_true", help="print every question's outcome")
