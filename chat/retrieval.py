@@ -29,7 +29,16 @@ from knowledge.ranking import (
 from knowledge.selectors import chunk_candidates, chunk_neighbours, front_page_chunks, page_document
 
 from .concurrency import run_blocking
-from .text import asks_about_the_book, content_words, focus_terms, mentioned, phrases, spelt_words, stems_of
+from .text import (
+    asks_about_the_book,
+    code_terms,
+    content_words,
+    focus_terms,
+    mentioned,
+    phrases,
+    spelt_words,
+    stems_of,
+)
 
 
 class EmbeddingBatcher:
@@ -330,9 +339,11 @@ class EvidenceGate:
     Routes to ``no_answer`` (so no LLM is called) when there is no selection and the evidence is too weak.
     Evidence is the best chunk's cosine similarity, weighed with what the words say:
     - a passage just under the threshold (within ``lexical_margin``) is admitted when the top passage holds
-      an exact phrase of the question ("zero moment point") or every name-like term of it ("SHT45");
-    - a passage over the threshold is declined when a name-like term of the question appears in none of the
-      passages (below ``strong_similarity``), or when most of its focus terms appear in none of them (below
+      an exact phrase of the question ("zero moment point"), or every name-like term ("SHT45") and every token
+      written as code (--prune, /readyz, manage.py) of it;
+    - a passage over the threshold is declined when a model number or a token written as code of the question
+      appears in none of the passages (below ``model_similarity``), when a name-like term does (below
+      ``strong_similarity``), or when most of its focus terms appear in none of them (below
       ``moderate_similarity``): such near-topic questions ask about something the book does not cover.
     """
 
@@ -380,11 +391,15 @@ class EvidenceGate:
         if not query.strip():
             return similarity >= self.min_similarity
         focus, names, models = focus_terms(query)
+        codes = code_terms(query)
         present = set().union(*(stems_of(_searchable(doc)) for doc in documents))
         if similarity >= self.min_similarity:
-            # A model number the passages never mention (BMP390 where the book has BME280) is a question
-            # about something else, however close the topic; so, less surely, is an absent name.
-            if any(term not in present for term in models) and similarity < self.model_similarity:
+            # A model number the passages never mention (BMP390 where the book has BME280), or an option, path
+            # or file name they never write (--verbose), is a question about something else, however close the
+            # topic; so, less surely, is an absent name.
+            written = " ".join(_searchable(doc) for doc in documents).lower() if codes else ""
+            absent = any(term not in present for term in models) or any(code not in written for code in codes)
+            if absent and similarity < self.model_similarity:
                 return False
             if any(not mentioned(term, present) for term in names) and similarity < self.strong_similarity:
                 return False
@@ -394,8 +409,12 @@ class EvidenceGate:
         top_words = " ".join(spelt_words(top))
         if any(f" {phrase} " in f" {top_words} " for phrase in phrases(query)):
             return True
+        # The embedding model reads --prune or /readyz poorly, so a top passage that writes every such token of
+        # the question, and holds its names, is evidence too.
         specific = names | models
-        return bool(specific) and specific <= stems_of(top)
+        if not specific and not codes:
+            return False
+        return specific <= stems_of(top) and all(code in top.lower() for code in codes)
 
 
 class PageContext(StrEnum):

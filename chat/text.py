@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from knowledge.ranking import tokens_of
 from knowledge.spelling import american_spelling
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
@@ -150,6 +151,20 @@ def focus_words(question: str) -> dict[str, str]:
         if not raw.isdigit():
             words.setdefault(stemmed, raw.lower())
     return words
+
+
+# A token written as code: a command-line option (--prune, -v), a path or endpoint (/readyz, /api/chat/), a file
+# name (manage.py, docusaurus.config.js: a lower-case extension, so "Ph.D" is none), a snake_case or a camelCase
+# name. Hyphenated words (thread-safe) are prose.
+_CODE_TERM = re.compile(
+    r"--?[A-Za-z][\w-]*|/[\w.-]*[A-Za-z][\w./-]*|[A-Za-z][\w-]+(?:\.[a-z][\w-]*)+|\w*[A-Za-z0-9]_\w+|[a-z][a-z0-9]*[A-Z]\w*"
+)
+
+
+def code_terms(question: str) -> set[str]:
+    """The question's tokens written as code, lower-cased: a passage names the same thing only with the same
+    characters, and the embedding model reads such tokens poorly."""
+    return {token.lower() for token in tokens_of(question) if _CODE_TERM.fullmatch(token)}
 
 
 def stems_of(text: str) -> set[str]:

@@ -149,6 +149,16 @@ def words_of(text: str) -> list[str]:
     return _WORDS.findall(text.lower())
 
 
+# Punctuation around a token that is not part of it ("/readyz?", "(manage.py)", "`--prune`.").
+_AROUND_TOKEN = "\"'`()[]{}<>,.;:!?"
+
+
+def tokens_of(text: str) -> list[str]:
+    """A text's tokens as written, split at white space, without the punctuation around them: /readyz,
+    manage.py and --prune stay whole where words_of splits them."""
+    return [token for raw in text.split() if (token := raw.strip(_AROUND_TOKEN))]
+
+
 @functools.lru_cache(maxsize=2048)
 def _shingles(text: str) -> frozenset[int]:
     # The same chunks come back for many questions; hashed 3-grams keep a cached entry to a few kilobytes.

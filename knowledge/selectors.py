@@ -1,5 +1,6 @@
 """Reads from the knowledge base: hybrid chunk search, document lists and index health."""
 
+import re
 import threading
 import weakref
 from collections import Counter
@@ -20,11 +21,12 @@ from chatbot_site.origins import browser_origin
 
 from .embedders import embedding_spec
 from .models import BOOK_KEY_PREFIX, SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
-from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, words_of
+from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, tokens_of, words_of
 from .spelling import other_spelling
 
 # The candidate pool: the dense side's and the BM25 side's best chunks, each with both scores. The BM25 side ranks
 # the chunks holding the question's ranked words (see knowledge_bm25_terms: on large tables, only the rarest).
+_WORD_ONLY = re.compile(r"\w+")
 _CANDIDATES_SQL = f"""
 WITH terms AS MATERIALIZED (
     SELECT t.query, t.lexemes, t.idfs, t.average_length
@@ -98,9 +100,14 @@ def chunk_neighbours(*, chunk_id: int, radius: int = 1) -> list[str]:
 
 def search_words(text: str) -> str:
     """The question's words the full-text side reads (the first 64: a bound on the work a question causes), each
-    with its other spelling (colour for color): the book may spell it the other way."""
+    with its other spelling (colour for color): the book may spell it the other way.
+
+    A token with punctuation inside (/readyz, manage.py, docusaurus.config.js) is passed whole as well: PostgreSQL
+    indexes such a path or file name as one lexeme, which its words alone ("readyz"; "manage", "py") never
+    match."""
     words = words_of(text)[:64]
-    return " ".join(words + [other for word in words if (other := other_spelling(word))])
+    compounds = [token for token in tokens_of(text)[:64] if not _WORD_ONLY.fullmatch(token)]
+    return " ".join(words + [other for word in words if (other := other_spelling(word))] + compounds)
 
 
 def chunk_candidates(

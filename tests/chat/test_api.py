@@ -245,3 +245,12 @@ def test_a_question_about_a_word_inside_a_setting_name_is_answered(api, make_doc
     reply = api.post(CONVERSE, {"message": "What is the session TTL?"}, format="json").json()
     assert reply["status"] == "answered"
     assert "CHAT_SESSION_TTL_SECONDS" in reply["answer"]
+
+
+def test_a_question_naming_an_endpoint_is_answered_from_the_passage_that_writes_it(api, make_document):
+    # "/readyz" is one token to full-text search and barely readable to the embedding model.
+    chapter = Path(__file__).resolve().parents[2] / "docs" / "guide" / "04-chat-api.md"
+    make_document(title="The chat API", text=chapter.read_text())
+    reply = api.post(CONVERSE, {"message": "What does /readyz check?"}, format="json").json()
+    assert reply["status"] == "answered"
+    assert "GET /readyz answers 200 when the database" in reply["answer"]

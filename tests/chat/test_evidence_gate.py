@@ -83,3 +83,23 @@ def test_a_name_inside_a_compound_word_is_present(question, text):
     # "TTL" is a name-like term: absent from the passage, it would decline a question the passage answers.
     assert admits(question, passage(text, 0.42))
     assert not admits(question, passage("Sessions are forgotten after a day idle.", 0.42))
+
+
+PRUNE = passage(
+    "--prune removes the documents that came from a file under the given folders that no longer exists.",
+    THRESHOLD - 0.04,
+    section="Knowledge > Bulk loading from the command line",
+)
+
+
+def test_a_token_written_as_code_in_the_top_passage_admits_it_just_under_the_threshold():
+    # The embedding model reads "--prune" poorly: the passage that writes it is barely similar.
+    assert admits("What does ingest --prune do?", PRUNE)
+    assert not admits("What does ingest --verbose do?", PRUNE)
+    assert not admits("What does ingest prune?", PRUNE)  # the word alone, in no phrase, is not enough
+
+
+def test_a_token_written_as_code_that_no_passage_writes_declines_a_close_topic():
+    doc = passage("CHAT_TOP_K: passages given to the generator (5).", 0.5, section="Configuration > Retrieval")
+    assert admits("What is CHAT_TOP_K?", doc)
+    assert not admits("What is CHAT_TOP_N?", doc)

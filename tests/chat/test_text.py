@@ -110,3 +110,19 @@ def test_the_parts_of_compound_words_are_words_of_the_text():
     assert {"chat_session_ttl_second", "ttl", "thread-saf", "safe", "maxtoken", "token"} <= text.stems_of(
         "CHAT_SESSION_TTL_SECONDS is thread-safe; see maxTokens"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("What does ingest --prune do?", {"--prune"}),
+        ("What does /readyz check?", {"/readyz"}),
+        ("Where is docusaurus.config.js, and what is manage.py for?", {"docusaurus.config.js", "manage.py"}),
+        ("Explain `CHAT_TOP_K`.", {"chat_top_k"}),
+        ("How do I set maxTokens?", {"maxtokens"}),
+        ("Is it thread-safe, e.g. on a Ph.D. server in the U.S.?", set()),  # prose
+        ("Is it open 24/7, in km/h, and/or version 1.22?", set()),
+    ],
+)
+def test_tokens_written_as_code(question, terms):
+    assert text.code_terms(question) == terms

@@ -81,6 +81,23 @@ def test_search_words_are_the_questions_words_up_to_a_bound_with_their_other_spe
     assert search_words(" ".join(f"w{i}" for i in range(100))).split() == [f"w{i}" for i in range(64)]
 
 
+def test_search_words_keep_paths_options_and_file_names_whole_too():
+    assert search_words("What does /readyz check?") == "what does readyz check /readyz"
+    assert search_words("Is (manage.py) needed, with `--prune`?") == "is manage py needed with prune manage.py --prune"
+    assert search_words("What is CHAT_TOP_K?") == "what is chat_top_k"  # one word already
+
+
+def test_full_text_finds_a_path_and_a_file_name_as_written(make_document):
+    # PostgreSQL indexes "/readyz" and "manage.py" as one lexeme each: their words alone match nothing.
+    make_document(title="Health", text="# Health\n\nGET /readyz answers 200 when every part works.")
+    make_document(title="Commands", text="# Commands\n\nRun manage.py with the name of a command.")
+    make_document(title="Other", text="# Other\n\nThe harbour opens every day at dawn.")
+    unrelated = embed("completely unrelated knitting patterns")
+    for query, title in [("What does /readyz check?", "Health"), ("What is manage.py?", "Commands")]:
+        hits = chunk_search(query=query, embedding=unrelated, top_k=3)
+        assert next(hit for hit in hits if hit.sparse_rank == 1).document_title == title
+
+
 def test_full_text_finds_a_word_spelt_the_other_way(corpus):
     # The book writes "Defence" and "kilometres"; the reader asks with American spellings.
     unrelated = embed("completely unrelated knitting patterns")
