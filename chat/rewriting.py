@@ -25,15 +25,24 @@ def is_follow_up(message: str) -> bool:
 
 @component
 class QueryRewriter:
-    """Offline standalone-query builder: a follow-up is joined with the previous user question."""
+    """Offline standalone-query builder: a follow-up is joined with the user questions before it, back to the
+    last one that stood alone ("Can I use a local one?" after "How do I change it?" after "What is the default
+    chat model?" keeps the chat model), at most ``MAX_JOINED`` of them."""
+
+    MAX_JOINED = 3
 
     @component.output_types(query=str)
     def run(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:
         """Return the text to retrieve with."""
+        if not is_follow_up(message):
+            return {"query": message}
         previous = [turn.text for turn in (history or []) if turn.is_from("user") and turn.text]
-        if previous and is_follow_up(message):
-            return {"query": f"{message} {previous[-1]}"}
-        return {"query": message}
+        joined = [message]
+        for earlier in reversed(previous[-self.MAX_JOINED :]):
+            joined.append(earlier)
+            if not is_follow_up(earlier):
+                break
+        return {"query": " ".join(joined)}
 
     @component.output_types(query=str)
     async def run_async(self, message: str, history: list[ChatMessage] | None = None) -> dict[str, str]:

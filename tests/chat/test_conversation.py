@@ -34,6 +34,30 @@ def test_follow_up_uses_history_for_retrieval(api, knowledge):
     assert "25 December 2021" not in alone["answer"]
 
 
+def test_a_second_follow_up_keeps_the_topic_of_the_question_before_both(api, knowledge):
+    session = ask(api, "Tell me about the James Webb Space Telescope mirror.")["session_id"]
+    ask(api, "When did it launch?", session)
+    second = ask(api, "And from where?", session)
+    assert second["query"] == (
+        "And from where? When did it launch? Tell me about the James Webb Space Telescope mirror."
+    )
+    assert "French Guiana" in second["answer"]
+
+
+def test_follow_ups_join_the_questions_back_to_the_last_that_stood_alone():
+    from haystack.dataclasses import ChatMessage
+
+    history = [
+        ChatMessage.from_user(text)
+        for text in ("What is Hubble?", "Who polished the main mirror of the Webb telescope?", "When?")
+    ]
+    assert QueryRewriter().run(message="And why?", history=history)["query"] == (
+        "And why? When? Who polished the main mirror of the Webb telescope?"
+    )
+    many = [ChatMessage.from_user(text) for text in ("Why?", "How?", "Where?", "When?")]
+    assert QueryRewriter().run(message="And then?", history=many)["query"] == "And then? When? Where? How?"
+
+
 def test_follow_up_after_a_topic_change_tracks_the_latest_topic(api, knowledge):
     session = ask(api, "Who built the Hubble Space Telescope?")["session_id"]
     ask(api, "Where did cheddar cheese originate?", session)
