@@ -414,7 +414,7 @@ class EvidenceGate:
         specific = names | models
         if not specific and not codes:
             return False
-        return specific <= stems_of(top) and all(code in top.lower() for code in codes)
+        return all(code in top.lower() for code in codes) and (not specific or specific <= stems_of(top))
 
 
 class PageContext(StrEnum):

@@ -24,9 +24,10 @@ from .models import BOOK_KEY_PREFIX, SEARCH_CONFIG, Chunk, IngestionWorker, Sour
 from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, tokens_of, words_of
 from .spelling import other_spelling
 
+_WORD_ONLY = re.compile(r"\w+")
+
 # The candidate pool: the dense side's and the BM25 side's best chunks, each with both scores. The BM25 side ranks
 # the chunks holding the question's ranked words (see knowledge_bm25_terms: on large tables, only the rarest).
-_WORD_ONLY = re.compile(r"\w+")
 _CANDIDATES_SQL = f"""
 WITH terms AS MATERIALIZED (
     SELECT t.query, t.lexemes, t.idfs, t.average_length
