@@ -23,7 +23,7 @@ from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
 from knowledge.markdown import fence_info, fence_roles, fenced
 
-from .text import MAX_SENTENCE_WORDS, asks_how_to, content_words, plain, split_sentences
+from .text import MAX_SENTENCE_WORDS, answer_words, asks_how_to, content_words, plain, split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -432,7 +432,7 @@ class ExtractiveAnswerer:
     def _lexical(question: str, texts: list[str]) -> np.ndarray:
         """Weighted share of the question's words in each text. Words found in many candidates (usually the
         topic, e.g. a name repeated throughout a section) weigh less than rarer ones (the focus)."""
-        wanted = set(content_words(question))
+        wanted = answer_words(question)
         if not wanted:
             return np.zeros(len(texts))
         words = [set(content_words(text)) for text in texts]

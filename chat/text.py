@@ -278,3 +278,20 @@ _HOW_TO = re.compile(
 def asks_how_to(question: str) -> bool:
     """Whether the question asks how to do something (a command, a procedure), not what something is."""
     return bool(_HOW_TO.match(question.strip()))
+
+
+# "How long", "how many", "how far": the word after "how" asks for a measure, which the answer gives as a number.
+_HOW_MEASURE = re.compile(r"\s*how\s+([a-z]+)\b", re.I)
+MEASURE_WORDS = frozenset(
+    "long many much often far tall deep high wide big large small heavy old fast thick early late soon".split()
+)
+
+
+def answer_words(question: str) -> set[str]:
+    """The question's content words an answer sentence is expected to share: all but the word that asks for a
+    measure ("long" in "How long can a cable be?": the answer says "under one metre", not "long")."""
+    words = set(content_words(question))
+    measure = _HOW_MEASURE.match(question)
+    if measure and measure.group(1).lower() in MEASURE_WORDS:
+        words.discard(stem(measure.group(1).lower()))
+    return words

@@ -203,3 +203,19 @@ def test_the_steps_of_a_list_are_quoted_in_the_lists_order(answerer):
     )
     reply = answer(answerer, "How do I calibrate the rain gauge?", doc)
     assert reply.index("Level the gauge") < reply.index("Adjust the bucket")
+
+
+def test_the_word_asking_for_a_measure_is_not_looked_for_in_the_answer(answerer):
+    # "How long" asks for a length: the sentence that says "too long" is about something else.
+    bus = chunk(
+        "All digital sensors share two wires, SDA and SCL, plus power and ground. Keep I²C cables under one "
+        "metre, or use a bus extender such as the P82B715 for longer runs up the mast.",
+        section="Sensors > The I²C bus",
+    )
+    hang = chunk(
+        "A hung bus shows up as every digital sensor failing at once. The usual cause is a cable that is too long "
+        "or a missing pull-up resistor.",
+        section="Troubleshooting > The I²C bus hangs",
+    )
+    hang.meta["chunk_id"] = 2
+    assert "under one metre" in answer(answerer, "How long can an I²C cable be?", hang, bus)

@@ -126,3 +126,16 @@ def test_the_parts_of_compound_words_are_words_of_the_text():
 )
 def test_tokens_written_as_code(question, terms):
     assert text.code_terms(question) == terms
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("How long can a cable be?", {"cabl"}),
+        ("How many turns does a session keep?", {"turn", "session", "keep"}),
+        ("How do I keep it long?", {"keep", "long"}),  # not a measure asked for
+        ("Why is the cable long?", {"cabl", "long"}),
+    ],
+)
+def test_answer_words_leave_out_the_measure_a_question_asks_for(question, words):
+    assert text.answer_words(question) == words
