@@ -34,6 +34,7 @@ from .text import (
     code_terms,
     content_words,
     focus_terms,
+    is_book_vocabulary,
     mentioned,
     phrases,
     spelt_words,
@@ -341,8 +342,8 @@ class EvidenceGate:
     - a passage just under the threshold (within ``lexical_margin``) is admitted when the top passage holds
       an exact phrase of the question ("zero moment point"), or every name-like term ("SHT45") and every token
       written as code (--prune, /readyz, manage.py) of it;
-    - a passage over the threshold is declined when a model number or a token written as code of the question
-      appears in none of the passages (below ``model_similarity``), when a name-like term does (below
+    - a passage over the threshold is declined when a model number, option, path or snake_case name of the
+      question appears in none of the passages (below ``model_similarity``), when a name-like term does (below
       ``strong_similarity``), or when most of its focus terms appear in none of them (below
       ``moderate_similarity``): such near-topic questions ask about something the book does not cover.
     """
@@ -395,10 +396,11 @@ class EvidenceGate:
         present = set().union(*(stems_of(_searchable(doc)) for doc in documents))
         if similarity >= self.min_similarity:
             # A model number the passages never mention (BMP390 where the book has BME280), or an option, path
-            # or file name they never write (--verbose), is a question about something else, however close the
+            # or setting they never write (--verbose), is a question about something else, however close the
             # topic; so, less surely, is an absent name.
-            written = " ".join(_searchable(doc) for doc in documents).lower() if codes else ""
-            absent = any(term not in present for term in models) or any(code not in written for code in codes)
+            own = [code for code in codes if is_book_vocabulary(code)]
+            written = " ".join(_searchable(doc) for doc in documents).lower() if own else ""
+            absent = any(term not in present for term in models) or any(code not in written for code in own)
             if absent and similarity < self.model_similarity:
                 return False
             if any(not mentioned(term, present) for term in names) and similarity < self.strong_similarity:

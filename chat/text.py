@@ -167,6 +167,12 @@ def code_terms(question: str) -> set[str]:
     return {token.lower() for token in tokens_of(question) if _CODE_TERM.fullmatch(token)}
 
 
+def is_book_vocabulary(term: str) -> bool:
+    """Whether a code term is an option, a path or a snake_case name: words of the book's own software, which a
+    reader takes from it. A file or product name (notes.md, iPad) may be the reader's own."""
+    return term.startswith(("-", "/")) or "_" in term
+
+
 def stems_of(text: str) -> set[str]:
     """Every word's folded stem (stopwords included; a compound word and its parts), for presence checks."""
     # Accents go before the words are found (once per text); case only after, as it marks camelCase parts.

@@ -103,3 +103,6 @@ def test_a_token_written_as_code_that_no_passage_writes_declines_a_close_topic()
     doc = passage("CHAT_TOP_K: passages given to the generator (5).", 0.5, section="Configuration > Retrieval")
     assert admits("What is CHAT_TOP_K?", doc)
     assert not admits("What is CHAT_TOP_N?", doc)
+    assert not admits("What does --top-n do to the passages?", doc)
+    # A file or product name may be the reader's own: it declines nothing by being absent.
+    assert admits("How many passages does the generator get from my notes.md?", doc)
