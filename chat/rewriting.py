@@ -17,10 +17,20 @@ FOLLOW_UP_WORDS = frozenset(
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 
 
+def _has_stand_in(message: str) -> bool:
+    return any(word.lower() in FOLLOW_UP_WORDS for word in _WORD.findall(message))
+
+
 def is_follow_up(message: str) -> bool:
     """A message that leans on earlier turns: few content words, or a pronoun standing in for a topic."""
-    words = [word.lower() for word in _WORD.findall(message)]
-    return len(content_words(message)) <= 3 or any(word in FOLLOW_UP_WORDS for word in words)
+    return len(content_words(message)) <= 3 or _has_stand_in(message)
+
+
+def stands_alone(message: str) -> bool:
+    """An earlier question that names its own topic ("What is the default embedding model?"): no pronoun
+    standing in for one, and two content words or more. Joining stops there: a short question is joined with
+    the one before it when asked, but what came before it is another topic."""
+    return len(content_words(message)) >= 2 and not _has_stand_in(message)
 
 
 @component
@@ -40,7 +50,7 @@ class QueryRewriter:
         joined = [message]
         for earlier in reversed(previous[-self.MAX_JOINED :]):
             joined.append(earlier)
-            if not is_follow_up(earlier):
+            if stands_alone(earlier):
                 break
         return {"query": " ".join(joined)}
 

@@ -54,6 +54,11 @@ def test_follow_ups_join_the_questions_back_to_the_last_that_stood_alone():
     assert QueryRewriter().run(message="And why?", history=history)["query"] == (
         "And why? When? Who polished the main mirror of the Webb telescope?"
     )
+    # A short question that names its topic stops the join: the one before it was another topic.
+    history = [ChatMessage.from_user(text) for text in ("How do I add a document?", "What is the embedding model?")]
+    assert QueryRewriter().run(message="How many dimensions does it have?", history=history)["query"] == (
+        "How many dimensions does it have? What is the embedding model?"
+    )
     many = [ChatMessage.from_user(text) for text in ("Why?", "How?", "Where?", "When?")]
     assert QueryRewriter().run(message="And then?", history=many)["query"] == "And then? When? Where? How?"
 
