@@ -164,7 +164,8 @@ _CODE_TERM = re.compile(
 def code_terms(question: str) -> set[str]:
     """The question's tokens written as code, lower-cased: a passage names the same thing only with the same
     characters, and the embedding model reads such tokens poorly."""
-    return {token.lower() for token in tokens_of(question) if _CODE_TERM.fullmatch(token)}
+    # A name longer than any setting or path is no code term, and never costs the pattern a long search.
+    return {token.lower() for token in tokens_of(question) if len(token) <= 100 and _CODE_TERM.fullmatch(token)}
 
 
 def is_book_vocabulary(term: str) -> bool:

@@ -122,6 +122,7 @@ def test_the_parts_of_compound_words_are_words_of_the_text():
         ("How do I set maxTokens?", {"maxtokens"}),
         ("Is it thread-safe, e.g. on a Ph.D. server in the U.S.?", set()),  # prose
         ("Is it open 24/7, in km/h, and/or version 1.22?", set()),
+        ("What is /" + "a" * 3000 + "?", set()),  # longer than any name
     ],
 )
 def test_tokens_written_as_code(question, terms):
