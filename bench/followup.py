@@ -85,14 +85,14 @@ def main() -> None:
                             reply = answerer.run(question=question, documents=top, query_embedding=vector)
                             answered[asked].append(contains_gold(reply["replies"][0].text or "", gold))
             baseline = None
-            for name, found in ranks.items():
-                hit5 = sum(r is not None and r <= 5 for r in found) / len(found)
-                mrr = sum(1 / r for r in found if r) / len(found)
+            for name, gold_ranks in ranks.items():
+                hit5 = sum(r is not None and r <= 5 for r in gold_ranks) / len(gold_ranks)
+                mrr = sum(1 / r for r in gold_ranks if r) / len(gold_ranks)
                 baseline = baseline or hit5
-                rows.append([turn, name, len(found), f"{hit5:.3f}", f"{mrr:.3f}", f"{hit5 / baseline:.2f}", ""])
-            for asked, hits in answered.items():
+                rows.append([turn, name, len(gold_ranks), f"{hit5:.3f}", f"{mrr:.3f}", f"{hit5 / baseline:.2f}", ""])
+            for asked, correct in answered.items():
                 label = "ours, answered from the " + ("message" if asked == "message" else "standalone query")
-                rows.append([turn, label, len(hits), "", "", "", f"{sum(hits) / len(hits):.3f}"])
+                rows.append([turn, label, len(correct), "", "", "", f"{sum(correct) / len(correct):.3f}"])
     headers = ["turn", "strategy", "follow-ups", "hit@5", "MRR", "hit@5 vs alone", "answer contains gold"]
     print(table(headers, rows))
 

@@ -393,13 +393,14 @@ class EvidenceGate:
             return similarity >= self.min_similarity
         focus, names, models = focus_terms(query)
         codes = code_terms(query)
-        present = set().union(*(stems_of(_searchable(doc)) for doc in documents))
+        texts = [_searchable(doc) for doc in documents]
         if similarity >= self.min_similarity:
+            present = set().union(*map(stems_of, texts))
             # A model number the passages never mention (BMP390 where the book has BME280), or an option, path
             # or setting they never write (--verbose), is a question about something else, however close the
             # topic; so, less surely, is an absent name.
             own = [code for code in codes if is_book_vocabulary(code)]
-            written = " ".join(_searchable(doc) for doc in documents).lower() if own else ""
+            written = " ".join(texts).lower() if own else ""
             absent = any(term not in present for term in models) or any(code not in written for code in own)
             if absent and similarity < self.model_similarity:
                 return False
@@ -407,7 +408,8 @@ class EvidenceGate:
                 return False
             missing = [term for term in focus if not mentioned(term, present)]
             return not (focus and len(missing) / len(focus) > 0.5 and similarity < self.moderate_similarity)
-        top = _searchable(documents[0])
+        # Just under the threshold, only the top passage counts.
+        top = texts[0]
         top_words = " ".join(spelt_words(top))
         if any(f" {phrase} " in f" {top_words} " for phrase in phrases(query)):
             return True

@@ -153,6 +153,11 @@ def words_of(text: str) -> list[str]:
 _AROUND_TOKEN = "\"'`()[]{}<>,.;:!?"
 
 
+def is_word(token: str) -> bool:
+    """Whether a token is one word as words_of finds them (CHAT_TOP_K is; /readyz and manage.py are not)."""
+    return bool(_WORDS.fullmatch(token))
+
+
 def tokens_of(text: str) -> list[str]:
     """A text's tokens as written, split at white space, without the punctuation around them: /readyz,
     manage.py and --prune stay whole where words_of splits them."""

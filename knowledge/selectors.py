@@ -1,6 +1,5 @@
 """Reads from the knowledge base: hybrid chunk search, document lists and index health."""
 
-import re
 import threading
 import weakref
 from collections import Counter
@@ -21,10 +20,8 @@ from chatbot_site.origins import browser_origin
 
 from .embedders import embedding_spec
 from .models import BOOK_KEY_PREFIX, SEARCH_CONFIG, Chunk, IngestionWorker, SourceDocument
-from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, rank_candidates, tokens_of, words_of
+from .ranking import Bm25, ChunkHit, Fusion, PageBoost, PageMatch, is_word, rank_candidates, tokens_of, words_of
 from .spelling import other_spelling
-
-_WORD_ONLY = re.compile(r"\w+")
 
 # The candidate pool: the dense side's and the BM25 side's best chunks, each with both scores. The BM25 side ranks
 # the chunks holding the question's ranked words (see knowledge_bm25_terms: on large tables, only the rarest).
@@ -107,7 +104,7 @@ def search_words(text: str) -> str:
     indexes such a path or file name as one lexeme, which its words alone ("readyz"; "manage", "py") never
     match."""
     words = words_of(text)[:64]
-    compounds = [token for token in tokens_of(text)[:64] if not _WORD_ONLY.fullmatch(token)]
+    compounds = [token for token in tokens_of(text)[:64] if not is_word(token)]
     return " ".join(words + [other for word in words if (other := other_spelling(word))] + compounds)
 
 
