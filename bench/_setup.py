@@ -79,10 +79,43 @@ def worktree(rev: str) -> Iterator[Path]:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
+def baseline_python(tree: Path) -> str:
+    """A Python interpreter for the code at ``tree`` (a baseline's worktree): this environment's packages, with
+    what the tree's requirements.txt pins differently or adds installed over them (an older revision may need a
+    package this one dropped, as dj-database-url before django-environ). The environment is kept under
+    var/bench-baselines/, one per requirements file, and reused; with nothing to add, it is this interpreter."""
+    import hashlib  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sysconfig  # noqa: PLC0415
+
+    requirements = tree / "requirements.txt"
+    ours = ROOT / "requirements.txt"
+    if not requirements.exists() or requirements.read_bytes() == ours.read_bytes():
+        return sys.executable
+    folder = ROOT / "var" / "bench-baselines" / hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    python = folder / "bin" / "python"
+    ready = folder / ".installed"
+    if not ready.exists():
+        print(f"preparing the baseline's packages in {folder.relative_to(ROOT)} (once)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
+        site = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        # This environment's packages come after the baseline's own, so what it pins differently wins.
+        (Path(site) / "_project_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)],
+            check=True,
+        )
+        ready.touch()
+    return str(python)
+
+
 def baseline_json(rev: str, *, script: str, args: list[str]) -> Any:
     """Run ``script`` with ``args`` in the project at git revision ``rev`` (a temporary worktree, its working
-    directory; the embedded PostgreSQL shared) and read the last line it printed as JSON. A failed run raises
-    subprocess.CalledProcessError."""
+    directory; the embedded PostgreSQL shared; its own requirements, see baseline_python) and read the last line
+    it printed as JSON. A failed run raises subprocess.CalledProcessError."""
     import json  # noqa: PLC0415
     import subprocess  # noqa: PLC0415
 
@@ -91,7 +124,7 @@ def baseline_json(rev: str, *, script: str, args: list[str]) -> Any:
     with worktree(rev) as tree:
         env = {**os.environ, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
         done = subprocess.run(
-            [sys.executable, script, *args], env=env, cwd=tree, check=True, capture_output=True, text=True
+            [baseline_python(tree), script, *args], env=env, cwd=tree, check=True, capture_output=True, text=True
         )
         return json.loads(done.stdout.splitlines()[-1])
 

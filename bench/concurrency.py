@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from _http import Client, percentile
-from _setup import ROOT, guide_database, setup, table, worktree
+from _setup import ROOT, baseline_python, guide_database, setup, table, worktree
 
 BASELINE = "b74b1cc"  # main before async serving: gunicorn, one process, 8 threads
 DEADLINE = 30.0
@@ -94,12 +94,14 @@ def process(
 
 
 def server_command(code: Path, port: int) -> list[str]:
-    """The server as the tree's `make run` starts it: uvicorn where chatbot_site.server exists, else gunicorn."""
+    """The server as the tree's `make run` starts it: uvicorn where chatbot_site.server exists, else gunicorn;
+    with the packages the tree's requirements name."""
+    python = baseline_python(code)
     if not (code / "chatbot_site" / "server.py").exists():
-        return [sys.executable, "-m", "gunicorn", "chatbot_site.wsgi", "--bind", f"127.0.0.1:{port}"] + [
+        return [python, "-m", "gunicorn", "chatbot_site.wsgi", "--bind", f"127.0.0.1:{port}"] + [
             "--workers", "1", "--threads", "8", "--timeout", "120",
         ]  # fmt: skip
-    return [sys.executable, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(port)]
+    return [python, "-m", "chatbot_site.server", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def rss_mb_of(pid: int) -> float:
