@@ -15,6 +15,7 @@ from .sites import (
     SiteLayout,
     asset_reference,
     docusaurus_outer_folders,
+    docusaurus_page_title,
     mkdocs_page_title,
     page_reference,
     site_layout,
@@ -207,9 +208,12 @@ def _plan(
     front = parsed.front_matter
     relative = _site_relative(path, style=style, base=base, folder=folder) if style != "plain" else None
     if style == "mkdocs":
-        title = mkdocs_page_title(path=relative, title=parsed.title, layout=layout)[:300]
+        title = mkdocs_page_title(path=relative, title=parsed.title, layout=layout)
+    elif style == "docusaurus":
+        title = docusaurus_page_title(path=relative, title=parsed.title, front_matter=front, layout=layout)
     else:
-        title = (parsed.title or _title_from_name(path))[:300]
+        title = parsed.title
+    title = (title or _title_from_name(path))[:300]
     metadata = {name: front[name] for name in _METADATA_KEYS if name in front}
     plan = _replace(plan, title=title, metadata=_jsonable(metadata))
     if front.get("draft") is True:

@@ -15,7 +15,7 @@ import json
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -84,11 +84,26 @@ def _base_route(route_base: str, route: str) -> str:
     return joined + ("/" if not route.strip("/") and joined != "/" else "")
 
 
+def _number_prefix_parser(front_matter: dict[str, Any]) -> Callable[[str], str]:
+    """Docusaurus strips number prefixes from a doc's file and folder names unless its front matter says
+    ``parse_number_prefixes: false``."""
+    return (lambda name: name) if front_matter.get("parse_number_prefixes") is False else strip_number_prefix
+
+
+def _doc_base_id(path: PurePosixPath, front_matter: dict[str, Any]) -> str:
+    """A doc's id within its folder: front matter ``id``, else its file name without a number prefix."""
+    doc_id = front_matter.get("id")
+    if isinstance(doc_id, str | int) and str(doc_id).strip():
+        return str(doc_id).strip()
+    return _number_prefix_parser(front_matter)(_stem(path))
+
+
 def docusaurus_doc_route(path: PurePosixPath, front_matter: dict[str, Any], *, route_base: str = "docs") -> str:
     """The route of a doc at ``path`` (relative to the docs folder)."""
-    folders = [strip_number_prefix(part) for part in path.parent.parts]
+    unprefixed = _number_prefix_parser(front_matter)
+    folders = [unprefixed(part) for part in path.parent.parts]
     folder_slug = "/".join(folders)
-    name = strip_number_prefix(_stem(path))
+    name = unprefixed(_stem(path))
     slug = front_matter.get("slug")
     if isinstance(slug, str) and slug.strip():
         slug = slug.strip()
@@ -97,9 +112,7 @@ def docusaurus_doc_route(path: PurePosixPath, front_matter: dict[str, Any], *, r
     index_names = {"index", "readme"} | ({folders[-1].lower()} if folders else set())
     if name.lower() in index_names:
         return _base_route(route_base, folder_slug)
-    doc_id = front_matter.get("id")
-    base_id = str(doc_id).strip() if isinstance(doc_id, str | int) and str(doc_id).strip() else name
-    return _join(route_base, folder_slug, base_id)
+    return _join(route_base, folder_slug, _doc_base_id(path, front_matter))
 
 
 def docusaurus_blog_route(path: PurePosixPath, front_matter: dict[str, Any], *, route_base: str = "blog") -> str:
@@ -140,6 +153,22 @@ def mkdocs_route(path: PurePosixPath, *, directory_urls: bool = True) -> str:
     return _join(parent, stem) + "/"
 
 
+def _docusaurus_content(path: PurePosixPath, layout: "SiteLayout") -> tuple[str, PurePosixPath, str]:
+    """(kind, path within its folder, route base) of a file at ``path`` relative to a Docusaurus site root:
+    kind "docs", "blog", "pages" or "" (none of them)."""
+    parts = path.parts
+    docs = sorted(((layout.docs_path, layout.docs_route), *layout.more_docs), key=lambda d: -len(_parts(d[0])))
+    docs_here = next(((folder, base) for folder, base in docs if _under(parts, folder)), None)
+    if docs_here is not None:
+        folder, base = docs_here
+        return "docs", PurePosixPath(*parts[len(_parts(folder)) :]), base
+    if _under(parts, layout.blog_path):
+        return "blog", PurePosixPath(*parts[len(_parts(layout.blog_path)) :]), layout.blog_route
+    if parts[:2] == ("src", "pages"):
+        return "pages", PurePosixPath(*parts[2:]), ""
+    return "", path, ""
+
+
 def docusaurus_route(
     path: PurePosixPath, front_matter: dict[str, Any], *, layout: "SiteLayout | None" = None
 ) -> tuple[str | None, str]:
@@ -148,16 +177,13 @@ def docusaurus_route(
     parts = path.parts
     if any(_under(parts, folder) for folder, _ in layout.other_versions):
         return None, "another version of the docs than the site shows first"
-    docs = sorted(((layout.docs_path, layout.docs_route), *layout.more_docs), key=lambda d: -len(_parts(d[0])))
-    docs_here = next(((folder, base) for folder, base in docs if _under(parts, folder)), None)
-    if docs_here is not None:
-        folder, base = docs_here
-        route = docusaurus_doc_route(PurePosixPath(*parts[len(_parts(folder)) :]), front_matter, route_base=base)
-    elif _under(parts, layout.blog_path):
-        relative = PurePosixPath(*parts[len(_parts(layout.blog_path)) :])
-        route = docusaurus_blog_route(relative, front_matter, route_base=layout.blog_route)
-    elif parts[:2] == ("src", "pages"):
-        route = docusaurus_page_route(PurePosixPath(*parts[2:]), front_matter)
+    kind, relative, base = _docusaurus_content(path, layout)
+    if kind == "docs":
+        route = docusaurus_doc_route(relative, front_matter, route_base=base)
+    elif kind == "blog":
+        route = docusaurus_blog_route(relative, front_matter, route_base=base)
+    elif kind == "pages":
+        route = docusaurus_page_route(relative, front_matter)
     else:
         return None, "outside the site's docs, blog and src/pages folders"
     if any(part.startswith("_") for part in parts) or "__tests__" in parts:
@@ -400,6 +426,24 @@ def _nav_titles(nav: Any) -> Iterator[tuple[str, str]]:
                 yield from _nav_titles(value)
             elif isinstance(value, str) and "://" not in value and title is not None:
                 yield posixpath.normpath(value.strip().lstrip("/")), str(title)
+
+
+def docusaurus_page_title(
+    *, path: PurePosixPath, title: str, front_matter: dict[str, Any], layout: "SiteLayout"
+) -> str:
+    """The title Docusaurus gives the file at ``path`` (relative to the site root): ``title`` (front matter's,
+    else the first H1's); else a doc's id (front matter ``id``, else its file name without a number prefix) and
+    a blog post's file name without its date, which it shows as the page's heading; '' for anything else."""
+    if title:
+        return title
+    kind, relative, _ = _docusaurus_content(path, layout)
+    if kind == "docs":
+        return _doc_base_id(relative, front_matter)
+    if kind == "blog":
+        name = (relative.parent / _stem(relative)).as_posix()
+        match = _BLOG_DATE.match(name)
+        return match.group("text") if match else name.removesuffix("/index")
+    return ""
 
 
 def mkdocs_page_title(*, path: PurePosixPath, title: str, layout: "SiteLayout") -> str:

@@ -16,6 +16,7 @@ from knowledge.sites import (
     configured_site_url,
     detect_site,
     docusaurus_outer_folders,
+    docusaurus_page_title,
     mkdocs_page_title,
     mkdocs_snippet_paths,
     page_reference,
@@ -41,6 +42,12 @@ ROUTES = [
     ("docusaurus", "docs/a/b.md", {"slug": "/custom"}, "https://book.example.org/docs/custom"),
     ("docusaurus", "docs/a/b.md", {"slug": "relative"}, "https://book.example.org/docs/a/relative"),
     ("docusaurus", "docs/a/01-b.md", {"id": "bee"}, "https://book.example.org/docs/a/bee"),
+    (
+        "docusaurus",
+        "docs/01-basics/02-motion.md",
+        {"parse_number_prefixes": False},
+        "https://book.example.org/docs/01-basics/02-motion",
+    ),
     ("docusaurus", "docs/a/index.md", {"slug": "/"}, "https://book.example.org/docs/"),
     (
         "docusaurus",
@@ -484,6 +491,29 @@ nav:
       - guide/wind-speed.md
       - Weather service: https://example.org/
 """
+
+
+# What Docusaurus calls each page: front matter's title, else the first H1's, else a doc's id and a blog post's
+# file name without its date (its docs and blog plugins' ``frontMatter.title ?? contentTitle ?? …``).
+@pytest.mark.parametrize(
+    ("path", "title", "front_matter", "expected"),
+    [
+        ("docs/01-basics/02-motion.md", "Motion", {}, "Motion"),
+        ("docs/01-basics/02-motion.md", "", {}, "motion"),
+        ("docs/01-basics/02-motion.md", "", {"parse_number_prefixes": False}, "02-motion"),
+        ("docs/a/01-b.md", "", {"id": "bee"}, "bee"),
+        ("docs/getting_started.mdx", "", {}, "getting_started"),
+        ("docs/guides/index.md", "", {}, "index"),
+        ("blog/2024-03-05-first-winter.md", "", {}, "first-winter"),
+        ("blog/2024-03-05-hello/index.md", "", {}, "hello"),
+        ("blog/welcome.md", "", {}, "welcome"),
+        ("blog/news/welcome/index.md", "", {}, "news/welcome"),
+        ("src/pages/about.md", "", {}, ""),  # the caller names it from its file
+    ],
+)
+def test_docusaurus_page_titles_are_the_ones_docusaurus_gives(path, title, front_matter, expected):
+    page = PurePosixPath(path)
+    assert docusaurus_page_title(path=page, title=title, front_matter=front_matter, layout=SiteLayout()) == expected
 
 
 # What MkDocs 1.6.1 calls each page (the title Material shows, and its heading when the page has none; checked

@@ -359,6 +359,29 @@ def test_mkdocs_pages_are_titled_as_the_site_titles_them(tmp_path):
     assert titles == {"/": "Home", "/guide/setup/": "Install the station"}
 
 
+def test_docusaurus_pages_without_a_title_are_titled_as_the_site_titles_them(tmp_path):
+    # Docusaurus shows a doc's id (or a post's name without its date) as the heading of a page with neither a
+    # front-matter title nor an H1; "01 wind" or "2024 03 05 first winter" would name no page the reader sees.
+    site = write(
+        tmp_path / "untitled",
+        {
+            "docusaurus.config.js": "module.exports = {url: 'https://d.example.org', baseUrl: '/'};",
+            "docs/01-wind.md": "Bolt the vane to the mast.\n",
+            "docs/02-rain.md": "---\nid: rain-gauge\n---\n\nLevel the gauge.\n",
+            "docs/03-sun.md": "# Sunshine\n\nShade the sensor.\n",
+            "blog/2024-03-05-first-winter.md": "The station survived its first winter.\n",
+        },
+    )
+    run(site)
+    titles = dict(SourceDocument.objects.values_list("reference", "title"))
+    assert titles == {
+        "https://d.example.org/docs/wind": "wind",
+        "https://d.example.org/docs/rain-gauge": "rain-gauge",
+        "https://d.example.org/docs/sun": "Sunshine",
+        "https://d.example.org/blog/2024/03/05/first-winter": "first-winter",
+    }
+
+
 def test_skipped_files_are_listed_a_few_per_reason(tmp_path):
     from knowledge.management.commands.ingest import SKIPPED_SHOWN
 
