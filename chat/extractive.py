@@ -23,7 +23,16 @@ from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
 from knowledge.markdown import fence_info, fence_roles, fenced
 
-from .text import MAX_SENTENCE_WORDS, answer_words, asks_how_to, content_words, plain, split_sentences
+from .text import (
+    MAX_SENTENCE_WORDS,
+    answer_words,
+    asks_for_number,
+    asks_how_to,
+    content_words,
+    plain,
+    split_sentences,
+    states_number,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -307,6 +316,9 @@ class ExtractiveAnswerer:
         # What a quoted command gains for a question asking how to do something: the lead-in with its code is
         # the answer a reader can act on (bench/book.py: 0.05 and 0.1 gave the same answers; 0.05 is the gentler).
         procedure_bonus: float = 0.05,
+        # What a piece that gives a number gains for a question asking for one ("How many turns…?"): a sentence
+        # that repeats the question's words without the number does not answer it.
+        number_bonus: float = 0.05,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
         cache_size: int = 20000,
@@ -318,6 +330,7 @@ class ExtractiveAnswerer:
         self.semantic_weight = semantic_weight
         self.page_bonus = page_bonus
         self.procedure_bonus = procedure_bonus
+        self.number_bonus = number_bonus
         self.min_score = min_score
         self.selection_min_score = selection_min_score
         self.cache_size = cache_size
@@ -421,6 +434,9 @@ class ExtractiveAnswerer:
         if asks_how_to(question):
             commands = [c.kind == "lead" and bool(c.code) for c in candidates]
             bonus = bonus + self.procedure_bonus * np.array(commands, dtype=float)
+        if asks_for_number(question):
+            numbers = [states_number(" ".join([c.text, *c.items, c.code])) for c in candidates]
+            bonus = bonus + self.number_bonus * np.array(numbers, dtype=float)
         if embedding is None:
             return lexical + bonus
         vectors = self._sentence_vectors(texts)

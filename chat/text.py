@@ -294,6 +294,32 @@ MEASURE_WORDS = frozenset(
 )
 
 
+# Measures that are not numbers ("how old" may be "Victorian", "how early" "before dawn") do not count.
+_NUMBER_MEASURES = frozenset("long many much often far tall deep high wide big large heavy fast thick".split())
+# "In what year", "what percentage", "what temperature": the question names a quantity.
+_QUANTITY = re.compile(
+    r"\s*(?:in\s+|by\s+)?(?:what|which)\s+(?:year|percentage|percent|proportion|fraction|number|size|"
+    r"temperature|voltage|distance|speed|weight|height|length|depth|age|price|cost)\b",
+    re.I,
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|once|twice)\b",
+    re.I,
+)
+
+
+def asks_for_number(question: str) -> bool:
+    """Whether the answer is a number: "How many…", "How long…", "In what year…"."""
+    measure = _HOW_MEASURE.match(question)
+    return bool(measure and measure.group(1).lower() in _NUMBER_MEASURES) or bool(_QUANTITY.match(question))
+
+
+def states_number(text: str) -> bool:
+    """Whether a text gives a number, in digits or in words ("one" left out: "one of the…" gives none)."""
+    return _NUMBER.search(text) is not None
+
+
 def answer_words(question: str) -> set[str]:
     """The question's content words an answer sentence is expected to share: all but the word that asks for a
     measure ("long" in "How long can a cable be?": the answer says "under one metre", not "long")."""

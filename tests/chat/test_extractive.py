@@ -156,6 +156,24 @@ def test_a_how_to_question_gives_the_command_a_bonus(answerer):
         assert with_bonus[1] == pytest.approx(without[1] + gain)
 
 
+def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answerer):
+    # "How many turns…?": a sentence that repeats the question's words without a number does not answer it.
+    doc = chunk(
+        "The store keeps at most CHAT_SESSION_MAX_TURNS turns per session.\n\n"
+        "Session settings:\n\n• CHAT_SESSION_MAX_TURNS (40)\n• SESSION_BACKEND: memory or redis"
+    )
+    pieces = quotables([doc])
+    gives = [("(40)" in " ".join([p.text, *p.items])) for p in pieces]
+    assert any(gives) and not all(gives)
+    plain = ExtractiveAnswerer(sentence_embedder=answerer.sentence_embedder, number_bonus=0.0)
+    for question, gain in [("How many turns does a session keep?", answerer.number_bonus), ("What is a turn?", 0.0)]:
+        embedding = shared_text_embedder().run(text=question)["embedding"]
+        with_bonus = answerer._scores(question, [doc], pieces, embedding)
+        without = plain._scores(question, [doc], pieces, embedding)
+        for index, number in enumerate(gives):
+            assert with_bonus[index] == pytest.approx(without[index] + (gain if number else 0.0))
+
+
 def test_quotes_of_one_passage_read_in_its_order(answerer):
     # As the demo guide's retrieval gives them: the later sentence of the passage scores best.
     stopping = chunk(

@@ -140,3 +140,35 @@ def test_tokens_written_as_code(question, terms):
 )
 def test_answer_words_leave_out_the_measure_a_question_asks_for(question, words):
     assert text.answer_words(question) == words
+
+
+@pytest.mark.parametrize(
+    ("question", "number"),
+    [
+        ("How many turns does a session keep?", True),
+        ("How long does the fan last?", True),
+        ("how big are the passages?", True),
+        ("In what year was the bridge opened?", True),
+        ("What temperature should the ice point read?", True),
+        ("How old is the castle?", False),  # "Victorian" answers it as well as a number
+        ("How do I keep it long?", False),
+        ("What is the default chat model?", False),
+    ],
+)
+def test_questions_that_ask_for_a_number(question, number):
+    assert text.asks_for_number(question) is number
+
+
+@pytest.mark.parametrize(
+    ("passage", "number"),
+    [
+        ("It keeps 40 turns.", True),
+        ("The fan runs for 8,000 hours.", True),
+        ("Sessions idle for two days are forgotten.", True),
+        ("It was rebuilt twice.", True),
+        ("It will last for years.", False),
+        ("One of the settings keeps turns.", False),  # "one of" gives no number
+    ],
+)
+def test_passages_that_give_a_number(passage, number):
+    assert text.states_number(passage) is number
