@@ -63,6 +63,37 @@ def guide_database(*, suffix: str, env: dict[str, str] | None = None) -> Iterato
 
 
 @contextlib.contextmanager
+def baseline_guide_database(tree: Path, *, suffix: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A throwaway database holding the demo guide as the code at ``tree`` (a baseline's worktree) migrates and
+    ingests it, with that code's packages: an older revision's schema is not this one's. Yields its name."""
+    import subprocess  # noqa: PLC0415
+
+    from django.conf import settings  # noqa: PLC0415
+    from django.db import connection  # noqa: PLC0415
+
+    name = f"{settings.DATABASES['default']['NAME']}_{suffix}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    where = {"EMBEDDED_POSTGRES_DB": name, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
+    python = baseline_python(tree)
+    try:
+        for command in (["migrate", "--no-input"], ["ingest", str(ROOT / "docs" / "guide"), "--no-progress"]):
+            subprocess.run(
+                [python, "manage.py", *command],
+                cwd=tree, env={**os.environ, **where, **(env or {})}, check=True, capture_output=True,
+            )  # fmt: skip
+        yield name
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@contextlib.contextmanager
 def worktree(rev: str) -> Iterator[Path]:
     """The project at git revision ``rev``, checked out in a temporary folder (a baseline's code)."""
     import subprocess  # noqa: PLC0415

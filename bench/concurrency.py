@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from _http import Client, percentile
-from _setup import ROOT, baseline_python, guide_database, setup, table, worktree
+from _setup import ROOT, baseline_guide_database, baseline_python, guide_database, setup, table, worktree
 
 BASELINE = "b74b1cc"  # main before async serving: gunicorn, one process, 8 threads
 DEADLINE = 30.0
@@ -344,10 +344,15 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"before": [], "after": []}
     with contextlib.ExitStack() as stack:
         database = stack.enter_context(guide_database(suffix="concurrency"))
-        before_database = (
-            stack.enter_context(guide_database(suffix="concurrency_before", env=before_env)) if before_env else database
-        )
         tree = stack.enter_context(worktree(args.baseline)) if args.baseline else ROOT
+        if args.baseline:  # its own schema, as its own code migrates it
+            before_database = stack.enter_context(
+                baseline_guide_database(tree, suffix="concurrency_before", env=before_env)
+            )
+        elif before_env:
+            before_database = stack.enter_context(guide_database(suffix="concurrency_before", env=before_env))
+        else:
+            before_database = database
         for index in range(max(args.repeat, 1)):
             sides = [("after", ROOT, database, {}), ("before", tree, before_database, before_env)]
             for kind, code, db, env in sides if index % 2 == 0 else sides[::-1]:
