@@ -526,8 +526,7 @@ def parse_markdown(
         _mkdocs_inline_syntax(tokens)
     walker = _BlockWalker(tokens=tokens, style=style, heading_ids=heading_ids)
     blocks = walker.blocks()
-    h1 = next((name for level, name, _ in walker.headings if level == 1), "")
-    title = str(front_matter.get("title") or h1 or front_matter.get("sidebar_label") or "").strip()
+    title = str(front_matter.get("title") or walker.h1 or front_matter.get("sidebar_label") or "").strip()
     return ParsedMarkdown(
         front_matter=front_matter, title=title, blocks=blocks, headings=walker.headings, front_matter_error=error
     )
@@ -542,7 +541,10 @@ class _BlockWalker:
         self.slug = heading_slugger(style, ids=heading_ids)
         self.magic_comments = style == "docusaurus"
         self.stack: list[tuple[int, str, str]] = []
+        # Every heading with its anchor, in page order: those inside a blockquote or list item too, which the
+        # generators give ids (and count in their repeats' -1, _1) but which make no section.
         self.headings: list[tuple[int, str, str]] = []
+        self.h1 = ""  # the first top-level H1's text
         self.first_heading = True
 
     @property
@@ -572,6 +574,8 @@ class _BlockWalker:
 
     def _heading(self, *, level: int, inline: Token) -> None:
         name, anchor = heading_name_and_anchor(inline, slug=self.slug, style=self.style)
+        if level == 1 and not self.h1:
+            self.h1 = name
         # The page's own title heading links to the page itself, not to an anchor.
         if self.first_heading and level == 1:
             anchor = ""
@@ -579,8 +583,16 @@ class _BlockWalker:
         self.headings.append((level, name, anchor))
         self.stack = [entry for entry in self.stack if entry[0] < level] + [(level, name, anchor)]
 
+    def _nested_headings(self, group: list[Token]) -> None:
+        """Anchor the headings inside a blockquote or list item, so that later headings count them."""
+        for index, token in enumerate(group[1:], start=1):
+            if token.type == "heading_open":
+                name, anchor = heading_name_and_anchor(group[index + 1], slug=self.slug, style=self.style)
+                self.headings.append((int(token.tag[1:]), name, anchor))
+
     def _block(self, group: list[Token]) -> Block | None:
         first = group[0]
+        self._nested_headings(group)
         lines_map = first.map or [0, 0]
         kind, text, lines = "paragraph", "", ()
         if first.type in ("fence", "code_block"):

@@ -282,6 +282,27 @@ def test_heading_anchors_are_the_ids_the_real_generators_built(mode):
     assert [anchor for level, _, anchor in parsed.headings if level == 2] == built["ids"]
 
 
+@pytest.mark.parametrize(("style", "after"), [("docusaurus", "aside-2"), ("mkdocs", "aside_2"), ("plain", "aside-2")])
+def test_headings_in_blockquotes_and_list_items_are_counted_but_make_no_section(style, after):
+    # The generators give every heading an id, nested ones too, so a later "## Aside" is the third of its name.
+    text = (
+        "> # Quoted title\n\n## Intro\n\nHello.\n\n> ## Aside\n>\n> In a quote.\n\n"
+        "- ## Aside\n\n  In a list.\n\n## Aside\n\nAfter.\n"
+    )
+    parsed = parse_markdown(text, style=style)
+    assert [anchor for level, _, anchor in parsed.headings if level == 2] == ["intro", *_asides(style), after]
+    assert [(block.section, block.anchor) for block in parsed.blocks] == [
+        ("", ""),
+        *[("Intro", "intro")] * 3,
+        ("Aside", after),
+    ]
+    assert parsed.title == ""  # a quoted H1 is not the page's title
+
+
+def _asides(style: str) -> list[str]:
+    return ["aside", "aside_1"] if style == "mkdocs" else ["aside", "aside-1"]
+
+
 def test_docusaurus_magic_comments_are_left_out_of_code():
     text = (
         '# Page\n\n```js title="docusaurus.config.js"\nmodule.exports = {\n  // highlight-next-line\n'
