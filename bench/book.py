@@ -106,6 +106,9 @@ def measure(*, code: Path, site_url: str, book: str) -> dict:
                     "status": reply["status"],
                     "answer": reply["answer"],
                     "gold_in_answer": bool(question["gold"]) and _contains(reply["answer"], question["gold"]),
+                    # A table question's "wrong" values are other rows' (a cell run together with its neighbours
+                    # holds the gold too): an answer that holds one quotes more than the row asked about.
+                    "precise": None if not question.get("wrong") else not _contains(reply["answer"], question["wrong"]),
                     # The passage counts as found when a top-5 chunk holds the gold text or is the expected section.
                     "gold_in_top5": bool(expected)
                     and (
@@ -147,7 +150,7 @@ def summarise(run: dict) -> dict[str, float]:
     def share(rows: list[dict], key) -> float:
         return sum(1 for r in rows if key(r)) / len(rows) if rows else 0.0
 
-    return {
+    measures: dict[str, float] = {
         "gold in answer": share(answerable, lambda r: r["gold_in_answer"]),
         "gold in top 5": share(answerable, lambda r: r["gold_in_top5"]),
         "false abstention": share(answerable, lambda r: r["status"] != "answered"),
@@ -164,6 +167,10 @@ def summarise(run: dict) -> dict[str, float]:
         "chunks": run["chunks"],
         "ingest exit code": run["ingest_exit"],
     }
+    # Only for a book whose question set names other rows' values.
+    if precise := [r for r in correct if r.get("precise") is not None]:
+        measures["table answers without other rows' values"] = share(precise, lambda r: r["precise"])
+    return measures
 
 
 def _baseline(rev: str, site_url: str, book: str) -> dict | None:

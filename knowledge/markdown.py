@@ -16,6 +16,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from .html_tables import html_table_rows
 from .slugs import HeadingIds, heading_slugger
 
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -602,7 +603,12 @@ class _BlockWalker:
             info = first.info.strip() if first.type == "fence" else ""
             kind, text = "code", fenced(code.rstrip(), info=code_info(info)) if code.strip() else ""
         elif first.type == "html_block":
-            text = _html_text(first.content)
+            rows = html_table_rows(first.content)
+            if rows:
+                kind, lines = "table", tuple(rows)
+                text = "\n".join(lines)
+            else:
+                text = _html_text(first.content)
         elif first.type in ("bullet_list_open", "ordered_list_open"):
             kind, lines = "list", tuple(_list_items(group, depth=0))
             text = "\n".join(lines)

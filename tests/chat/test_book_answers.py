@@ -61,6 +61,15 @@ def test_a_table_row_answers_with_its_header(api):
     assert reply["sources"][0]["url"] == f"{SITE}/docs/sensors/temperature-and-humidity#22-sensor-comparison"
 
 
+def test_a_row_of_an_html_table_answers_alone(api):
+    # <table> written in the page: Docusaurus renders a table, so one row is quoted, not its cells run together.
+    reply = ask(api, "Which cable gland fits the anemometer cable?")
+    assert reply["answer"] == (
+        "“Cable glands: Gland: PG9; Cable diameter: 4–8 mm; Typical cable: Anemometer and rain gauge (RJ11)” [1]"
+    )
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/enclosure-and-power#cable-glands"
+
+
 def test_a_numeric_list_item_is_quoted_with_its_lead_in(api):
     reply = ask(api, "How much does the recommended mast weigh?")
     assert "with these specifications: Weight: 14 kg." in reply["answer"]

@@ -71,6 +71,32 @@ def test_tables_become_rows_that_carry_their_header():
     assert blocks(text) == [("table", "", "Robot: Atlas; Weight: 89 kg\nRobot: Spot; Weight: 32 kg")]
 
 
+@pytest.mark.parametrize("mdx", [False, True])
+def test_html_tables_become_rows_that_carry_their_header(mdx):
+    # Docusaurus and MkDocs render a raw HTML table as a table: its rows, not its cells run together.
+    text = (
+        "<table>\n  <thead><tr><th>Sensor</th><th>Price</th></tr></thead>\n  <tbody>\n"
+        "  <tr><td>BME280</td><td>5 &amp; 6 EUR</td></tr>\n"
+        "  <tr><td><b>SHT45</b><br>(new)</td><td>7 EUR<script>x()</script></td></tr>\n"
+        "  </tbody>\n</table>\n\nAfter.\n"
+    )
+    assert blocks(text, mdx=mdx) == [
+        ("table", "", "Sensor: BME280; Price: 5 & 6 EUR\nSensor: SHT45 (new); Price: 7 EUR"),
+        ("paragraph", "", "After."),
+    ]
+
+
+def test_html_tables_without_a_header_row_or_cut_by_blank_lines_keep_their_text():
+    headless = (
+        "<table><tr><th>Weight</th><td>89 kg</td></tr><tr><th>Height</th><td>1.5 m</td></tr>"
+        "<tr><td>plain</td><td>cells</td></tr></table>\n"
+    )
+    assert blocks(headless) == [("table", "", "Weight: 89 kg\nHeight: 1.5 m\nplain; cells")]
+    # GitHub's way to put Markdown in a cell: blank lines end the HTML block, and the cell's text is a paragraph.
+    split = "<table>\n<tr>\n<td>\n\n**Bold** cell text.\n\n</td>\n</tr>\n</table>\n"
+    assert blocks(split) == [("paragraph", "", "Bold cell text.")]
+
+
 def test_mdx_imports_exports_comments_and_jsx_are_read_as_text():
     text = (
         "import Tabs from '@theme/Tabs';\nexport const meta = {\n  a: 1,\n};\n\n# Firmware\n\n{/* hidden */}\n\n"
