@@ -617,7 +617,7 @@ class _BlockWalker:
             text = "\n".join(lines)
         else:
             # Paragraphs and blockquotes: every inline run, as prose.
-            text = _without_attribute_list(" ".join(inline_text(t) for t in group if t.type == "inline")).strip()
+            text = _without_attribute_list(" ".join(_inline_runs(group))).strip()
         if not text.strip():
             return None
         return Block(
@@ -629,6 +629,21 @@ class _BlockWalker:
             end_line=lines_map[1],
             lines=lines,
         )
+
+
+def _heading_lead(text: str) -> str:
+    """A heading inside a blockquote or list item, read as the lead of the text after it ("Aside: …"), as an
+    admonition's title is."""
+    text = _without_attribute_list(text).strip()
+    return text if not text or text[-1] in ".:!?" else f"{text}:"
+
+
+def _inline_runs(group: list[Token]) -> Iterator[str]:
+    """The text of every inline run of a block, a heading's as a lead."""
+    for index, token in enumerate(group):
+        if token.type == "inline":
+            text = inline_text(token)
+            yield _heading_lead(text) if index and group[index - 1].type == "heading_open" else text
 
 
 def _closing(tokens: list[Token], start: int) -> int:
@@ -665,7 +680,9 @@ def _list_items(group: list[Token], *, depth: int) -> Iterator[str]:
                 j = close + 1
                 continue
             if token.type == "inline":
-                texts.append(inline_text(token))
+                texts.append(
+                    _heading_lead(inline_text(token)) if item[j - 1].type == "heading_open" else inline_text(token)
+                )
             elif token.type in ("fence", "code_block"):
                 texts.append(" ".join(token.content.split()))
             j += 1

@@ -323,6 +323,8 @@ def test_headings_in_blockquotes_and_list_items_are_counted_but_make_no_section(
         ("Aside", after),
     ]
     assert parsed.title == ""  # a quoted H1 is not the page's title
+    # Its text leads the text after it, as an admonition's title does.
+    assert [block.text for block in parsed.blocks][2:4] == ["Aside: In a quote.", "• Aside: In a list."]
 
 
 def _asides(style: str) -> list[str]:
