@@ -71,6 +71,8 @@ def baseline_guide_database(tree: Path, *, suffix: str, env: dict[str, str] | No
     from django.conf import settings  # noqa: PLC0415
     from django.db import connection  # noqa: PLC0415
 
+    from chatbot_site.isolated_db import close_other_connections  # noqa: PLC0415
+
     name = f"{settings.DATABASES['default']['NAME']}_{suffix}"
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -85,11 +87,8 @@ def baseline_guide_database(tree: Path, *, suffix: str, env: dict[str, str] | No
             )  # fmt: skip
         yield name
     finally:
+        close_other_connections(database=name)
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 

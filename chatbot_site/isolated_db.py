@@ -28,9 +28,15 @@ def isolated_database(*, suffix: str) -> Iterator[str]:
         shutdown_worker_pool()
         answer_counts_write()
         # Connections other code opened (servers, other libraries) would block DROP DATABASE.
-        with connections["default"].cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [name],
-            )
+        close_other_connections(database=name)
         teardown_databases(old, verbosity=0)
+
+
+def close_other_connections(*, database: str) -> None:
+    """End every other session on ``database`` (servers and libraries that opened their own), so that it can be
+    dropped."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database],
+        )
