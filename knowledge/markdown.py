@@ -638,12 +638,15 @@ def _heading_lead(text: str) -> str:
     return text if not text or text[-1] in ".:!?" else f"{text}:"
 
 
+def _run_text(tokens: list[Token], index: int) -> str:
+    """The text of the inline run at ``index``, a heading's as a lead."""
+    text = inline_text(tokens[index])
+    return _heading_lead(text) if index and tokens[index - 1].type == "heading_open" else text
+
+
 def _inline_runs(group: list[Token]) -> Iterator[str]:
-    """The text of every inline run of a block, a heading's as a lead."""
-    for index, token in enumerate(group):
-        if token.type == "inline":
-            text = inline_text(token)
-            yield _heading_lead(text) if index and group[index - 1].type == "heading_open" else text
+    """The text of every inline run of a block."""
+    return (_run_text(group, index) for index, token in enumerate(group) if token.type == "inline")
 
 
 def _closing(tokens: list[Token], start: int) -> int:
@@ -680,9 +683,7 @@ def _list_items(group: list[Token], *, depth: int) -> Iterator[str]:
                 j = close + 1
                 continue
             if token.type == "inline":
-                texts.append(
-                    _heading_lead(inline_text(token)) if item[j - 1].type == "heading_open" else inline_text(token)
-                )
+                texts.append(_run_text(item, j))
             elif token.type in ("fence", "code_block"):
                 texts.append(" ".join(token.content.split()))
             j += 1
