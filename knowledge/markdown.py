@@ -229,6 +229,49 @@ def _unwrapped_mdx_code_blocks(lines: list[str]) -> list[str]:
     return out if out == lines else _unwrapped_mdx_code_blocks(out)
 
 
+_CODE_BLOCK_OPEN = re.compile(r"^\s*<CodeBlock\b(?P<attributes>[^>]*)>\s*$")
+_CODE_BLOCK_CLOSE = re.compile(r"^\s*</CodeBlock>\s*$")
+# A CodeBlock on one line whose code comes from a variable (`<CodeBlock>{Source}</CodeBlock>`, after a raw-loader
+# import): the code lives in another file.
+_CODE_BLOCK_OF_VARIABLE = re.compile(r"^\s*<CodeBlock\b[^>]*>\s*\{\s*[A-Za-z_$][\w$.]*\s*\}\s*</CodeBlock>\s*$")
+_TEMPLATE_LITERAL = re.compile(r"\A\s*\{`(?P<code>.*)`\}\s*\Z", re.DOTALL)
+_BACKTICKS = re.compile(r"`+")
+MAX_CODE_BLOCK_LINES = 400
+
+
+def _code_block_components_as_fences(lines: list[str]) -> list[str]:
+    """Docusaurus's ``<CodeBlock language="js" title="a.js">{`code`}</CodeBlock>`` (or with the code as its text)
+    as the fenced block it renders; the line count stays the same. Code it takes from a variable (``{source}``,
+    imported from another file) cannot be read here: the component is dropped."""
+    out = list(lines)
+    index = 0
+    while index < len(lines):
+        if _CODE_BLOCK_OF_VARIABLE.match(lines[index]):
+            out[index] = ""
+        opening = _CODE_BLOCK_OPEN.match(lines[index])
+        end = min(index + MAX_CODE_BLOCK_LINES, len(lines))
+        close = next((i for i in range(index + 1, end) if _CODE_BLOCK_CLOSE.match(lines[i])), None) if opening else None
+        if opening is None or close is None:
+            index += 1
+            continue
+        body = "\n".join(lines[index + 1 : close])
+        literal = _TEMPLATE_LITERAL.match(body)
+        if literal:
+            code = literal["code"].replace("\\`", "`").replace("\\${", "${").replace("\\\\", "\\")
+        else:
+            code = "" if body.strip().startswith("{") else body
+        code = code.strip("\n")
+        fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(code)), default=0))
+        language = _jsx_attribute(opening["attributes"], "language")
+        title = _jsx_attribute(opening["attributes"], "title")
+        info = " ".join(part for part in (language, f'title="{title}"' if title else "") if part)
+        block = [fence + info, *code.split("\n"), fence] if code.strip() else []
+        # The code has at most the lines between the tags, so the fence fits in the component's lines.
+        out[index : close + 1] = block + [""] * (close - index + 1 - len(block))
+        index = close + 1
+    return out
+
+
 def reads_as_mdx(*, file_name: str, style: str, markdown_format: str = "") -> bool:
     """Whether a book's file is MDX. A Docusaurus site reads every file as its config's ``markdown_format``
     says: "mdx" (Docusaurus 3's default, .md files too), "md" (CommonMark) or "detect" (by extension). Other
@@ -245,7 +288,7 @@ def mdx_to_markdown(text: str) -> str:
     """MDX as Markdown: drop import/export statements and {/* comments */}; a Docusaurus tab reads as its
     label and its content ("npm:" then the npm command). Other JSX tags are left to the parser, which keeps
     the text between them. The line count stays the same."""
-    lines = _unwrapped_mdx_code_blocks(text.split("\n"))
+    lines = _code_block_components_as_fences(_unwrapped_mdx_code_blocks(text.split("\n")))
     out: list[str] = []
     fenced: list[bool] = []
     skipping, in_tabs_tag, labels = 0, False, {}

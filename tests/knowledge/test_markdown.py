@@ -331,6 +331,31 @@ def _asides(style: str) -> list[str]:
     return ["aside", "aside_1"] if style == "mkdocs" else ["aside", "aside-1"]
 
 
+def test_docusaurus_code_block_components_are_code():
+    # As Docusaurus's docs write them: the code a template literal, its language and title attributes.
+    text = (
+        "# Page\n\nShow a greeting with:\n\n"
+        '<CodeBlock language="jsx" title="/src/components/Hello.js" showLineNumbers>\n'
+        "  {`function Hello(props) {\n  return <h1>Hello, {props.name}</h1>; // \\`x\\` \\${y}\n}`}\n"
+        "</CodeBlock>\n\n"
+        '<CodeBlock language="bash">\nnpm run build\n</CodeBlock>\n\n'
+        "<CodeBlock>{Source}</CodeBlock>\n\n"  # code from another file (a raw-loader import): nothing to read
+        '<CodeBlock language="py">\n{source}\n</CodeBlock>\n\nAfter.\n'
+    )
+    blocks = parse_markdown(text, style="docusaurus", mdx=True).blocks
+    assert [(b.kind, b.text) for b in blocks] == [
+        ("paragraph", "Show a greeting with:"),
+        (
+            "code",
+            '```jsx title="/src/components/Hello.js"\nfunction Hello(props) {\n'
+            "  return <h1>Hello, {props.name}</h1>; // `x` ${y}\n}\n```",
+        ),
+        ("code", "```bash\nnpm run build\n```"),
+        ("paragraph", "After."),
+    ]
+    assert blocks[-1].start_line == text.split("\n").index("After.")  # lines keep their numbers
+
+
 def test_docusaurus_magic_comments_are_left_out_of_code():
     text = (
         '# Page\n\n```js title="docusaurus.config.js"\nmodule.exports = {\n  // highlight-next-line\n'
