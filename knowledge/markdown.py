@@ -23,7 +23,14 @@ _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]
 _FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})(.*)$")
 _MDX_ESM = re.compile(r"^(import|export)\s")
 # An MDX {/* comment */}, or `inline code` (matched so that a comment written in code stays: code shows it).
-_MDX_COMMENT_OR_CODE = re.compile(r"(?P<code>(?P<ticks>`+).+?(?<!`)(?P=ticks)(?!`))|\{/\*.*?\*/\}", re.DOTALL)
+# Inline code (kept as written), an MDX comment (dropped) or a string written as an expression, {'<'}: MDX's way
+# to write a character it would otherwise read as markup (shown as the string).
+_MDX_COMMENT_OR_CODE = re.compile(
+    r"(?P<code>(?P<ticks>`+).+?(?<!`)(?P=ticks)(?!`))|\{/\*.*?\*/\}"
+    r"|\{\s*(?P<quote>['\"])(?P<string>(?:(?!(?P=quote))[^\\\n]){0,200})(?P=quote)\s*\}",
+    re.DOTALL,
+)
+_ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 # Docusaurus's heading id in an MDX comment ending the heading, `## Setup {/* #custom-id */}`: the comment's first
 # word names the id when it starts with "#". (Docusaurus 3.10 reads no id from an HTML comment.)
 _MDX_HEADING_COMMENT = re.compile(
@@ -332,6 +339,8 @@ def _without_mdx_comments(text: str) -> str:
         nonlocal dropped
         if match["code"]:
             return match["code"]
+        if match["quote"]:  # shown as written: escaped, so that Markdown reads no markup in it
+            return _ASCII_PUNCTUATION.sub(r"\\\g<0>", match["string"])
         dropped += match[0].count("\n")
         return ""
 

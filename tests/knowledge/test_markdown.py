@@ -331,6 +331,15 @@ def _asides(style: str) -> list[str]:
     return ["aside", "aside_1"] if style == "mkdocs" else ["aside", "aside-1"]
 
 
+def test_mdx_string_expressions_show_their_string():
+    # MDX's way to write a character it would read as markup: {'<'} shows "<", and nothing in it is markup.
+    text = "Write {'<'}br /> to break a line, {\"{\"} for a brace, {'*'}stars{'*'}; `{'kept'}` in code.\n"
+    assert blocks(text, mdx=True) == [
+        ("paragraph", "", "Write <br /> to break a line, { for a brace, *stars*; {'kept'} in code.")
+    ]
+    assert blocks(text, mdx=False)[0][2].startswith("Write {'<'}br /> to break")  # CommonMark: as written
+
+
 def test_docusaurus_code_block_components_are_code():
     # As Docusaurus's docs write them: the code a template literal, its language and title attributes.
     text = (
