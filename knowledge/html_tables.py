@@ -21,6 +21,7 @@ class _TableReader(HTMLParser):
         self._header = False
         self._in_head = False
         self._hidden = 0
+        self.outside: list[str] = []  # text outside every table (a caption, a note beside it)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
@@ -40,6 +41,8 @@ class _TableReader(HTMLParser):
             self._cell, self._header = [], tag == "th" or self._in_head
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
+        elif not self._open:
+            self.outside.append(" ")  # a tag outside the tables separates words
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN:
@@ -53,8 +56,12 @@ class _TableReader(HTMLParser):
             self.tables.append(self._open.pop())
 
     def handle_data(self, data: str) -> None:
-        if self._cell is not None and not self._hidden:
+        if self._hidden:
+            return
+        if self._cell is not None:
             self._cell.append(data)
+        elif not self._open:
+            self.outside.append(data)
 
     def _finish_cell(self) -> None:
         if self._cell is not None and self._open and self._open[-1]:
@@ -68,12 +75,12 @@ class _TableReader(HTMLParser):
             self.tables.append(self._open.pop())
 
 
-def html_table_rows(content: str) -> list[str]:
-    """The body rows of the HTML tables in ``content`` as 'Header: value; Header: value' lines (the header row
-    travels with every row; a row that starts with its own header cell reads 'Header: value'; other rows give
-    their cells joined by '; '). [] when it holds no table."""
+def html_tables(content: str) -> tuple[str, list[str]]:
+    """(the text outside the tables, their body rows) of an HTML block: each row a 'Header: value; Header: value'
+    line (the header row travels with every row; a row that starts with its own header cell reads 'Header:
+    value'; other rows give their cells joined by '; '). No rows when the block holds no table."""
     if "<table" not in content.lower():
-        return []
+        return "", []
     reader = _TableReader()
     reader.feed(content)
     reader.close()
@@ -93,4 +100,4 @@ def html_table_rows(content: str) -> list[str]:
             cells = [f"{name}: {text}" if name else text for name, (_, text) in zip(names, row, strict=False) if text]
             if cells:
                 lines.append("; ".join(cells))
-    return lines
+    return " ".join("".join(reader.outside).split()), lines

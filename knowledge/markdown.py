@@ -16,7 +16,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .html_tables import html_table_rows
+from .html_tables import html_tables
 from .slugs import HeadingIds, heading_slugger
 
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -619,9 +619,16 @@ class _BlockWalker:
                 i += 3
                 continue
             end = _closing(tokens, i)
-            block = self._block(tokens[i : end + 1])
-            if block is not None:
-                out.append(block)
+            outside, rows = html_tables(token.content) if token.type == "html_block" else ("", [])
+            if rows:
+                # A table's text outside its cells (a caption, a note beside it) comes before its rows.
+                if outside:
+                    out.append(self._made("paragraph", outside, (), token))
+                out.append(self._made("table", "\n".join(rows), tuple(rows), token))
+            else:
+                block = self._block(tokens[i : end + 1])
+                if block is not None:
+                    out.append(block)
             i = end + 1
         return out
 
@@ -646,7 +653,6 @@ class _BlockWalker:
     def _block(self, group: list[Token]) -> Block | None:
         first = group[0]
         self._nested_headings(group)
-        lines_map = first.map or [0, 0]
         kind, text, lines = "paragraph", "", ()
         if first.type in ("fence", "code_block"):
             code = first.content
@@ -655,12 +661,7 @@ class _BlockWalker:
             info = first.info.strip() if first.type == "fence" else ""
             kind, text = "code", fenced(code.rstrip(), info=code_info(info)) if code.strip() else ""
         elif first.type == "html_block":
-            rows = html_table_rows(first.content)
-            if rows:
-                kind, lines = "table", tuple(rows)
-                text = "\n".join(lines)
-            else:
-                text = _html_text(first.content)
+            text = _html_text(first.content)
         elif first.type in ("bullet_list_open", "ordered_list_open"):
             kind, lines = "list", tuple(_list_items(group, depth=0))
             text = "\n".join(lines)
@@ -672,6 +673,11 @@ class _BlockWalker:
             text = _without_attribute_list(" ".join(_inline_runs(group))).strip()
         if not text.strip():
             return None
+        return self._made(kind, text, lines, first)
+
+    def _made(self, kind: str, text: str, lines: tuple[str, ...], first: Token) -> Block:
+        """A block of the current section, at the lines of the token that opens it."""
+        lines_map = first.map or [0, 0]
         return Block(
             kind=kind,
             text=text,

@@ -92,6 +92,15 @@ def test_html_tables_without_a_header_row_or_cut_by_blank_lines_keep_their_text(
         "<tr><td>plain</td><td>cells</td></tr></table>\n"
     )
     assert blocks(headless) == [("table", "", "Weight: 89 kg\nHeight: 1.5 m\nplain; cells")]
+    # Its text outside the cells (a caption) comes before its rows, never lost.
+    captioned = (
+        "<figure>\n<table>\n<tr><th>Gland</th><th>Cable</th></tr>\n<tr><td>PG9</td><td>4–8 mm</td></tr>\n</table>\n"
+        "<!-- a comment -->\n<figcaption>Gland sizes &amp; the <b>station</b>.</figcaption>\n</figure>\n"
+    )
+    assert blocks(captioned) == [
+        ("paragraph", "", "Gland sizes & the station."),
+        ("table", "", "Gland: PG9; Cable: 4–8 mm"),
+    ]
     # GitHub's way to put Markdown in a cell: blank lines end the HTML block, and the cell's text is a paragraph.
     split = "<table>\n<tr>\n<td>\n\n**Bold** cell text.\n\n</td>\n</tr>\n</table>\n"
     assert blocks(split) == [("paragraph", "", "Bold cell text.")]
