@@ -294,8 +294,9 @@ MEASURE_WORDS = frozenset(
 )
 
 
-# Measures that are not numbers ("how old" may be "Victorian", "how early" "before dawn") do not count.
-_NUMBER_MEASURES = frozenset("long many much often far tall deep high wide big large heavy fast thick".split())
+# The measures a number answers: not those often answered in words ("how old" may be "Victorian", "how early"
+# "before dawn", "how small" "pocket-sized").
+_NUMBER_MEASURES = MEASURE_WORDS - frozenset("old early late soon small".split())
 # "In what year", "what percentage", "what temperature": the question names a quantity.
 _QUANTITY = re.compile(
     r"\s*(?:in\s+|by\s+)?(?:what|which)\s+(?:year|percentage|percent|proportion|fraction|number|size|"
