@@ -39,26 +39,39 @@ def setup() -> None:
     django.setup()
 
 
+# The demo guide's ingest, as `make run` loads it.
+GUIDE_INGEST = ("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
+
+
+def manage(*arguments: str, python: str, code: Path, database: str, env: dict[str, str] | None = None) -> None:
+    """Run ``python manage.py <arguments>`` in the project at ``code`` against the embedded PostgreSQL's
+    ``database``, with ``env`` added to the environment; a failure raises subprocess.CalledProcessError."""
+    import subprocess  # noqa: PLC0415
+
+    from django.conf import settings  # noqa: PLC0415
+
+    where = {"EMBEDDED_POSTGRES_DB": database, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
+    subprocess.run(
+        [python, "manage.py", *arguments],
+        cwd=code, env={**os.environ, **where, **(env or {})}, check=True, capture_output=True,
+    )  # fmt: skip
+
+
 @contextlib.contextmanager
 def guide_database(*, suffix: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """A throwaway database holding the demo guide, the knowledge base `make run` serves; yields its name.
 
     With ``env``, the guide is ingested by a `manage.py ingest` run with those environment variables (another
     embedding runtime, say), so a server started with the same variables finds an index of its own model."""
-    import subprocess  # noqa: PLC0415
-
-    from django.conf import settings  # noqa: PLC0415
     from django.core.management import call_command  # noqa: PLC0415
 
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
     with isolated_database(suffix=suffix) as database:
         if env:
-            command = [sys.executable, "manage.py", "ingest", str(ROOT / "docs" / "guide"), "--no-progress"]
-            where = {"EMBEDDED_POSTGRES_DB": database, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
-            subprocess.run(command, cwd=ROOT, env={**os.environ, **where, **env}, check=True, capture_output=True)
+            manage(*GUIDE_INGEST, python=sys.executable, code=ROOT, database=database, env=env)
         else:
-            call_command("ingest", str(ROOT / "docs" / "guide"), "--no-progress")
+            call_command(*GUIDE_INGEST)
         yield database
 
 
@@ -66,8 +79,6 @@ def guide_database(*, suffix: str, env: dict[str, str] | None = None) -> Iterato
 def baseline_guide_database(tree: Path, *, suffix: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """A throwaway database holding the demo guide as the code at ``tree`` (a baseline's worktree) migrates and
     ingests it, with that code's packages: an older revision's schema is not this one's. Yields its name."""
-    import subprocess  # noqa: PLC0415
-
     from django.conf import settings  # noqa: PLC0415
     from django.db import connection  # noqa: PLC0415
 
@@ -77,14 +88,10 @@ def baseline_guide_database(tree: Path, *, suffix: str, env: dict[str, str] | No
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cursor.execute(f'CREATE DATABASE "{name}"')
-    where = {"EMBEDDED_POSTGRES_DB": name, "EMBEDDED_POSTGRES_DIR": str(settings.EMBEDDED_POSTGRES_DIR)}
     python = baseline_python(tree)
     try:
-        for command in (["migrate", "--no-input"], ["ingest", str(ROOT / "docs" / "guide"), "--no-progress"]):
-            subprocess.run(
-                [python, "manage.py", *command],
-                cwd=tree, env={**os.environ, **where, **(env or {})}, check=True, capture_output=True,
-            )  # fmt: skip
+        for arguments in (("migrate", "--no-input"), GUIDE_INGEST):
+            manage(*arguments, python=python, code=tree, database=name, env=env)
         yield name
     finally:
         close_other_connections(database=name)
