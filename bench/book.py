@@ -30,8 +30,9 @@ def _normalise(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").lower().split())
 
 
-def _contains(text: str, golds: list[str]) -> bool:
-    return any(_normalise(gold) in _normalise(text) for gold in golds)
+def _contains(text: str, golds: list[str], *, every: bool = False) -> bool:
+    """Whether the text holds one of the golds (all of them, for a question whose answer is a whole list)."""
+    return (all if every else any)(_normalise(gold) in _normalise(text) for gold in golds)
 
 
 def _legacy_link(source: dict) -> str:
@@ -105,7 +106,8 @@ def measure(*, code: Path, site_url: str, book: str) -> dict:
                     "question": question["question"],
                     "status": reply["status"],
                     "answer": reply["answer"],
-                    "gold_in_answer": bool(question["gold"]) and _contains(reply["answer"], question["gold"]),
+                    "gold_in_answer": bool(question["gold"])
+                    and _contains(reply["answer"], question["gold"], every=question.get("gold_all", False)),
                     # A table question's "wrong" values are other rows' (a cell run together with its neighbours
                     # holds the gold too): an answer that holds one quotes more than the row asked about.
                     "precise": None if not question.get("wrong") else not _contains(reply["answer"], question["wrong"]),

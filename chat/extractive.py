@@ -21,11 +21,12 @@ from haystack.dataclasses import ChatMessage, StreamingChunk
 
 from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
-from knowledge.markdown import fence_info, fence_roles, fenced
+from knowledge.markdown import fence_info, fence_roles, fenced, outline_lead
 
 from .text import (
     MAX_SENTENCE_WORDS,
     answer_words,
+    asks_for_list,
     asks_for_number,
     asks_how_to,
     content_words,
@@ -159,7 +160,10 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
                 kept = tuple(item for item in items if not item.rstrip().endswith("?"))
                 if introduced:
                     out[-1] = Quotable(index, introduced.text, "lead", block_id, items=kept[:MAX_LIST_ITEMS])
-                for item in kept:
+                # A section's outline (its subsections' headings, introduced by its own heading) answers as a
+                # whole: one heading alone says nothing its subsection's text does not say better.
+                outline = introduced is not None and introduced.text == outline_lead(caption)
+                for item in [] if outline else kept:
                     add(Quotable(index, item, "item", block_id, lead=_last_sentence(lead)))
             elif all(_PIPE_ROW.match(line) for line in lines):
                 for row in _pipe_rows(lines):
@@ -319,6 +323,9 @@ class ExtractiveAnswerer:
         # What a piece that gives a number gains for a question asking for one ("How many turns…?"): a sentence
         # that repeats the question's words without the number does not answer it.
         number_bonus: float = 0.05,
+        # What a lead-in with its list gains for a question asking for several things ("What are the key
+        # characteristics…?"): one item, or one subsection's sentence, answers a part of it.
+        list_bonus: float = 0.05,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
         cache_size: int = 20000,
@@ -331,6 +338,7 @@ class ExtractiveAnswerer:
         self.page_bonus = page_bonus
         self.procedure_bonus = procedure_bonus
         self.number_bonus = number_bonus
+        self.list_bonus = list_bonus
         self.min_score = min_score
         self.selection_min_score = selection_min_score
         self.cache_size = cache_size
@@ -437,6 +445,9 @@ class ExtractiveAnswerer:
         if asks_for_number(question):
             numbers = [states_number(" ".join([c.text, *c.items, c.code])) for c in candidates]
             bonus = bonus + self.number_bonus * np.array(numbers, dtype=float)
+        if asks_for_list(question):
+            lists = [c.kind == "lead" and bool(c.items) for c in candidates]
+            bonus = bonus + self.list_bonus * np.array(lists, dtype=float)
         if embedding is None:
             return lexical + bonus
         vectors = self._sentence_vectors(texts)

@@ -319,6 +319,22 @@ def states_number(text: str) -> bool:
     return _DIGIT.search(text) is not None
 
 
+# "What are the…", "Which were…", "What advantages does…", "List…", "Name the…", "What kinds of…", "…are
+# there?": the answer is several things, as a list gives them. (A plural is a word ending in s, but not in ss,
+# is or us: "What class does…", "What status does…" ask for one.)
+_SEVERAL = re.compile(
+    r"\s*(?:(?:what|which)(?:'re|\s+are|\s+were)\b|list\b|name\s+(?:the|all|some|a few)\b|"
+    r"what\s+(?:kinds?|types?|sorts?)\s+of\b|(?:what|which)\s+[a-z-]*[a-hj-rtv-z]s\s+"
+    r"(?:do|does|did|can|could|should|will|would|are|were)\b|.*\bare\s+there\b)",
+    re.I,
+)
+
+
+def asks_for_list(question: str) -> bool:
+    """Whether the answer is several things: "What are the key characteristics…?", "List the steps…"."""
+    return bool(_SEVERAL.match(question))
+
+
 def answer_words(question: str) -> set[str]:
     """The question's content words an answer sentence is expected to share: all but the word that asks for a
     measure ("long" in "How long can a cable be?": the answer says "under one metre", not "long")."""

@@ -110,9 +110,9 @@ def code_info(info: str) -> str:
 class Block:
     """One block of reader text under a heading path.
 
-    ``kind`` is paragraph, list, table, code or heading-less text; ``lines`` holds a list's items or a table's
-    rows ("Header: value; Header: value"), one per line, so a long one can be split between them. ``lead`` is
-    the paragraph that introduces a list or table when it ends in a colon.
+    ``kind`` is paragraph, list, table, code, heading-less text or outline (the headings of a section's
+    subsections, see ``_with_outlines``); ``lines`` holds a list's items or a table's rows ("Header: value;
+    Header: value"), one per line, so a long one can be split between them.
     """
 
     kind: str
@@ -136,8 +136,8 @@ class ParsedMarkdown:
 
     @property
     def has_text(self) -> bool:
-        """Whether anything readable is left after front matter and markup."""
-        return any(block.text.strip() for block in self.blocks)
+        """Whether anything readable is left after front matter and markup (headings alone are not)."""
+        return any(block.text.strip() for block in self.blocks if block.kind != "outline")
 
 
 def parser(*, mdx: bool = False) -> MarkdownIt:
@@ -610,12 +610,16 @@ class _BlockWalker:
 
     def blocks(self) -> list[Block]:
         out: list[Block] = []
+        sections: list[_Section] = []
         i = 0
         tokens = self.tokens
         while i < len(tokens):
             token = tokens[i]
             if token.type == "heading_open":
-                self._heading(level=int(token.tag[1:]), inline=tokens[i + 1])
+                level = int(token.tag[1:])
+                self._heading(level=level, inline=tokens[i + 1])
+                line = (token.map or [0, 0])[0]
+                sections.append(_Section(level, self.stack[-1][1], self.section, self.anchor, len(out), line))
                 i += 3
                 continue
             end = _closing(tokens, i)
@@ -630,7 +634,7 @@ class _BlockWalker:
                 if block is not None:
                     out.append(block)
             i = end + 1
-        return out
+        return _with_outlines(out, sections)
 
     def _heading(self, *, level: int, inline: Token) -> None:
         name, anchor = heading_name_and_anchor(inline, slug=self.slug, style=self.style)
@@ -687,6 +691,63 @@ class _BlockWalker:
             end_line=lines_map[1],
             lines=lines,
         )
+
+
+@dataclass(frozen=True)
+class _Section:
+    """A heading that starts a section, and where its blocks start among the page's."""
+
+    level: int
+    name: str
+    path: str
+    anchor: str
+    first_block: int
+    line: int
+
+    def contains(self, other: "_Section") -> bool:
+        """Whether a later section is inside this one (until the next heading as high as this one)."""
+        return other.level > self.level
+
+
+def _with_outlines(blocks: list[Block], sections: list[_Section]) -> list[Block]:
+    """The blocks, each section made of subsections with its outline: the subsections' headings as a list.
+
+    A textbook's "Key characteristics" or "Challenges" is often a heading with nothing under it but one
+    subsection per item (or a lead-in ending in a colon before them): the page shows the items as headings,
+    and a passage of the section itself would have no text, or only "…faces several challenges:". The outline
+    stands where the subsections start, so "What are the key characteristics?" finds the items together. A
+    section with text of its own leaves its subsections to speak for themselves; the page title (level 1)
+    has the page's table of contents, not an outline.
+    """
+    outlines: list[tuple[int, list[Block]]] = []
+    for index, section in enumerate(sections):
+        if section.level < 2:
+            continue
+        nested = list(itertools.takewhile(section.contains, sections[index + 1 :]))
+        if not nested:
+            continue
+        own = blocks[section.first_block : nested[0].first_block]
+        if own and not own[-1].text.rstrip().endswith(":"):
+            continue
+        top = min(s.level for s in nested)
+        children = [s for s in nested if s.level == top]
+        lines = tuple(f"{BULLET} {child.name}" for child in children)
+        place = {"kind": "outline", "section": section.path, "anchor": section.anchor}
+        items = Block(
+            text="\n".join(lines), lines=lines, start_line=children[0].line, end_line=children[-1].line + 1, **place
+        )
+        # Without a lead-in of its own, the section's heading introduces the list, as a lead-in would.
+        heading = Block(text=outline_lead(section.name), start_line=section.line, end_line=section.line + 1, **place)
+        outlines.append((nested[0].first_block, [items] if own else [heading, items]))
+    out = list(blocks)
+    for position, added in reversed(outlines):
+        out[position:position] = added
+    return out
+
+
+def outline_lead(heading: str) -> str:
+    """A heading as the line that introduces its section's outline ("Key characteristics:")."""
+    return heading.rstrip(" :.?!") + ":"
 
 
 def _heading_lead(text: str) -> str:

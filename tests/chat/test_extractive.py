@@ -174,6 +174,48 @@ def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answer
             assert with_bonus[index] == pytest.approx(without[index] + (gain if number else 0.0))
 
 
+def test_a_sections_outline_is_quoted_whole_never_one_heading_alone(answerer):
+    # Ingestion gives a section made of subsections their headings as a list, introduced by its own heading.
+    outline = chunk(
+        "Key Characteristics:\n\n• 1. Embodiment\n• 2. Real-Time Operation\n• 3. Uncertainty Management",
+        section="Physical AI > Key Characteristics",
+    )
+    pieces = quotables([outline])
+    assert [(p.kind, p.items) for p in pieces] == [
+        ("lead", ("1. Embodiment", "2. Real-Time Operation", "3. Uncertainty Management"))
+    ]
+    # A list after a lead-in of the book's own keeps its items quotable one by one.
+    listed = chunk("It has three characteristics:\n\n• Embodiment\n• Real-time operation", section="Physical AI > Key")
+    assert [p.kind for p in quotables([listed])] == ["lead", "item", "item"]
+    real_time = chunk(
+        "Physical AI systems must operate in real time because the physical world does not pause while they think.",
+        section="Physical AI > Key Characteristics > 2. Real-Time Operation",
+    )
+    real_time.meta["chunk_id"] = 2
+    assert answer(answerer, "Why must Physical AI systems operate in real time?", outline, real_time) == (
+        "“Physical AI systems must operate in real time because the physical world does not pause while they "
+        "think.” [2]"
+    )
+
+
+def test_a_question_asking_for_several_things_gives_a_lead_in_with_its_list_a_bonus(answerer):
+    doc = chunk(
+        "Physical AI systems have a physical form that interacts with the world.\n\n"
+        "Key Characteristics:\n\n• Embodiment\n• Real-Time Operation",
+        section="Physical AI > Key Characteristics",
+    )
+    pieces = quotables([doc])
+    lists = [p.kind == "lead" and bool(p.items) for p in pieces]
+    assert any(lists) and not all(lists)
+    plain = ExtractiveAnswerer(sentence_embedder=answerer.sentence_embedder, list_bonus=0.0)
+    for question, gain in [("What are the key characteristics?", answerer.list_bonus), ("What is a body?", 0.0)]:
+        embedding = shared_text_embedder().run(text=question)["embedding"]
+        with_bonus = answerer._scores(question, [doc], pieces, embedding)
+        without = plain._scores(question, [doc], pieces, embedding)
+        for index, listed in enumerate(lists):
+            assert with_bonus[index] == pytest.approx(without[index] + (gain if listed else 0.0))
+
+
 def test_quotes_of_one_passage_read_in_its_order(answerer):
     # As the demo guide's retrieval gives them: the later sentence of the passage scores best.
     stopping = chunk(

@@ -160,6 +160,28 @@ def test_questions_that_ask_for_a_number(question, number):
 
 
 @pytest.mark.parametrize(
+    ("question", "several"),
+    [
+        ("What are the key characteristics of Physical AI systems?", True),
+        ("Which sensors were tested?", True),
+        ("What advantages does Physical AI offer?", True),
+        ("Which parts should I buy?", True),
+        ("List the steps of a calibration.", True),
+        ("Name the parts of the station.", True),
+        ("What kinds of sensors exist?", True),
+        ("What options are there?", True),
+        ("What is embodiment?", False),
+        ("What class does the sensor belong to?", False),  # a word ending in ss, is or us is no plural
+        ("What status does the reply have?", False),
+        ("What analysis does it run?", False),
+        ("How does it work?", False),
+    ],
+)
+def test_questions_that_ask_for_several_things(question, several):
+    assert text.asks_for_list(question) is several
+
+
+@pytest.mark.parametrize(
     ("passage", "number"),
     [
         ("It keeps 40 turns.", True),

@@ -26,9 +26,10 @@ def assert_chunks_consistent(document: SourceDocument) -> list[Chunk]:
     assert document.status == SourceDocument.Status.READY, document.error
     assert document.chunk_count == len(chunks) > 0
     for chunk in chunks:
-        # Chunk text is reader text (no Markdown syntax); its offsets point at the source it came from.
+        # Chunk text is reader text (no Markdown syntax); its offsets point at the source it came from (a
+        # section's outline starts with its heading, as the line that introduces the list).
         source = document.extracted_text[chunk.start_char : chunk.end_char]
-        assert chunk.text.split()[0].strip("•") in source
+        assert chunk.text.split()[0].strip("•:") in source
         assert len(chunk.embedding) == 384
         assert abs(np.linalg.norm(chunk.embedding) - 1.0) < 1e-3
     assert document.embedding_model == "local:all-MiniLM-L6-v2:384"
@@ -58,6 +59,8 @@ def test_markdown_records_section_paths(make_document):
     assert "snowy owl" in by_section["Field Guide > Birds"]
     assert "black spruce" in by_section["Field Guide > Trees > Conifers"]
     assert "Paper birch" in by_section["Field Guide > Trees > Broadleaf"]
+    # "Trees" has no text of its own, only its subsections: its passage is their outline.
+    assert by_section["Field Guide > Trees"] == "Trees:\n\n• Conifers\n• Broadleaf"
     assert not any(chunk.text.startswith("#") for chunk in chunks)
 
 

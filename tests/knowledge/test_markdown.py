@@ -66,6 +66,35 @@ def test_lists_keep_items_and_numbers():
     ]
 
 
+def test_a_section_made_of_subsections_has_their_outline():
+    # A textbook's "Key characteristics": nothing under the heading but one subsection per item, or a lead-in.
+    text = (
+        "# Physical AI\n\nIntro.\n\n## Key characteristics\n\n### 1. Embodiment\n\n"
+        "#### Sensors\n\nEyes.\n\n#### Motors\n\nArms.\n\n### 2. Real-time operation\n\nNo pause.\n\n"
+        "## Challenges\n\nIt faces two challenges:\n\n### Safety\n\nHarm.\n\n### Cost\n\nMoney.\n\n"
+        "## History\n\nIt began in the 1950s.\n\n### Early robots\n\nArms.\n"
+    )
+    parsed = parse_markdown(text, style="docusaurus")
+    outlines = [(b.section, b.anchor, b.text) for b in parsed.blocks if b.kind == "outline"]
+    assert outlines == [
+        # The section's heading introduces its outline: the headings one level down, not deeper ones.
+        ("Physical AI > Key characteristics", "key-characteristics", "Key characteristics:"),
+        ("Physical AI > Key characteristics", "key-characteristics", "• 1. Embodiment\n• 2. Real-time operation"),
+        # A subsection with nothing of its own before its subsections has one too.
+        ("Physical AI > Key characteristics > 1. Embodiment", "1-embodiment", "1. Embodiment:"),
+        ("Physical AI > Key characteristics > 1. Embodiment", "1-embodiment", "• Sensors\n• Motors"),
+        # After a lead-in of its own, the list follows it; a section with text (History) has no outline.
+        ("Physical AI > Challenges", "challenges", "• Safety\n• Cost"),
+    ]
+    texts = [b.text for b in parsed.blocks]
+    assert texts.index("It faces two challenges:") + 1 == texts.index("• Safety\n• Cost") == texts.index("Harm.") - 1
+    # The outline stands where the subsections start: after the section's own text, before the first of them.
+    assert texts.index("Intro.") < texts.index("Key characteristics:") < texts.index("1. Embodiment:")
+    assert texts.index("• Sensors\n• Motors") + 1 == texts.index("Eyes.")
+    # Headings alone are no text to index.
+    assert not parse_markdown("## Parts\n\n### One\n\n### Two\n").has_text
+
+
 def test_tables_become_rows_that_carry_their_header():
     text = "| Robot | Weight |\n| --- | --- |\n| Atlas | 89 kg |\n| Spot | 32 kg |\n"
     assert blocks(text) == [("table", "", "Robot: Atlas; Weight: 89 kg\nRobot: Spot; Weight: 32 kg")]
