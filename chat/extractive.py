@@ -160,6 +160,10 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
                 kept = tuple(item for item in items if not item.rstrip().endswith("?"))
                 if introduced:
                     out[-1] = Quotable(index, introduced.text, "lead", block_id, items=kept[:MAX_LIST_ITEMS])
+                elif not previous and caption:
+                    # A list that opens its passage with no line of its own before it ("### Types of sensors"
+                    # then the types) is introduced by its heading: "Types of sensors: …" is the whole list.
+                    add(Quotable(index, outline_lead(caption), "lead", block_id, items=kept[:MAX_LIST_ITEMS]))
                 # A section's outline (its subsections' headings, introduced by its own heading) answers as a
                 # whole: one heading alone says nothing its subsection's text does not say better.
                 outline = introduced is not None and introduced.text == outline_lead(caption)
@@ -391,6 +395,8 @@ class ExtractiveAnswerer:
         for runner_up in map(int, order[1:MAX_QUOTES]):
             if scores[runner_up] < 0.9 * scores[best] or candidates[runner_up].kind == "lead":
                 break
+            if top.kind == "lead" and candidates[runner_up].block == top.block:
+                continue  # an item of the list the lead-in quotes whole
             # A third quote only when all are sentences (or items) of one passage: together they are its paragraph.
             if len(picked) == 2 and not all(beside(i) for i in (*picked, runner_up)):
                 break

@@ -1,9 +1,11 @@
 """The offline answerer on Markdown-shaped chunk text, with the real sentence embedder."""
 
+from collections.abc import Callable
+
 import pytest
 from haystack import Document
 
-from chat.extractive import MAX_CODE_LINES, ExtractiveAnswerer, quotables, render, scoring_texts
+from chat.extractive import MAX_CODE_LINES, ExtractiveAnswerer, Quotable, quotables, render, scoring_texts
 from knowledge.embedders import shared_document_embedder, shared_text_embedder
 
 
@@ -19,6 +21,23 @@ def answer(answerer, question: str, *documents: Document) -> str:
 
 def chunk(text: str, section: str = "Robots > Specifications") -> Document:
     return Document(content=text, meta={"section": section, "title": "Robots", "chunk_id": 1})
+
+
+def assert_bonus(
+    answerer, doc: Document, *, bonus: str, gains: Callable[[Quotable], bool], asking: str, other: str
+) -> None:
+    """The pieces of ``doc`` for which ``gains`` holds score the answerer's ``bonus`` more for the question
+    ``asking`` than without it, and nothing more for ``other``; the rest never gain."""
+    pieces = quotables([doc])
+    gaining = [gains(piece) for piece in pieces]
+    assert any(gaining) and not all(gaining)
+    plain = ExtractiveAnswerer(sentence_embedder=answerer.sentence_embedder, **{bonus: 0.0})
+    for question, gain in [(asking, getattr(answerer, bonus)), (other, 0.0)]:
+        embedding = shared_text_embedder().run(text=question)["embedding"]
+        with_bonus = answerer._scores(question, [doc], pieces, embedding)
+        without = plain._scores(question, [doc], pieces, embedding)
+        for index, gains_here in enumerate(gaining):
+            assert with_bonus[index] == pytest.approx(without[index] + (gain if gains_here else 0.0))
 
 
 def test_numeric_list_items_are_quoted_with_their_lead_in(answerer):
@@ -146,14 +165,14 @@ def test_a_how_to_question_gives_the_command_a_bonus(answerer):
         "The logging server accepts readings over HTTPS at a single endpoint.\n\n"
         "Post each reading with a bearer token:\n\n```bash\ncurl -X POST https://example.org/api/readings\n```"
     )
-    sentence, lead = quotables([doc])
-    plain = ExtractiveAnswerer(sentence_embedder=answerer.sentence_embedder, procedure_bonus=0.0)
-    for question, gain in [("How do I send a reading?", answerer.procedure_bonus), ("What is a reading?", 0.0)]:
-        embedding = shared_text_embedder().run(text=question)["embedding"]
-        with_bonus = answerer._scores(question, [doc], [sentence, lead], embedding)
-        without = plain._scores(question, [doc], [sentence, lead], embedding)
-        assert with_bonus[0] == pytest.approx(without[0])  # prose never gains
-        assert with_bonus[1] == pytest.approx(without[1] + gain)
+    assert_bonus(
+        answerer,
+        doc,
+        bonus="procedure_bonus",
+        gains=lambda piece: bool(piece.code),
+        asking="How do I send a reading?",
+        other="What is a reading?",
+    )
 
 
 def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answerer):
@@ -162,16 +181,14 @@ def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answer
         "The store keeps at most CHAT_SESSION_MAX_TURNS turns per session.\n\n"
         "Session settings:\n\n• CHAT_SESSION_MAX_TURNS (40)\n• SESSION_BACKEND: memory or redis"
     )
-    pieces = quotables([doc])
-    gives = [("(40)" in " ".join([p.text, *p.items])) for p in pieces]
-    assert any(gives) and not all(gives)
-    plain = ExtractiveAnswerer(sentence_embedder=answerer.sentence_embedder, number_bonus=0.0)
-    for question, gain in [("How many turns does a session keep?", answerer.number_bonus), ("What is a turn?", 0.0)]:
-        embedding = shared_text_embedder().run(text=question)["embedding"]
-        with_bonus = answerer._scores(question, [doc], pieces, embedding)
-        without = plain._scores(question, [doc], pieces, embedding)
-        for index, number in enumerate(gives):
-            assert with_bonus[index] == pytest.approx(without[index] + (gain if number else 0.0))
+    assert_bonus(
+        answerer,
+        doc,
+        bonus="number_bonus",
+        gains=lambda piece: "(40)" in " ".join([piece.text, *piece.items]),
+        asking="How many turns does a session keep?",
+        other="What is a turn?",
+    )
 
 
 def test_a_sections_outline_is_quoted_whole_never_one_heading_alone(answerer):
@@ -198,22 +215,48 @@ def test_a_sections_outline_is_quoted_whole_never_one_heading_alone(answerer):
     )
 
 
+def test_a_list_that_opens_its_passage_is_introduced_by_its_heading(answerer):
+    types = chunk(
+        "• Mechanical LIDAR: rotating mirrors scan the scene\n• Solid-state LIDAR: no moving parts\n"
+        "• Coherent LIDAR: frequency modulation measures velocity\n• Direct detection LIDAR: intensity only",
+        section="Sensors > LIDAR > Types of LIDAR sensors",
+    )
+    kinds = [(p.kind, p.text) for p in quotables([types])]
+    assert kinds[0] == ("lead", "Types of LIDAR sensors:") and [k for k, _ in kinds[1:]] == ["item"] * 4
+    assert answer(answerer, "What are the types of LIDAR sensors?", types) == (
+        "“Types of LIDAR sensors: Mechanical LIDAR: rotating mirrors scan the scene; Solid-state LIDAR: no moving "
+        "parts; Coherent LIDAR: frequency modulation measures velocity; Direct detection LIDAR: intensity only” [1]"
+    )
+    # After a paragraph of its own, a list is the paragraph's (introduced by it only when it ends in a colon).
+    after = chunk("LIDAR measures distance with light. It comes in two kinds.\n\n• Mechanical\n• Solid-state")
+    assert [p.kind for p in quotables([after])] == ["sentence", "sentence", "item", "item"]
+
+
+def test_a_list_quoted_whole_is_not_quoted_again_item_by_item(answerer):
+    principle = chunk(
+        "LIDAR works by time of flight:\n\n1. Emission: the sensor emits a laser pulse\n"
+        "2. Reflection: the pulse reflects off objects\n3. Detection: the sensor detects the returning pulse",
+        section="Sensors > LIDAR > Working principles",
+    )
+    reply = answer(answerer, "How does LIDAR work?", principle)
+    assert reply.startswith("“LIDAR works by time of flight: Emission: the sensor emits a laser pulse; Reflection")
+    assert reply.count("Emission") == 1
+
+
 def test_a_question_asking_for_several_things_gives_a_lead_in_with_its_list_a_bonus(answerer):
     doc = chunk(
         "Physical AI systems have a physical form that interacts with the world.\n\n"
         "Key Characteristics:\n\n• Embodiment\n• Real-Time Operation",
         section="Physical AI > Key Characteristics",
     )
-    pieces = quotables([doc])
-    lists = [p.kind == "lead" and bool(p.items) for p in pieces]
-    assert any(lists) and not all(lists)
-    plain = ExtractiveAnswerer(sentence_embedder=answerer.sentence_embedder, list_bonus=0.0)
-    for question, gain in [("What are the key characteristics?", answerer.list_bonus), ("What is a body?", 0.0)]:
-        embedding = shared_text_embedder().run(text=question)["embedding"]
-        with_bonus = answerer._scores(question, [doc], pieces, embedding)
-        without = plain._scores(question, [doc], pieces, embedding)
-        for index, listed in enumerate(lists):
-            assert with_bonus[index] == pytest.approx(without[index] + (gain if listed else 0.0))
+    assert_bonus(
+        answerer,
+        doc,
+        bonus="list_bonus",
+        gains=lambda piece: piece.kind == "lead" and bool(piece.items),
+        asking="What are the key characteristics?",
+        other="What is a body?",
+    )
 
 
 def test_quotes_of_one_passage_read_in_its_order(answerer):
