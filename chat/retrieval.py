@@ -387,6 +387,8 @@ class EvidenceGate:
 
     def admits(self, *, query: str, documents: list[Document], similarity: float) -> bool:
         """Whether the documents support answering the query."""
+        if documents and names_its_section(query, documents[0]):
+            return True
         if similarity < self.min_similarity - self.lexical_margin or not documents:
             return False
         if not query.strip():
@@ -419,6 +421,15 @@ class EvidenceGate:
         if not specific and not codes:
             return False
         return all(code in top.lower() for code in codes) and (not specific or specific <= stems_of(top))
+
+
+def names_its_section(query: str, document: Document) -> bool:
+    """Whether the question asks for the passage's section by its heading ("What are the key takeaways?" of a
+    "Key Takeaways" section, "Summary?"): no passage resembles such a question in meaning, yet the book has
+    exactly what it names."""
+    heading = str(document.meta.get("section") or "").split(" > ")[-1]
+    focus = focus_terms(query)[0]
+    return bool(focus) and focus == set(content_words(heading))
 
 
 class PageContext(StrEnum):

@@ -38,6 +38,25 @@ def test_far_below_the_threshold_nothing_admits():
 
 
 @pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("What are the key takeaways?", True),
+        ("Key takeaways?", True),
+        ("Give me the key takeaways", True),
+        ("What are the takeaways?", False),  # a part of the heading is not its name
+        ("What are the key takeaways about batteries?", False),  # more than the heading asks for more
+        ("What is the capital of France?", False),
+    ],
+)
+def test_a_question_that_names_the_top_passages_section_is_answered_however_far_its_meaning(question, named):
+    # A "Key Takeaways" section's list resembles no question asked of it (similarity 0.12 on a real textbook).
+    takeaways = passage("• Sensors see.\n• Motors act.", 0.12, section="Chapter 1 > Key Takeaways")
+    assert admits(question, takeaways) is named
+    # Only the top passage's own heading counts, never a passage further down.
+    assert not admits(question, passage("Robots walk.", 0.12), takeaways)
+
+
+@pytest.mark.parametrize(
     ("question", "similarity"),
     [
         ("What is the accuracy of the BMP390 pressure sensor?", 0.7),  # a model number the passages never name
