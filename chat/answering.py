@@ -1,11 +1,14 @@
 """The answer's data and checks: prompt data with delimiters neutralised, and citation validation."""
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 from haystack import Document, component
 from haystack.dataclasses import ChatMessage
+
+from knowledge.markdown import fence_roles
 
 from .extractive import NO_ANSWER_MARKER, SELECTION_MARKER
 
@@ -19,6 +22,7 @@ class ReplyStatus(StrEnum):
 
 
 _CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_INLINE_CODE = re.compile(r"(`[^`\n]+`)")  # captured, so that splitting keeps the spans
 
 
 _DELIMITERS = re.compile(r"</?\s*(knowledge|source|selected_passage|question|conversation)\b", re.IGNORECASE)
@@ -76,6 +80,29 @@ class PromptBuilder:
         return self.run(documents=documents, question=question, history=history)
 
 
+def in_prose(text: str, change: Callable[[str], str]) -> str:
+    """The text with ``change`` made to its prose alone: fenced code blocks and inline code spans stay as written,
+    so quoted code keeps its indentation and its ``ranges[0]`` is no citation."""
+    lines = text.split("\n")
+    out: list[str] = []
+    prose: list[str] = []
+
+    def flush() -> None:
+        if prose:
+            parts = _INLINE_CODE.split("\n".join(prose))
+            out.append("".join(part if index % 2 else change(part) for index, part in enumerate(parts)))
+            prose.clear()
+
+    for index, role in fence_roles(lines):
+        if role == "text":
+            prose.append(lines[index])
+        else:
+            flush()
+            out.append(lines[index])
+    flush()
+    return "\n".join(out)
+
+
 @component
 class CitationValidator:
     """Keep only citations that point at a given source; read the answer's status from its markers."""
@@ -107,9 +134,12 @@ class CitationValidator:
             cited.extend(n for n in valid if n not in cited)
             return "".join(f"[{n}]" for n in valid)
 
-        text = _CITATION.sub(keep_valid, text)
-        # Tidy the gaps dropped citations leave ("it [9]." -> "it ."), without touching ".md"-like text.
-        text = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+        def cleaned(prose: str) -> str:
+            prose = _CITATION.sub(keep_valid, prose)
+            # Tidy the gaps dropped citations leave ("it [9]." -> "it ."), without touching ".md"-like text.
+            return re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", re.sub(r"[ \t]{2,}", " ", prose))
+
+        text = in_prose(text, cleaned).strip()
         return {"answer": text, "status": status, "cited": cited, "usage": usage, "model": model}
 
     @component.output_types(answer=str, status=str, cited=list[int], usage=dict, model=str)

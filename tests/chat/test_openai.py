@@ -54,6 +54,15 @@ def test_invalid_citations_are_dropped(api, knowledge, llm):
     assert [s["index"] for s in reply["sources"]] == [1]
 
 
+def test_code_in_an_llm_answer_keeps_its_indentation_and_its_brackets(api, knowledge, llm):
+    # Only prose is tidied: code's leading spaces and its ranges[0] are no gaps and no citations.
+    code = "```python\ndef first(spans):\n    return spans[0]  # [9]\n```"
+    llm.reply = f"Read the first span [1]:\n\n{code}\n\nThen `spans[2]` [9]."
+    reply = ask(api, new_session(api), "Who was the chief engineer of the Golden Gate Bridge?").json()
+    assert reply["answer"] == f"Read the first span [1]:\n\n{code}\n\nThen `spans[2]`."
+    assert [s["index"] for s in reply["sources"]] == [1]
+
+
 def test_llm_no_answer_marker(api, knowledge, llm):
     llm.reply = "NO_ANSWER"
     reply = ask(api, new_session(api), "What is the colour of the Golden Gate Bridge's toll booths?").json()
