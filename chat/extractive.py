@@ -327,8 +327,9 @@ class ExtractiveAnswerer:
         # What a piece that gives a number gains for a question asking for one ("How many turns…?"): a sentence
         # that repeats the question's words without the number does not answer it.
         number_bonus: float = 0.05,
-        # What a lead-in with its list gains for a question asking for several things ("What are the key
-        # characteristics…?"): one item, or one subsection's sentence, answers a part of it.
+        # What a lead-in with its list, or with its block (a diagram of layers drawn in a code fence), gains for a
+        # question asking for several things ("What are the key characteristics…?"): one item, or one
+        # subsection's sentence, answers a part of it.
         list_bonus: float = 0.05,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
@@ -452,7 +453,7 @@ class ExtractiveAnswerer:
             numbers = [states_number(" ".join([c.text, *c.items, c.code])) for c in candidates]
             bonus = bonus + self.number_bonus * np.array(numbers, dtype=float)
         if asks_for_list(question):
-            lists = [c.kind == "lead" and bool(c.items) for c in candidates]
+            lists = [c.kind == "lead" and bool(c.items or c.code) for c in candidates]
             bonus = bonus + self.list_bonus * np.array(lists, dtype=float)
         if embedding is None:
             return lexical + bonus

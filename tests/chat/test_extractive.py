@@ -246,14 +246,15 @@ def test_a_list_quoted_whole_is_not_quoted_again_item_by_item(answerer):
 def test_a_question_asking_for_several_things_gives_a_lead_in_with_its_list_a_bonus(answerer):
     doc = chunk(
         "Physical AI systems have a physical form that interacts with the world.\n\n"
-        "Key Characteristics:\n\n• Embodiment\n• Real-Time Operation",
+        "Key Characteristics:\n\n• Embodiment\n• Real-Time Operation\n\n"
+        "Its layers:\n\n```\n| Planning |\n| Control  |\n```",
         section="Physical AI > Key Characteristics",
     )
     assert_bonus(
         answerer,
         doc,
         bonus="list_bonus",
-        gains=lambda piece: piece.kind == "lead" and bool(piece.items),
+        gains=lambda piece: piece.kind == "lead" and bool(piece.items or piece.code),
         asking="What are the key characteristics?",
         other="What is a body?",
     )
