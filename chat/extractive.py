@@ -26,6 +26,7 @@ from knowledge.markdown import fence_info, fence_roles, fenced, outline_lead
 from .text import (
     MAX_SENTENCE_WORDS,
     answer_words,
+    asks_about_aims,
     asks_for_list,
     asks_for_number,
     asks_how_to,
@@ -48,6 +49,10 @@ _ROW = re.compile(r"^[^:;\n]{1,80}: \S")
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
+# A chapter's learning objectives ("Define Physical AI and explain its applications") repeat the questions a
+# reader asks in the words of a task: they answer only what the chapter teaches.
+_AIMS_SECTION = re.compile(r"\b(objectives?|learning outcomes?|learning goals?|what you('ll| will) learn)\b", re.I)
+_AIMS_LEAD = re.compile(r"(learning objectives?|by the end of this (chapter|module|lesson|unit|section|page))\b", re.I)
 MAX_LIST_ITEMS = 8
 # A setting in a code block (`max_minutes = 20`, `port: 8080`, `export TOKEN=...`, `"key": value`), with a value.
 _SETTING = re.compile(r"""^\s*(?:export\s+|-\s+)?["']?(?P<key>[A-Za-z_][\w.-]*\w)["']?\s*(?:=|:(?!:))\s*\S""")
@@ -209,6 +214,12 @@ def _with_settings(piece: Quotable, *, code_blocks: dict[int, tuple[int, str, li
     return piece
 
 
+def _states_aims(piece: Quotable, documents: list[Document]) -> bool:
+    """Whether a piece is one of a chapter's learning objectives: under such a heading, or after such a line."""
+    heading = str(documents[piece.index - 1].meta.get("section", "")).split(" > ")[-1]
+    return bool(_AIMS_SECTION.search(heading) or _AIMS_LEAD.match(piece.lead or piece.text))
+
+
 def _lead_in(out: list[Quotable], *, index: int, lead: str) -> Quotable | None:
     """The last piece so far, when it is the sentence of document ``index`` that ends the lead-in paragraph."""
     last = out[-1] if out and lead else None
@@ -364,7 +375,10 @@ class ExtractiveAnswerer:
         if has_selection:
             status, text = self._answer_selection(question, documents, query_embedding)
         else:
-            status, text = self._answer(question, documents, quotables(documents), query_embedding)
+            candidates = quotables(documents)
+            if not asks_about_aims(question):
+                candidates = [piece for piece in candidates if not _states_aims(piece, documents)]
+            status, text = self._answer(question, documents, candidates, query_embedding)
         if streaming_callback is not None:
             for piece in re.findall(r"\S+\s*", text):
                 streaming_callback(StreamingChunk(content=piece))

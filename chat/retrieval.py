@@ -4,6 +4,7 @@ evidence gate."""
 import asyncio
 import math
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -427,9 +428,12 @@ def names_its_section(query: str, document: Document) -> bool:
     """Whether the question asks for the passage's section by its heading ("What are the key takeaways?" of a
     "Key Takeaways" section, "Summary?"): no passage resembles such a question in meaning, yet the book has
     exactly what it names."""
-    heading = str(document.meta.get("section") or "").split(" > ")[-1]
+    heading = _ORDINAL.sub("", str(document.meta.get("section") or "").split(" > ")[-1])
     focus = focus_terms(query)[0]
     return bool(focus) and focus == set(content_words(heading))
+
+
+_ORDINAL = re.compile(r"^\s*\d+(?:\.\d+)*[.)]?\s+")  # "1. Embodiment", "2.3 Wiring": the number is no name
 
 
 class PageContext(StrEnum):

@@ -22,7 +22,7 @@ STOPWORDS = frozenset(
     their there then than so such can could should would may might must will shall not no nor only own same
     too very just about into over after before under again further once here all any both each few more most
     other some i me my we our you your he him his she her also one ones use used using tell say said
-    please explain describe give""".split()
+    please explain describe give define summarise summarize""".split()
 )
 # Words that frame a question rather than name what it is about ("How does X work?").
 QUESTION_FRAME_WORDS = frozenset(
@@ -333,6 +333,14 @@ _SEVERAL = re.compile(
 def asks_for_list(question: str) -> bool:
     """Whether the answer is several things: "What are the key characteristics…?", "List the steps…"."""
     return bool(_SEVERAL.match(question))
+
+
+_AIMS = re.compile(r"\b(learn\w*|objectives?|outcomes?|goals?|aims?|teach\w*|cover(s|ed)?)\b", re.I)
+
+
+def asks_about_aims(question: str) -> bool:
+    """Whether the question asks what a chapter teaches: "What will I learn?", "What are the objectives?"."""
+    return bool(_AIMS.search(question))
 
 
 def answer_words(question: str) -> set[str]:

@@ -56,6 +56,12 @@ def test_a_question_that_names_the_top_passages_section_is_answered_however_far_
     assert not admits(question, passage("Robots walk.", 0.12), takeaways)
 
 
+def test_a_headings_number_is_no_part_of_its_name():
+    embodiment = passage("A body shapes what a robot can sense.", 0.12, section="Key characteristics > 1. Embodiment")
+    assert admits("Define embodiment", embodiment)
+    assert admits("Embodiment?", passage(embodiment.content, 0.12, section="Key characteristics > 2.3 Embodiment"))
+
+
 @pytest.mark.parametrize(
     ("question", "similarity"),
     [

@@ -243,6 +243,29 @@ def test_a_list_quoted_whole_is_not_quoted_again_item_by_item(answerer):
     assert reply.count("Emission") == 1
 
 
+def test_learning_objectives_answer_only_what_a_chapter_teaches(answerer):
+    # An objective says "Define Physical AI" in a question's own words; it answers what the chapter teaches.
+    objectives = chunk(
+        "By the end of this chapter, you will be able to:\n\n• Define Physical AI and explain its uses\n"
+        "• Explain how LIDAR measures distance",
+        section="Chapter 1 > Learning Objectives",
+    )
+    definition = chunk(
+        "Physical AI is artificial intelligence that senses and acts in the physical world through a body.",
+        section="Chapter 1 > Introduction",
+    )
+    definition.meta["chunk_id"] = 2
+    assert answer(answerer, "Define Physical AI", objectives, definition) == (
+        "“Physical AI is artificial intelligence that senses and acts in the physical world through a body.” [2]"
+    )
+    assert answer(answerer, "What will I learn in this chapter?", objectives, definition).startswith(
+        "“By the end of this chapter, you will be able to: Define Physical AI and explain its uses"
+    )
+    # The same objectives after such a line, in a section of another name (an admonition in an overview).
+    overview = chunk(objectives.content, section="Chapter 1 > Overview")
+    assert answer(answerer, "Define Physical AI", overview, definition).endswith("[2]")
+
+
 def test_a_question_asking_for_several_things_gives_a_lead_in_with_its_list_a_bonus(answerer):
     doc = chunk(
         "Physical AI systems have a physical form that interacts with the world.\n\n"

@@ -182,6 +182,26 @@ def test_questions_that_ask_for_several_things(question, several):
 
 
 @pytest.mark.parametrize(
+    ("question", "aims"),
+    [
+        ("What will I learn in chapter 1?", True),
+        ("What are the learning objectives?", True),
+        ("What does this chapter cover?", True),
+        ("Define Physical AI", False),
+        ("How does LIDAR work?", False),
+    ],
+)
+def test_questions_about_what_a_chapter_teaches(question, aims):
+    assert text.asks_about_aims(question) is aims
+
+
+def test_imperative_framing_is_no_content_word():
+    # "Define X", "Summarize X": the answer defines or sums up X, it does not say "define".
+    assert text.content_words("Define Physical AI") == text.content_words("Physical AI")
+    assert text.content_words("Summarize the challenges") == text.content_words("the challenges")
+
+
+@pytest.mark.parametrize(
     ("passage", "number"),
     [
         ("It keeps 40 turns.", True),
