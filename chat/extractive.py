@@ -25,6 +25,7 @@ from knowledge.markdown import fence_info, fence_roles, fenced, outline_lead
 
 from .text import (
     MAX_SENTENCE_WORDS,
+    abbreviation_asked,
     answer_words,
     asks_about_aims,
     asks_for_list,
@@ -32,6 +33,7 @@ from .text import (
     asks_how_to,
     content_words,
     plain,
+    spells_out,
     split_sentences,
     states_number,
 )
@@ -342,6 +344,9 @@ class ExtractiveAnswerer:
         # question asking for several things ("What are the key characteristics…?"): one item, or one
         # subsection's sentence, answers a part of it.
         list_bonus: float = 0.05,
+        # What a piece that spells an abbreviation out gains for "What does LIDAR stand for?": its sentence and
+        # any other about LIDAR share the same words.
+        expansion_bonus: float = 0.05,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
         cache_size: int = 20000,
@@ -355,6 +360,7 @@ class ExtractiveAnswerer:
         self.procedure_bonus = procedure_bonus
         self.number_bonus = number_bonus
         self.list_bonus = list_bonus
+        self.expansion_bonus = expansion_bonus
         self.min_score = min_score
         self.selection_min_score = selection_min_score
         self.cache_size = cache_size
@@ -469,6 +475,9 @@ class ExtractiveAnswerer:
         if asks_for_list(question):
             lists = [c.kind == "lead" and bool(c.items or c.code) for c in candidates]
             bonus = bonus + self.list_bonus * np.array(lists, dtype=float)
+        if abbreviation := abbreviation_asked(question):
+            spelt = [spells_out(c.text, abbreviation) for c in candidates]
+            bonus = bonus + self.expansion_bonus * np.array(spelt, dtype=float)
         if embedding is None:
             return lexical + bonus
         vectors = self._sentence_vectors(texts)

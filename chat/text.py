@@ -335,6 +335,32 @@ def asks_for_list(question: str) -> bool:
     return bool(_SEVERAL.match(question))
 
 
+# "What does LIDAR stand for?", "What is GPIO short for?", "What does the acronym SLAM mean?": the answer spells
+# the abbreviation out.
+_ABBREVIATION_ASKED = re.compile(
+    r"\s*(?i:what\s+(?:does|do|is|are)\s+(?:the\s+(?:acronym|abbreviation)\s+)?)"
+    r"([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)(?i:\s+(?:stand\s+for|short\s+for|mean))\b"
+)
+
+
+def abbreviation_asked(question: str) -> str:
+    """The abbreviation a question asks to spell out ("LIDAR" in "What does LIDAR stand for?"); '' for none."""
+    match = _ABBREVIATION_ASKED.match(question)
+    return match.group(1) if match else ""
+
+
+def spells_out(text: str, abbreviation: str) -> bool:
+    """Whether a text spells the abbreviation out: "Light Detection and Ranging (LIDAR)", "LIDAR (Light Detection
+    and Ranging)", "LIDAR stands for …"."""
+    name = re.escape(abbreviation)
+    words = r"[A-Z][\w-]*(?:\s+(?:and|of|for|the|to|in|on|[A-Z][\w-]*))+"
+    return bool(
+        re.search(rf"{words}\s+\({name}s?\)", text)
+        or re.search(rf"\b{name}s?\s+\({words}\)", text)
+        or re.search(rf"\b{name}\s+(?:stands|is\s+short)\s+for\b", text)
+    )
+
+
 _AIMS = re.compile(r"\b(learn\w*|objectives?|outcomes?|goals?|aims?|teach\w*|cover(s|ed)?)\b", re.I)
 
 

@@ -283,6 +283,22 @@ def test_a_question_asking_for_several_things_gives_a_lead_in_with_its_list_a_bo
     )
 
 
+def test_a_question_about_an_abbreviation_gives_its_spelling_out_a_bonus(answerer):
+    doc = chunk(
+        "LIDAR operates on the principle of time of flight.\n\n"
+        "Light Detection and Ranging (LIDAR) sensors measure the range of distant objects with laser light.",
+        section="Sensors > LIDAR",
+    )
+    assert_bonus(
+        answerer,
+        doc,
+        bonus="expansion_bonus",
+        gains=lambda piece: piece.text.startswith("Light Detection"),
+        asking="What does LIDAR stand for?",
+        other="How does LIDAR work?",
+    )
+
+
 def test_quotes_of_one_passage_read_in_its_order(answerer):
     # As the demo guide's retrieval gives them: the later sentence of the passage scores best.
     stopping = chunk(

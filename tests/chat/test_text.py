@@ -195,6 +195,34 @@ def test_questions_about_what_a_chapter_teaches(question, aims):
     assert text.asks_about_aims(question) is aims
 
 
+@pytest.mark.parametrize(
+    ("question", "abbreviation"),
+    [
+        ("What does LIDAR stand for?", "LIDAR"),
+        ("what is GPIO short for?", "GPIO"),
+        ("What does the acronym SLAM mean?", "SLAM"),
+        ("What does it stand for?", ""),
+        ("What does the word mean?", ""),
+    ],
+)
+def test_questions_that_ask_to_spell_an_abbreviation_out(question, abbreviation):
+    assert text.abbreviation_asked(question) == abbreviation
+
+
+@pytest.mark.parametrize(
+    ("passage", "spelt"),
+    [
+        ("Light Detection and Ranging (LIDAR) sensors measure distance.", True),
+        ("A LIDAR (Light Detection and Ranging) measures distance.", True),
+        ("LIDAR stands for light detection and ranging.", True),
+        ("LIDAR sensors emit laser pulses.", False),
+        ("Sensors (LIDAR) measure distance.", False),  # one word is no spelling out
+    ],
+)
+def test_a_passage_that_spells_an_abbreviation_out(passage, spelt):
+    assert text.spells_out(passage, "LIDAR") is spelt
+
+
 def test_imperative_framing_is_no_content_word():
     # "Define X", "Summarize X": the answer defines or sums up X, it does not say "define".
     assert text.content_words("Define Physical AI") == text.content_words("Physical AI")
