@@ -424,6 +424,9 @@ class EvidenceGate:
         return all(code in top.lower() for code in codes) and (not specific or specific <= stems_of(top))
 
 
+_ORDINAL = re.compile(r"^\s*\d+(?:\.\d+)*[.)]?\s+")  # "1. Embodiment", "2.3 Wiring": the number is no name
+
+
 def names_its_section(query: str, document: Document) -> bool:
     """Whether the question asks for the passage's section by its heading ("What are the key takeaways?" of a
     "Key Takeaways" section, "Summary?"): no passage resembles such a question in meaning, yet the book has
@@ -431,9 +434,6 @@ def names_its_section(query: str, document: Document) -> bool:
     heading = _ORDINAL.sub("", str(document.meta.get("section") or "").split(" > ")[-1])
     focus = focus_terms(query)[0]
     return bool(focus) and focus == set(content_words(heading))
-
-
-_ORDINAL = re.compile(r"^\s*\d+(?:\.\d+)*[.)]?\s+")  # "1. Embodiment", "2.3 Wiring": the number is no name
 
 
 class PageContext(StrEnum):

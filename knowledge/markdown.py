@@ -716,8 +716,8 @@ def _with_outlines(blocks: list[Block], sections: list[_Section]) -> list[Block]
     subsection per item (or a lead-in ending in a colon before them): the page shows the items as headings,
     and a passage of the section itself would have no text, or only "…faces several challenges:". The outline
     stands where the subsections start, so "What are the key characteristics?" finds the items together. A
-    section with text of its own leaves its subsections to speak for themselves; the page title (level 1)
-    has the page's table of contents, not an outline.
+    section with text of its own leaves its subsections to speak for themselves, and the page title (level 1)
+    gets none: what is under it is the whole page.
     """
     outlines: list[tuple[int, list[Block]]] = []
     for index, section in enumerate(sections):

@@ -19,8 +19,8 @@ def answer(answerer, question: str, *documents: Document) -> str:
     return answerer.run(question=question, documents=list(documents), query_embedding=embedding)["replies"][0].text
 
 
-def chunk(text: str, section: str = "Robots > Specifications") -> Document:
-    return Document(content=text, meta={"section": section, "title": "Robots", "chunk_id": 1})
+def chunk(text: str, section: str = "Robots > Specifications", *, chunk_id: int = 1) -> Document:
+    return Document(content=text, meta={"section": section, "title": "Robots", "chunk_id": chunk_id})
 
 
 def assert_bonus(
@@ -207,8 +207,8 @@ def test_a_sections_outline_is_quoted_whole_never_one_heading_alone(answerer):
     real_time = chunk(
         "Physical AI systems must operate in real time because the physical world does not pause while they think.",
         section="Physical AI > Key Characteristics > 2. Real-Time Operation",
+        chunk_id=2,
     )
-    real_time.meta["chunk_id"] = 2
     assert answer(answerer, "Why must Physical AI systems operate in real time?", outline, real_time) == (
         "“Physical AI systems must operate in real time because the physical world does not pause while they "
         "think.” [2]"
@@ -253,8 +253,8 @@ def test_learning_objectives_answer_only_what_a_chapter_teaches(answerer):
     definition = chunk(
         "Physical AI is artificial intelligence that senses and acts in the physical world through a body.",
         section="Chapter 1 > Introduction",
+        chunk_id=2,
     )
-    definition.meta["chunk_id"] = 2
     assert answer(answerer, "Define Physical AI", objectives, definition) == (
         "“Physical AI is artificial intelligence that senses and acts in the physical world through a body.” [2]"
     )
