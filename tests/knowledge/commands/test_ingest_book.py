@@ -87,7 +87,21 @@ def test_a_docusaurus_book_loads_with_working_links(book, embedder_spy):
         "Maintenance > The mast",
         "Maintenance > Updating the firmware",
         "Maintenance > Batteries",
+        # A section made of subsections: its outline is a passage of its own, linked to it.
+        "Maintenance > Seasonal jobs",
+        "Maintenance > Seasonal jobs > Before the first frost",
+        "Maintenance > Seasonal jobs > Before the spring storms",
+        "Maintenance > Seasonal jobs > Before the summer heat",
+        "Maintenance > Keeping a logbook",
+        "Maintenance > Keeping a logbook > What you repaired or replaced",
+        "Maintenance > Keeping a logbook > The readings before and after",
+        "Maintenance > Keeping a logbook > Anything that looked odd",
     }
+    seasonal = maintenance.get(section="Maintenance > Seasonal jobs")
+    assert seasonal.anchor == "seasonal-jobs"
+    assert seasonal.text == (
+        "Seasonal jobs:\n\n• Before the first frost\n• Before the spring storms\n• Before the summer heat"
+    )
 
     embedder_spy.reset()
     again = run(book, "--site-url", f"{SITE}/")
