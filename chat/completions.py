@@ -14,6 +14,8 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 
+from knowledge.markdown import section_heading
+
 from .exceptions import ModelNotFound, openai_error_body
 from .services import ChatReply, Page, history_from_turns, question_answer_async
 from .sessions import Turn
@@ -99,7 +101,7 @@ def sources_text(sources: list[dict[str, Any]]) -> str:
         return ""
     lines = []
     for source in sources:
-        heading = source["section"].split(" > ")[-1]
+        heading = section_heading(source["section"])
         name = f"{source['title']} > {heading}" if heading and heading != source["title"] else source["title"]
         lines.append(f"[{source['index']}] {name}" + (f": <{source['url']}>" if source["url"] else ""))
     return f"\n\n{SOURCES_HEADING}\n" + "\n".join(lines)

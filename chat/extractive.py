@@ -21,7 +21,7 @@ from haystack.dataclasses import ChatMessage, StreamingChunk
 
 from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
-from knowledge.markdown import fence_info, fence_roles, fenced, outline_lead
+from knowledge.markdown import fence_info, fence_roles, fenced, outline_lead, section_heading
 
 from .text import (
     MAX_SENTENCE_WORDS,
@@ -148,7 +148,7 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
         section = str(doc.meta.get("section", ""))
         if _EXERCISES.search(section):
             continue  # exercise and review questions are not answers
-        caption = section.split(" > ")[-1] if section else str(doc.meta.get("title", ""))
+        caption = section_heading(section) if section else str(doc.meta.get("title", ""))
         previous = ""
         for info, lines in _blocks(doc.content or ""):
             block_id += 1
@@ -218,7 +218,7 @@ def _with_settings(piece: Quotable, *, code_blocks: dict[int, tuple[int, str, li
 
 def _states_aims(piece: Quotable, documents: list[Document]) -> bool:
     """Whether a piece is one of a chapter's learning objectives: under such a heading, or after such a line."""
-    heading = str(documents[piece.index - 1].meta.get("section", "")).split(" > ")[-1]
+    heading = section_heading(str(documents[piece.index - 1].meta.get("section", "")))
     return bool(_AIMS_SECTION.search(heading) or _AIMS_LEAD.match(piece.lead or piece.text))
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from django.conf import settings
 from haystack import Document, component
 
+from knowledge.markdown import section_heading
 from knowledge.ranking import (
     Bm25,
     ChunkHit,
@@ -388,13 +389,15 @@ class EvidenceGate:
 
     def admits(self, *, query: str, documents: list[Document], similarity: float) -> bool:
         """Whether the documents support answering the query."""
-        if documents and names_its_section(query, documents[0]):
+        if not documents:
+            return False
+        focus, names, models = focus_terms(query)
+        if _names_its_section(focus, documents[0]):
             return True
-        if similarity < self.min_similarity - self.lexical_margin or not documents:
+        if similarity < self.min_similarity - self.lexical_margin:
             return False
         if not query.strip():
             return similarity >= self.min_similarity
-        focus, names, models = focus_terms(query)
         codes = code_terms(query)
         texts = [_searchable(doc) for doc in documents]
         if similarity >= self.min_similarity:
@@ -427,12 +430,11 @@ class EvidenceGate:
 _ORDINAL = re.compile(r"^\s*\d+(?:\.\d+)*[.)]?\s+")  # "1. Embodiment", "2.3 Wiring": the number is no name
 
 
-def names_its_section(query: str, document: Document) -> bool:
-    """Whether the question asks for the passage's section by its heading ("What are the key takeaways?" of a
-    "Key Takeaways" section, "Summary?"): no passage resembles such a question in meaning, yet the book has
-    exactly what it names."""
-    heading = _ORDINAL.sub("", str(document.meta.get("section") or "").split(" > ")[-1])
-    focus = focus_terms(query)[0]
+def _names_its_section(focus: set[str], document: Document) -> bool:
+    """Whether a question of these focus terms asks for the passage's section by its heading ("What are the key
+    takeaways?" of a "Key Takeaways" section, "Summary?"): no passage resembles such a question in meaning, yet
+    the book has exactly what it names."""
+    heading = _ORDINAL.sub("", section_heading(str(document.meta.get("section") or "")))
     return bool(focus) and focus == set(content_words(heading))
 
 

@@ -13,7 +13,7 @@ from haystack.components.preprocessors import DocumentCleaner
 from haystack.components.routers import FileTypeRouter
 
 from .embedders import CONTEXT_META_FIELD
-from .markdown import Block, parse_markdown
+from .markdown import SECTION_SEPARATOR, Block, parse_markdown
 from .pipeline_copies import new_pipeline
 from .slugs import HeadingIds
 
@@ -34,7 +34,7 @@ def embedded_text_hash(document: Document) -> str:
 
 def chunk_context(*, title: str, section: str) -> str:
     """The context line embedded with a chunk: 'Title > Section'."""
-    return " > ".join(part for part in (title, section) if part)
+    return SECTION_SEPARATOR.join(part for part in (title, section) if part)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,15 @@ def code_info(info: str) -> str:
     return " ".join(part for part in parts if part)
 
 
+# Between the headings of a section path: "Trees > Conifers".
+SECTION_SEPARATOR = " > "
+
+
+def section_heading(section: str) -> str:
+    """A section path's own heading, its last ("Trees > Conifers" -> "Conifers"); '' for none."""
+    return section.split(SECTION_SEPARATOR)[-1]
+
+
 @dataclass(frozen=True)
 class Block:
     """One block of reader text under a heading path.
@@ -602,7 +611,7 @@ class _BlockWalker:
 
     @property
     def section(self) -> str:
-        return " > ".join(name for _, name, _ in self.stack)
+        return SECTION_SEPARATOR.join(name for _, name, _ in self.stack)
 
     @property
     def anchor(self) -> str:
