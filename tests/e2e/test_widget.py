@@ -121,6 +121,16 @@ def test_streamed_answer_with_citation_follow_up_and_reload(page, server):
     assert page.locator(".cbw-assistant").last.locator("a.cbw-cite").count() >= 1
 
 
+def test_quoted_code_keeps_its_indentation(page):
+    # YAML whose nesting is its meaning: the reader copies it into mkdocs.yml as shown.
+    bubble = ask(page, "How do I add the widget to an MkDocs site?")
+    assert bubble.get_attribute("data-state") == "answered"
+    code = bubble.locator(".cbw-answer pre.cbw-code > code")
+    assert code.inner_text() == (
+        "extra_javascript:\n  - path: https://chat.example.org/static/chat/widget.js\n    defer: true"
+    )
+
+
 def test_quoted_code_is_shown_as_a_code_block(page):
     bubble = ask(page, "How do I delete old questions?")
     assert bubble.get_attribute("data-state") == "answered"
