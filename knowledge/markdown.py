@@ -54,6 +54,15 @@ _MKDOCS_BLOCK = re.compile(
     r"^(?P<indent> {0,3})(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+[A-Za-z][\w-]*)*"
     r'(?:[ \t]+"(?P<title>[^"]*)")?|===[!+]?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
 )
+# pymdownx.blocks, fenced by three or more slashes: `/// details | Summary` or `/// note` opens one, a line of as
+# many slashes closes it, and lines indented four spaces right after the opening are its options (YAML).
+_PYMDOWNX_BLOCK_OPEN = re.compile(
+    r"^(?P<indent>[ \t]*)/{3,}[ \t]*(?P<name>[\w-]+)[ \t]*(?:\|[ \t]*(?P<argument>.*?))?[ \t]*$"
+)
+_PYMDOWNX_BLOCK_CLOSE = re.compile(r"^[ \t]*/{3,}[ \t]*$")
+_PYMDOWNX_BLOCK_TYPE = re.compile(r"^\s*type:\s*['\"]?([\w-]+)")
+# Blocks that show no title of their own: a wrapper element, a figure's caption, a definition list.
+_UNTITLED_BLOCKS = frozenset({"html", "caption", "figure-caption", "table-caption", "figure", "define", "definition"})
 # An attribute list ending a heading or paragraph: Docusaurus's {#id}, Python-Markdown's { #id .class key=value }
 # or {: #id }. The page never shows it; a heading's #id is its anchor.
 _ATTR = r"(?:[#.][^\s{}\\]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s{}\\]+))"
@@ -433,6 +442,67 @@ def mkdocs_blocks_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+def pymdownx_blocks_to_markdown(text: str) -> str:
+    """pymdownx.blocks (admonitions, details, tabs, captions, html wrappers) as their title followed by their
+    content, as the site shows them: the fences and options are not shown, a block without a title (an html
+    wrapper, a caption, `/// admonition |`) adds none. The line count stays the same."""
+    lines = text.split("\n")
+    in_fence = dict(_outside_fences(lines))
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if in_fence[index]:
+            out.append(line)
+            index += 1
+            continue
+        if _PYMDOWNX_BLOCK_CLOSE.match(line):
+            out.append("")
+            index += 1
+            continue
+        match = _PYMDOWNX_BLOCK_OPEN.match(line)
+        if match is None:
+            out.append(line)
+            index += 1
+            continue
+        indent = match.group("indent")
+        options_end = index + 1
+        while (
+            options_end < len(lines)
+            and lines[options_end].strip()
+            and not in_fence[options_end]
+            and _columns(lines[options_end]) >= _columns(indent) + 4
+        ):
+            options_end += 1
+        options = lines[index + 1 : options_end]
+        # The title goes on the line before the content, so that a title and its first paragraph read as one,
+        # as an admonition's do; before indented code it keeps a blank line (code cannot follow a paragraph).
+        content = options_end
+        while content < len(lines) and not lines[content].strip():
+            content += 1
+        if content < len(lines) and _columns(lines[content]) >= _columns(indent) + 4:
+            content = index + 1
+        title = _pymdownx_block_title(match, options)
+        out.extend([""] * (content - 1 - index))
+        out.append(f"{indent}{title}:" if title else "")
+        index = content
+    return "\n".join(out)
+
+
+def _pymdownx_block_title(match: re.Match[str], options: list[str]) -> str:
+    """The title a block shows: its argument (a tab's label, a details' summary, an admonition's title), else its
+    type's name, capitalised (`/// note`, or `/// admonition` with `type: tip`)."""
+    name, argument = match.group("name").lower(), match.group("argument")
+    if name in _UNTITLED_BLOCKS:
+        return ""
+    if argument is not None:
+        return argument.strip()
+    kind = next((found.group(1) for line in options if (found := _PYMDOWNX_BLOCK_TYPE.match(line))), "")
+    if name not in ("admonition", "details", "tab"):
+        kind = kind or name
+    return kind.capitalize()
+
+
 def _columns(line: str) -> int:
     """How far a line is indented, a tab counting to the next multiple of four."""
     expanded = line.expandtabs(4)
@@ -582,7 +652,9 @@ def parse_markdown(
         mdx = _front_matter_format(front_matter, mdx=mdx)
     if mdx:
         body = mdx_to_markdown(body)
-    body = extension_syntax_to_markdown(mkdocs_blocks_to_markdown(admonitions_to_markdown(body)))
+    body = extension_syntax_to_markdown(
+        mkdocs_blocks_to_markdown(pymdownx_blocks_to_markdown(admonitions_to_markdown(body)))
+    )
     tokens = parser(mdx=mdx).parse(body)
     if style == "mkdocs":
         _mkdocs_inline_syntax(tokens)

@@ -265,6 +265,36 @@ def test_mkdocs_admonitions_collapsibles_and_tabs_are_read_as_their_label_and_te
     assert parse_markdown(text).blocks[-1].start_line == text.split("\n").index("```")
 
 
+def test_pymdownx_blocks_are_read_as_their_title_and_content_without_fences_or_options():
+    text = (
+        "# Exercises\n\n/// details | Exercise 1: Design tests\n    type: question\n    open: false\n\n"
+        "Design black box tests for a fine calculator.\n///\n///\n\n"
+        "/// note\nThe fine is capped.\n///\n\n/// admonition\n    type: tip\n- Start at the boundaries\n///\n\n"
+        "/// admonition |\nUntitled text.\n///\n\n/// tab | pip\n```bash\npip install tool\n```\n///\n\n"
+        "//// html | div\n/// warning | Careful\n    attrs: {class: wide}\nNested text.\n///\n////\n\n"
+        "| a | b |\n| - | - |\n| 1 | 2 |\n\n/// caption\nTable 1: the fines.\n///\n\n"
+        "/// details | Indented code first\n\n    indented_code()\n///\n\n"
+        "```\n/// note | inside a fence\n///\n```\n"
+    )
+    assert blocks(text, style="mkdocs") == [
+        ("paragraph", "Exercises", "Exercise 1: Design tests: Design black box tests for a fine calculator."),
+        ("paragraph", "Exercises", "Note: The fine is capped."),
+        ("paragraph", "Exercises", "Tip:"),
+        ("list", "Exercises", "• Start at the boundaries"),
+        ("paragraph", "Exercises", "Untitled text."),
+        ("paragraph", "Exercises", "pip:"),
+        ("code", "Exercises", "```bash\npip install tool\n```"),
+        ("paragraph", "Exercises", "Careful: Nested text."),
+        ("table", "Exercises", "a: 1; b: 2"),
+        ("paragraph", "Exercises", "Table 1: the fines."),
+        ("paragraph", "Exercises", "Indented code first:"),
+        ("code", "Exercises", "```\nindented_code()\n```"),
+        ("code", "Exercises", "```\n/// note | inside a fence\n///\n```"),
+    ]
+    # Lines keep their numbers: the last block starts where its fence is in the file.
+    assert parse_markdown(text).blocks[-1].start_line == text.split("\n").index("```", text.count("\n") - 4)
+
+
 def test_attribute_lists_footnotes_icons_snippets_and_abbreviations_are_read_as_the_page_shows_them():
     text = (
         "# Page\n\n## Setup { #custom-setup .wide }\n\nInstall it.[^1] It matches `[^a-z]`. { .annotate }\n\n"
