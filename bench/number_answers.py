@@ -1,10 +1,11 @@
 """Answers to questions that ask for a number ("How many…", "How long…", "In what year…") on SQuAD: the offline
 answerer's number bonus against none, on the same retrieved passages. ``--kind abbreviation`` measures the
 bonus for spelling an abbreviation out ("What does AFC stand for?") the same way, ``--kind list`` the bonus for
-a lead-in with its list ("What are the…").
+a lead-in with its list ("What are the…"), ``--kind definition`` the bonus for a piece that starts with the term
+a question asks about ("What is the Amazon rainforest?").
 
 SQuAD questions are sampled as bench/quality.py samples them; those the kind's question test picks
-(chat.text.asks_for_number, abbreviation_asked, asks_for_list) are kept (400 by default), every article is
+(chat.text.asks_for_number, abbreviation_asked, asks_for_list, terms_asked) are kept (400 by default), every article is
 ingested, and each question's top 5 from the chat retrieval pipeline go to the answerer with each bonus.
 "Contains gold": the answer holds one of the question's gold answers.
 
@@ -22,6 +23,7 @@ KINDS = {
     "number": ("asks_for_number", "number_bonus"),
     "abbreviation": ("abbreviation_asked", "expansion_bonus"),
     "list": ("asks_for_list", "list_bonus"),
+    "definition": ("terms_asked", "definition_bonus"),
 }
 
 

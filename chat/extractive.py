@@ -32,10 +32,12 @@ from .text import (
     asks_for_number,
     asks_how_to,
     content_words,
+    defines,
     plain,
     spells_out,
     split_sentences,
     states_number,
+    terms_asked,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ _ROW = re.compile(r"^[^:;\n]{1,80}: \S")
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
+_EXERCISE_TASK = re.compile(r"\s*(?:exercise|activity|task|challenge|problem|question)\s+\d+(?:\.\d+)*[a-z]?\b", re.I)
 # A chapter's learning objectives ("Define Physical AI and explain its applications") repeat the questions a
 # reader asks in the words of a task: they answer only what the chapter teaches.
 _AIMS_SECTION = re.compile(r"\b(objectives?|learning outcomes?|learning goals?|what you('ll| will) learn)\b", re.I)
@@ -184,7 +187,9 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
                     add(Quotable(index, row.strip(), "row", block_id, caption=caption))
             else:
                 paragraph = " ".join(line.strip() for line in lines)
-                spans = split_sentences(paragraph)
+                # An exercise's task ("Exercise 4: DNS transport: Explain when DNS uses TCP.") asks, it does not
+                # answer; its sample solution, a paragraph of its own, does.
+                spans = [] if _EXERCISE_TASK.match(paragraph) else split_sentences(paragraph)
                 for start, end in spans:
                     sentence = paragraph[start:end]
                     # A label alone on its line ("macOS:", a tab's name) introduces the code or list after it.
@@ -347,6 +352,10 @@ class ExtractiveAnswerer:
         # What a piece that spells an abbreviation out gains for "What does LIDAR stand for?": its sentence and
         # any other about LIDAR share the same words.
         expansion_bonus: float = 0.05,
+        # What a piece that starts with the term gains for "What is grey box testing?": the section's definition
+        # ("Grey box testing combines…") reads less like the question than a list of the term's characteristics
+        # under a heading that names it.
+        definition_bonus: float = 0.05,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
         cache_size: int = 20000,
@@ -361,6 +370,7 @@ class ExtractiveAnswerer:
         self.number_bonus = number_bonus
         self.list_bonus = list_bonus
         self.expansion_bonus = expansion_bonus
+        self.definition_bonus = definition_bonus
         self.min_score = min_score
         self.selection_min_score = selection_min_score
         self.cache_size = cache_size
@@ -478,6 +488,9 @@ class ExtractiveAnswerer:
         if abbreviation := abbreviation_asked(question):
             spelt = [spells_out(c.text, abbreviation) for c in candidates]
             bonus = bonus + self.expansion_bonus * np.array(spelt, dtype=float)
+        if terms := terms_asked(question):
+            defining = [defines(c.text, terms) for c in candidates]
+            bonus = bonus + self.definition_bonus * np.array(defining, dtype=float)
         if embedding is None:
             return lexical + bonus
         vectors = self._sentence_vectors(texts)

@@ -32,6 +32,7 @@ from knowledge.selectors import chunk_candidates, chunk_neighbours, front_page_c
 
 from .concurrency import run_blocking
 from .text import (
+    abbreviation_asked,
     asks_about_the_book,
     code_terms,
     content_words,
@@ -39,6 +40,7 @@ from .text import (
     is_book_vocabulary,
     mentioned,
     phrases,
+    spells_out,
     spelt_words,
     stems_of,
 )
@@ -393,6 +395,10 @@ class EvidenceGate:
             return False
         focus, names, models = focus_terms(query)
         if _names_its_section(focus, documents[0]):
+            return True
+        # The embedding model knows little of a rare abbreviation ("What is TTFB?" is 0.24 like its passage), but
+        # a top passage that spells it out ("TTFB (Time to First Byte): …") is what the question asks for.
+        if (abbreviation := abbreviation_asked(query)) and spells_out(documents[0].content or "", abbreviation):
             return True
         if similarity < self.min_similarity - self.lexical_margin:
             return False

@@ -335,6 +335,51 @@ def asks_for_list(question: str) -> bool:
     return bool(_SEVERAL.match(question))
 
 
+# "What is grey box testing?", "What are nodes?", "What is meant by refactoring?", "What does polymorphism mean?",
+# "Define encapsulation": the question names a term to define.
+_DEFINITION_ASKED = re.compile(
+    r"\s*(?:(?:what|who)(?:'s|\s+is|\s+are|\s+was|\s+were)\s+(?:meant\s+by\s+)?(?P<term>[^?]+?)"
+    r"|what\s+(?:does|do)\s+(?P<meant>[^?]+?)\s+mean|define\s+(?P<defined>[^?]+?))\s*[?.!]*\s*$",
+    re.I,
+)
+# "What is the difference between black box and white box testing?", "How does X differ from Y?", "Compare X
+# and Y", "X vs Y": two terms, each defined where it is introduced.
+_COMPARISON_ASKED = re.compile(
+    r"\s*(?:what(?:'s|\s+is|\s+are)\s+the\s+(?:main\s+|key\s+)?differences?\s+between\s+(?P<a>.+?)\s+and\s+"
+    r"(?P<b>[^?]+?)|how\s+(?:does|do|is|are)\s+(?P<c>.+?)\s+differ(?:ent)?\s+from\s+(?P<d>[^?]+?)"
+    r"|compare\s+(?P<e>.+?)\s+(?:and|with|to)\s+(?P<f>[^?]+?)|(?P<g>.+?)\s+(?:vs\.?|versus)\s+(?P<h>[^?]+?))"
+    r"\s*[?.!]*\s*$",
+    re.I,
+)
+_TRAILING_PREPOSITIONS = frozenset("for about of on in to with from at by like".split())
+
+
+_ARTICLE = re.compile(r"^(?:(?:a|an|the)\s+)+", re.I)
+
+
+def terms_asked(question: str) -> list[str]:
+    """The terms a question asks to define ("grey box testing" in "What is grey box testing?") or to tell apart
+    ("black box" and "white box testing" in "What is the difference between black box and white box testing?"),
+    without their articles; none when it asks for something else."""
+    compared = _COMPARISON_ASKED.match(question)
+    if compared is not None:
+        terms = [term for term in compared.groups() if term is not None]
+    elif (match := _DEFINITION_ASKED.match(question)) is not None:
+        terms = [next(group for group in match.groups() if group is not None)]
+        if terms[0].split()[-1].lower() in _TRAILING_PREPOSITIONS:
+            return []  # "Who is this handbook for?", "What is the case made of?": no term to define
+    else:
+        return []
+    return [term for term in (_ARTICLE.sub("", term.strip(), count=1) for term in terms) if content_words(term)]
+
+
+def defines(text: str, terms: list[str]) -> bool:
+    """Whether a text starts with one of the terms, as a definition does: "Grey box testing combines…", "A node
+    is…", "**Encapsulation**: keeping state private" (not "When to use grey box testing")."""
+    words = _WORD.findall(_ARTICLE.sub("", plain(text).lstrip(), count=1))
+    return any(content_words(" ".join(words[: len(_WORD.findall(term))])) == content_words(term) for term in terms)
+
+
 # "What does LIDAR stand for?", "What is GPIO short for?", "What does the acronym SLAM mean?": the answer spells
 # the abbreviation out.
 _ABBREVIATION_ASKED = re.compile(
@@ -343,10 +388,18 @@ _ABBREVIATION_ASKED = re.compile(
 )
 
 
+_ABBREVIATION = re.compile(r"(?P<name>[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*?)s?")
+
+
 def abbreviation_asked(question: str) -> str:
-    """The abbreviation a question asks to spell out ("LIDAR" in "What does LIDAR stand for?"); '' for none."""
+    """The abbreviation a question asks to spell out ("LIDAR" in "What does LIDAR stand for?", "TTFB" in "What is
+    TTFB?", "API" in "What are APIs?"); '' for none."""
     match = _ABBREVIATION_ASKED.match(question)
-    return match.group(1) if match else ""
+    if match:
+        return match.group(1)
+    terms = terms_asked(question)
+    named = _ABBREVIATION.fullmatch(terms[0]) if len(terms) == 1 else None
+    return named.group("name") if named else ""
 
 
 def spells_out(text: str, abbreviation: str) -> bool:
@@ -371,7 +424,13 @@ def asks_about_aims(question: str) -> bool:
 
 def answer_words(question: str) -> set[str]:
     """The question's content words an answer sentence is expected to share: all but the word that asks for a
-    measure ("long" in "How long can a cable be?": the answer says "under one metre", not "long")."""
+    measure ("long" in "How long can a cable be?": the answer says "under one metre", not "long"), and of a
+    comparison only the terms compared."""
+    compared = _COMPARISON_ASKED.match(question)
+    if compared is not None:
+        # "What is the difference between TCP and UDP?" is answered by what each is; "difference" and "between"
+        # are the question's framing, and a passage about transfers "between servers" is no closer.
+        return {word for term in compared.groups() if term is not None for word in content_words(term)}
     words = set(content_words(question))
     measure = _HOW_MEASURE.match(question)
     if measure and measure.group(1).lower() in MEASURE_WORDS:

@@ -56,6 +56,18 @@ def test_a_question_that_names_the_top_passages_section_is_answered_however_far_
     assert not admits(question, passage("Robots walk.", 0.12), takeaways)
 
 
+def test_a_top_passage_that_spells_out_the_abbreviation_asked_about_is_evidence_however_far_its_meaning():
+    # "What is TTFB?" is 0.24 like the passage that answers it on a real textbook page: the embedding model knows
+    # little of a rare abbreviation.
+    spelt = passage("TTFB (Time to First Byte): server processing and the first response.", 0.24)
+    assert admits("What is TTFB?", spelt)
+    assert admits("What does TTFB stand for?", spelt)
+    assert not admits("What is TTFB?", passage("Measure the TTFB of each page.", 0.24))  # named, not spelt out
+    assert not admits("What is DNS?", spelt)
+    # Only the top passage counts.
+    assert not admits("What is TTFB?", passage("Robots walk.", 0.24), spelt)
+
+
 def test_a_headings_number_is_no_part_of_its_name():
     embodiment = passage("A body shapes what a robot can sense.", 0.12, section="Key characteristics > 1. Embodiment")
     assert admits("Define embodiment", embodiment)

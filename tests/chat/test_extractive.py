@@ -299,6 +299,39 @@ def test_a_question_about_an_abbreviation_gives_its_spelling_out_a_bonus(answere
     )
 
 
+def test_a_question_asking_what_a_term_is_gives_its_definition_a_bonus(answerer):
+    # A textbook's "What is grey box testing?": the list of its characteristics, under a heading that names it,
+    # read more like the question than the section's own definition did.
+    doc = chunk(
+        "Grey box testing combines elements of both black box and white box testing.\n\n"
+        "Characteristics of Grey Box Testing:\n\n• Risk-Based: Targets areas most likely to contain defects\n"
+        "• Integration Focus: Often used for integration and system testing",
+        section="Test Strategies > Grey Box Testing",
+    )
+    assert_bonus(
+        answerer,
+        doc,
+        bonus="definition_bonus",
+        gains=lambda piece: piece.text.startswith("Grey box testing"),
+        asking="What is grey box testing?",
+        other="Why use grey box testing?",
+    )
+
+
+def test_an_exercises_task_is_never_quoted_its_sample_solution_is(answerer):
+    # A real textbook's "Try it" section: each exercise (a pymdownx details block) holds its solution.
+    doc = chunk(
+        "Exercise 4: DNS Transport Protocol Decision: Explain when DNS would use TCP instead of UDP. Give two "
+        "real reasons.\n\nSample Solution: DNS uses TCP instead of UDP for responses over 512 bytes and for zone "
+        "transfers.",
+        section="How data moves > Try it",
+    )
+    assert [piece.text for piece in quotables([doc])] == [
+        "Sample Solution: DNS uses TCP instead of UDP for responses over 512 bytes and for zone transfers."
+    ]
+    assert answer(answerer, "When does DNS use TCP instead of UDP?", doc).startswith("“Sample Solution: DNS uses")
+
+
 def test_quotes_of_one_passage_read_in_its_order(answerer):
     # As the demo guide's retrieval gives them: the later sentence of the passage scores best.
     stopping = chunk(

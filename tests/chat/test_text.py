@@ -201,8 +201,12 @@ def test_questions_about_what_a_chapter_teaches(question, aims):
         ("What does LIDAR stand for?", "LIDAR"),
         ("what is GPIO short for?", "GPIO"),
         ("What does the acronym SLAM mean?", "SLAM"),
+        ("What is TTFB?", "TTFB"),
+        ("What are APIs?", "API"),
         ("What does it stand for?", ""),
         ("What does the word mean?", ""),
+        ("What is Python?", ""),
+        ("What is the difference between TCP and UDP?", ""),
     ],
 )
 def test_questions_that_ask_to_spell_an_abbreviation_out(question, abbreviation):
@@ -221,6 +225,58 @@ def test_questions_that_ask_to_spell_an_abbreviation_out(question, abbreviation)
 )
 def test_a_passage_that_spells_an_abbreviation_out(passage, spelt):
     assert text.spells_out(passage, "LIDAR") is spelt
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("What is grey box testing?", ["grey box testing"]),
+        ("what's a node", ["node"]),
+        ("What is the grade calculator?", ["grade calculator"]),
+        ("What are design patterns?", ["design patterns"]),
+        ("What is meant by encapsulation?", ["encapsulation"]),
+        ("What does polymorphism mean?", ["polymorphism"]),
+        ("Define refactoring.", ["refactoring"]),
+        ("Who was Ada Lovelace?", ["Ada Lovelace"]),
+        ("What is the difference between black box and white box testing?", ["black box", "white box testing"]),
+        ("How does a class differ from an object?", ["class", "object"]),
+        ("Compare stacks with queues", ["stacks", "queues"]),
+        ("TCP vs UDP?", ["TCP", "UDP"]),
+        ("How does grey box testing work?", []),
+        ("Why is testing important?", []),
+        ("What is it?", []),
+        ("Who is this handbook for?", []),
+        ("What is the case made of?", []),
+    ],
+)
+def test_questions_that_ask_what_a_term_is_or_how_two_differ(question, terms):
+    assert text.terms_asked(question) == terms
+
+
+@pytest.mark.parametrize(
+    ("question", "passage", "defining"),
+    [
+        ("What is grey box testing?", "Grey box testing combines elements of black and white box testing.", True),
+        ("What is a node?", "A node is a process that performs computation.", True),
+        ("What are design patterns?", "**Design Patterns**: reusable solutions to common problems", True),
+        ("TCP vs UDP?", "UDP sends datagrams without a connection.", True),
+        ("What is grey box testing?", "The tester uses grey box testing for integration.", False),
+        ("What is grey box testing?", "Characteristics of Grey Box Testing:", False),
+        ("What is grey box testing?", "When to Use Grey Box Testing", False),
+        ("What is the grade calculator?", "The grade calculator converts scores to letter grades.", True),
+        ("What is grey box testing?", "Grey areas are hard to test.", False),
+        ("Why use grey box testing?", "Grey box testing combines elements of black and white box testing.", False),
+    ],
+)
+def test_a_passage_that_starts_with_the_term_defines_it(question, passage, defining):
+    assert text.defines(passage, text.terms_asked(question)) is defining
+
+
+def test_a_comparison_is_answered_by_the_terms_it_compares_not_by_its_framing():
+    # A passage about transfers "between servers" is no closer to "the difference between TCP and UDP".
+    assert text.answer_words("What is the difference between TCP and UDP?") == {"tcp", "udp"}
+    assert text.answer_words("How does a class differ from an object?") == {"class", "object"}
+    assert "between" in text.answer_words("What lies between the two layers?")
 
 
 def test_imperative_framing_is_no_content_word():
