@@ -1,8 +1,8 @@
 """Answers to questions that ask for a number ("How many…", "How long…", "In what year…") on SQuAD: the offline
 answerer's number bonus against none, on the same retrieved passages. ``--kind abbreviation`` measures the
-bonus for spelling an abbreviation out ("What does AFC stand for?") the same way, ``--kind list`` the bonus for
-a lead-in with its list ("What are the…"), ``--kind definition`` the bonus for a piece that starts with the term
-a question asks about ("What is the Amazon rainforest?").
+bonus for spelling an abbreviation out ("What does AFC stand for?", "What is AFC?") the same way, ``--kind
+list`` the bonus for a lead-in with its list ("What are the…"), ``--kind definition`` the bonus for a piece that
+starts with the term a question asks about ("What is the Amazon rainforest?").
 
 SQuAD questions are sampled as bench/quality.py samples them; those the kind's question test picks
 (chat.text.asks_for_number, abbreviation_asked, asks_for_list, terms_asked) are kept (400 by default), every article is

@@ -26,7 +26,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("book")]
 
 def test_no_extension_syntax_reaches_the_index():
     text = "\n".join(Chunk.objects.values_list("text", flat=True))
-    for syntax in ("!!!", "???", '=== "', "{ #", "{ .", "[^", ":material-", "--8<--", "*[pH]", "++", "=="):
+    for syntax in (
+        *("!!!", "???", '=== "', "{ #", "{ .", "[^", ":material-", "--8<--", "*[pH]", "++", "=="),
+        *("///", "type: tip", "open: true"),  # pymdownx.blocks' fences and options
+    ):
         assert syntax not in text, syntax
 
 
@@ -42,6 +45,15 @@ def test_collapsible_blocks_tabs_and_footnotes_are_text(api):
     assert reply["sources"][0]["url"] == f"{SITE}/soil/compost/#what-to-compost"
     assert "every morning" in ask(api, "How often should I water in summer?")["answer"]
     assert "not needed" in ask(api, "Do I need a laboratory soil test?")["answer"]
+
+
+def test_a_pymdownx_block_answers_with_its_title_and_text(api):
+    # `/// details | Turning the heap` with its options indented under it, closed by `///`.
+    reply = ask(api, "How often should I turn the compost heap?")
+    assert reply["answer"].startswith(
+        "“Turning the heap: Turn the heap with a garden fork every two weeks: air keeps the microbes working.” [1]"
+    )
+    assert reply["sources"][0]["url"] == f"{SITE}/soil/compost/#looking-after-the-heap"
 
 
 def test_a_section_with_an_attribute_list_keeps_its_own_anchor(api):
