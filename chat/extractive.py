@@ -49,7 +49,8 @@ ANSWERED, NO_ANSWER, SELECTION_ONLY = "answered", "no_answer", "selection_only"
 
 _ITEM = re.compile(r"^\s*(?:•|[-*+]|\d{1,3}[.)])\s+(.*)$")
 _LABEL = re.compile(r"[^\s:](?:[^:]{0,40}):")
-_ROW = re.compile(r"^[^:;\n]{1,80}: \S")
+_ROW_HEADER = re.compile(r"^[^:;\n]{1,80}: ")
+_ROW = re.compile(_ROW_HEADER.pattern + r"\S")
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
@@ -489,7 +490,10 @@ class ExtractiveAnswerer:
             spelt = [spells_out(c.text, abbreviation) for c in candidates]
             bonus = bonus + self.expansion_bonus * np.array(spelt, dtype=float)
         if terms := terms_asked(question):
-            defining = [defines(c.text, terms) for c in candidates]
+            # A table row defines the term its first cell names ("Term: TTL; Meaning: time to live").
+            defining = [
+                defines(_ROW_HEADER.sub("", c.text, count=1) if c.kind == "row" else c.text, terms) for c in candidates
+            ]
             bonus = bonus + self.definition_bonus * np.array(defining, dtype=float)
         if embedding is None:
             return lexical + bonus

@@ -352,8 +352,6 @@ _COMPARISON_ASKED = re.compile(
     re.I,
 )
 _TRAILING_PREPOSITIONS = frozenset("for about of on in to with from at by like".split())
-
-
 _ARTICLE = re.compile(r"^(?:(?:a|an|the)\s+)+", re.I)
 
 
@@ -386,8 +384,7 @@ _ABBREVIATION_ASKED = re.compile(
     r"\s*(?i:what\s+(?:does|do|is|are)\s+(?:the\s+(?:acronym|abbreviation)\s+)?)"
     r"([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*)(?i:\s+(?:stand\s+for|short\s+for|mean))\b"
 )
-
-
+# An abbreviation asked about as a term ("What is TTFB?", "What are APIs?"): two capitals at least.
 _ABBREVIATION = re.compile(r"(?P<name>[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*?)s?")
 
 

@@ -318,6 +318,21 @@ def test_a_question_asking_what_a_term_is_gives_its_definition_a_bonus(answerer)
     )
 
 
+def test_a_table_row_defines_the_term_its_first_cell_names(answerer):
+    doc = chunk(
+        "Protocol: DNS; Purpose: Name resolution; Port: 53\nProtocol: HTTP; Purpose: Hypertext transfer; Port: 80",
+        section="Web > Protocols and ports",
+    )
+    assert_bonus(
+        answerer,
+        doc,
+        bonus="definition_bonus",
+        gains=lambda piece: piece.text.startswith("Protocol: DNS"),
+        asking="What is DNS?",
+        other="Which port does DNS use?",
+    )
+
+
 def test_an_exercises_task_is_never_quoted_its_sample_solution_is(answerer):
     # A real textbook's "Try it" section: each exercise (a pymdownx details block) holds its solution.
     doc = chunk(
