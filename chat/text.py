@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from difflib import SequenceMatcher
 from functools import lru_cache
+from itertools import islice
 
 import snowballstemmer
 
@@ -265,10 +266,15 @@ _MARKUP = [
 ]
 
 
+# Every pattern above needs one of these: text without any (most of it, as ingestion writes reader text) is plain.
+_MARKUP_CHARS = re.compile(r"[\[*_`#]")
+
+
 def plain(text: str) -> str:
     """Text without Markdown syntax (for chunks indexed before ingestion produced reader text)."""
-    for pattern, replacement in _MARKUP:
-        text = pattern.sub(replacement, text)
+    if _MARKUP_CHARS.search(text):
+        for pattern, replacement in _MARKUP:
+            text = pattern.sub(replacement, text)
     return " ".join(text.split())
 
 
@@ -371,11 +377,20 @@ def terms_asked(question: str) -> list[str]:
     return [term for term in (_ARTICLE.sub("", term.strip(), count=1) for term in terms) if content_words(term)]
 
 
+@lru_cache(maxsize=1024)
+def _term_words(term: str) -> tuple[int, tuple[str, ...]]:
+    """(how many words a term is written in, its content words): read once, for every candidate piece."""
+    return len(_WORD.findall(term)), tuple(content_words(term))
+
+
 def defines(text: str, terms: list[str]) -> bool:
     """Whether a text starts with one of the terms, as a definition does: "Grey box testing combines…", "A node
     is…", "**Encapsulation**: keeping state private" (not "When to use grey box testing")."""
-    words = _WORD.findall(_ARTICLE.sub("", plain(text).lstrip(), count=1))
-    return any(content_words(" ".join(words[: len(_WORD.findall(term))])) == content_words(term) for term in terms)
+    wanted = [_term_words(term) for term in terms]
+    start = _ARTICLE.sub("", plain(text).lstrip(), count=1)
+    # Only the words a term could cover are read: the answerer asks this of every candidate piece.
+    words = [m.group(0) for m in islice(_WORD.finditer(start), max((count for count, _ in wanted), default=0))]
+    return any(tuple(content_words(" ".join(words[:count]))) == term_words for count, term_words in wanted)
 
 
 # "What does LIDAR stand for?", "What is GPIO short for?", "What does the acronym SLAM mean?": the answer spells
