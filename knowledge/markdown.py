@@ -480,11 +480,13 @@ def pymdownx_blocks_to_markdown(text: str) -> str:
         content = options_end
         while content < len(lines) and not lines[content].strip():
             content += 1
+        title_at = content - 1
         if content < len(lines) and _columns(lines[content]) >= _columns(indent) + 4:
-            content = index + 1
+            title_at = index
         title = _pymdownx_block_title(match, options)
-        out.extend([""] * (content - 1 - index))
+        out.extend([""] * (title_at - index))
         out.append(f"{indent}{title}:" if title else "")
+        out.extend([""] * (content - 1 - title_at))
         index = content
     return "\n".join(out)
 

@@ -274,6 +274,7 @@ def test_pymdownx_blocks_are_read_as_their_title_and_content_without_fences_or_o
         "//// html | div\n/// warning | Careful\n    attrs: {class: wide}\nNested text.\n///\n////\n\n"
         "| a | b |\n| - | - |\n| 1 | 2 |\n\n/// caption\nTable 1: the fines.\n///\n\n"
         "/// details | Indented code first\n\n    indented_code()\n///\n\n"
+        "/// details | Options then code\n    type: note\n\n    more_code()\n///\n\n"
         "```\n/// note | inside a fence\n///\n```\n"
     )
     assert blocks(text, style="mkdocs") == [
@@ -289,6 +290,8 @@ def test_pymdownx_blocks_are_read_as_their_title_and_content_without_fences_or_o
         ("paragraph", "Exercises", "Table 1: the fines."),
         ("paragraph", "Exercises", "Indented code first:"),
         ("code", "Exercises", "```\nindented_code()\n```"),
+        ("paragraph", "Exercises", "Options then code:"),
+        ("code", "Exercises", "```\nmore_code()\n```"),
         ("code", "Exercises", "```\n/// note | inside a fence\n///\n```"),
     ]
     # Lines keep their numbers: the last block starts where its fence is in the file.
