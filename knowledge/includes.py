@@ -1,16 +1,23 @@
 """What a page includes from other files, inlined as its site renders it: MkDocs snippets (pymdownx.snippets,
-``--8<-- "file.md"``) and Docusaurus partials (``import Setup from './_setup.mdx'`` used as ``<Setup />``).
+``--8<-- "file.md"``), mkdocs-include-markdown-plugin's directives (``{% include-markdown "intro.md" %}``) and
+Docusaurus partials (``import Setup from './_setup.mdx'`` used as ``<Setup />``).
 
 Included files are read when the book is loaded, only from inside the site's folder and never from a URL, so
 the stored document holds the page's whole text: a change to an included file changes the page's document,
 which is then indexed again. A file that cannot be found is left out, as the site builds leave it out.
 """
 
+import functools
+import glob
+import html
+import os
 import re
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from .markdown import SNIPPET_MARKER, fence_roles, split_front_matter
+from .markdown import SNIPPET_MARKER, fence_roles, front_matter_length, split_front_matter
 
 # Nested includes deeper than this, and a page grown past this many characters, stop including: a loop of
 # includes, or one included file used a thousand times, must not take the loader's memory.
@@ -34,6 +41,28 @@ _MDX_IMPORT = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class IncludeMarkdown:
+    """mkdocs-include-markdown-plugin as a site's mkdocs.yml sets it up (the plugin's defaults otherwise)."""
+
+    docs_dir: str = "docs"  # where names that are not ./ or ../ paths are looked up, in the site's folder
+    opening_tag: str = "{%"
+    closing_tag: str = "%}"
+    include: str = "include"  # the two directives' names
+    include_markdown: str = "include-markdown"
+    encoding: str = "utf-8"
+    preserve_includer_indent: bool = True
+    dedent: bool = False
+    trailing_newlines: bool = True
+    comments: bool = False
+    heading_offset: int = 0
+    start: str | None = None
+    end: str | None = None
+    recursive: bool = True
+    order: str = "alpha-path"
+    exclude: tuple[str, ...] = ()  # pages (globs in docs_dir) whose directives are left as they are
+
+
 def inline_includes(
     text: str,
     *,
@@ -42,12 +71,20 @@ def inline_includes(
     root: Path,
     base_paths: Sequence[Path] = (),
     boundary: Path | None = None,
+    include_markdown: IncludeMarkdown | None = None,
 ) -> str:
     """The page's text with what it includes inlined (``root``: the site's folder; ``boundary``: the folder
     included files must be in, ``root`` unless given; ``base_paths``: where MkDocs snippet names are looked up,
-    the site's folder when empty)."""
-    if style == "mkdocs" and "8<-" in text:
-        return _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
+    the site's folder when empty; ``include_markdown``: the site's include-markdown plugin, when it has one)."""
+    if style == "mkdocs":
+        # The plugin rewrites the page before Markdown reads it, so snippets in what it includes are read too.
+        if include_markdown is not None and include_markdown.opening_tag in text:
+            plugin = _IncludeMarkdownPlugin(settings=include_markdown, root=root, boundary=boundary or root)
+            head = front_matter_length(text)  # MkDocs takes a page's front matter off before any plugin sees it
+            text = text[:head] + plugin.expand(text[head:], path=path.resolve(), seen=(path.resolve(),))
+        if "8<-" in text:
+            return _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
+        return text
     if style == "docusaurus" and "import" in text:
         partials = _Partials(root=root, boundary=boundary or root)
         return partials.expand(text, path=path.resolve(), seen=(path.resolve(),))
@@ -63,8 +100,12 @@ def _inside(path: Path, root: Path) -> Path | None:
     return resolved if resolved.is_file() and resolved.is_relative_to(root.resolve()) else None
 
 
-def _read(path: Path) -> str:
-    return path.read_text("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+def _read(path: Path, *, encoding: str = "utf-8") -> str:
+    try:
+        text = path.read_bytes().decode(encoding, "replace")
+    except LookupError:  # an encoding Python does not know: the site's build stops there; read it as UTF-8
+        text = path.read_bytes().decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class _Snippets:
@@ -169,3 +210,230 @@ class _Partials:
         self.chars += len(expanded)
         # Its own blocks: a blank line either side, so the text around it never joins them.
         return f"\n{expanded}\n"
+
+
+# mkdocs-include-markdown-plugin. A directive: `{% include-markdown "file.md" start="<!--a-->" heading-offset=1 %}`
+# (over several lines if need be), its tags and names configurable. What stands before it on its line, back to a
+# character other than a space, tab, word character, dot or backslash, is the "includer indent" the plugin
+# carries into the included text.
+_INDENT_CHAR = re.compile(r"[ \t\w\\.]")
+_ARGUMENT = re.compile(r"""([\w-]+)=(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"']*))""")
+_FLAGS = {"true": True, "false": False}
+_MARKDOWN_ONLY = frozenset({"heading-offset", "comments", "rewrite-relative-urls"})  # `include` ignores these
+_URL = re.compile(r"^[A-Za-z0-9+.-]{2,}:")
+_FENCE = ("```", "~~~")
+
+
+@functools.lru_cache(maxsize=16)
+def _directive(*, opening: str, closing: str, names: tuple[str, ...]) -> re.Pattern[str]:
+    # The plugin's own pattern, bounded: an opening tag that is never closed costs a short look ahead, not a scan
+    # to the page's end for each one.
+    return re.compile(
+        rf"""{re.escape(opening)}\s*(?P<name>{"|".join(map(re.escape, names))})\s+"""
+        r"""(?:"(?P<double>(?:[^"]|(?<=\\)")+)")?(?:'(?P<single>(?:[^']|(?<=\\)')+)')?"""
+        rf"""(?P<arguments>.{{0,2000}}?)\s*{re.escape(closing)}""",
+        re.DOTALL,
+    )
+
+
+class _IncludeMarkdownPlugin:
+    def __init__(self, *, settings: IncludeMarkdown, root: Path, boundary: Path) -> None:
+        self.settings = settings
+        self.docs = root / settings.docs_dir
+        self.boundary = boundary
+        names = sorted({settings.include_markdown, settings.include}, key=len, reverse=True)
+        self.pattern = _directive(opening=settings.opening_tag, closing=settings.closing_tag, names=tuple(names))
+        self.chars = 0
+
+    @functools.cached_property
+    def excluded(self) -> frozenset[Path]:
+        """The files the plugin is set to leave alone: their directives are not read, nor are they included."""
+        return frozenset(
+            found
+            for pattern in self.settings.exclude
+            for name in _matches(pattern, base=os.path.abspath(self.docs))
+            if (found := _inside(Path(name), self.boundary)) is not None
+        )
+
+    def expand(self, text: str, *, path: Path, seen: tuple[Path, ...]) -> str:
+        if path in self.excluded:
+            return text
+        out: list[str] = []
+        position = 0
+        for match in self.pattern.finditer(text):
+            start = match.start()
+            while start > position and _INDENT_CHAR.match(text[start - 1]):
+                start -= 1
+            out.append(text[position:start])
+            out.append(self._included(match, indent=text[start : match.start()], path=path, seen=seen))
+            position = match.end()
+        out.append(text[position:])
+        return "".join(out)
+
+    def _included(self, directive: re.Match[str], *, indent: str, path: Path, seen: tuple[Path, ...]) -> str:
+        settings = self.settings
+        markdown = directive.group("name") == settings.include_markdown
+        options = _options(directive.group("arguments"), markdown=markdown)
+        name = _unquoted(directive.group("double"), '"') or _unquoted(directive.group("single"), "'")
+        start, end = options.get("start") or settings.start, options.get("end") or settings.end
+        recursive = _flag(options, "recursive", default=settings.recursive)
+        trailing_newlines = _flag(options, "trailing-newlines", default=settings.trailing_newlines)
+        dedent = _flag(options, "dedent", default=settings.dedent)
+        preserve = _flag(options, "preserve-includer-indent", default=settings.preserve_includer_indent)
+        parts = []
+        for found in self._files(name, path=path, options=options):
+            if found in seen or len(seen) > MAX_DEPTH or self.chars > MAX_CHARS:
+                continue  # the plugin would include forever: the site never builds
+            text = _read(found, encoding=options.get("encoding") or settings.encoding)
+            if start or end:
+                text = _between(text, start=start, end=end)
+            if recursive:
+                text = self.expand(text, path=found, seen=(*seen, found))
+            if not trailing_newlines:
+                text = text.rstrip("\r\n")
+            if markdown:
+                text = self._markdown(text, name=name, indent=indent, dedent=dedent, preserve=preserve, options=options)
+            else:
+                text = textwrap.dedent(text) if dedent else text
+                text = "".join(indent + line for line in text.splitlines(True) or [""]) if preserve else indent + text
+            self.chars += len(text)
+            parts.append(text)
+        return "".join(parts)
+
+    def _markdown(
+        self, text: str, *, name: str, indent: str, dedent: bool, preserve: bool, options: dict[str, str]
+    ) -> str:
+        """What `include-markdown` puts in the page: the included text, its first line after the includer's
+        indent and (preserved) the rest under as many spaces, its headings moved down ``heading-offset`` levels."""
+        settings = self.settings
+        if _flag(options, "comments", default=settings.comments):
+            separator = "\n" if _flag(options, "trailing-newlines", default=settings.trailing_newlines) else ""
+            text = f"<!-- BEGIN INCLUDE {html.escape(name)} -->{separator}{text}{separator}<!-- END INCLUDE -->"
+        text = indent + text
+        if dedent:
+            text = textwrap.dedent(text)
+        if preserve and text:
+            first, *rest = text.splitlines(True)
+            text = first + "".join(" " * len(indent) + line for line in rest)
+        try:
+            offset = int(options.get("heading-offset", settings.heading_offset))
+        except ValueError:
+            offset = settings.heading_offset
+        return _shift_headings(text, offset=offset) if offset else text
+
+    def _files(self, name: str, *, path: Path, options: dict[str, str]) -> list[Path]:
+        """The files a directive's name gives, inside the book, in the order the plugin includes them: ``./``
+        and ``../`` names from the including file's folder, others from docs_dir. Never a URL, never an absolute
+        path."""
+        if not name or _URL.match(name) or name.startswith(("/", os.sep)):
+            return []
+        folder = str(path.parent)
+        names = _matches(name, base=folder if name.startswith(("./", "../")) else os.path.abspath(self.docs))
+        # The plugin compares the names as it joined them with its ``exclude`` resolved from the including
+        # file's folder, so only a ./ or ../ exclude ever matches, and only a name without ./ or ../ in it.
+        pattern = options.get("exclude", "")
+        excluded = (
+            set(map(os.path.normpath, _matches(pattern, base=folder))) if pattern.startswith(("./", "../")) else set()
+        )
+        found = [
+            hit
+            for candidate in names
+            if candidate not in excluded
+            and os.path.dirname(candidate) not in excluded
+            and (hit := _inside(Path(candidate), self.boundary)) is not None
+            and hit not in self.excluded
+        ]
+        return _ordered(found, order=options.get("order") or self.settings.order)
+
+
+def _matches(pattern: str, *, base: str) -> list[str]:
+    """The file ``pattern`` names in ``base``, else the paths it matches there as a glob, joined as written."""
+    exact = os.path.join(base, pattern)
+    if os.path.isfile(exact):
+        return [exact]
+    return [os.path.join(base, hit) for hit in glob.glob(pattern, root_dir=base, recursive=True)]
+
+
+def _options(arguments: str, *, markdown: bool) -> dict[str, str]:
+    """A directive's arguments by name (quoted values unquoted); `include` ignores what only Markdown takes."""
+    options = {}
+    for key, double, single, bare in _ARGUMENT.findall(arguments):
+        if markdown or key not in _MARKDOWN_ONLY:
+            options.setdefault(key, _unquoted(double, '"') or _unquoted(single, "'") or bare)
+    return options
+
+
+def _unquoted(value: str | None, quote: str) -> str:
+    return (value or "").replace("\\" + quote, quote)
+
+
+def _flag(options: dict[str, str], key: str, *, default: bool) -> bool:
+    return _FLAGS.get(options.get(key, ""), default)
+
+
+def _between(text: str, *, start: str | None, end: str | None) -> str:
+    """The plugin's ``start``/``end``: the text after the first ``start``; before the first ``end``; or with
+    both, every stretch from a ``start`` to the next ``end``. Python escapes in them (``\\n``) are read."""
+    start, end = _escapes(start), _escapes(end)
+    if end is None:
+        return text.split(start, 1)[1] if start in text else ""
+    if start is None:
+        return text.split(end, 1)[0]
+    stretches = text.split(start)
+    return "".join("".join(part.split(end)[::2]) for part in (stretches[1:] if len(stretches) > 1 else [text]))
+
+
+def _escapes(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return value.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError:
+        return value
+
+
+def _shift_headings(text: str, *, offset: int) -> str:
+    """``heading-offset``: each `#` heading at a line's start outside a fenced block, ``offset`` levels deeper
+    (shallower when negative, never above one `#`)."""
+    fence = ""
+    lines = []
+    for line in text.splitlines(True):
+        stripped = line.lstrip()
+        if fence:
+            fence = "" if stripped.startswith(fence) else fence
+        elif stripped.startswith(_FENCE):
+            fence = stripped[:3]
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            line = "#" * max(level + offset, 1) + line.lstrip("#")
+        lines.append(line)
+    return "".join(lines)
+
+
+_STATS = {"size": "st_size", "mtime": "st_mtime", "ctime": "st_ctime", "atime": "st_atime"}
+
+
+def _ordered(paths: list[Path], *, order: str) -> list[Path]:
+    """The plugin's ``order``: alpha (default) or natural, by path (default), name or extension; size (larger
+    first), mtime, ctime or atime; a leading ``-`` reverses. ``random`` is read as the default: an index must not
+    shuffle."""
+    descending = order.startswith("-")
+    kind, _, by = order.lstrip("-").partition("-")
+    if kind in ("path", "name", "extension"):
+        kind, by = "alpha", kind
+    if kind in _STATS:
+        return sorted(
+            paths, key=lambda path: getattr(path.stat(), _STATS[kind]), reverse=descending != (kind == "size")
+        )
+    if kind == "natural":
+        keys = {
+            "name": lambda path: _natural(path.name),
+            "extension": lambda path: (_natural(path.suffix), _natural(path.name)),
+        }
+        return sorted(paths, key=keys.get(by, lambda path: _natural(str(path))), reverse=descending)
+    keys = {"name": lambda path: path.name, "extension": lambda path: path.suffix}
+    return sorted(paths, key=keys.get(by, str), reverse=descending)
+
+
+def _natural(text: str) -> list[int | str]:
+    return [int(bit) if bit.isdigit() else bit.lower() for bit in re.split(r"(\d+)", text)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .includes import inline_includes
+from .includes import IncludeMarkdown, inline_includes
 from .markdown import parse_markdown, reads_as_mdx
 from .sites import (
     SiteLayout,
@@ -45,6 +45,7 @@ class BookFile:
     site_folder: Path | None = None  # its site's folder (what a page may include files from)
     include_boundary: Path | None = None  # where a page's included files may be, when not only its site's folder
     snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
+    include_markdown: IncludeMarkdown | None = None  # an MkDocs site's include-markdown plugin
 
     def read(self) -> bytes:
         """The file's bytes; for a page of a Docusaurus or MkDocs site, with the files it includes inlined."""
@@ -59,6 +60,7 @@ class BookFile:
             root=self.site_folder,
             base_paths=self.snippet_paths,
             boundary=self.include_boundary,
+            include_markdown=self.include_markdown,
         )
         return data if inlined == text else inlined.encode("utf-8")
 
@@ -186,6 +188,7 @@ def _plan(
         # A page beside the site's folder (docs at ../docs) includes partials from beside it too.
         include_boundary=site_folder.parent if outer else None,
         snippet_paths=layout.snippet_paths,
+        include_markdown=layout.include_markdown,
     )
     data = plan.read()
     if not data.strip():

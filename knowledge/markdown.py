@@ -165,6 +165,12 @@ def parser(*, mdx: bool = False) -> MarkdownIt:
     return markdown.disable("code") if mdx else markdown
 
 
+def front_matter_length(text: str) -> int:
+    """How many characters of ``text`` its front matter block takes (0 when it has none)."""
+    match = _FRONT_MATTER.match(text)
+    return match.end() if match else 0
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, str]:
     """(front matter, body, error): a leading YAML block between --- lines, parsed safely, never indexed."""
     match = _FRONT_MATTER.match(text)

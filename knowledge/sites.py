@@ -25,6 +25,7 @@ from urllib.parse import quote
 import pathspec
 import yaml
 
+from .includes import IncludeMarkdown
 from .slugs import STYLES, HeadingIds, material_slug
 from .sources import MARKDOWN_EXTENSIONS
 
@@ -308,6 +309,46 @@ def _snippet_paths(config: dict[str, Any], *, root: Path) -> list[Path]:
         if paths:
             return [root / str(path) for path in paths]
     return [root]
+
+
+def _include_markdown(config: dict[str, Any], *, docs_dir: str) -> IncludeMarkdown | None:
+    """The ``include-markdown`` plugin's settings in an MkDocs config (None when the site does not use it)."""
+    found = next((options for name, options in _plugin_entries(config) if name == "include-markdown"), None)
+    if found is None or (isinstance(found, dict) and found.get("enabled") is False):
+        return None
+    options = found if isinstance(found, dict) else {}
+    directives = options.get("directives") if isinstance(options.get("directives"), dict) else {}
+    defaults = IncludeMarkdown()
+    offset = options.get("heading_offset")
+    exclude = options.get("exclude")
+    return IncludeMarkdown(
+        docs_dir=docs_dir,
+        opening_tag=_text_option(options, "opening_tag") or defaults.opening_tag,
+        closing_tag=_text_option(options, "closing_tag") or defaults.closing_tag,
+        include=_text_option(directives, "include") or defaults.include,
+        include_markdown=_text_option(directives, "include-markdown") or defaults.include_markdown,
+        encoding=_text_option(options, "encoding") or defaults.encoding,
+        preserve_includer_indent=_flag_option(options, "preserve_includer_indent", defaults.preserve_includer_indent),
+        dedent=_flag_option(options, "dedent", defaults.dedent),
+        trailing_newlines=_flag_option(options, "trailing_newlines", defaults.trailing_newlines),
+        comments=_flag_option(options, "comments", defaults.comments),
+        heading_offset=offset if isinstance(offset, int) and not isinstance(offset, bool) else 0,
+        start=_text_option(options, "start"),
+        end=_text_option(options, "end"),
+        recursive=_flag_option(options, "recursive", defaults.recursive),
+        order=_text_option(options, "order") or defaults.order,
+        exclude=tuple(str(item) for item in exclude) if isinstance(exclude, list) else (),
+    )
+
+
+def _text_option(options: dict[str, Any], key: str) -> str | None:
+    value = options.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _flag_option(options: dict[str, Any], key: str, default: bool) -> bool:
+    value = options.get(key)
+    return value if isinstance(value, bool) else default
 
 
 # What MkDocs leaves out of every build (dot files and /templates/), before the site's own exclude_docs.
@@ -677,6 +718,7 @@ class SiteLayout:
     excluded: tuple[str, ...] = MKDOCS_EXCLUDED  # MkDocs: pages not published (gitignore patterns in docs_dir)
     blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
+    include_markdown: IncludeMarkdown | None = None  # MkDocs: the mkdocs-include-markdown-plugin, when enabled
     heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
     i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
     nav_titles: tuple[tuple[str, str], ...] = ()  # MkDocs: (page in docs_dir, title) the nav gives a page
@@ -724,13 +766,15 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
         )
     if style == "mkdocs" and root is not None:
         config = _mkdocs_config(root)
+        docs_dir = _mkdocs_setting(config, "docs_dir").strip("/") or "docs"
         return SiteLayout(
             base_url=site_url or _mkdocs_url(config),
-            docs_dir=_mkdocs_setting(config, "docs_dir").strip("/") or "docs",
+            docs_dir=docs_dir,
             directory_urls=_mkdocs_setting(config, "use_directory_urls").lower() not in {"false", "no", "off"},
             excluded=_mkdocs_excluded(config),
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
+            include_markdown=_include_markdown(config, docs_dir=docs_dir),
             heading_ids=_mkdocs_heading_ids(config),
             i18n=_mkdocs_i18n(config),
             nav_titles=tuple(_nav_titles(config.get("nav"))),
