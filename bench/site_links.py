@@ -54,7 +54,12 @@ DOCUSAURUS_PACKAGES = {
     "react": "18.3.1",
     "react-dom": "18.3.1",
 }
-MKDOCS_PACKAGES = ["mkdocs==1.6.1", "mkdocs-material==9.8.2", "mkdocs-static-i18n==1.3.1"]
+MKDOCS_PACKAGES = [
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.2",
+    "mkdocs-static-i18n==1.3.1",
+    "mkdocs-include-markdown-plugin==7.3.0",
+]
 # Checking links is what the build is for: a page's broken link is the book's business, and Docusaurus's faster
 # bundler (which a `future: {v4: true}` config asks for) is a separate package.
 DOCUSAURUS_CONFIG = """import config from './docusaurus.config.js';

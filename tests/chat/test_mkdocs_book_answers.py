@@ -29,6 +29,7 @@ def test_no_extension_syntax_reaches_the_index():
     for syntax in (
         *("!!!", "???", '=== "', "{ #", "{ .", "[^", ":material-", "--8<--", "*[pH]", "++", "=="),
         *("///", "type: tip", "open: true"),  # pymdownx.blocks' fences and options
+        *("{%", "include-markdown", "gloves-start", "blade"),  # an include-markdown directive and what it leaves out
     ):
         assert syntax not in text, syntax
 
@@ -75,6 +76,14 @@ def test_a_snippet_is_answered_from_the_page_that_includes_it(api):
     reply = ask(api, "When is the last spring frost?")
     assert "falls in mid-May" in reply["answer"]
     assert reply["sources"][0]["url"] == f"{SITE}/getting-started/#when-to-sow"
+
+
+def test_text_an_include_markdown_directive_includes_is_answered_under_its_own_heading(api):
+    # `{% include-markdown "../../includes/safety.md" start=… end=… %}` over several lines: the part of a file
+    # outside the docs folder between two comments, its heading an anchor of the including page.
+    reply = ask(api, "Why should I wear gloves to handle manure?")
+    assert reply["answer"].startswith("“Wear gloves when you handle manure: garden soil can carry tetanus bacteria")
+    assert reply["sources"][0]["url"] == f"{SITE}/soil/compost/#gloves-and-tetanus"
 
 
 def test_a_sentence_naming_a_setting_is_answered_with_the_setting_from_the_included_file(api):

@@ -1,11 +1,12 @@
-"""Included files inlined as the site renders them: MkDocs snippets and Docusaurus partials, from inside the
-site's folder only."""
+"""Included files inlined as the site renders them: MkDocs snippets, mkdocs-include-markdown-plugin directives
+and Docusaurus partials, from inside the site's folder only."""
 
 from pathlib import Path
 
 import pytest
 
-from knowledge.includes import inline_includes
+from knowledge.includes import IncludeMarkdown, inline_includes
+from knowledge.loading import scan_book
 from knowledge.markdown import parse_markdown
 
 
@@ -112,3 +113,109 @@ def test_other_pages_are_returned_as_they_are(site):
     text = 'import A from "./_a.mdx";\n\n<A />\n--8<-- "includes/note.md"\n'
     assert inline_includes(text, path=site / "page.md", style="plain", root=site) == text
     assert partials(site, "No imports here.") == "No imports here."
+
+
+# mkdocs-include-markdown-plugin: each expected text below is what the plugin itself (7.3.0) writes for the page.
+
+
+def included(site: Path, text: str, *, page: str = "docs/page.md", **settings) -> str:
+    path = write(site, page, text)
+    plugin = IncludeMarkdown(**settings)
+    return inline_includes(text, path=path, style="mkdocs", root=site, include_markdown=plugin)
+
+
+@pytest.fixture
+def book(site) -> Path:
+    write(site, "README.md", "# Project\n\n<!-- intro -->\nWaters gardens.\n<!-- /intro -->\n\n## Licence\n\nMIT.\n")
+    write(site, "docs/.partials/note.md", "## Shared note\n\nWear gloves.\n\n- one\n- two\n")
+    write(site, "docs/guide/parts/a-1.md", "Part 1.\n")
+    write(site, "docs/guide/parts/a-10.md", "Part 10.\n")
+    write(site, "docs/guide/parts/a-2.md", "Part 2.\n")
+    write(site, "docs/guide/parts/draft.md", "Draft.\n")
+    write(site, "docs/raw.txt", "one\n  two\n")
+    return site
+
+
+def test_include_markdown_reads_docs_and_relative_paths_start_end_and_heading_offset(book):
+    text = (
+        '# Page\n\n{% include-markdown ".partials/note.md" heading-offset=1 %}\n\n'
+        '{%\n    include-markdown "../README.md"\n    start="<!-- intro -->"\n    end="<!-- /intro -->"\n%}\n\n'
+        "{% include-markdown '../README.md' start=\"## Licence\" heading-offset=-1 %}\n"
+    )
+    assert included(book, text) == (
+        "# Page\n\n### Shared note\n\nWear gloves.\n\n- one\n- two\n\n\n\nWaters gardens.\n\n\n\n\nMIT.\n\n"
+    )
+
+
+def test_include_markdown_carries_the_includer_indent_and_include_takes_the_file_as_it_is(book):
+    text = (
+        '- Item: {% include-markdown ".partials/note.md" %}\n\n!!! note\n    {% include-markdown "raw.txt" %}\n\n'
+        '    {% include "raw.txt" %}\n  {% include "raw.txt" preserve-includer-indent=false heading-offset=2 %}\n'
+        'Inline {% include-markdown "raw.txt" trailing-newlines=false dedent=true %} text.\n'
+    )
+    assert included(book, text) == (
+        # The indent is what follows the last character that is not a space, word character, dot or backslash.
+        "- Item: ## Shared note\n \n Wear gloves.\n \n - one\n - two\n\n\n"
+        "!!! note\n    one\n      two\n\n\n"
+        "    one\n      two\n\n  one\n  two\n\n"
+        "Inline one\n         two text.\n"
+    )
+
+
+def test_include_markdown_globs_in_the_plugins_order_less_what_it_excludes(book):
+    text = (
+        '{% include-markdown "guide/parts/*.md" order="natural-name" exclude="./guide/parts/draft.md" %}'
+        '{% include-markdown "guide/parts/a-*.md" order="-alpha-path" %}'
+        # The plugin compares a ./ glob's names as it joined them, "./" and all, so this exclude misses.
+        '{% include-markdown "./guide/parts/d*.md" exclude="./guide/parts/draft.md" %}'
+    )
+    assert included(book, text) == "Part 1.\nPart 2.\nPart 10.\nPart 2.\nPart 10.\nPart 1.\nDraft.\n"
+
+
+def test_include_markdown_nests_includes_from_the_included_files_folder_unless_told_not_to(book):
+    write(book, "docs/guide/nested.md", 'Nested.\n{% include-markdown "./parts/a-2.md" %}')
+    text = '{% include-markdown "guide/nested.md" %}|{% include-markdown "guide/nested.md" recursive=false %}'
+    assert included(book, text) == 'Nested.\nPart 2.\n|Nested.\n{% include-markdown "./parts/a-2.md" %}'
+
+
+def test_include_markdown_never_leaves_the_book_loops_or_downloads(book, tmp_path):
+    write(book, "docs/loop.md", 'Loop.\n{% include-markdown "loop.md" %}\n')
+    text = (
+        '{% include-markdown "../../secret.md" %}{% include-markdown "/etc/hostname" %}'
+        '{% include-markdown "https://example.org/x.md" %}{% include-markdown "missing.md" %}'
+        '{% include-markdown "loop.md" %}{% include-markdown %}|{% include-markdown "raw.txt"'
+    )
+    assert (tmp_path / "secret.md").is_file()
+    assert included(book, text) == 'Loop.\n\n|{% include-markdown "raw.txt"'
+
+
+def test_include_markdown_takes_its_settings_tags_and_names_from_mkdocs_yml(book):
+    write(
+        book,
+        "mkdocs.yml",
+        "site_name: Book\nplugins:\n  - search\n  - include-markdown:\n      opening_tag: '{!'\n"
+        "      closing_tag: '!}'\n      heading_offset: 1\n      preserve_includer_indent: false\n"
+        "      directives:\n        include-markdown: md\n      exclude:\n        - skipped.md\n",
+    )
+    page = (
+        '---\ntitle: "{! md .partials/note.md !}"\n---\n- {! md ".partials/note.md" !}\n{% include "raw.txt" %}\n'
+        '{! md ".partials/note.md" !}\n'
+    )
+    write(book, "docs/page.md", page)
+    write(book, "docs/skipped.md", page)
+    files = {file.path.name: file.read().decode() for file in scan_book([str(book)]).loadable}
+    # The heading offset moves only headings at a line's start, as the plugin's does.
+    note = "## Shared note\n\nWear gloves.\n\n- one\n- two\n\n"
+    assert files["page.md"] == (
+        f'---\ntitle: "{{! md .partials/note.md !}}"\n---\n- {note}{{% include "raw.txt" %}}\n#{note}'
+    )
+    assert files["skipped.md"] == page
+
+
+def test_include_markdown_directives_are_text_where_the_plugin_is_not_enabled(book):
+    page = '{% include-markdown ".partials/note.md" %}\n'
+    write(book, "docs/page.md", page)
+    for plugins in ("", "plugins:\n  - include-markdown:\n      enabled: false\n"):
+        write(book, "mkdocs.yml", f"site_name: Book\n{plugins}")
+        files = {file.path.name: file.read().decode() for file in scan_book([str(book)]).loadable}
+        assert files["page.md"] == page
