@@ -133,6 +133,20 @@ def test_mkdocs_snippets_are_read_where_a_page_includes_them(tmp_path):
     assert Chunk.objects.filter(text__contains="max_minutes = 25").exists()
 
 
+def test_what_an_include_markdown_directive_includes_is_read_and_a_change_reindexes_the_page(tmp_path):
+    root = tmp_path / "garden-book"
+    shutil.copytree(FIXTURE.parent / "garden-book", root)
+    run(root)
+    compost = Chunk.objects.get(section="Compost > Gloves and tetanus")
+    assert compost.anchor == "gloves-and-tetanus" and "tetanus bacteria" in compost.text
+    texts = "\n".join(Chunk.objects.values_list("text", flat=True))
+    assert "include-markdown" not in texts and "Sharp tools" not in texts  # outside its start and end
+    included = root / "includes" / "safety.md"
+    included.write_text(included.read_text().replace("Wear gloves", "Wear thick gloves"))
+    assert "1 new or changed" in run(root)
+    assert Chunk.objects.filter(section="Compost > Gloves and tetanus", text__contains="Wear thick gloves").exists()
+
+
 def test_a_deleted_file_is_pruned_and_dry_run_only_lists(tmp_path):
     root = tmp_path / "notes"
     root.mkdir()
