@@ -49,9 +49,10 @@ _JSX_STRING = r"(?:\"([^\"]*)\"|'([^']*)'|\{\s*[\"'`]([^\"'`]*)[\"'`]\s*\})"
 _ADMONITION_OPEN = re.compile(r"^[ \t]*:{3,}[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ \t]*(.*?)[ \t]*(?:\{[^}]*\})?[ \t]*$")
 _ADMONITION_CLOSE = re.compile(r"^[ \t]*:{3,}[ \t]*$")
 # MkDocs (Python-Markdown's admonition, pymdownx.details and pymdownx.tabbed): `!!! note "Title"`,
-# `??? tip` / `???+ tip` (collapsible) and `=== "Tab"`, each followed by its content indented four spaces.
+# `??? tip` / `???+ tip` (collapsible) and `=== "Tab"`, each followed by its content indented four spaces. One
+# indented by a multiple of four is inside a list item when a blank line comes before it (see _in_list_item).
 _MKDOCS_BLOCK = re.compile(
-    r"^(?P<indent> {0,3})(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+[A-Za-z][\w-]*)*"
+    r"^(?P<indent> *)(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+[A-Za-z][\w-]*)*"
     r'(?:[ \t]+"(?P<title>[^"]*)")?|===[!+]?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
 )
 # pymdownx.blocks, fenced by three or more slashes: `/// details | Summary` or `/// note` opens one, a line of as
@@ -60,6 +61,8 @@ _PYMDOWNX_BLOCK_OPEN = re.compile(
     r"^(?P<indent>[ \t]*)/{3,}[ \t]*(?P<name>[\w-]+)[ \t]*(?:\|[ \t]*(?P<argument>.*?))?[ \t]*$"
 )
 _PYMDOWNX_BLOCK_CLOSE = re.compile(r"^[ \t]*/{3,}[ \t]*$")
+# A list item as Python-Markdown starts one: its content, and what belongs to it, is indented four spaces.
+_LIST_ITEM = re.compile(r"^(?P<indent> *)(?:[-*+]|\d+\.)[ \t]+\S")
 _PYMDOWNX_BLOCK_TYPE = re.compile(r"^\s*type:\s*['\"]?([\w-]+)")
 # Blocks that show no title of their own: a wrapper element, a figure's caption, a definition list.
 _UNTITLED_BLOCKS = frozenset({"html", "caption", "figure-caption", "table-caption", "figure", "define", "definition"})
@@ -421,18 +424,21 @@ def admonitions_to_markdown(text: str) -> str:
 def mkdocs_blocks_to_markdown(text: str) -> str:
     """MkDocs admonitions, collapsible blocks and content tabs as their label followed by their content, read
     as the site shows it (indented four spaces in the source, which CommonMark would take for code). A block
-    titled "" has no label. Nested blocks are read the same way; the line count stays the same."""
+    titled "" has no label. Nested blocks, and blocks inside a list item, are read the same way; the line count
+    stays the same."""
     lines = text.split("\n")
     in_fence = dict(_outside_fences(lines))
+    inside_item = dict(_in_list_item(lines))
     out: list[str] = []
     index = 0
     while index < len(lines):
         match = None if in_fence[index] else _MKDOCS_BLOCK.match(lines[index])
-        if match is None:
+        indent = len(match.group("indent")) if match else 0
+        if match is None or (indent > 3 and not inside_item[index]):
             out.append(lines[index])
             index += 1
             continue
-        content = len(match.group("indent")) + 4
+        content = indent + 4
         end = index + 1
         while end < len(lines) and (not lines[end].strip() or _columns(lines[end]) >= content):
             end += 1
@@ -442,10 +448,29 @@ def mkdocs_blocks_to_markdown(text: str) -> str:
         if label is None:
             label = match.group("title") if match.group("title") is not None else match.group("kind").capitalize()
         out.append(f"{match.group('indent')}{label}:" if label.strip() else "")
-        body = [_dedented(line, content) for line in lines[index + 1 : end]]
-        out.extend(mkdocs_blocks_to_markdown("\n".join(body)).split("\n") if body else [])
+        body = mkdocs_blocks_to_markdown("\n".join(_dedented(line, content) for line in lines[index + 1 : end]))
+        # In a list item the content stays indented as far as the block, so it stays in the item.
+        margin = match.group("indent") if indent > 3 else ""
+        if end > index + 1:
+            out.extend(margin + line if line else line for line in body.split("\n"))
         index = end
     return "\n".join(out)
+
+
+def _in_list_item(lines: list[str]) -> Iterator[tuple[int, bool]]:
+    """(line index, whether a block indented a multiple of four there is in a list item's content), as
+    Python-Markdown reads one: after a blank line, and no deeper than one level under the last item; a line of
+    text back at the margin after a blank line ends the list."""
+    in_list, blank_before, item_indent = False, False, 0
+    for index, line in enumerate(lines):
+        columns = _columns(line)
+        item = _LIST_ITEM.match(line)
+        if item:
+            in_list, item_indent = True, len(item.group("indent"))
+        elif line.strip() and columns < 4 and blank_before:
+            in_list = False
+        yield index, in_list and blank_before and columns % 4 == 0 and columns <= item_indent + 4
+        blank_before = not line.strip()
 
 
 def pymdownx_blocks_to_markdown(text: str) -> str:

@@ -272,7 +272,7 @@ def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path, make_do
     (report,) = [m for m in page_messages(response) if m.startswith("Imported")]
     assert report == (
         "Imported “garden-main” (mkdocs): 6 page(s) queued for indexing; 0 unchanged; "
-        "5 skipped: 2 empty, 1 not on the site (outside the site's docs/ folder), 2 unsupported (.toml, .yml)."
+        "6 skipped: 2 empty, 2 not on the site (outside the site's docs/ folder), 2 unsupported (.toml, .yml)."
     )
     assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 6
     assert b"Kitchen Garden Handbook" in response.content

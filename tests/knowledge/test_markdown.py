@@ -265,6 +265,31 @@ def test_mkdocs_admonitions_collapsibles_and_tabs_are_read_as_their_label_and_te
     assert parse_markdown(text).blocks[-1].start_line == text.split("\n").index("```")
 
 
+def test_mkdocs_blocks_inside_a_list_item_are_read_as_the_site_shows_them():
+    # As a real MkDocs Material build shows them: a block indented four spaces under an item, after a blank line,
+    # is in the item (as a directive of mkdocs-include-markdown-plugin inside one writes it); right after the
+    # item's text it is text; after a paragraph it is code.
+    text = (
+        "# Steps\n\n1.  Step one.\n\n    !!! note\n        Jira is optional.\n\n1.  Step two.\n\nThen:\n\n"
+        '- Item a\n\n    !!! tip "Careful"\n        Body of tip.\n\n'
+        '- Item b\n    ??? warning "Hidden"\n        Hidden.\n\nThen:\n\n'
+        "- Outer\n\n    - Inner\n\n        !!! info\n            Deep note.\n\nThen:\n\n"
+        '1.  Pick:\n\n    === "pip"\n        pip install x\n\n    === "uv"\n        uv add x\n\n'
+        "A paragraph.\n\n    !!! note\n        This is code.\n"
+    )
+    assert blocks(text, style="mkdocs") == [
+        ("list", "Steps", "1. Step one. Note: Jira is optional.\n2. Step two."),
+        ("paragraph", "Steps", "Then:"),
+        ("list", "Steps", '• Item a Careful: Body of tip.\n• Item b ??? warning "Hidden" Hidden.'),
+        ("paragraph", "Steps", "Then:"),
+        ("list", "Steps", "• Outer\n  • Inner Info: Deep note."),
+        ("paragraph", "Steps", "Then:"),
+        ("list", "Steps", "1. Pick: pip: pip install x uv: uv add x"),
+        ("paragraph", "Steps", "A paragraph."),
+        ("code", "Steps", "```\n!!! note\n    This is code.\n```"),
+    ]
+
+
 def test_pymdownx_blocks_are_read_as_their_title_and_content_without_fences_or_options():
     text = (
         "# Exercises\n\n/// details | Exercise 1: Design tests\n    type: question\n    open: false\n\n"
