@@ -7,6 +7,7 @@ the stored document holds the page's whole text: a change to an included file ch
 which is then indexed again. A file that cannot be found is left out, as the site builds leave it out.
 """
 
+import bisect
 import functools
 import glob
 import html
@@ -225,15 +226,19 @@ _FENCE = ("```", "~~~")
 
 
 @functools.lru_cache(maxsize=16)
-def _directive(*, opening: str, closing: str, names: tuple[str, ...]) -> re.Pattern[str]:
-    # The plugin's own pattern, bounded: an opening tag that is never closed costs a short look ahead, not a scan
-    # to the page's end for each one.
+def _directive(*, opening: str, names: tuple[str, ...]) -> re.Pattern[str]:
+    """A directive's start, up to its file name: its arguments run from there to the next closing tag."""
     return re.compile(
         rf"""{re.escape(opening)}\s*(?P<name>{"|".join(map(re.escape, names))})\s+"""
         r"""(?:"(?P<double>(?:[^"]|(?<=\\)")+)")?(?:'(?P<single>(?:[^']|(?<=\\)')+)')?"""
-        rf"""(?P<arguments>.{{0,2000}}?)\s*{re.escape(closing)}""",
-        re.DOTALL,
     )
+
+
+@dataclass(frozen=True)
+class _Directive:
+    name: str
+    file: str
+    arguments: str
 
 
 class _IncludeMarkdownPlugin:
@@ -242,7 +247,7 @@ class _IncludeMarkdownPlugin:
         self.docs = root / settings.docs_dir
         self.boundary = boundary
         names = sorted({settings.include_markdown, settings.include}, key=len, reverse=True)
-        self.pattern = _directive(opening=settings.opening_tag, closing=settings.closing_tag, names=tuple(names))
+        self.pattern = _directive(opening=settings.opening_tag, names=tuple(names))
         self.chars = 0
 
     @functools.cached_property
@@ -258,23 +263,38 @@ class _IncludeMarkdownPlugin:
     def expand(self, text: str, *, path: Path, seen: tuple[Path, ...]) -> str:
         if path in self.excluded:
             return text
+        closing = self.settings.closing_tag
+        # Where each closing tag is, found once: the plugin's pattern looks for the next one from every opening
+        # tag, which costs a page of unclosed ones its length squared.
+        closings = [match.start() for match in re.finditer(re.escape(closing), text)]
         out: list[str] = []
         position = 0
         for match in self.pattern.finditer(text):
+            following = bisect.bisect_left(closings, match.end())
+            if match.start() < position or following == len(closings):
+                continue
             start = match.start()
             while start > position and _INDENT_CHAR.match(text[start - 1]):
                 start -= 1
+            directive = _Directive(
+                name=match.group("name"),
+                file=_unquoted(match.group("double"), '"') or _unquoted(match.group("single"), "'"),
+                arguments=text[match.end() : closings[following]],
+            )
+            indent = text[start : match.start()]
+            # Text before the directive on its line is the indent the included text starts with: when nothing is
+            # included it stays, as the plugin leaves it before an empty file.
             out.append(text[position:start])
-            out.append(self._included(match, indent=text[start : match.start()], path=path, seen=seen))
-            position = match.end()
+            out.append(self._included(directive, indent=indent, path=path, seen=seen) or indent)
+            position = closings[following] + len(closing)
         out.append(text[position:])
         return "".join(out)
 
-    def _included(self, directive: re.Match[str], *, indent: str, path: Path, seen: tuple[Path, ...]) -> str:
+    def _included(self, directive: _Directive, *, indent: str, path: Path, seen: tuple[Path, ...]) -> str:
         settings = self.settings
-        markdown = directive.group("name") == settings.include_markdown
-        options = _options(directive.group("arguments"), markdown=markdown)
-        name = _unquoted(directive.group("double"), '"') or _unquoted(directive.group("single"), "'")
+        markdown = directive.name == settings.include_markdown
+        options = _options(directive.arguments, markdown=markdown)
+        name = directive.file
         start, end = options.get("start") or settings.start, options.get("end") or settings.end
         recursive = _flag(options, "recursive", default=settings.recursive)
         trailing_newlines = _flag(options, "trailing-newlines", default=settings.trailing_newlines)
@@ -291,6 +311,8 @@ class _IncludeMarkdownPlugin:
                 text = self.expand(text, path=found, seen=(*seen, found))
             if not trailing_newlines:
                 text = text.rstrip("\r\n")
+            if self.chars + len(text) + len(indent) * (text.count("\n") + 1) > MAX_CHARS:
+                continue  # the indent repeated on every line would grow the page past the limit
             if markdown:
                 text = self._markdown(text, name=name, indent=indent, dedent=dedent, preserve=preserve, options=options)
             else:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from knowledge import includes
 from knowledge.includes import IncludeMarkdown, inline_includes
 from knowledge.loading import scan_book
 from knowledge.markdown import parse_markdown
@@ -187,6 +188,18 @@ def test_include_markdown_never_leaves_the_book_loops_or_downloads(book, tmp_pat
     )
     assert (tmp_path / "secret.md").is_file()
     assert included(book, text) == 'Loop.\n\n|{% include-markdown "raw.txt"'
+
+
+def test_include_markdown_keeps_the_text_before_a_directive_and_bounds_what_its_indent_grows_to(book, monkeypatch):
+    monkeypatch.setattr(includes, "MAX_CHARS", 1000)
+    write(book, "docs/long.md", "line\n" * 100)
+    # The words before a directive are the indent of every line it includes (the plugin's rule): 21 characters
+    # on 100 lines would pass the limit, so nothing is included and the words stay.
+    text = 'By the end. {% include-markdown "missing.md" %} After.\n' + "x" * 20 + ' {% include-markdown "long.md" %}'
+    assert included(book, text) == "By the end.  After.\n" + "x" * 20 + " "
+    assert included(book, 'Long: {% include-markdown "long.md" %}') == "Long: " + "line\n " * 99 + "line\n"
+    unclosed = '{% include-markdown "long.md" ' * 3
+    assert included(book, unclosed) == unclosed
 
 
 def test_include_markdown_takes_its_settings_tags_and_names_from_mkdocs_yml(book):
