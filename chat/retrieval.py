@@ -31,11 +31,13 @@ from knowledge.ranking import (
 from knowledge.selectors import chunk_candidates, chunk_neighbours, front_page_chunks, page_document
 
 from .concurrency import run_blocking
+from .extractive import quotables
 from .text import (
     abbreviation_asked,
     asks_about_the_book,
     code_terms,
     content_words,
+    defines,
     focus_terms,
     is_book_vocabulary,
     mentioned,
@@ -43,6 +45,7 @@ from .text import (
     spells_out,
     spelt_words,
     stems_of,
+    terms_asked,
 )
 
 
@@ -399,6 +402,10 @@ class EvidenceGate:
         # The embedding model knows little of a rare abbreviation ("What is TTFB?" is 0.24 like its passage), but
         # a top passage that spells it out ("TTFB (Time to First Byte): …") is what the question asks for.
         if (abbreviation := abbreviation_asked(query)) and spells_out(documents[0].content or "", abbreviation):
+            return True
+        # So with a term of the book's own ("What is the evidence check?" is 0.18 like its list item): a top
+        # passage with a sentence, item or row that starts with the term asked about defines it.
+        if (terms := terms_asked(query)) and any(defines(piece.text, terms) for piece in quotables(documents[:1])):
             return True
         if similarity < self.min_similarity - self.lexical_margin:
             return False

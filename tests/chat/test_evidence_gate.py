@@ -34,7 +34,8 @@ def test_a_name_found_in_the_top_passage_admits_it_just_under_the_threshold():
 
 
 def test_far_below_the_threshold_nothing_admits():
-    assert not admits("What is the Zero Moment Point?", passage(ZMP.content, THRESHOLD - 0.2))
+    # (Its definition would: see the test of a piece that starts with the term asked about.)
+    assert not admits("Why does the Zero Moment Point matter?", passage(ZMP.content, THRESHOLD - 0.2))
 
 
 @pytest.mark.parametrize(
@@ -66,6 +67,23 @@ def test_a_top_passage_that_spells_out_the_abbreviation_asked_about_is_evidence_
     assert not admits("What is DNS?", spelt)
     # Only the top passage counts.
     assert not admits("What is TTFB?", passage("Robots walk.", 0.24), spelt)
+
+
+def test_a_top_passage_with_a_piece_that_starts_with_the_term_asked_about_is_evidence_however_far_its_meaning():
+    # "What is the evidence check?" is 0.18 like the demo guide's list item that says what it is.
+    steps = passage(
+        "How it answers:\n\n1. Retrieval. The question's nearest passages are found.\n"
+        "2. Evidence check. If the best passage is not similar enough, the chatbot says so.",
+        0.18,
+    )
+    assert admits("What is the evidence check?", steps)
+    assert admits("What does evidence check mean?", steps)
+    assert not admits("How is the evidence checked?", steps)  # not a term to define
+    assert not admits("What is the relevance check?", steps)
+    assert not admits("What is retrieval cost?", steps)  # every word of the term, not its first
+    assert not admits("What is the evidence check?", passage("Run the evidence check after retrieval.", 0.18))
+    # Only the top passage counts.
+    assert not admits("What is the evidence check?", passage("Robots walk.", 0.18), steps)
 
 
 def test_a_headings_number_is_no_part_of_its_name():
