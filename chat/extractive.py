@@ -105,7 +105,17 @@ def _blocks(text: str) -> list[tuple[str | None, list[str]]]:
             blocks.append((None, []))
         else:
             blocks[-1][1].append(line)
-    return [(info, lines) for info, lines in blocks if any(line.strip() for line in lines)]
+    return [part for info, lines in blocks if any(line.strip() for line in lines) for part in _lead_apart(info, lines)]
+
+
+def _lead_apart(info: str | None, lines: list[str]) -> list[tuple[str | None, list[str]]]:
+    """A lead-in and the items or rows it introduces, on the next line (as ingestion repeats a long list's
+    lead-in at the top of each of its later chunks), as two blocks: the lead-in, then the list."""
+    rest = lines[1:]
+    if info is None and rest and lines[0].rstrip().endswith(":") and not _ITEM.match(lines[0]):
+        if all(_ITEM.match(line) for line in rest) or all(_ROW.match(line) for line in rest):
+            return [(None, lines[:1]), (None, rest)]
+    return [(info, lines)]
 
 
 def _quoted_code(lines: list[str]) -> str:

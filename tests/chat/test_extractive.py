@@ -53,6 +53,24 @@ def test_list_items_are_joined_once_whatever_punctuation_they_end_with():
     assert render([lead]) == "“A reply holds: answer: the text; sources: the passages; status: answered or not.” [1]"
 
 
+def test_a_long_lists_later_chunk_reads_its_repeated_lead_in_apart_from_its_items_and_rows():
+    # Ingestion starts every later chunk of a long list or table with its lead-in, on the line before the items.
+    items = chunk("The pipeline runs:\n3. Evidence check. Weak evidence is declined.\n4. Generation. It answers.")
+    assert [(q.kind, q.text) for q in quotables([items])] == [
+        ("lead", "The pipeline runs:"),
+        ("item", "Evidence check. Weak evidence is declined."),
+        ("item", "Generation. It answers."),
+    ]
+    rows = chunk("The robots compared:\nRobot: Spot; Weight: 32 kg\nRobot: Atlas; Weight: 89 kg")
+    assert [(q.kind, q.text) for q in quotables([rows])] == [
+        ("row", "Robot: Spot; Weight: 32 kg"),
+        ("row", "Robot: Atlas; Weight: 89 kg"),
+    ]
+    # A paragraph that only ends a line with a colon stays a paragraph.
+    prose = chunk("Remember this:\nthe gripper closes in 0.2 seconds.")
+    assert [q.kind for q in quotables([prose])] == ["sentence"]
+
+
 def test_table_rows_are_quoted_with_their_caption(answerer):
     doc = chunk("Robot: Atlas; Weight: 89 kg\nRobot: Spot; Weight: 32 kg", section="Robots > Comparison")
     assert answer(answerer, "How heavy is Spot?", doc).startswith("“Comparison: Robot: Spot; Weight: 32 kg” [1]")
