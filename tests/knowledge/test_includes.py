@@ -119,10 +119,8 @@ def test_other_pages_are_returned_as_they_are(site):
 # mkdocs-include-markdown-plugin: each expected text below is what the plugin itself (7.3.0) writes for the page.
 
 
-def included(site: Path, text: str, *, page: str = "docs/page.md", **settings) -> str:
-    path = write(site, page, text)
-    plugin = IncludeMarkdown(**settings)
-    return inline_includes(text, path=path, style="mkdocs", root=site, include_markdown=plugin)
+def included(site: Path, text: str, **settings) -> str:
+    return snippets(site, text, include_markdown=IncludeMarkdown(**settings))
 
 
 @pytest.fixture
