@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .macros import MkDocsMacros, render_macros
 from .markdown import SNIPPET_MARKER, fence_roles, front_matter_length, split_front_matter
 
 # Nested includes deeper than this, and a page grown past this many characters, stop including: a loop of
@@ -73,16 +74,19 @@ def inline_includes(
     base_paths: Sequence[Path] = (),
     boundary: Path | None = None,
     include_markdown: IncludeMarkdown | None = None,
+    macros: MkDocsMacros | None = None,
 ) -> str:
     """The page's text with what it includes inlined (``root``: the site's folder; ``boundary``: the folder
     included files must be in, ``root`` unless given; ``base_paths``: where MkDocs snippet names are looked up,
-    the site's folder when empty; ``include_markdown``: the site's include-markdown plugin, when it has one)."""
+    the site's folder when empty; ``include_markdown`` and ``macros``: the site's plugins, when it has them)."""
     if style == "mkdocs":
-        # The plugin rewrites the page before Markdown reads it, so snippets in what it includes are read too.
+        # In the site's order: the include-markdown plugin first, then macros, then Markdown (snippets).
         if include_markdown is not None and include_markdown.opening_tag in text:
             plugin = _IncludeMarkdownPlugin(settings=include_markdown, root=root, boundary=boundary or root)
             head = front_matter_length(text)  # MkDocs takes a page's front matter off before any plugin sees it
             text = text[:head] + plugin.expand(text[head:], path=path.resolve(), seen=(path.resolve(),))
+        if macros is not None:
+            text = render_macros(text, macros=macros)
         if "8<-" in text:
             return _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
         return text

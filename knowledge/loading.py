@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .includes import IncludeMarkdown, inline_includes
+from .macros import MkDocsMacros
 from .markdown import parse_markdown, reads_as_mdx
 from .sites import (
     SiteLayout,
@@ -46,6 +47,7 @@ class BookFile:
     include_boundary: Path | None = None  # where a page's included files may be, when not only its site's folder
     snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
     include_markdown: IncludeMarkdown | None = None  # an MkDocs site's include-markdown plugin
+    macros: MkDocsMacros | None = None  # and its macros plugin
 
     def read(self) -> bytes:
         """The file's bytes; for a page of a Docusaurus or MkDocs site, with the files it includes inlined."""
@@ -61,6 +63,7 @@ class BookFile:
             base_paths=self.snippet_paths,
             boundary=self.include_boundary,
             include_markdown=self.include_markdown,
+            macros=self.macros,
         )
         return data if inlined == text else inlined.encode("utf-8")
 
@@ -189,6 +192,7 @@ def _plan(
         include_boundary=site_folder.parent if outer else None,
         snippet_paths=layout.snippet_paths,
         include_markdown=layout.include_markdown,
+        macros=layout.macros,
     )
     data = plan.read()
     if not data.strip():

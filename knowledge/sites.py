@@ -26,6 +26,7 @@ import pathspec
 import yaml
 
 from .includes import IncludeMarkdown
+from .macros import MkDocsMacros
 from .slugs import STYLES, HeadingIds, material_slug
 from .sources import MARKDOWN_EXTENSIONS
 
@@ -339,6 +340,47 @@ def _include_markdown(config: dict[str, Any], *, docs_dir: str) -> IncludeMarkdo
         order=_text_option(options, "order") or defaults.order,
         exclude=tuple(str(item) for item in exclude) if isinstance(exclude, list) else (),
     )
+
+
+def _macros(config: dict[str, Any], *, root: Path) -> MkDocsMacros | None:
+    """The ``macros`` plugin's variables and markers in an MkDocs config (None when the site does not use it):
+    the config itself as ``config``, the files ``include_yaml`` lists (inside the site's folder), and ``extra``,
+    which wins, as the plugin loads them."""
+    found = next((options for name, options in _plugin_entries(config) if name == "macros"), None)
+    if found is None or (isinstance(found, dict) and found.get("enabled") is False):
+        return None
+    options = found if isinstance(found, dict) else {}
+    extra = config.get("extra") if isinstance(config.get("extra"), dict) else {}
+    variables: dict[str, Any] = {"extra": extra, "config": config}
+    listed = options.get("include_yaml")
+    for entry in listed if isinstance(listed, list) else []:
+        key, name = next(iter(entry.items())) if isinstance(entry, dict) and entry else (None, entry)
+        data = _yaml_file(root, str(name))
+        if isinstance(data, dict) or key is not None:
+            variables.update({str(key): data} if key is not None else data)
+    variables.update(extra)
+    defaults = MkDocsMacros()
+    return MkDocsMacros(
+        variables=variables,
+        variable_start=_text_option(options, "j2_variable_start_string") or defaults.variable_start,
+        variable_end=_text_option(options, "j2_variable_end_string") or defaults.variable_end,
+        comment_start=_text_option(options, "j2_comment_start_string") or defaults.comment_start,
+        comment_end=_text_option(options, "j2_comment_end_string") or defaults.comment_end,
+        block_start=_text_option(options, "j2_block_start_string") or defaults.block_start,
+        block_end=_text_option(options, "j2_block_end_string") or defaults.block_end,
+        render_by_default=_flag_option(options, "render_by_default", defaults.render_by_default),
+    )
+
+
+def _yaml_file(root: Path, name: str) -> Any:
+    """A YAML file of the site's folder as data (None when it is missing, outside the folder or not YAML)."""
+    path = (root / name).resolve()
+    if not path.is_file() or not path.is_relative_to(root.resolve()):
+        return None
+    try:
+        return yaml.safe_load(path.read_text("utf-8", "replace"))
+    except yaml.YAMLError:
+        return None
 
 
 def _text_option(options: dict[str, Any], key: str) -> str | None:
@@ -719,6 +761,7 @@ class SiteLayout:
     blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
     include_markdown: IncludeMarkdown | None = None  # MkDocs: the mkdocs-include-markdown-plugin, when enabled
+    macros: MkDocsMacros | None = None  # MkDocs: the mkdocs-macros-plugin's variables, when enabled
     heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
     i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
     nav_titles: tuple[tuple[str, str], ...] = ()  # MkDocs: (page in docs_dir, title) the nav gives a page
@@ -775,6 +818,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
             include_markdown=_include_markdown(config, docs_dir=docs_dir),
+            macros=_macros(config, root=root),
             heading_ids=_mkdocs_heading_ids(config),
             i18n=_mkdocs_i18n(config),
             nav_titles=tuple(_nav_titles(config.get("nav"))),
