@@ -227,7 +227,7 @@ def _python_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Python
     return PythonTag(name=name, kwds=kwds if isinstance(kwds, dict) else {})
 
 
-def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+def _env_tag(loader: yaml.SafeLoader, node: yaml.Node, *, environment: bool = True) -> Any:
     """``!ENV NAME`` or ``!ENV [NAME, OTHER, default]``: the first variable that is set (its value read as
     YAML), else the default (the last item, when there are two or more), else None."""
     if isinstance(node, yaml.ScalarNode):
@@ -237,16 +237,22 @@ def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         names, default = (items[:-1], items[-1]) if len(items) > 1 else (items, None)
     else:
         return None
-    for name in names:
+    for name in names if environment else []:
         value = os.environ.get(str(name))
         if value is not None:
             return yaml.safe_load(value) if value else value
     return default
 
 
+class _NoEnvironmentLoader(_LenientLoader):
+    """The same, with every ``!ENV`` tag at its default: for what a page shows (its macros' variables, the nav's
+    titles), where a variable of the process reading the book (a secret key) must never appear."""
+
+
 _LenientLoader.add_constructor("!ENV", _env_tag)
 _LenientLoader.add_multi_constructor("tag:yaml.org,2002:python/", _python_tag)
 _LenientLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+_NoEnvironmentLoader.add_constructor("!ENV", functools.partial(_env_tag, environment=False))
 
 
 _NORMAL_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
@@ -274,13 +280,15 @@ def _mkdocs_heading_ids(config: dict[str, Any]) -> HeadingIds:
     return HeadingIds()
 
 
-def _mkdocs_config(root: Path) -> dict[str, Any]:
-    """An MkDocs site's config (mkdocs.yml, else mkdocs.yaml) as data; {} when it is missing or not YAML."""
+def _mkdocs_config(root: Path, *, environment: bool = True) -> dict[str, Any]:
+    """An MkDocs site's config (mkdocs.yml, else mkdocs.yaml) as data; {} when it is missing or not YAML. Without
+    ``environment``, an ``!ENV`` tag gives its default, as if no variable were set."""
+    loader = _LenientLoader if environment else _NoEnvironmentLoader
     for name in ("mkdocs.yml", "mkdocs.yaml"):
         config = root / name
         if config.is_file():
             try:
-                data = yaml.load(config.read_text("utf-8", "replace"), Loader=_LenientLoader)  # noqa: S506 - safe
+                data = yaml.load(config.read_text("utf-8", "replace"), Loader=loader)  # noqa: S506 - safe
             except yaml.YAMLError:
                 return {}
             return data if isinstance(data, dict) else {}
@@ -809,6 +817,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
         )
     if style == "mkdocs" and root is not None:
         config = _mkdocs_config(root)
+        shown = _mkdocs_config(root, environment=False)  # what reaches a page's text
         docs_dir = _mkdocs_setting(config, "docs_dir").strip("/") or "docs"
         return SiteLayout(
             base_url=site_url or _mkdocs_url(config),
@@ -818,10 +827,10 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
             include_markdown=_include_markdown(config, docs_dir=docs_dir),
-            macros=_macros(config, root=root),
+            macros=_macros(shown, root=root),
             heading_ids=_mkdocs_heading_ids(config),
             i18n=_mkdocs_i18n(config),
-            nav_titles=tuple(_nav_titles(config.get("nav"))),
+            nav_titles=tuple(_nav_titles(shown.get("nav"))),
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 

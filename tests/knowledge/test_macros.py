@@ -99,3 +99,11 @@ def test_without_the_plugin_nothing_is_written_in_and_an_unclosed_tag_leaves_the
     macros = MkDocsMacros(variables={"version": "2"})
     text = "## Heading {#custom-id}\n\n" * 3 + "{% raw %} {{ version }}"
     assert render_macros(text, macros=macros) == "## Heading {#custom-id}\n\n" * 3 + "{% raw %} 2"
+
+
+def test_a_variable_never_takes_a_value_from_the_environment_reading_the_book(tmp_path, monkeypatch):
+    # MkDocs reads `!ENV` from the machine that builds the site; here that would be the server's own secrets.
+    monkeypatch.setenv("BOOK_SECRET", "server-secret")
+    root = book(tmp_path, "site_name: S\nextra:\n  key: !ENV [BOOK_SECRET, 'no key']\nplugins:\n  - macros\n")
+    write(root, "docs/index.md", "# Keys\n\nThe key is {{ key }}.\n")
+    assert pages(root)["index.md"] == "# Keys\n\nThe key is no key.\n"

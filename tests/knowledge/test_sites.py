@@ -699,6 +699,10 @@ def test_mkdocs_settings_given_by_environment_variables_are_read_as_mkdocs_reads
     assert (layout.base_url, layout.directory_urls, layout.docs_dir) == ("https://fallback.example.org/", False, "docs")
     monkeypatch.setenv("PAGES_URL", "https://me.github.io/book/")
     assert site_layout(style="mkdocs", root=tmp_path).base_url == "https://me.github.io/book/"
+    # A title the nav gives a page is shown to readers: never a variable of the process reading the book.
+    (tmp_path / "mkdocs.yml").write_text("site_name: S\nnav:\n  - !ENV [BOOK_SECRET, Home]: index.md\n")
+    monkeypatch.setenv("BOOK_SECRET", "server-secret")
+    assert site_layout(style="mkdocs", root=tmp_path).nav_titles == (("index.md", "Home"),)
 
 
 @pytest.mark.parametrize(
