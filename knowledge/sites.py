@@ -322,10 +322,9 @@ def _snippet_paths(config: dict[str, Any], *, root: Path) -> list[Path]:
 
 def _include_markdown(config: dict[str, Any], *, docs_dir: str) -> IncludeMarkdown | None:
     """The ``include-markdown`` plugin's settings in an MkDocs config (None when the site does not use it)."""
-    found = next((options for name, options in _plugin_entries(config) if name == "include-markdown"), None)
-    if found is None or (isinstance(found, dict) and found.get("enabled") is False):
+    options = _plugin_options(config, "include-markdown")
+    if options is None:
         return None
-    options = found if isinstance(found, dict) else {}
     directives = options.get("directives") if isinstance(options.get("directives"), dict) else {}
     defaults = IncludeMarkdown()
     offset = options.get("heading_offset")
@@ -354,10 +353,9 @@ def _macros(config: dict[str, Any], *, root: Path) -> MkDocsMacros | None:
     """The ``macros`` plugin's variables and markers in an MkDocs config (None when the site does not use it):
     the config itself as ``config``, the files ``include_yaml`` lists (inside the site's folder), and ``extra``,
     which wins, as the plugin loads them."""
-    found = next((options for name, options in _plugin_entries(config) if name == "macros"), None)
-    if found is None or (isinstance(found, dict) and found.get("enabled") is False):
+    options = _plugin_options(config, "macros")
+    if options is None:
         return None
-    options = found if isinstance(found, dict) else {}
     extra = config.get("extra") if isinstance(config.get("extra"), dict) else {}
     variables: dict[str, Any] = {"extra": extra, "config": config}
     listed = options.get("include_yaml")
@@ -389,6 +387,14 @@ def _yaml_file(root: Path, name: str) -> Any:
         return yaml.safe_load(path.read_text("utf-8", "replace"))
     except yaml.YAMLError:
         return None
+
+
+def _plugin_options(config: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The options an MkDocs config gives the plugin ``name`` ({} for none), or None when it is not enabled."""
+    found = next((options for entry, options in _plugin_entries(config) if entry == name), None)
+    if found is None or (isinstance(found, dict) and found.get("enabled") is False):
+        return None
+    return found if isinstance(found, dict) else {}
 
 
 def _text_option(options: dict[str, Any], key: str) -> str | None:
