@@ -1,13 +1,16 @@
 """mkdocs-macros-plugin's variables in a page, written as the plugin writes them: ``{{ version }}`` from
 mkdocs.yml's ``extra`` (or a file it lists in ``include_yaml``), ``{{ config.site_name }}``, a page's own front
-matter. The plugin renders a page as a Jinja template; only its variables are read here. A book's Python macros
-are never run, and other Jinja (``{% if %}``, ``{% for %}``, a filter, a name nobody defines) is left as written,
-as the plugin leaves an undefined name by default.
+matter, and the files ``{% include "file.md" %}`` names (from its ``include_dir``, inside the book). The plugin
+renders a page as a Jinja template; only its variables and includes are read here. A book's Python macros are
+never run, and other Jinja (``{% if %}``, ``{% for %}``, a filter, a name nobody defines) is left as written, as
+the plugin leaves an undefined name by default.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from .markdown import front_matter_length, split_front_matter
@@ -25,6 +28,13 @@ class MkDocsMacros:
     block_start: str = "{%"
     block_end: str = "%}"
     render_by_default: bool = True  # False: only pages whose front matter says render_macros: true
+    include_dir: Path | None = None  # where `{% include "file.md" %}` looks (the docs folder by default)
+    boundary: Path | None = None  # the folder included files must be in (the site's)
+
+
+# Jinja stops including this deep (a file that includes itself), and a page this long includes nothing more.
+MAX_DEPTH = 8
+MAX_CHARS = 5_000_000
 
 
 # A variable, with Jinja's whitespace control: `{{ name }}`, `{{ extra.version }}`, `{{ page.meta['author'] }}`.
@@ -35,7 +45,7 @@ _STEP = re.compile(rf"\.\s*({_NAME})|\[\s*(?:'([^'\n]*)'|\"([^\"\n]*)\"|(\d+))\s
 
 def render_macros(text: str, *, macros: MkDocsMacros) -> str:
     """The page with its variables written in (its front matter is left as it is: MkDocs reads it first)."""
-    if macros.variable_start not in text and macros.comment_start not in text:
+    if not any(marker in text for marker in (macros.variable_start, macros.comment_start, macros.block_start)):
         return text
     head = front_matter_length(text)
     meta, _, _ = split_front_matter(text)
@@ -55,27 +65,47 @@ def render_macros(text: str, *, macros: MkDocsMacros) -> str:
         rf"{re.escape(macros.variable_start)}(?P<trim_before>-?)\s*(?P<path>{_PATH})\s*"
         rf"(?P<trim_after>-?){re.escape(macros.variable_end)}"
     )
+    include = re.compile(
+        rf"{block[0]}(?P<trim_before>-?)\s*include\s+(?P<quote>[\"'])(?P<name>[^\"'\n]+)(?P=quote)"
+        rf"(?P<missing>\s+ignore\s+missing)?(?:\s+(?:with|without)\s+context)?\s*(?P<trim_after>-?){block[1]}"
+    )
+    budget = [MAX_CHARS]
 
-    def rendered(part: str) -> str:
+    def included(match: re.Match[str], depth: int) -> str | None:
+        found = _included_file(macros, match.group("name"))
+        if found is None or depth >= MAX_DEPTH or budget[0] <= 0:
+            return "" if match.group("missing") else None  # the plugin fails the page: kept as written
+        # Jinja reads a template without its last newline, and renders it with the page's variables.
+        inside = found.read_text("utf-8", "replace").replace("\r\n", "\n").removesuffix("\n")
+        budget[0] -= len(inside)
+        return rendered(inside, depth=depth + 1)
+
+    def rendered(part: str, depth: int = 0) -> str:
         part = "".join(piece for piece, closed in _between(part, *comment) if not closed)  # comments show nothing
-        out: list[str] = []
-        position = 0
-        for match in variable.finditer(part):
-            value = _lookup(variables, match.group("path"))
-            if value is None:
-                continue  # undefined, or not a plain value: as written, as the plugin keeps it
-            before = part[position : match.start()]
-            out.append(before.rstrip() if match.group("trim_before") else before)  # `{{-` trims what is before
-            out.append(value)
-            position = match.end()
-            if match.group("trim_after"):  # `-}}` trims what follows
-                position = _SPACE.match(part, position).end()
-        out.append(part[position:])
-        return "".join(out)
+        if macros.include_dir is not None:
+            part = _substituted(part, include, lambda match: included(match, depth))
+        return _substituted(part, variable, lambda match: _lookup(variables, match.group("path")))
 
-    # A raw block shows what is in it as written, without its tags.
     pieces = _between(text[head:], *raw)
     return text[:head] + "".join(_inner(piece, raw) if closed else rendered(piece) for piece, closed in pieces)
+
+
+def _substituted(text: str, pattern: re.Pattern[str], value: Callable[[re.Match[str]], str | None]) -> str:
+    """``text`` with each match of ``pattern`` replaced by its value (None: left as written), and Jinja's
+    whitespace control: ``{{-``/``{%-`` trims what is before, ``-}}``/``-%}`` what follows."""
+    out: list[str] = []
+    position = 0
+    for match in pattern.finditer(text):
+        if match.start() < position or (written := value(match)) is None:
+            continue
+        before = text[position : match.start()]
+        out.append(before.rstrip() if match.group("trim_before") else before)
+        out.append(written)
+        position = match.end()
+        if match.group("trim_after"):
+            position = _SPACE.match(text, position).end()
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _between(text: str, opening: re.Pattern[str], closing: re.Pattern[str]) -> list[tuple[str, bool]]:
@@ -94,6 +124,15 @@ def _inner(text: str, tags: tuple[re.Pattern[str], re.Pattern[str]]) -> str:
     opening, closing = tags
     inside = text[opening.match(text).end() :]
     return inside[: closing.search(inside).start()]
+
+
+def _included_file(macros: MkDocsMacros, name: str) -> Path | None:
+    """The file an include names, when it is in ``include_dir`` and inside the book."""
+    if macros.include_dir is None or name.startswith("/") or re.match(r"^[A-Za-z0-9+.-]{2,}:", name):
+        return None
+    path = (macros.include_dir / name).resolve()
+    boundary = (macros.boundary or macros.include_dir).resolve()
+    return path if path.is_file() and path.is_relative_to(boundary) else None
 
 
 def _lookup(variables: dict[str, Any], path: str) -> str | None:

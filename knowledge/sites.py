@@ -349,7 +349,7 @@ def _include_markdown(config: dict[str, Any], *, docs_dir: str) -> IncludeMarkdo
     )
 
 
-def _macros(config: dict[str, Any], *, root: Path) -> MkDocsMacros | None:
+def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacros | None:
     """The ``macros`` plugin's variables and markers in an MkDocs config (None when the site does not use it):
     the config itself as ``config``, the files ``include_yaml`` lists (inside the site's folder), and ``extra``,
     which wins, as the plugin loads them."""
@@ -375,6 +375,8 @@ def _macros(config: dict[str, Any], *, root: Path) -> MkDocsMacros | None:
         block_start=_text_option(options, "j2_block_start_string") or defaults.block_start,
         block_end=_text_option(options, "j2_block_end_string") or defaults.block_end,
         render_by_default=_flag_option(options, "render_by_default", defaults.render_by_default),
+        include_dir=root / (_text_option(options, "include_dir") or docs_dir),
+        boundary=root,
     )
 
 
@@ -833,7 +835,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
             include_markdown=_include_markdown(config, docs_dir=docs_dir),
-            macros=_macros(shown, root=root),
+            macros=_macros(shown, root=root, docs_dir=docs_dir),
             heading_ids=_mkdocs_heading_ids(config),
             i18n=_mkdocs_i18n(config),
             nav_titles=tuple(_nav_titles(shown.get("nav"))),
