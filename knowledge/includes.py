@@ -18,13 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, read_text
 from .macros import MkDocsMacros, render_macros
 from .markdown import SNIPPET_MARKER, fence_roles, front_matter_length, split_front_matter
-
-# Nested includes deeper than this, and a page grown past this many characters, stop including: a loop of
-# includes, or one included file used a thousand times, must not take the loader's memory.
-MAX_DEPTH = 8
-MAX_CHARS = 5_000_000
 
 # pymdownx.snippets: `--8<-- "file.md"` on a line of its own (`;--8<--` shows the line as written), or a block of
 # file names between two `--8<--` lines. A name may end in `:start:end` (1-based line numbers) or `:section`.
@@ -96,23 +92,6 @@ def inline_includes(
     return text
 
 
-def _inside(path: Path, root: Path) -> Path | None:
-    """The file at ``path`` when it exists inside ``root`` (links resolved), else None."""
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError):
-        return None
-    return resolved if resolved.is_file() and resolved.is_relative_to(root.resolve()) else None
-
-
-def _read(path: Path, *, encoding: str = "utf-8") -> str:
-    try:
-        text = path.read_bytes().decode(encoding, "replace")
-    except LookupError:  # an encoding Python does not know: the site's build stops there; read it as UTF-8
-        text = path.read_bytes().decode("utf-8", "replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 class _Snippets:
     def __init__(self, *, root: Path, base_paths: list[Path]) -> None:
         self.root = root
@@ -147,11 +126,11 @@ class _Snippets:
         if not file_name or file_name.lower().startswith(("http://", "https://")) or len(seen) > MAX_DEPTH:
             return []  # never downloaded: the book is read offline
         found = next(
-            (hit for base in self.base_paths if (hit := _inside(base / file_name, self.root)) is not None), None
+            (hit for base in self.base_paths if (hit := inside(base / file_name, self.root)) is not None), None
         )
         if found is None or found in seen or self.chars > MAX_CHARS:
             return []
-        lines = _read(found).removesuffix("\n").split("\n")  # a file's last newline ends its last line
+        lines = read_text(found).removesuffix("\n").split("\n")  # a file's last newline ends its last line
         if part.group("section"):
             lines = _section(lines, part.group("section"))
         elif part.group("start") or part.group("end"):
@@ -207,10 +186,10 @@ class _Partials:
             candidate = path.parent / target
         else:
             return ""  # a package's file: not part of the book
-        found = _inside(candidate, self.boundary)
+        found = inside(candidate, self.boundary)
         if found is None or found in seen or len(seen) > MAX_DEPTH or self.chars > MAX_CHARS:
             return ""
-        _, body, _ = split_front_matter(_read(found))
+        _, body, _ = split_front_matter(read_text(found))
         expanded = self.expand(body.strip("\n"), path=found, seen=(*seen, found))
         self.chars += len(expanded)
         # Its own blocks: a blank line either side, so the text around it never joins them.
@@ -225,7 +204,6 @@ _INDENT_CHAR = re.compile(r"[ \t\w\\.]")
 _ARGUMENT = re.compile(r"""([\w-]+)=(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"']*))""")
 _FLAGS = {"true": True, "false": False}
 _MARKDOWN_ONLY = frozenset({"heading-offset", "comments", "rewrite-relative-urls"})  # `include` ignores these
-_URL = re.compile(r"^[A-Za-z0-9+.-]{2,}:")
 _FENCE = ("```", "~~~")
 
 
@@ -261,7 +239,7 @@ class _IncludeMarkdownPlugin:
             found
             for pattern in self.settings.exclude
             for name in _matches(pattern, base=os.path.abspath(self.docs))
-            if (found := _inside(Path(name), self.boundary)) is not None
+            if (found := inside(Path(name), self.boundary)) is not None
         )
 
     def expand(self, text: str, *, path: Path, seen: tuple[Path, ...]) -> str:
@@ -308,7 +286,7 @@ class _IncludeMarkdownPlugin:
         for found in self._files(name, path=path, options=options):
             if found in seen or len(seen) > MAX_DEPTH or self.chars > MAX_CHARS:
                 continue  # the plugin would include forever: the site never builds
-            text = _read(found, encoding=options.get("encoding") or settings.encoding)
+            text = read_text(found, encoding=options.get("encoding") or settings.encoding)
             if start or end:
                 text = _between(text, start=start, end=end)
             if recursive:
@@ -351,7 +329,7 @@ class _IncludeMarkdownPlugin:
         """The files a directive's name gives, inside the book, in the order the plugin includes them: ``./``
         and ``../`` names from the including file's folder, others from docs_dir. Never a URL, never an absolute
         path."""
-        if not name or _URL.match(name) or name.startswith(("/", os.sep)):
+        if not name or URL.match(name) or name.startswith(("/", os.sep)):
             return []
         folder = str(path.parent)
         names = _matches(name, base=folder if name.startswith(("./", "../")) else os.path.abspath(self.docs))
@@ -366,7 +344,7 @@ class _IncludeMarkdownPlugin:
             for candidate in names
             if candidate not in excluded
             and os.path.dirname(candidate) not in excluded
-            and (hit := _inside(Path(candidate), self.boundary)) is not None
+            and (hit := inside(Path(candidate), self.boundary)) is not None
             and hit not in self.excluded
         ]
         return _ordered(found, order=options.get("order") or self.settings.order)

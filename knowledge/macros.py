@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, read_text
 from .markdown import front_matter_length, split_front_matter
 
 
@@ -30,11 +31,6 @@ class MkDocsMacros:
     render_by_default: bool = True  # False: only pages whose front matter says render_macros: true
     include_dir: Path | None = None  # where `{% include "file.md" %}` looks (the docs folder by default)
     boundary: Path | None = None  # the folder included files must be in (the site's)
-
-
-# Jinja stops including this deep (a file that includes itself), and a page this long includes nothing more.
-MAX_DEPTH = 8
-MAX_CHARS = 5_000_000
 
 
 # A variable, with Jinja's whitespace control: `{{ name }}`, `{{ extra.version }}`, `{{ page.meta['author'] }}`.
@@ -76,9 +72,9 @@ def render_macros(text: str, *, macros: MkDocsMacros) -> str:
         if found is None or depth >= MAX_DEPTH or budget[0] <= 0:
             return "" if match.group("missing") else None  # the plugin fails the page: kept as written
         # Jinja reads a template without its last newline, and renders it with the page's variables.
-        inside = found.read_text("utf-8", "replace").replace("\r\n", "\n").removesuffix("\n")
-        budget[0] -= len(inside)
-        return rendered(inside, depth=depth + 1)
+        template = read_text(found).removesuffix("\n")
+        budget[0] -= len(template)
+        return rendered(template, depth=depth + 1)
 
     def rendered(part: str, depth: int = 0) -> str:
         part = "".join(piece for piece, closed in _between(part, *comment) if not closed)  # comments show nothing
@@ -128,11 +124,9 @@ def _inner(text: str, tags: tuple[re.Pattern[str], re.Pattern[str]]) -> str:
 
 def _included_file(macros: MkDocsMacros, name: str) -> Path | None:
     """The file an include names, when it is in ``include_dir`` and inside the book."""
-    if macros.include_dir is None or name.startswith("/") or re.match(r"^[A-Za-z0-9+.-]{2,}:", name):
+    if macros.include_dir is None or name.startswith("/") or URL.match(name):
         return None
-    path = (macros.include_dir / name).resolve()
-    boundary = (macros.boundary or macros.include_dir).resolve()
-    return path if path.is_file() and path.is_relative_to(boundary) else None
+    return inside(macros.include_dir / name, macros.boundary or macros.include_dir)
 
 
 def _lookup(variables: dict[str, Any], path: str) -> str | None:

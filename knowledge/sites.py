@@ -25,6 +25,7 @@ from urllib.parse import quote
 import pathspec
 import yaml
 
+from .book_files import inside, read_text
 from .includes import IncludeMarkdown
 from .macros import MkDocsMacros
 from .slugs import STYLES, HeadingIds, material_slug
@@ -382,11 +383,11 @@ def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacro
 
 def _yaml_file(root: Path, name: str) -> Any:
     """A YAML file of the site's folder as data (None when it is missing, outside the folder or not YAML)."""
-    path = (root / name).resolve()
-    if not path.is_file() or not path.is_relative_to(root.resolve()):
+    path = inside(root / name, root)
+    if path is None:
         return None
     try:
-        return yaml.safe_load(path.read_text("utf-8", "replace"))
+        return yaml.safe_load(read_text(path))
     except yaml.YAMLError:
         return None
 
