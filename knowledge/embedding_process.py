@@ -15,26 +15,21 @@ out. It exits when the server does (its request pipe closes).
 import logging
 import os
 import pickle
-import select
 import signal
-import struct
-import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from .child_process import Child, receive_frame, send_frame, spawn
 from .embedders import LocalRuntime
 
 logger = logging.getLogger(__name__)
 
-_HEADER = struct.Struct("!I")
 # When the machine's cores are all busy, the server's event loop (every open stream) goes first: a question
 # waits a little longer for its vector rather than every reader for their next token (docs/benchmarks.md).
 NICENESS = 10
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class EmbeddingProcessFailed(RuntimeError):
@@ -42,23 +37,11 @@ class EmbeddingProcessFailed(RuntimeError):
 
 
 def _send(stream: BinaryIO, value: Any) -> None:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)) + payload)
-    stream.flush()
+    send_frame(stream, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _receive(stream: BinaryIO, *, timeout: float | None = None) -> Any:
-    # Frames strictly alternate with requests, so nothing is left buffered when we wait on the pipe itself.
-    if timeout is not None and not select.select([stream], [], [], timeout)[0]:
-        raise TimeoutError
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
-    (length,) = _HEADER.unpack(header)
-    payload = stream.read(length)
-    if len(payload) < length:
-        raise EOFError
-    return pickle.loads(payload)  # noqa: S301 - our own child process, over pipes only it and we hold
+    return pickle.loads(receive_frame(stream, timeout=timeout))  # noqa: S301 - our own child, over our pipes
 
 
 class EmbeddingProcess:
@@ -72,37 +55,20 @@ class EmbeddingProcess:
         # A child that does not answer in time (hung, or stopped) is treated as dead: killed and replaced.
         self.load_seconds = load_seconds
         self.reply_seconds = reply_seconds
-        self._child: subprocess.Popen | None = None
-        self._requests: BinaryIO | None = None
-        self._replies: BinaryIO | None = None
+        self._child: Child | None = None
         self._ready = False
         self._lock = threading.Lock()
 
     def _spawn(self) -> None:
-        to_child, requests = os.pipe()
-        replies, from_child = os.pipe()
-        command = [sys.executable, "-m", "knowledge.embedding_process", str(to_child), str(from_child)]
-        command += [str(self.batch_size), self.runtime.name, str(self.runtime.threads), self.runtime.cache_dir]
-        try:
-            self._child = subprocess.Popen(  # noqa: S603 - our own module, by the running interpreter
-                command,
-                cwd=_PROJECT_ROOT,
-                stdin=subprocess.DEVNULL,
-                # stdout may be a protocol's channel (`manage.py mcp` over stdio); library chatter goes to stderr.
-                stdout=subprocess.DEVNULL,
-                pass_fds=(to_child, from_child),
-            )
-        finally:
-            os.close(to_child)
-            os.close(from_child)
-        self._requests, self._replies = os.fdopen(requests, "wb"), os.fdopen(replies, "rb")
+        arguments = (str(self.batch_size), self.runtime.name, str(self.runtime.threads), self.runtime.cache_dir)
+        self._child = spawn("knowledge.embedding_process", *arguments)
         self._ready = False
 
     def _await_ready(self) -> None:
         try:
-            outcome, detail = _receive(self._replies, timeout=self.load_seconds)
+            outcome, detail = _receive(self._child.replies, timeout=self.load_seconds)
         except EOFError:
-            outcome, detail = "error", f"exited with status {self._child.wait()}"
+            outcome, detail = "error", f"exited with status {self._child.process.wait()}"
         except TimeoutError:
             outcome, detail = "error", f"not loaded after {self.load_seconds:.0f} s"
         if outcome != "ready":
@@ -111,29 +77,17 @@ class EmbeddingProcess:
         self._ready = True
 
     def _stop(self, *, kill: bool = False) -> None:
-        if kill and self._child is not None:
-            self._child.kill()
-        for stream in (self._requests, self._replies):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass  # a pipe to a child that is gone
         if self._child is not None:
-            try:
-                self._child.wait(timeout=5)  # it exits once its request pipe is closed
-            except subprocess.TimeoutExpired:
-                self._child.kill()
-                self._child.wait()
-        self._child = self._requests = self._replies = None
+            self._child.stop(kill=kill)
+        self._child = None
 
     def _exchange(self, texts: list[str]) -> np.ndarray:
         if self._child is None:
             self._spawn()
         if not self._ready:
             self._await_ready()
-        _send(self._requests, texts)
-        outcome, value = _receive(self._replies, timeout=self.reply_seconds)
+        _send(self._child.requests, texts)
+        outcome, value = _receive(self._child.replies, timeout=self.reply_seconds)
         if outcome != "ok":
             raise EmbeddingProcessFailed(f"Embedding failed in the embedding process: {value}")
         return value
