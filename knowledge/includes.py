@@ -82,7 +82,7 @@ def inline_includes(
             head = front_matter_length(text)  # MkDocs takes a page's front matter off before any plugin sees it
             text = text[:head] + plugin.expand(text[head:], path=path.resolve(), seen=(path.resolve(),))
         if macros is not None:
-            text = render_macros(text, macros=macros)
+            text = render_macros(text, macros=macros, path=path)
         if "8<-" in text:
             return _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
         return text

@@ -1,9 +1,13 @@
-"""mkdocs-macros-plugin's variables in a page, written as the plugin writes them: ``{{ version }}`` from
-mkdocs.yml's ``extra`` (or a file it lists in ``include_yaml``), ``{{ config.site_name }}``, a page's own front
-matter, and the files ``{% include "file.md" %}`` names (from its ``include_dir``, inside the book). The plugin
-renders a page as a Jinja template; only its variables and includes are read here. A book's Python macros are
-never run, and other Jinja (``{% if %}``, ``{% for %}``, a filter, a name nobody defines) is left as written, as
-the plugin leaves an undefined name by default.
+"""A page of an mkdocs-macros-plugin site, rendered as the plugin renders it: a Jinja template with
+mkdocs.yml's ``extra`` (and the files it lists in ``include_yaml``), ``config``, the page's own front matter and
+``page``, the files ``{% include "file.md" %}`` names (from its ``include_dir``, inside the book), and Jinja's
+blocks and filters (``{% if %}``, ``{% for %}``, ``{% set %}``, ``| upper``).
+
+The template runs in Jinja's sandbox, in a child process with limits (``knowledge.jinja_sandbox``). A book's
+Python macros and filters are never run: a call to one is kept as written and such a filter leaves its value as
+it is; a name nobody defines is kept as written, as the plugin keeps it by default. A page the sandbox cannot
+render (an error in its Jinja, which the plugin would show as an error page; an include outside the book; a
+limit reached) has its variables and includes written in and the rest left as written.
 """
 
 import re
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, read_text
+from .jinja_sandbox import JinjaSandbox, TemplateJob, shared_jinja_sandbox
 from .markdown import front_matter_length, split_front_matter
 
 
@@ -31,6 +36,20 @@ class MkDocsMacros:
     render_by_default: bool = True  # False: only pages whose front matter says render_macros: true
     include_dir: Path | None = None  # where `{% include "file.md" %}` looks (the docs folder by default)
     boundary: Path | None = None  # the folder included files must be in (the site's)
+    docs_dir: Path | None = None  # the site's docs folder (a page's `page.file.src_path` is relative to it)
+    undefined: str = "keep"  # on_undefined: keep, silent, strict or lax
+    extensions: tuple[str, ...] = ()  # j2_extensions (only Jinja's own `do` and `loopcontrols` are loaded)
+
+    def markers(self) -> dict[str, str]:
+        """Jinja's markers by Jinja's names."""
+        return {
+            "block_start_string": self.block_start,
+            "block_end_string": self.block_end,
+            "variable_start_string": self.variable_start,
+            "variable_end_string": self.variable_end,
+            "comment_start_string": self.comment_start,
+            "comment_end_string": self.comment_end,
+        }
 
 
 # A variable, with Jinja's whitespace control: `{{ name }}`, `{{ extra.version }}`, `{{ page.meta['author'] }}`.
@@ -39,8 +58,11 @@ _PATH = rf"{_NAME}(?:\s*\.\s*{_NAME}|\s*\[\s*(?:'[^'\n]*'|\"[^\"\n]*\"|\d+)\s*\]
 _STEP = re.compile(rf"\.\s*({_NAME})|\[\s*(?:'([^'\n]*)'|\"([^\"\n]*)\"|(\d+))\s*\]")
 
 
-def render_macros(text: str, *, macros: MkDocsMacros) -> str:
-    """The page with its variables written in (its front matter is left as it is: MkDocs reads it first)."""
+def render_macros(
+    text: str, *, macros: MkDocsMacros, path: Path | None = None, sandbox: JinjaSandbox | None = None
+) -> str:
+    """The page (at ``path``) rendered; its front matter is left as it is: MkDocs reads it first. ``sandbox``:
+    where templates run (the process's own by default)."""
     if not any(marker in text for marker in (macros.variable_start, macros.comment_start, macros.block_start)):
         return text
     head = front_matter_length(text)
@@ -48,12 +70,54 @@ def render_macros(text: str, *, macros: MkDocsMacros) -> str:
     wanted = meta.get("render_macros")
     if wanted is False or (not macros.render_by_default and wanted is not True):
         return text
-    # What the plugin gives a page: the site's variables, then its own front matter's, and `page.meta`.
-    variables = {
-        **macros.variables,
-        **meta,
-        "page": {"meta": meta, **({"title": meta["title"]} if "title" in meta else {})},
-    }
+    # What the plugin gives a page: the site's variables, then its own front matter's, and `page`.
+    variables = {**macros.variables, **meta, "page": _page(text[head:], meta=meta, path=path, macros=macros)}
+    job = TemplateJob(
+        source=text[head:],
+        variables=variables,
+        markers=macros.markers(),
+        undefined=macros.undefined,
+        extensions=macros.extensions,
+        include_dir=macros.include_dir,
+        boundary=macros.boundary,
+        name=str(path or ""),
+    )
+    rendered = (sandbox or shared_jinja_sandbox()).render(job)
+    if rendered is not None:
+        # Jinja drops a template's last newline; the page keeps it.
+        return text[:head] + rendered + ("\n" if text.endswith("\n") and not rendered.endswith("\n") else "")
+    return text[:head] + _written_in(text[head:], variables=variables, macros=macros)
+
+
+def _page(body: str, *, meta: dict[str, Any], path: Path | None, macros: MkDocsMacros) -> dict[str, Any]:
+    """What a template reads of ``page``: its front matter, its title as MkDocs gives it to the plugin (the
+    front matter's, the first line's `# heading`, "Home" for the home page, else the file's name) and its file."""
+    page: dict[str, Any] = {"meta": meta}
+    docs = macros.docs_dir.resolve() if macros.docs_dir else None
+    where = path.resolve().relative_to(docs) if path and docs and path.resolve().is_relative_to(docs) else None
+    heading = _FIRST_HEADING.match(body)
+    if "title" in meta:
+        page["title"] = meta["title"]
+    elif heading:
+        page["title"] = heading.group(1).lstrip("# ")
+    elif where is not None:
+        stem = "index" if where.stem == "README" else where.stem
+        page["title"] = "Home" if str(where.with_name(stem)) == "index" else _file_title(stem)
+    if where is not None:
+        page["file"] = {"src_path": where.as_posix(), "name": where.stem}
+    return page
+
+
+def _file_title(stem: str) -> str:
+    title = stem.replace("-", " ").replace("_", " ")
+    return title.capitalize() if title.lower() == title else title
+
+
+_FIRST_HEADING = re.compile(r"\s*# (.*?)\s*(?:\n|$)")
+
+
+def _written_in(text: str, *, variables: dict[str, Any], macros: MkDocsMacros) -> str:
+    """The page with only its variables and includes written in, for a page the sandbox cannot render."""
     block = re.escape(macros.block_start), re.escape(macros.block_end)
     raw = re.compile(rf"{block[0]}-?\s*raw\s*-?{block[1]}"), re.compile(rf"{block[0]}-?\s*endraw\s*-?{block[1]}")
     comment = re.compile(re.escape(macros.comment_start)), re.compile(re.escape(macros.comment_end))
@@ -82,8 +146,8 @@ def render_macros(text: str, *, macros: MkDocsMacros) -> str:
             part = _substituted(part, include, lambda match: included(match, depth))
         return _substituted(part, variable, lambda match: _lookup(variables, match.group("path")))
 
-    pieces = _between(text[head:], *raw)
-    return text[:head] + "".join(_inner(piece, raw) if closed else rendered(piece) for piece, closed in pieces)
+    pieces = _between(text, *raw)
+    return "".join(_inner(piece, raw) if closed else rendered(piece) for piece, closed in pieces)
 
 
 def _substituted(text: str, pattern: re.Pattern[str], value: Callable[[re.Match[str]], str | None]) -> str:

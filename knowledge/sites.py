@@ -366,6 +366,7 @@ def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacro
         if isinstance(data, dict) or key is not None:
             variables.update({str(key): data} if key is not None else data)
     variables.update(extra)
+    extensions = options.get("j2_extensions")
     defaults = MkDocsMacros()
     return MkDocsMacros(
         variables=variables,
@@ -378,6 +379,9 @@ def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacro
         render_by_default=_flag_option(options, "render_by_default", defaults.render_by_default),
         include_dir=root / (_text_option(options, "include_dir") or docs_dir),
         boundary=root,
+        docs_dir=root / docs_dir,
+        undefined=_text_option(options, "on_undefined") or defaults.undefined,
+        extensions=tuple(str(name) for name in extensions) if isinstance(extensions, list) else (),
     )
 
 

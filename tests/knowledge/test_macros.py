@@ -1,6 +1,6 @@
-"""mkdocs-macros-plugin's variables, written into a page as the plugin writes them (each expected text below is
-what the plugin itself, 1.5.0, writes for the page, but where a comment says otherwise); the rest of Jinja is left
-as written."""
+"""mkdocs-macros-plugin pages, rendered as the plugin renders them (each expected text below is what the plugin
+itself, 1.5.0 under MkDocs 1.6.1, writes for the page, but where a comment says otherwise), in Jinja's sandbox in
+a child process with limits."""
 
 from pathlib import Path
 
@@ -61,7 +61,7 @@ def test_variables_from_extra_config_yaml_files_and_front_matter_are_written_in(
         "Uploads: 25 MB (25). Released: True.\n"
         "Founded in 1998 by Ada (Ada). {{ secret }}\n\n"
         "Unknown {{ nothing }} stays.\n\nRaw {{ version }} stays.\n\n"
-        "Trim:2.4.1done.\n\n{% if released %}Shown when released.{% endif %}\n\n"  # blocks are not run
+        "Trim:2.4.1done.\n\nShown when released.\n\n"
         "```\ncode 2.4.1\n```\n"
     )
 
@@ -125,3 +125,116 @@ def test_a_jinja_include_is_read_from_the_include_folder_with_the_pages_variable
         "# Includes\n\nBefore.\nNote for 2.4.1.\nInner Waterer.\nAfter.\n\n"
         'Trimmed:Inner Waterer.end.\n\nGone. {% include "../../outside.yml" %}\n'
     )
+
+
+BLOCKS_CONFIG = """site_name: Macro Book
+extra:
+  version: 2.4.1
+  released: true
+  platforms:
+    - name: Linux
+      supported: true
+      min: "5.4"
+    - name: Windows
+      supported: false
+  limits:
+    max_upload_mb: 25
+plugins:
+  - macros:
+      include_yaml:
+        - data/tool.yml
+      j2_extensions:
+        - jinja2.ext.do
+        - jinja2.ext.loopcontrols
+"""
+
+
+def blocks_book(tmp_path: Path, config: str = BLOCKS_CONFIG) -> Path:
+    root = tmp_path / "book"
+    write(root, "mkdocs.yml", config)
+    write(root, "data/tool.yml", "tool_name: Waterer\nsteps:\n  - Fill the tank\n  - Set the timer\n")
+    return root
+
+
+def test_jinja_blocks_filters_and_loops_are_run_as_the_plugin_runs_them(tmp_path):
+    root = blocks_book(tmp_path)
+    write(
+        root,
+        "docs/index.md",
+        "---\nlevel: 3\n---\n# {{ config.site_name }} {{ version }}\n\n"
+        "{% if released %}Version {{ version }} is out.{% else %}Not released yet.{% endif %}\n"
+        "{% if level > 2 %}Advanced readers.{% endif %}\n\n"
+        "| Platform | Supported | Minimum |\n| --- | --- | --- |\n"
+        '{% for p in platforms -%}\n| {{ p.name }} | {{ "yes" if p.supported else "no" }} | '
+        '{{ p.min | default("n/a") }} |\n{% endfor %}\n\n'
+        'Supported: {{ platforms | selectattr("supported") | map(attribute="name") | join(", ") }}; '
+        "{{ platforms | length }} platforms; {{ tool_name | upper }}.\n\n"
+        "{% set total = limits.max_upload_mb * 2 -%}\n"
+        "Twice the limit is {{ total }} MB, {{ (total / 3) | round(1) }}.\n\n"
+        "{% for step in steps %}\n{{ loop.index }}. {{ step }}\n{%- endfor %}\n\n"
+        'Page "{{ page.title }}". {% for i in range(3) %}{% if i == 1 %}{% continue %}{% endif %}Item {{ i }}. '
+        '{% endfor %}{% set items = [] %}{% do items.append("a") %}{{ items | join }}\n'
+        "{%- if not released %}\nhidden\n{%- endif %}\nEnd.\n",
+    )
+    assert pages(root)["index.md"] == (
+        "---\nlevel: 3\n---\n# Macro Book 2.4.1\n\nVersion 2.4.1 is out.\nAdvanced readers.\n\n"
+        "| Platform | Supported | Minimum |\n| --- | --- | --- |\n| Linux | yes | 5.4 |\n| Windows | no | n/a |\n\n\n"
+        "Supported: Linux; 2 platforms; WATERER.\n\nTwice the limit is 50 MB, 16.7.\n\n\n"
+        "1. Fill the tank\n2. Set the timer\n\n"
+        'Page "{{ config.site_name }} {{ version }}". Item 0. Item 2. a\nEnd.\n'  # MkDocs' title: the H1 as written
+    )
+
+
+def test_jinja_includes_imports_and_macros_of_the_book_are_read_from_inside_it(tmp_path):
+    root = blocks_book(tmp_path)
+    write(root, "docs/partials/note.md", '> Note for {{ version }}: {{ word | default("none") }}\n')
+    write(
+        root,
+        "docs/partials/lib.md",
+        '{% macro badge(text, kind="info") -%}\n**[{{ kind | upper }}] {{ text }}**\n{%- endmacro %}\n',
+    )
+    write(
+        root,
+        "docs/inc.md",
+        '# Includes\n\n{% set word = "set" %}\n{% include "partials/note.md" %}\n'
+        '{% import "partials/lib.md" as lib %}\n'
+        'Badge: {{ lib.badge("Beta") }} and {{ lib.badge("Old", kind="warn") }}.\n'
+        '{% from "partials/lib.md" import badge %}{{ badge("Again") }}\n',
+    )
+    assert pages(root)["inc.md"] == (
+        "# Includes\n\n\n> Note for 2.4.1: set\n\nBadge: **[INFO] Beta** and **[WARN] Old**.\n**[INFO] Again**\n"
+    )
+    # MkDocs' page title and file, as a template sees them.
+    write(root, "docs/guide/no-title_page.md", 'On "{{ page.title }}" ({{ page.file.src_path }}).\n')
+    write(root, "docs/guide/Upper_Case.md", "On {{ page.title }}.\n")
+    found = pages(root)
+    assert found["no-title_page.md"] == 'On "No title page" (guide/no-title_page.md).\n'
+    assert found["Upper_Case.md"] == "On Upper Case.\n"
+
+
+def test_what_the_books_python_would_do_is_kept_as_written_and_never_run(tmp_path):
+    # A book's main.py macros and filters are not run: a call reads as written (the plugin, with no main.py,
+    # fails the whole page; with it, writes the macro's result), an unknown filter leaves its value.
+    root = blocks_book(tmp_path, BLOCKS_CONFIG + "      module_name: main\n")
+    write(root, "main.py", "raise SystemExit('never imported')\n")
+    write(
+        root,
+        "docs/py.md",
+        "# Py\n\n{{ button('Download', size=2) }} {{ version | shout }} {{ secrets.GITHUB_TOKEN }} "
+        "{% if released %}shown{% endif %}\n",
+    )
+    assert pages(root)["py.md"] == ("# Py\n\n{{ button('Download', size=2) }} 2.4.1 {{ secrets.GITHUB_TOKEN }} shown\n")
+
+
+def test_on_undefined_is_read_from_the_plugins_settings(tmp_path):
+    # An attribute of an undefined name fails the page in the plugin but with `lax` (it shows an error page
+    # instead); here such a page reads as written, and with `keep` the rest of it is still rendered.
+    page = "# U\n\nA {{ nothing }} B {{ nothing.deeper }} C\n"
+    expected = {"keep": page, "silent": page, "lax": "# U\n\nA  B  C\n", "strict": page}
+    for setting, text in expected.items():
+        root = blocks_book(tmp_path / setting, BLOCKS_CONFIG + f"      on_undefined: {setting}\n")
+        write(root, "docs/u.md", page)
+        assert pages(root)["u.md"] == text, setting
+    root = blocks_book(tmp_path / "silent-plain", BLOCKS_CONFIG + "      on_undefined: silent\n")
+    write(root, "docs/u.md", "A {{ nothing }} B\n")
+    assert pages(root)["u.md"] == "A  B\n"
