@@ -2,7 +2,7 @@
 the book's folder, never from a URL, with the newlines a site reads."""
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 # Nested includes deeper than this, and a page grown past this many characters, stop including: a loop of
 # includes, or one included file used a thousand times, must not take the loader's memory.
@@ -28,3 +28,13 @@ def read_text(path: Path, *, encoding: str = "utf-8") -> str:
     except LookupError:  # an encoding Python does not know: the site's build stops there; read it as UTF-8
         text = path.read_bytes().decode("utf-8", "replace")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def mkdocs_file_title(page: PurePosixPath, *, in_docs: bool = True) -> str:
+    """The title MkDocs gives a page (its path in the docs folder, ``in_docs``) from its file: "Home" for the
+    home page, else its file name in words, capitalised when all lower case."""
+    name = "index" if page.stem == "README" else page.stem
+    if in_docs and len(page.parts) == 1 and name == "index":
+        return "Home"
+    words = name.replace("-", " ").replace("_", " ")
+    return words.capitalize() if words.lower() == words else words

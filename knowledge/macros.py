@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, read_text
+from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, mkdocs_file_title, read_text
 from .jinja_sandbox import JinjaSandbox, TemplateJob, shared_jinja_sandbox
 from .markdown import front_matter_length, split_front_matter
 
@@ -37,6 +37,7 @@ class MkDocsMacros:
     include_dir: Path | None = None  # where `{% include "file.md" %}` looks (the docs folder by default)
     boundary: Path | None = None  # the folder included files must be in (the site's)
     docs_dir: Path | None = None  # the site's docs folder (a page's `page.file.src_path` is relative to it)
+    nav_titles: dict[str, str] = field(default_factory=dict)  # a page's title in the nav, by its path in docs_dir
     undefined: str = "keep"  # on_undefined: keep, silent, strict or lax
     extensions: tuple[str, ...] = ()  # j2_extensions (only Jinja's own `do` and `loopcontrols` are loaded)
 
@@ -90,29 +91,26 @@ def render_macros(
 
 
 def _page(body: str, *, meta: dict[str, Any], path: Path | None, macros: MkDocsMacros) -> dict[str, Any]:
-    """What a template reads of ``page``: its front matter, its title as MkDocs gives it to the plugin (the
-    front matter's, the first line's `# heading`, "Home" for the home page, else the file's name) and its file."""
+    """What a template reads of ``page``: its front matter, its title as MkDocs gives it to the plugin (the nav's,
+    the front matter's, the `# heading` on its first line, else from its file name) and its file."""
     page: dict[str, Any] = {"meta": meta}
     docs = macros.docs_dir.resolve() if macros.docs_dir else None
     where = path.resolve().relative_to(docs) if path and docs and path.resolve().is_relative_to(docs) else None
     heading = _FIRST_HEADING.match(body)
-    if "title" in meta:
+    if where is not None and where.as_posix() in macros.nav_titles:
+        page["title"] = macros.nav_titles[where.as_posix()]
+    elif "title" in meta:
         page["title"] = meta["title"]
     elif heading:
         page["title"] = heading.group(1).lstrip("# ")
     elif where is not None:
-        stem = "index" if where.stem == "README" else where.stem
-        page["title"] = "Home" if str(where.with_name(stem)) == "index" else _file_title(stem)
+        page["title"] = mkdocs_file_title(PurePosixPath(where.as_posix()))
     if where is not None:
         page["file"] = {"src_path": where.as_posix(), "name": where.stem}
     return page
 
 
-def _file_title(stem: str) -> str:
-    title = stem.replace("-", " ").replace("_", " ")
-    return title.capitalize() if title.lower() == title else title
-
-
+# MkDocs' title from a page's Markdown as plugins see it: the first line that is not blank, when it is a `# heading`.
 _FIRST_HEADING = re.compile(r"\s*# (.*?)\s*(?:\n|$)")
 
 

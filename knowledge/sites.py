@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pathspec
 import yaml
 
-from .book_files import inside, read_text
+from .book_files import inside, mkdocs_file_title, read_text
 from .includes import IncludeMarkdown
 from .macros import MkDocsMacros
 from .slugs import STYLES, HeadingIds, material_slug
@@ -380,6 +380,7 @@ def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacro
         include_dir=root / (_text_option(options, "include_dir") or docs_dir),
         boundary=root,
         docs_dir=root / docs_dir,
+        nav_titles=dict(_nav_titles(config.get("nav"))),
         undefined=_text_option(options, "on_undefined") or defaults.undefined,
         extensions=tuple(str(name) for name in extensions) if isinstance(extensions, list) else (),
     )
@@ -561,12 +562,7 @@ def mkdocs_page_title(*, path: PurePosixPath, title: str, layout: "SiteLayout") 
             return nav
     if title:
         return title
-    stem = (page or path).stem
-    name = "index" if stem == "README" else stem
-    if page is not None and len(page.parts) == 1 and name == "index":
-        return "Home"
-    words = name.replace("-", " ").replace("_", " ")
-    return words.capitalize() if words.lower() == words else words
+    return mkdocs_file_title(page or path, in_docs=page is not None)
 
 
 def _post_date(value: Any) -> date | None:

@@ -238,3 +238,17 @@ def test_on_undefined_is_read_from_the_plugins_settings(tmp_path):
     root = blocks_book(tmp_path / "silent-plain", BLOCKS_CONFIG + "      on_undefined: silent\n")
     write(root, "docs/u.md", "A {{ nothing }} B\n")
     assert pages(root)["u.md"] == "A  B\n"
+
+
+def test_a_pages_title_in_the_nav_is_its_title_in_templates(tmp_path):
+    # MkDocs gives a page the title the nav lists it with before its front matter's or heading's.
+    root = blocks_book(
+        tmp_path, BLOCKS_CONFIG + "nav:\n  - Start here: index.md\n  - Guide:\n    - Set-up steps: guide/setup.md\n"
+    )
+    write(root, "docs/index.md", "---\ntitle: Front\n---\nOn {{ page.title }}.\n")
+    write(root, "docs/guide/setup.md", "# Setup\n\nOn {{ page.title }}.\n")
+    write(root, "docs/other.md", "On {{ page.title }}.\n")
+    found = pages(root)
+    assert found["index.md"] == "---\ntitle: Front\n---\nOn Start here.\n"
+    assert found["setup.md"] == "# Setup\n\nOn Set-up steps.\n"
+    assert found["other.md"] == "On Other.\n"
