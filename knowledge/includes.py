@@ -1,6 +1,8 @@
 """What a page includes from other files, inlined as its site renders it: MkDocs snippets (pymdownx.snippets,
-``--8<-- "file.md"``), mkdocs-include-markdown-plugin's directives (``{% include-markdown "intro.md" %}``) and
-Docusaurus partials (``import Setup from './_setup.mdx'`` used as ``<Setup />``).
+``--8<-- "file.md"``), mkdocs-include-markdown-plugin's directives (``{% include-markdown "intro.md" %}``),
+Docusaurus partials (``import Setup from './_setup.mdx'`` used as ``<Setup />``) and the code a Docusaurus page
+imports with raw-loader to show in a ``<CodeBlock>`` (``import Source from '!!raw-loader!./app.py'``, then
+``<CodeBlock language="py">{Source}</CodeBlock>``).
 
 Included files are read when the book is loaded, only from inside the site's folder and never from a URL, so
 the stored document holds the page's whole text: a change to an included file changes the page's document,
@@ -20,7 +22,15 @@ from pathlib import Path
 
 from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, read_text
 from .macros import MkDocsMacros, render_macros
-from .markdown import SNIPPET_MARKER, fence_roles, front_matter_length, split_front_matter
+from .markdown import (
+    CODE_BLOCK_CLOSE,
+    CODE_BLOCK_OPEN,
+    SNIPPET_MARKER,
+    code_block_fence,
+    fence_roles,
+    front_matter_length,
+    split_front_matter,
+)
 
 # pymdownx.snippets: `--8<-- "file.md"` on a line of its own (`;--8<--` shows the line as written), or a block of
 # file names between two `--8<--` lines. A name may end in `:start:end` (1-based line numbers) or `:section`.
@@ -36,6 +46,10 @@ _SECTION_MARK = re.compile(
 # Docusaurus: a default import of a Markdown file, and a component used alone on its line.
 _MDX_IMPORT = re.compile(
     r"""^import\s+(?P<name>[A-Z]\w*)\s+from\s+(?P<quote>["'])(?P<path>[^"']+\.mdx?)(?P=quote);?\s*$"""
+)
+# A file's text imported with webpack's raw-loader (which Docusaurus ships), shown by a <CodeBlock>.
+_RAW_IMPORT = re.compile(
+    r"""^import\s+(?P<name>[A-Za-z_$][\w$]*)\s+from\s+(?P<quote>["'])!!raw-loader!(?P<path>[^"']+)(?P=quote);?\s*$"""
 )
 
 
@@ -165,28 +179,65 @@ class _Partials:
     def expand(self, text: str, *, path: Path, seen: tuple[Path, ...]) -> str:
         lines = text.split("\n")
         roles = dict(fence_roles(lines))
-        partials = {}
+        partials, sources = {}, {}
         for index, line in enumerate(lines):
-            match = _MDX_IMPORT.match(line) if roles[index] == "text" else None
-            if match:
+            if roles[index] != "text":
+                continue
+            if match := _RAW_IMPORT.match(line):  # first: `!!raw-loader!./notes.md` is text, not a partial
+                sources[match.group("name")] = match.group("path")
+            elif match := _MDX_IMPORT.match(line):
                 partials[match.group("name")] = match.group("path")
-        if not partials:
+        if not partials and not sources:
             return text
-        usage = re.compile(rf"^[ \t]*<({'|'.join(map(re.escape, partials))})(?:\s[^<>]*)?/>[ \t]*$")
+        usage = re.compile(rf"^[ \t]*<({'|'.join(map(re.escape, partials)) or '(?!)'})(?:\s[^<>]*)?/>[ \t]*$")
+        names = "|".join(map(re.escape, sources)) or "(?!)"
+        code_of = re.compile(
+            rf"^(?P<indent>[ \t]*)<CodeBlock\b(?P<attributes>[^>]*)>\s*\{{\s*(?P<name>{names})\s*\}}\s*</CodeBlock>\s*$"
+        )
+        variable = re.compile(rf"^\s*\{{\s*(?P<name>{names})\s*\}}\s*$")
         out: list[str] = []
-        for index, line in enumerate(lines):
-            used = usage.match(line) if roles[index] == "text" else None
-            out.append(self._included(partials[used.group(1)], path=path, seen=seen) if used else line)
+        index = 0
+        while index < len(lines):
+            line = lines[index]
+            if roles[index] != "text":
+                out.append(line)
+            elif used := usage.match(line):
+                out.append(self._included(partials[used.group(1)], path=path, seen=seen))
+            elif shown := code_of.match(line):
+                out.append(
+                    self._code(
+                        sources[shown["name"]], attributes=shown["attributes"], indent=shown["indent"], path=path
+                    )
+                )
+            elif (
+                (opening := CODE_BLOCK_OPEN.match(line))
+                and index + 2 < len(lines)
+                and (held := variable.match(lines[index + 1]))
+                and CODE_BLOCK_CLOSE.match(lines[index + 2])
+            ):
+                indent = line[: len(line) - len(line.lstrip())]
+                out.append(
+                    self._code(sources[held["name"]], attributes=opening["attributes"], indent=indent, path=path)
+                )
+                index += 2
+            else:
+                out.append(line)
+            index += 1
         return "\n".join(out)
 
-    def _included(self, target: str, *, path: Path, seen: tuple[Path, ...]) -> str:
+    def _found(self, target: str, *, path: Path) -> Path | None:
+        """The file an import names: ``@site/…`` from the site's folder, ``./``/``../`` from the page's; never a
+        package's file or one outside the book."""
         if target.startswith("@site/"):
             candidate = self.root / target.removeprefix("@site/")
         elif target.startswith("."):
             candidate = path.parent / target
         else:
-            return ""  # a package's file: not part of the book
-        found = inside(candidate, self.boundary)
+            return None
+        return inside(candidate, self.boundary)
+
+    def _included(self, target: str, *, path: Path, seen: tuple[Path, ...]) -> str:
+        found = self._found(target, path=path)
         if found is None or found in seen or len(seen) > MAX_DEPTH or self.chars > MAX_CHARS:
             return ""
         _, body, _ = split_front_matter(read_text(found))
@@ -194,6 +245,18 @@ class _Partials:
         self.chars += len(expanded)
         # Its own blocks: a blank line either side, so the text around it never joins them.
         return f"\n{expanded}\n"
+
+    def _code(self, target: str, *, attributes: str, indent: str, path: Path) -> str:
+        """The fenced block a <CodeBlock> shows a raw-loader import's file as; '' when the file is not the book's."""
+        found = self._found(target, path=path)
+        if found is None or self.chars > MAX_CHARS:
+            return ""
+        code = read_text(found).strip("\n")
+        self.chars += len(code)
+        if not code.strip():
+            return ""
+        fence = code_block_fence(code, attributes=attributes)
+        return "\n" + "\n".join(f"{indent}{line}" if line else line for line in fence) + "\n"
 
 
 # mkdocs-include-markdown-plugin. A directive: `{% include-markdown "file.md" start="<!--a-->" heading-offset=1 %}`

@@ -236,8 +236,9 @@ def _depth(line: str) -> int:
     return line.count("{") + line.count("(") + line.count("[") - line.count("}") - line.count(")") - line.count("]")
 
 
-def _jsx_attribute(attributes: str, name: str) -> str:
-    # A JSX attribute (name="x", name={'x'}) or, in a values={[...]} entry, an object property (name: 'x').
+def jsx_attribute(attributes: str, name: str) -> str:
+    """A JSX attribute's value (name="x", name={'x'}) or, in a values={[...]} entry, an object property's
+    (name: 'x'); '' when it is not there."""
     match = re.search(rf"(?<![\w-]){name}\s*[=:]\s*{_JSX_STRING}", attributes)
     return next((group for group in match.groups() if group is not None), "") if match else ""
 
@@ -246,7 +247,7 @@ def _tab_labels(tag: str) -> dict[str, str]:
     """The labels a <Tabs values={[...]}> tag gives its items' values."""
     labels = {}
     for entry in _TAB_VALUE.findall(tag):
-        value, label = _jsx_attribute(entry, "value"), _jsx_attribute(entry, "label")
+        value, label = jsx_attribute(entry, "value"), jsx_attribute(entry, "label")
         if value:
             labels[value] = label or value
     return labels
@@ -263,8 +264,8 @@ def _unwrapped_mdx_code_blocks(lines: list[str]) -> list[str]:
     return out if out == lines else _unwrapped_mdx_code_blocks(out)
 
 
-_CODE_BLOCK_OPEN = re.compile(r"^\s*<CodeBlock\b(?P<attributes>[^>]*)>\s*$")
-_CODE_BLOCK_CLOSE = re.compile(r"^\s*</CodeBlock>\s*$")
+CODE_BLOCK_OPEN = re.compile(r"^\s*<CodeBlock\b(?P<attributes>[^>]*)>\s*$")
+CODE_BLOCK_CLOSE = re.compile(r"^\s*</CodeBlock>\s*$")
 # A CodeBlock on one line whose code comes from a variable (`<CodeBlock>{Source}</CodeBlock>`, after a raw-loader
 # import): the code lives in another file.
 _CODE_BLOCK_OF_VARIABLE = re.compile(r"^\s*<CodeBlock\b[^>]*>\s*\{\s*[A-Za-z_$][\w$.]*\s*\}\s*</CodeBlock>\s*$")
@@ -282,9 +283,9 @@ def _code_block_components_as_fences(lines: list[str]) -> list[str]:
     while index < len(lines):
         if _CODE_BLOCK_OF_VARIABLE.match(lines[index]):
             out[index] = ""
-        opening = _CODE_BLOCK_OPEN.match(lines[index])
+        opening = CODE_BLOCK_OPEN.match(lines[index])
         end = min(index + MAX_CODE_BLOCK_LINES, len(lines))
-        close = next((i for i in range(index + 1, end) if _CODE_BLOCK_CLOSE.match(lines[i])), None) if opening else None
+        close = next((i for i in range(index + 1, end) if CODE_BLOCK_CLOSE.match(lines[i])), None) if opening else None
         if opening is None or close is None:
             index += 1
             continue
@@ -295,15 +296,20 @@ def _code_block_components_as_fences(lines: list[str]) -> list[str]:
         else:
             code = "" if body.strip().startswith("{") else body
         code = code.strip("\n")
-        fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(code)), default=0))
-        language = _jsx_attribute(opening["attributes"], "language")
-        title = _jsx_attribute(opening["attributes"], "title")
-        info = " ".join(part for part in (language, f'title="{title}"' if title else "") if part)
-        block = [fence + info, *code.split("\n"), fence] if code.strip() else []
+        block = code_block_fence(code, attributes=opening["attributes"]) if code.strip() else []
         # The code has at most the lines between the tags, so the fence fits in the component's lines.
         out[index : close + 1] = block + [""] * (close - index + 1 - len(block))
         index = close + 1
     return out
+
+
+def code_block_fence(code: str, *, attributes: str) -> list[str]:
+    """The lines of the fenced block a Docusaurus ``<CodeBlock>`` with these JSX attributes renders ``code`` as:
+    its language and title in the info string, the fence longer than any run of backticks in the code."""
+    fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(code)), default=0))
+    language, title = jsx_attribute(attributes, "language"), jsx_attribute(attributes, "title")
+    info = " ".join(part for part in (language, f'title="{title}"' if title else "") if part)
+    return [fence + info, *code.split("\n"), fence]
 
 
 def reads_as_mdx(*, file_name: str, style: str, markdown_format: str = "") -> bool:
@@ -393,8 +399,8 @@ def _heading_comment_as_id(line: str) -> str:
 def _tab_items_as_labels(line: str, *, labels: dict[str, str]) -> str:
     def label(match: re.Match) -> str:
         attributes = match.group(1)
-        value = _jsx_attribute(attributes, "value")
-        return f"{_jsx_attribute(attributes, 'label') or labels.get(value) or value}: "
+        value = jsx_attribute(attributes, "value")
+        return f"{jsx_attribute(attributes, 'label') or labels.get(value) or value}: "
 
     if "<TabItem" not in line and "</Tab" not in line:
         return line

@@ -110,6 +110,49 @@ def test_docusaurus_partials_never_leave_the_site_or_loop(site):
     assert "\n".join(lines[6:]).count("Looped.") == 1
 
 
+def test_code_a_docusaurus_page_imports_with_raw_loader_is_the_code_block_it_shows(site):
+    write(site, "docs/guide/hello.py", "def hello():\n    return ```\n")
+    write(site, "src/components/Clock.js", "export default function Clock() {}\n")
+    text = (
+        "import CodeBlock from '@theme/CodeBlock';\nimport Hello from '!!raw-loader!./hello.py';\n"
+        'import Clock from "!!raw-loader!@site/src/components/Clock.js";\n'
+        "import Secret from '!!raw-loader!../../../secret.md';\nimport Pkg from '!!raw-loader!react/package.json';\n\n"
+        '<CodeBlock language="py" title="hello.py">{Hello}</CodeBlock>\n\n'
+        "- In a list:\n\n  <CodeBlock language='jsx'>\n    {Clock}\n  </CodeBlock>\n\n"
+        "<CodeBlock>{Secret}</CodeBlock>\n<CodeBlock>{Pkg}</CodeBlock>\n\n```mdx\n<CodeBlock>{Hello}</CodeBlock>\n```\n"
+    )
+    inlined = partials(site, text)
+    assert inlined.split("\n")[6:] == [
+        "",
+        '````py title="hello.py"',
+        "def hello():",
+        "    return ```",
+        "````",
+        "",
+        "",
+        "- In a list:",
+        "",
+        "",
+        "  ```jsx",
+        "  export default function Clock() {}",
+        "  ```",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "```mdx",
+        "<CodeBlock>{Hello}</CodeBlock>",
+        "```",
+        "",
+    ]
+    blocks = parse_markdown(inlined, style="docusaurus", mdx=True).blocks
+    assert [block.text for block in blocks][:2] == [
+        '````py title="hello.py"\ndef hello():\n    return ```\n````',
+        "• In a list: export default function Clock() {}",
+    ]
+
+
 def test_other_pages_are_returned_as_they_are(site):
     text = 'import A from "./_a.mdx";\n\n<A />\n--8<-- "includes/note.md"\n'
     assert inline_includes(text, path=site / "page.md", style="plain", root=site) == text
