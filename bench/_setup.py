@@ -3,7 +3,8 @@
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,21 @@ def mean_sd(values: list[float]) -> str:
     if len(values) < 2:
         return f"{values[0]:.3f}" if values else "-"
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def best_ms(run: Callable[[], object], *, times: int = 5) -> float:
+    """The fastest of ``times`` runs of ``run``, in milliseconds."""
+    timings = []
+    for _ in range(times):
+        started = time.perf_counter()
+        run()
+        timings.append((time.perf_counter() - started) * 1000)
+    return min(timings)
+
+
+def write_file(root: Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``root/name`` (its folders made), for a book built in a temporary folder."""
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -13,11 +13,9 @@ for the plugin's pattern on the hostile pages).
 
 import re
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from _setup import setup, table
+from _setup import best_ms, setup, table, write_file
 
 # The plugin's pattern (mkdocs-include-markdown-plugin 7.3, directive.INCLUDE_TAG_RE): from each opening tag it
 # looks for the next closing tag.
@@ -28,31 +26,16 @@ PLUGIN_PATTERN = re.compile(
 )
 
 
-def best(run: Callable[[], object], *, times: int = 5) -> float:
-    """The fastest of ``times`` runs, in milliseconds."""
-    timings = []
-    for _ in range(times):
-        started = time.perf_counter()
-        run()
-        timings.append((time.perf_counter() - started) * 1000)
-    return min(timings)
-
-
-def write(root: Path, name: str, text: str) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 def book(root: Path) -> str:
     """The site's files, and the text of its page with the directives."""
-    write(root, "mkdocs.yml", "site_name: Bench\nplugins:\n  - include-markdown\n")
-    write(root, "README.md", "# Tool\n\n<!-- intro -->\n" + "The tool waters gardens.\n" * 20 + "<!-- /intro -->\n")
+    write_file(root, "mkdocs.yml", "site_name: Bench\nplugins:\n  - include-markdown\n")
+    write_file(
+        root, "README.md", "# Tool\n\n<!-- intro -->\n" + "The tool waters gardens.\n" * 20 + "<!-- /intro -->\n"
+    )
     for step in range(12):
-        write(root, f"docs/includes/step-{step}.md", f"Run step {step}.\n\n- check it\n- log it\n\n" * 5)
+        write_file(root, f"docs/includes/step-{step}.md", f"Run step {step}.\n\n- check it\n- log it\n\n" * 5)
     for part in range(5):
-        write(root, f"docs/parts/part-{part}.md", f"# Part {part}\n\n" + "A paragraph of the part.\n" * 10)
+        write_file(root, f"docs/parts/part-{part}.md", f"# Part {part}\n\n" + "A paragraph of the part.\n" * 10)
     steps = "".join(f'1.  {{%\n      include-markdown "./includes/step-{step}.md"\n    %}}\n\n' for step in range(12))
     text = (
         "# Page\n\n"
@@ -74,21 +57,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         text = book(root)
-        page = write(root, "docs/page.md", text)
+        page = write_file(root, "docs/page.md", text)
 
         def inline(page_text: str) -> str:
             return inline_includes(page_text, path=page, style="mkdocs", root=root, include_markdown=settings)
 
         inlined = inline(text)
-        parsing = best(lambda: parse_markdown(inlined, style="mkdocs"))
-        including = best(lambda: inline(text))
+        parsing = best_ms(lambda: parse_markdown(inlined, style="mkdocs"))
+        including = best_ms(lambda: inline(text))
         rows.append(["a page with 20 directives (vs parsing what they make)", f"{parsing:.2f}", f"{including:.2f}"])
         for name, hostile in (
             ("5,000 unclosed opening tags", '{% include-markdown "x.md" ' * 5_000),
             ("20,000 word characters, one unclosed tag", "a" * 20_000 + ' {% include-markdown "x.md" '),
         ):
-            plugin = best(lambda hostile=hostile: PLUGIN_PATTERN.findall(hostile), times=1)
-            ours = best(lambda hostile=hostile: inline(hostile), times=1)
+            plugin = best_ms(lambda hostile=hostile: PLUGIN_PATTERN.findall(hostile), times=1)
+            ours = best_ms(lambda hostile=hostile: inline(hostile), times=1)
             rows.append([f"{name} (vs the plugin's pattern)", f"{plugin:.2f}", f"{ours:.2f}"])
     print(table(["page", "baseline ms", "ours ms"], rows))
     for row in rows:

@@ -12,11 +12,9 @@ five runs (one for the child's start and the hostile templates).
 """
 
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from _setup import setup, table
+from _setup import best_ms, setup, table, write_file
 
 CONFIG = """site_name: Bench
 extra:
@@ -29,35 +27,18 @@ plugins:
 """
 
 
-def best(run: Callable[[], object], *, times: int = 5) -> float:
-    """The fastest of ``times`` runs, in milliseconds."""
-    timings = []
-    for _ in range(times):
-        started = time.perf_counter()
-        run()
-        timings.append((time.perf_counter() - started) * 1000)
-    return min(timings)
-
-
-def write(root: Path, name: str, text: str) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 def book(root: Path) -> str:
     """The site's files, and the text of its macros page."""
     platforms = "".join(
         f"    - name: Platform {n}\n      supported: {n % 3 != 0}\n      min: '{n}.0'\n" for n in range(20)
     )
-    write(root, "mkdocs.yml", CONFIG.format(platforms=platforms))
-    write(
+    write_file(root, "mkdocs.yml", CONFIG.format(platforms=platforms))
+    write_file(
         root,
         "docs/partials/lib.md",
         '{% macro badge(text, kind="info") -%}**[{{ kind | upper }}] {{ text }}**{%- endmacro %}\n',
     )
-    write(root, "docs/partials/note.md", "> This page is about version {{ version }}.\n")
+    write_file(root, "docs/partials/note.md", "> This page is about version {{ version }}.\n")
     prose = "The tool waters the garden on a schedule and reports what it did. " * 8 + "\n\n"
     return (
         "# Platforms for {{ version }}\n\n"
@@ -84,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         text = book(root)
-        page = write(root, "docs/page.md", text)
+        page = write_file(root, "docs/page.md", text)
         macros = site_layout(style="mkdocs", root=root).macros
         sandbox = JinjaSandbox()
         try:
@@ -92,11 +73,11 @@ def main() -> None:
             def render() -> str:
                 return render_macros(text, macros=macros, path=page, sandbox=sandbox)
 
-            first = best(render, times=1)
+            first = best_ms(render, times=1)
             rendered = render()
             assert "{%" not in rendered and "Platform 19" in rendered, rendered[:300]
-            parsing = best(lambda: parse_markdown(rendered, style="mkdocs"))
-            rows.append(["a macros page (vs parsing what it makes)", f"{parsing:.2f}", f"{best(render):.2f}"])
+            parsing = best_ms(lambda: parse_markdown(rendered, style="mkdocs"))
+            rows.append(["a macros page (vs parsing what it makes)", f"{parsing:.2f}", f"{best_ms(render):.2f}"])
             rows.append(["the same, starting the sandbox's process", f"{parsing:.2f}", f"{first:.2f}"])
             limit = RENDER_SECONDS * 1000
             for name, hostile in (
@@ -110,7 +91,7 @@ def main() -> None:
                     "{% set n = namespace(x=[1]) %}{% for i in range(60) %}{% set n.x = n.x + n.x %}{% endfor %}",
                 ),
             ):
-                ours = best(lambda hostile=hostile: sandbox.render(TemplateJob(source=hostile)), times=1)
+                ours = best_ms(lambda hostile=hostile: sandbox.render(TemplateJob(source=hostile)), times=1)
                 rows.append([f"{name} (vs the time limit)", f"{limit:.2f}", f"{ours:.2f}"])
         finally:
             sandbox.close()

@@ -51,6 +51,8 @@ DOCUSAURUS_PACKAGES = {
     "@mdx-js/react": "3.1.1",
     "clsx": "2.1.1",
     "prism-react-renderer": "2.4.1",
+    # What a page's `import Source from '!!raw-loader!./file.py'` needs (Docusaurus's docs have sites install it).
+    "raw-loader": "4.0.2",
     "react": "18.3.1",
     "react-dom": "18.3.1",
 }
