@@ -17,17 +17,20 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .html_tables import html_tables
+from .mdx_exports import REFERENCE, exported_constant, reference_text
 from .slugs import HeadingIds, heading_slugger
 
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})(.*)$")
 _MDX_ESM = re.compile(r"^(import|export)\s")
 # An MDX {/* comment */}, or `inline code` (matched so that a comment written in code stays: code shows it).
-# Inline code (kept as written), an MDX comment (dropped) or a string written as an expression, {'<'}: MDX's way
-# to write a character it would otherwise read as markup (shown as the string).
+# Inline code (kept as written), an MDX comment (dropped), a string written as an expression, {'<'}: MDX's way
+# to write a character it would otherwise read as markup (shown as the string), or a constant the page exports,
+# {version} (shown as its value).
 _MDX_COMMENT_OR_CODE = re.compile(
     r"(?P<code>(?P<ticks>`+).+?(?<!`)(?P=ticks)(?!`))|\{/\*.*?\*/\}"
-    r"|\{\s*(?P<quote>['\"])(?P<string>(?:(?!(?P=quote))[^\\\n]){0,200})(?P=quote)\s*\}",
+    r"|\{\s*(?P<quote>['\"])(?P<string>(?:(?!(?P=quote))[^\\\n]){0,200})(?P=quote)\s*\}"
+    rf"|\{{\s*(?P<reference>{REFERENCE})\s*\}}",
     re.DOTALL,
 )
 _ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
@@ -333,6 +336,8 @@ def mdx_to_markdown(text: str) -> str:
     fenced: list[bool] = []
     skipping, in_tabs_tag, labels = 0, False, {}
     tag = ""
+    statement: list[str] = []  # the ESM statement being read
+    constants: dict[str, Any] = {}  # what the page exports as constants, for the expressions that show them
     for index, in_fence in _outside_fences(lines):
         line = lines[index]
         fenced.append(in_fence)
@@ -341,11 +346,16 @@ def mdx_to_markdown(text: str) -> str:
             continue
         if skipping > 0:  # the rest of a multi-line import or export
             skipping += _depth(line)
+            statement.append(line)
+            if skipping <= 0:
+                constants.update(exported_constant("\n".join(statement)))
             out.append("")
             continue
         # ESM starts a block, as MDX reads it: a prose line that begins "import the ..." stays prose.
         if _MDX_ESM.match(line) and (not out or not out[-1].strip()):
-            skipping = max(0, _depth(line))
+            skipping, statement = max(0, _depth(line)), [line]
+            if not skipping:
+                constants.update(exported_constant(line))
             out.append("")
             continue
         if in_tabs_tag or _TABS_OPEN.match(line):
@@ -358,12 +368,14 @@ def mdx_to_markdown(text: str) -> str:
             labels, line, tag = _tab_labels(tag), tag[closed.end() :].rstrip("\n") if closed else "", ""
         out.append(_heading_comment_as_id(_tab_items_as_labels(line, labels=labels)))
     return "\n".join(
-        "\n".join(line for _, line in run) if in_fence else _without_mdx_comments("\n".join(line for _, line in run))
+        "\n".join(line for _, line in run)
+        if in_fence
+        else _without_mdx_comments("\n".join(line for _, line in run), constants=constants)
         for in_fence, run in itertools.groupby(zip(fenced, out, strict=True), key=lambda pair: pair[0])
     )
 
 
-def _without_mdx_comments(text: str) -> str:
+def _without_mdx_comments(text: str, *, constants: dict[str, Any]) -> str:
     # Inline code shows a comment as written. A comment's line breaks move to the end of the text, so that a
     # paragraph around it stays one and the lines after the text keep their numbers.
     dropped = 0
@@ -372,6 +384,9 @@ def _without_mdx_comments(text: str) -> str:
         nonlocal dropped
         if match["code"]:
             return match["code"]
+        if match["reference"]:
+            shown = reference_text(match["reference"], constants)
+            return match[0] if shown is None else _ASCII_PUNCTUATION.sub(r"\\\g<0>", shown)
         if match["quote"]:  # shown as written: escaped, so that Markdown reads no markup in it
             return _ASCII_PUNCTUATION.sub(r"\\\g<0>", match["string"])
         dropped += match[0].count("\n")

@@ -436,6 +436,25 @@ def test_mdx_string_expressions_show_their_string():
     assert blocks(text, mdx=False)[0][2].startswith("Write {'<'}br /> to break")  # CommonMark: as written
 
 
+def test_mdx_expressions_show_the_constants_the_page_exports():
+    text = (
+        "import Highlight from '@site/src/components/Highlight';\n"
+        "export const minimumVersion = '1.22';\nexport const board = {\n  name: 'ESP32',\n  flash: `4 MB*`,\n"
+        "  pins: [21, 22],\n  tested: true,\n};\nexport const computed = minimumVersion + '.1';\n\n"
+        "Needs MicroPython <Highlight color={board.name}>{minimumVersion}</Highlight> or later on the {board.name} "
+        "({ board.flash }), pins {board.pins[0]} and {board.pins['1']}{board.tested}{board.notes}; "
+        "{computed} and {nothing} stay; `{minimumVersion}` in code.\n\n```js\n{minimumVersion}\n```\n"
+    )
+    assert blocks(text, mdx=True)[0] == (
+        "paragraph",
+        "",
+        "Needs MicroPython 1.22 or later on the ESP32 (4 MB*), pins 21 and 22; {computed} and {nothing} stay; "
+        "{minimumVersion} in code.",
+    )
+    assert blocks(text, mdx=True)[1][2] == "```js\n{minimumVersion}\n```"
+    assert "{minimumVersion}" in blocks(text, mdx=False)[-2][2]  # CommonMark: as written
+
+
 def test_docusaurus_code_block_components_are_code():
     # As Docusaurus's docs write them: the code a template literal, its language and title attributes.
     text = (
@@ -444,7 +463,7 @@ def test_docusaurus_code_block_components_are_code():
         "  {`function Hello(props) {\n  return <h1>Hello, {props.name}</h1>; // \\`x\\` \\${y}\n}`}\n"
         "</CodeBlock>\n\n"
         '<CodeBlock language="bash">\nnpm run build\n</CodeBlock>\n\n'
-        "<CodeBlock>{Source}</CodeBlock>\n\n"  # code from another file (a raw-loader import): nothing to read
+        "<CodeBlock>{Source}</CodeBlock>\n\n"  # a file's code no raw-loader import of this page names: unknown
         '<CodeBlock language="py">\n{source}\n</CodeBlock>\n\nAfter.\n'
     )
     blocks = parse_markdown(text, style="docusaurus", mdx=True).blocks
