@@ -327,17 +327,18 @@ def reads_as_mdx(*, file_name: str, style: str, markdown_format: str = "") -> bo
     return suffix == "mdx" or (markdown_format != "detect" and suffix in {"md", "markdown"})
 
 
-def mdx_to_markdown(text: str) -> str:
+def mdx_to_markdown(text: str, *, scope: dict[str, Any] | None = None) -> str:
     """MDX as Markdown: drop import/export statements and {/* comments */}; a Docusaurus tab reads as its
-    label and its content ("npm:" then the npm command). Other JSX tags are left to the parser, which keeps
-    the text between them. The line count stays the same."""
+    label and its content ("npm:" then the npm command); an expression shows the constant it names, one the page
+    exports or one of ``scope`` (what the site gives every page). Other JSX tags are left to the parser, which
+    keeps the text between them. The line count stays the same."""
     lines = _code_block_components_as_fences(_unwrapped_mdx_code_blocks(text.split("\n")))
     out: list[str] = []
     fenced: list[bool] = []
     skipping, in_tabs_tag, labels = 0, False, {}
     tag = ""
     statement: list[str] = []  # the ESM statement being read
-    constants: dict[str, Any] = {}  # what the page exports as constants, for the expressions that show them
+    constants: dict[str, Any] = dict(scope or {})  # and what the page exports, for the expressions that show them
     for index, in_fence in _outside_fences(lines):
         line = lines[index]
         fenced.append(in_fence)
@@ -705,7 +706,8 @@ def parse_markdown(
     if style == "docusaurus":
         mdx = _front_matter_format(front_matter, mdx=mdx)
     if mdx:
-        body = mdx_to_markdown(body)
+        # Docusaurus gives every MDX file its front matter as `frontMatter` ({frontMatter.title}).
+        body = mdx_to_markdown(body, scope={"frontMatter": front_matter} if style == "docusaurus" else None)
     body = extension_syntax_to_markdown(
         mkdocs_blocks_to_markdown(pymdownx_blocks_to_markdown(admonitions_to_markdown(body)))
     )

@@ -452,6 +452,11 @@ def test_mdx_expressions_show_the_constants_the_page_exports():
         "{minimumVersion} in code.",
     )
     assert blocks(text, mdx=True)[1][2] == "```js\n{minimumVersion}\n```"
+    # Docusaurus gives every page its front matter.
+    page = "---\ntitle: Firmware\nboards: [ESP32, Pico W]\n---\n\n"
+    page += "This is {frontMatter.title}, for the {frontMatter.boards[1]}.\n"
+    parsed = parse_markdown(page, style="docusaurus", mdx=True)
+    assert parsed.blocks[0].text == "This is Firmware, for the Pico W."
     assert "{minimumVersion}" in blocks(text, mdx=False)[-2][2]  # CommonMark: as written
 
 
