@@ -84,6 +84,16 @@ def test_code_is_quoted_with_the_sentence_that_introduces_it(api):
     assert reply["sources"][0]["url"] == f"{SITE}/docs/software/server-api#sending-a-reading"
 
 
+def test_code_a_page_imports_with_raw_loader_is_quoted_as_its_code_block_shows_it(api):
+    # `import Watchdog from '!!raw-loader!./examples/watchdog.py'` and `<CodeBlock …>{Watchdog}</CodeBlock>`.
+    reply = ask(api, "How does the firmware restart a frozen board?")
+    assert reply["answer"].startswith("“A station on a mast is hard to reach, so the firmware arms the board's")
+    code = CODE_BLOCK.search(reply["answer"])
+    assert code.group(0).lstrip("\n").startswith('```python title="watchdog.py"\n# watchdog.py: restart the board')
+    assert "wdt = WDT(timeout=150_000)" in code.group(2)
+    assert reply["sources"][0]["url"] == f"{SITE}/docs/software/firmware#recovering-from-a-freeze"
+
+
 LOGGING = f"{SITE}/docs/logging#installing-the-logging-server"
 
 

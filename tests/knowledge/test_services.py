@@ -218,7 +218,7 @@ def test_a_book_archive_loads_as_ingest_loads_its_folder(tmp_path):
     assert (
         result.skipped
         == scan.skipped_summary()
-        == ("10 skipped: 2 empty, 1 draft, 1 partial (not a page), 6 unsupported (.jpeg, .js, .json, .yml)")
+        == ("11 skipped: 2 empty, 1 draft, 1 partial (not a page), 7 unsupported (.jpeg, .js, .json, .py, .yml)")
     )
     documents = SourceDocument.objects.all()
     # The same documents the folder gives: titles, citation links, site rules and front matter.

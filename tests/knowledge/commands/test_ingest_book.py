@@ -45,7 +45,7 @@ def book(tmp_path) -> Path:
 def test_a_docusaurus_book_loads_with_working_links(book, embedder_spy):
     out = run(book, "--site-url", f"{SITE}/")
     assert "0 failed" in out
-    assert "10 skipped: 2 empty, 1 draft, 1 partial (not a page), 6 unsupported (.jpeg, .js, .json, .yml)" in out
+    assert "11 skipped: 2 empty, 1 draft, 1 partial (not a page), 7 unsupported (.jpeg, .js, .json, .py, .yml)" in out
     assert "skipped" in out and "draft-notes.md: draft" in out
     documents = {d.reference: d for d in SourceDocument.objects.all()}
     assert SourceDocument.objects.filter(status="ready").count() == len(documents) == 30
