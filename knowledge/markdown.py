@@ -53,9 +53,11 @@ _ADMONITION_OPEN = re.compile(r"^[ \t]*:{3,}[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ 
 _ADMONITION_CLOSE = re.compile(r"^[ \t]*:{3,}[ \t]*$")
 # MkDocs (Python-Markdown's admonition, pymdownx.details and pymdownx.tabbed): `!!! note "Title"`,
 # `??? tip` / `???+ tip` (collapsible) and `=== "Tab"`, each followed by its content indented four spaces. One
-# indented by a multiple of four is inside a list item when a blank line comes before it (see _in_list_item).
+# indented by a multiple of four is inside a list item when a blank line comes before it (see _in_list_item);
+# one on a list item's own line (`1.  !!! note`) is that item's, its content four spaces past the item's.
 _MKDOCS_BLOCK = re.compile(
-    r"^(?P<indent> *)(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+[A-Za-z][\w-]*)*"
+    r"^(?P<indent> *)(?P<marker>(?:[-*+]|\d+\.)[ \t]+)?"
+    r"(?:(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[A-Za-z][\w-]*)(?:[ \t]+[A-Za-z][\w-]*)*"
     r'(?:[ \t]+"(?P<title>[^"]*)")?|===[!+]?[ \t]+"(?P<tab>[^"]*)")[ \t]*$'
 )
 # pymdownx.blocks, fenced by three or more slashes: `/// details | Summary` or `/// note` opens one, a line of as
@@ -460,7 +462,9 @@ def mkdocs_blocks_to_markdown(text: str) -> str:
             out.append(lines[index])
             index += 1
             continue
-        content = indent + 4
+        marker = match.group("marker") or ""
+        # A block on an item's line: the item's content starts four columns in, the block's four past that.
+        content = indent + (8 if marker else 4)
         end = index + 1
         while end < len(lines) and (not lines[end].strip() or _columns(lines[end]) >= content):
             end += 1
@@ -469,10 +473,12 @@ def mkdocs_blocks_to_markdown(text: str) -> str:
         label = match.group("tab")
         if label is None:
             label = match.group("title") if match.group("title") is not None else match.group("kind").capitalize()
-        out.append(f"{match.group('indent')}{label}:" if label.strip() else "")
+        out.append(
+            f"{match.group('indent')}{marker}{label}:" if label.strip() else match.group("indent") + marker.rstrip()
+        )
         body = mkdocs_blocks_to_markdown("\n".join(_dedented(line, content) for line in lines[index + 1 : end]))
         # In a list item the content stays indented as far as the block, so it stays in the item.
-        margin = match.group("indent") if indent > 3 else ""
+        margin = " " * (indent + 4) if marker else match.group("indent") if indent > 3 else ""
         if end > index + 1:
             out.extend(margin + line if line else line for line in body.split("\n"))
         index = end

@@ -290,6 +290,21 @@ def test_mkdocs_blocks_inside_a_list_item_are_read_as_the_site_shows_them():
     ]
 
 
+def test_an_mkdocs_block_on_a_list_items_own_line_is_that_items():
+    # A real MkDocs build puts the block in the item: `1.  !!! note "Optional"` shows the note titled "Optional"
+    # as item 1, its content indented four spaces past the item's.
+    text = (
+        '# Steps\n\n1.  !!! note "Optional"\n        Jira is optional.\n\n2.  Second step.\n\nThen:\n\n'
+        '-   ??? tip\n        Hidden tip.\n-   !!! warning ""\n        Untitled.\n'
+        '-   === "pip"\n        pip install x\n'
+    )
+    assert blocks(text, style="mkdocs") == [
+        ("list", "Steps", "1. Optional: Jira is optional.\n2. Second step."),
+        ("paragraph", "Steps", "Then:"),
+        ("list", "Steps", "• Tip: Hidden tip.\n• Untitled.\n• pip: pip install x"),
+    ]
+
+
 def test_pymdownx_blocks_are_read_as_their_title_and_content_without_fences_or_options():
     text = (
         "# Exercises\n\n/// details | Exercise 1: Design tests\n    type: question\n    open: false\n\n"
