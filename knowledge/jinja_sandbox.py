@@ -235,6 +235,12 @@ def render(job: TemplateJob) -> str:
     return "".join(pieces)
 
 
+def _limit(kind: int, value: int) -> None:
+    """Lower a resource's soft limit to ``value`` (never past the hard limit the process was given)."""
+    _, hard = resource.getrlimit(kind)
+    resource.setrlimit(kind, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
+
+
 def _serve(requests: Any, replies: Any, *, seconds: float) -> None:
     """The child's loop: render each job until the parent closes the pipe."""
     while True:
@@ -244,7 +250,7 @@ def _serve(requests: Any, replies: Any, *, seconds: float) -> None:
             return
         # A template that never ends is killed by the parent; should the parent be gone, by the CPU limit.
         used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-        resource.setrlimit(resource.RLIMIT_CPU, (int(used + seconds) + 2, resource.RLIM_INFINITY))
+        _limit(resource.RLIMIT_CPU, int(used + seconds) + 2)
         try:
             reply = {"text": render(job)}
         except MemoryError:
@@ -257,7 +263,7 @@ def _serve(requests: Any, replies: Any, *, seconds: float) -> None:
 def main(argv: list[str]) -> None:
     """Entry point of the child: ``python -m knowledge.jinja_sandbox IN_FD OUT_FD MEMORY_BYTES SECONDS``."""
     requests_fd, replies_fd, memory_bytes = (int(value) for value in argv[:3])
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    _limit(resource.RLIMIT_AS, memory_bytes)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent stops this process
     try:
         with os.fdopen(requests_fd, "rb") as requests, os.fdopen(replies_fd, "wb") as replies:
