@@ -47,6 +47,10 @@ _TABS_TAG = re.compile(rf"^[ \t]*<Tabs{_JSX_ATTRIBUTES}>")
 _TAB_ITEM = re.compile(rf"<TabItem({_JSX_ATTRIBUTES})>")
 _TAB_CLOSE = re.compile(r"</TabItem\s*>|</Tabs\s*>")
 _TAB_VALUE = re.compile(r"\{([^{}]*)\}")
+# Docusaurus's admonition as a component, `<Admonition type="tip" title="Careful">…</Admonition>`: read as the
+# `:::tip[Careful]` it is the same as, its label then its text.
+_ADMONITION_TAG = re.compile(rf"^([ \t]*)<Admonition(?=[\s>])({_JSX_ATTRIBUTES})>[ \t]*")
+_ADMONITION_END = re.compile(r"[ \t]*</Admonition\s*>[ \t]*$")
 _JSX_STRING = r"(?:\"([^\"]*)\"|'([^']*)'|\{\s*[\"'`]([^\"'`]*)[\"'`]\s*\})"
 # Docusaurus admonitions; one nested in another is fenced with more colons (::::: around ::::).
 _ADMONITION_OPEN = re.compile(r"^[ \t]*:{3,}[ \t]*([A-Za-z]+)(?:\[([^\]]*)\])?[ \t]*(.*?)[ \t]*(?:\{[^}]*\})?[ \t]*$")
@@ -369,7 +373,7 @@ def mdx_to_markdown(text: str, *, scope: dict[str, Any] | None = None) -> str:
                 out.append("")
                 continue
             labels, line, tag = _tab_labels(tag), tag[closed.end() :].rstrip("\n") if closed else "", ""
-        out.append(_heading_comment_as_id(_tab_items_as_labels(line, labels=labels)))
+        out.append(_heading_comment_as_id(_admonition_components_as_labels(_tab_items_as_labels(line, labels=labels))))
     return "\n".join(
         "\n".join(line for _, line in run)
         if in_fence
@@ -424,6 +428,17 @@ def _tab_items_as_labels(line: str, *, labels: dict[str, str]) -> str:
         return line
     replaced = _TAB_CLOSE.sub("", _TAB_ITEM.sub(label, line))
     return replaced.strip() if replaced.strip() != ":" else ""
+
+
+def _admonition_components_as_labels(line: str) -> str:
+    if "Admonition" not in line:
+        return line
+
+    def label(match: re.Match) -> str:
+        title = jsx_attribute(match.group(2), "title") or jsx_attribute(match.group(2), "type").capitalize()
+        return f"{match.group(1)}{title or 'Note'}: "
+
+    return _ADMONITION_END.sub("", _ADMONITION_TAG.sub(label, line)).rstrip()
 
 
 def admonitions_to_markdown(text: str) -> str:

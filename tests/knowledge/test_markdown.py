@@ -475,6 +475,25 @@ def test_mdx_expressions_show_the_constants_the_page_exports():
     assert "{minimumVersion}" in blocks(text, mdx=False)[-2][2]  # CommonMark: as written
 
 
+def test_docusaurus_admonition_components_read_as_the_admonitions_they_are():
+    # <Admonition type="tip" title="…"> is :::tip[…]: its title (else its type) labels its text.
+    text = (
+        "import Admonition from '@theme/Admonition';\n\n"
+        '<Admonition type="tip" title="Mounting height">\n'
+        "  Mount the shield 1.5 m above short grass.\n</Admonition>\n\n"
+        '<Admonition type="warning">Never power the board from USB and battery.</Admonition>\n\n'
+        '<Admonition type="info" icon="💡" title={\'Did you know\'}>\n\n  - one\n  - two\n\n</Admonition>\n\n'
+        'Write `<Admonition type="tip">` in code.\n'
+    )
+    assert blocks(text, mdx=True) == [
+        ("paragraph", "", "Mounting height: Mount the shield 1.5 m above short grass."),
+        ("paragraph", "", "Warning: Never power the board from USB and battery."),
+        ("paragraph", "", "Did you know:"),
+        ("list", "", "• one\n• two"),
+        ("paragraph", "", 'Write <Admonition type="tip"> in code.'),
+    ]
+
+
 def test_docusaurus_code_block_components_are_code():
     # As Docusaurus's docs write them: the code a template literal, its language and title attributes.
     text = (
