@@ -61,6 +61,7 @@ MKDOCS_PACKAGES = [
     "mkdocs-material==9.8.2",
     "mkdocs-static-i18n==1.3.1",
     "mkdocs-include-markdown-plugin==7.3.0",
+    "mkdocs-jupyter==0.26.3",
 ]
 # Checking links is what the build is for: a page's broken link is the book's business, and Docusaurus's faster
 # bundler (which a `future: {v4: true}` config asks for) is a separate package.
@@ -191,7 +192,8 @@ def flat_garden() -> Path:
 def multilingual_garden() -> Path:
     """The garden book as a multilingual MkDocs site (mkdocs-static-i18n, its default suffix structure): English
     at the site's root, one page kept as ``compost.en.md``, and French translations of two pages (built under
-    /fr/, which ingestion skips). Material's blog plugin is left out: its posts are plain pages here."""
+    /fr/, which ingestion skips). Material's blog plugin is left out: its posts are plain pages here; so is the
+    notebook (mkdocs-static-i18n before mkdocs-jupyter writes a notebook's JSON as its page)."""
     site = BUILDERS / "books" / "garden-i18n"
     shutil.rmtree(site, ignore_errors=True)
     shutil.copytree(FIXTURES / "garden-book", site)
@@ -200,8 +202,10 @@ def multilingual_garden() -> Path:
         "  - i18n:\n      languages:\n        - {locale: en, default: true, name: English}\n"
         "        - {locale: fr, name: Français}\n"
     )
-    config.write_text(config.read_text().replace("  - blog\n", i18n))
+    jupyter = "  - mkdocs-jupyter:\n      remove_tag_config:\n        remove_cell_tags:\n          - hide\n"
+    config.write_text(config.read_text().replace("  - blog\n", i18n).replace(jupyter, ""))
     docs = site / "docs"
+    (docs / "watering" / "rain-log.ipynb").unlink()
     (docs / "soil" / "compost.md").rename(docs / "soil" / "compost.en.md")
     (docs / "getting-started.fr.md").write_text("# Premiers pas\n\n## Choisir un coin\n\nSix heures de soleil.\n")
     (docs / "soil" / "compost.fr.md").write_text("# Compost\n\n## Le tas\n\nRetournez-le chaque mois.\n")

@@ -22,6 +22,7 @@ from haystack.dataclasses import ChatMessage, StreamingChunk
 from knowledge.embedders import shared_document_embedder
 from knowledge.ingestion import chunk_context
 from knowledge.markdown import fence_info, fence_roles, fenced, outline_lead, section_heading
+from knowledge.notebooks import OUTPUT_INFO
 
 from .text import (
     MAX_SENTENCE_WORDS,
@@ -50,7 +51,8 @@ ANSWERED, NO_ANSWER, SELECTION_ONLY = "answered", "no_answer", "selection_only"
 _ITEM = re.compile(r"^\s*(?:•|[-*+]|\d{1,3}[.)])\s+(.*)$")
 _LABEL = re.compile(r"[^\s:](?:[^:]{0,40}):")
 _ROW_HEADER = re.compile(r"^[^:;\n]{1,80}: ")
-_ROW = re.compile(_ROW_HEADER.pattern + r"\S")
+# A row may open with a cell whose column has no header: a pandas table's row number ("0; month: June; ...").
+_ROW = re.compile(r"^(?:[^:;\n]{1,80}; )?" + _ROW_HEADER.pattern.removeprefix("^") + r"\S")
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
 _EXERCISES = re.compile(r"\b(exercises?|review questions?|quiz(zes)?|self[- ]check|test yourself|questions)\b", re.I)
@@ -105,7 +107,21 @@ def _blocks(text: str) -> list[tuple[str | None, list[str]]]:
             blocks.append((None, []))
         else:
             blocks[-1][1].append(line)
-    return [part for info, lines in blocks if any(line.strip() for line in lines) for part in _lead_apart(info, lines)]
+    return [
+        part
+        for info, lines in blocks
+        if any(line.strip() for line in lines)
+        for part in _lead_apart(*_printed_prose(info, lines))
+    ]
+
+
+def _printed_prose(info: str | None, lines: list[str]) -> tuple[str | None, list[str]]:
+    """A notebook's printed output that is sentences ("The barrel covered 70% of the watering.") reads as text:
+    what a cell printed answers as the page's prose does. Printed columns, numbers or tracebacks stay code."""
+    printed = info is not None and info.split()[:1] == [OUTPUT_INFO]
+    if printed and all(_is_prose(line) for line in lines if line.strip()):
+        return None, lines
+    return info, lines
 
 
 def _lead_apart(info: str | None, lines: list[str]) -> list[tuple[str | None, list[str]]]:

@@ -14,12 +14,14 @@ from haystack.components.routers import FileTypeRouter
 
 from .embedders import CONTEXT_META_FIELD
 from .markdown import SECTION_SEPARATOR, Block, parse_markdown
+from .notebooks import NOTEBOOK_MIME, NotebookToDocument
 from .pipeline_copies import new_pipeline
 from .slugs import HeadingIds
 
 TEXT_MIME = r"text/(plain|markdown)"
 HTML_MIME = "text/html"
 PDF_MIME = "application/pdf"
+NOTEBOOK_ROUTE = re.escape(NOTEBOOK_MIME)  # the router reads its MIME types as patterns
 
 
 def content_hash(text: str) -> str:
@@ -238,13 +240,14 @@ class ReusingDocumentEmbedder:
 
 
 def _add_conversion(pipeline: Pipeline) -> None:
-    pipeline.add_component("router", FileTypeRouter(mime_types=[TEXT_MIME, HTML_MIME, PDF_MIME]))
+    pipeline.add_component("router", FileTypeRouter(mime_types=[TEXT_MIME, HTML_MIME, PDF_MIME, NOTEBOOK_ROUTE]))
     pipeline.add_component("text_converter", TextFileToDocument())
     pipeline.add_component(
         "html_converter",
         HTMLToDocument(extraction_kwargs={"output_format": "markdown", "include_tables": True, "favor_recall": True}),
     )
     pipeline.add_component("pdf_converter", PyPDFToDocument())
+    pipeline.add_component("notebook_converter", NotebookToDocument())
     pipeline.add_component("joiner", DocumentJoiner())
     pipeline.add_component(
         "cleaner",
@@ -260,9 +263,11 @@ def _add_conversion(pipeline: Pipeline) -> None:
     pipeline.connect(f"router.{TEXT_MIME}", "text_converter.sources")
     pipeline.connect(f"router.{HTML_MIME}", "html_converter.sources")
     pipeline.connect(f"router.{PDF_MIME}", "pdf_converter.sources")
+    pipeline.connect(f"router.{NOTEBOOK_ROUTE}", "notebook_converter.sources")
     pipeline.connect("text_converter", "joiner")
     pipeline.connect("html_converter", "joiner")
     pipeline.connect("pdf_converter", "joiner")
+    pipeline.connect("notebook_converter", "joiner")
     pipeline.connect("joiner", "cleaner")
 
 

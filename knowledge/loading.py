@@ -12,6 +12,7 @@ from typing import Any
 from .includes import IncludeMarkdown, inline_includes
 from .macros import MkDocsMacros
 from .markdown import parse_markdown, reads_as_mdx
+from .notebooks import NOTEBOOK_HEADING_IDS, NotebookUnreadable, NotebookView, notebook_as_shown, notebook_markdown
 from .sites import (
     SiteLayout,
     asset_reference,
@@ -48,10 +49,17 @@ class BookFile:
     snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
     include_markdown: IncludeMarkdown | None = None  # an MkDocs site's include-markdown plugin
     macros: MkDocsMacros | None = None  # and its macros plugin
+    notebook_view: NotebookView | None = None  # a notebook page of an MkDocs site: what the page shows of it
 
     def read(self) -> bytes:
-        """The file's bytes; for a page of a Docusaurus or MkDocs site, with the files it includes inlined."""
+        """The file's bytes; for a page of a Docusaurus or MkDocs site, with the files it includes inlined; for a
+        notebook page, without what the page leaves out."""
         data = self.path.read_bytes()
+        if self.notebook_view is not None:
+            try:
+                return notebook_as_shown(data.decode("utf-8", errors="replace"), view=self.notebook_view).encode()
+            except NotebookUnreadable:
+                return data  # stored as it is, the upload's check says what is wrong with it
         if self.site_folder is None or self.path.suffix.lower() not in MARKDOWN_EXTENSIONS:
             return data
         text = data.decode("utf-8", errors="replace")
@@ -193,12 +201,16 @@ def _plan(
         snippet_paths=layout.snippet_paths,
         include_markdown=layout.include_markdown,
         macros=layout.macros,
+        notebook_view=_notebook_view(path, style=style, layout=layout),
     )
     data = plan.read()
     if not data.strip():
         return _replace(plan, skip="empty", title=path.name)
+    if plan.notebook_view is not None:
+        relative = _site_relative(path, style=style, base=base, folder=folder)
+        return _notebook_page(plan, data=data, relative=relative, layout=layout)
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:
-        plan = _replace(plan, title=_title_from_name(path), url_style="plain")
+        plan = _replace(plan, title=title_for(path, data), url_style="plain")
         if style == "plain":
             return _replace(plan, reference=f"{reference_base}{legacy_key}" if reference_base else legacy_key)
         # A PDF or text file of a site: linked where the site publishes it.
@@ -239,6 +251,29 @@ def _plan(
     return _replace(plan, reference=reference)
 
 
+def _notebook_view(path: Path, *, style: str, layout: SiteLayout) -> NotebookView | None:
+    """What the page of a notebook shows, when the file is one of an MkDocs site's notebook pages."""
+    jupyter = layout.jupyter if style == "mkdocs" else None
+    return jupyter.view if jupyter is not None and jupyter.shows(path) else None
+
+
+def _notebook_page(plan: BookFile, *, data: bytes, relative: PurePosixPath, layout: SiteLayout) -> BookFile:
+    """A notebook that mkdocs-jupyter makes a page of: titled by its first H1 (unless the plugin's
+    ignore_h1_titles), else as MkDocs titles a page; its headings' ids as the plugin gives them."""
+    try:
+        markdown = notebook_markdown(data.decode("utf-8", errors="replace"))
+    except NotebookUnreadable:
+        return _replace(plan, title=_title_from_name(plan.path))  # refused with the reason when it is stored
+    parsed = parse_markdown(markdown, style="mkdocs", heading_ids=NOTEBOOK_HEADING_IDS)
+    first_h1 = "" if layout.jupyter is None or layout.jupyter.ignore_h1_titles else parsed.title
+    title = (first_h1 or mkdocs_page_title(path=relative, title="", layout=layout))[:300]
+    plan = _replace(plan, title=title, heading_ids=NOTEBOOK_HEADING_IDS.to_dict())
+    if not parsed.has_text:
+        return _replace(plan, skip="empty")
+    reference, why = page_reference(style="mkdocs", path=relative, front_matter={}, layout=layout, title=title)
+    return _replace(plan, skip=f"not on the site ({why})") if reference is None else _replace(plan, reference=reference)
+
+
 def _site_relative(path: Path, *, style: str, base: Path | None, folder: Path) -> PurePosixPath:
     """The file's path relative to the site root (the docs folder is prefixed when given on its own)."""
     if base is not None:
@@ -272,9 +307,13 @@ def _title_from_name(path: Path) -> str:
 
 
 def title_for(path: Path, data: bytes) -> str:
-    """A file's title: front-matter title, else its first H1, else its file name in words."""
-    if path.suffix.lower() in MARKDOWN_EXTENSIONS:
-        parsed = parse_markdown(data.decode("utf-8", errors="replace"), mdx=path.suffix.lower() == ".mdx")
-        if parsed.title:
-            return parsed.title[:300]
-    return _title_from_name(path)
+    """A file's title: front-matter title, else its first H1 (a notebook's too), else its file name in words."""
+    suffix = path.suffix.lower()
+    if suffix not in MARKDOWN_EXTENSIONS and suffix != ".ipynb":
+        return _title_from_name(path)
+    text = data.decode("utf-8", errors="replace")
+    try:
+        parsed = parse_markdown(notebook_markdown(text) if suffix == ".ipynb" else text, mdx=suffix == ".mdx")
+    except NotebookUnreadable:
+        return _title_from_name(path)
+    return parsed.title[:300] or _title_from_name(path)

@@ -28,6 +28,7 @@ import yaml
 from .book_files import inside, mkdocs_file_title, read_text
 from .includes import IncludeMarkdown
 from .macros import MkDocsMacros
+from .notebooks import MkDocsJupyter, NotebookView
 from .slugs import STYLES, HeadingIds, material_slug
 from .sources import MARKDOWN_EXTENSIONS
 
@@ -384,6 +385,39 @@ def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacro
         undefined=_text_option(options, "on_undefined") or defaults.undefined,
         extensions=tuple(str(name) for name in extensions) if isinstance(extensions, list) else (),
     )
+
+
+def _jupyter(config: dict[str, Any]) -> MkDocsJupyter | None:
+    """The ``mkdocs-jupyter`` plugin's settings in an MkDocs config (None when the site does not use it)."""
+    options = _plugin_options(config, "mkdocs-jupyter")
+    if options is None:
+        return None
+    defaults = MkDocsJupyter()
+    removed = options.get("remove_tag_config") if isinstance(options.get("remove_tag_config"), dict) else {}
+    view = NotebookView(
+        show_input=_flag_option(options, "show_input", True) and not _flag_option(options, "no_input", False),
+        remove_cell_tag=_first_tag(removed.get("remove_cell_tags")),
+        remove_input_tag=_first_tag(removed.get("remove_input_tags")),
+        remove_all_outputs_tag=_first_tag(removed.get("remove_all_outputs_tags")),
+        remove_single_output_tag=_first_tag(removed.get("remove_single_output_tags")),
+    )
+    return MkDocsJupyter(
+        include=_patterns(options.get("include"), defaults.include),
+        ignore=_patterns(options.get("ignore"), defaults.ignore),
+        ignore_h1_titles=_flag_option(options, "ignore_h1_titles", defaults.ignore_h1_titles),
+        view=view,
+    )
+
+
+def _first_tag(value: Any) -> str:
+    # The plugin hands nbconvert only the first tag of each list (`{conf_value[0]}`): a second one removes nothing.
+    if isinstance(value, (list, str)) and value:
+        return str(value[0])
+    return ""
+
+
+def _patterns(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, list) else default
 
 
 def _yaml_file(root: Path, name: str) -> Any:
@@ -782,6 +816,7 @@ class SiteLayout:
     heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
     i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
     nav_titles: tuple[tuple[str, str], ...] = ()  # MkDocs: (page in docs_dir, title) the nav gives a page
+    jupyter: MkDocsJupyter | None = None  # MkDocs: the mkdocs-jupyter plugin (notebooks as pages), when enabled
 
     @functools.cached_property
     def nav_title(self) -> dict[str, str]:
@@ -840,6 +875,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             heading_ids=_mkdocs_heading_ids(config),
             i18n=_mkdocs_i18n(config),
             nav_titles=tuple(_nav_titles(shown.get("nav"))),
+            jupyter=_jupyter(config),
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 
@@ -937,7 +973,8 @@ def page_reference(
     if style not in STYLES or style == "plain":
         raise ValueError(f"page_reference needs a site style, not {style!r}.")
     layout = layout or SiteLayout()
-    if path.suffix.lower() not in PAGE_SUFFIXES[style]:
+    notebook = style == "mkdocs" and layout.jupyter is not None and path.suffix.lower() == ".ipynb"
+    if path.suffix.lower() not in PAGE_SUFFIXES[style] and not notebook:
         return None, f"not a page ({style} builds pages from {', '.join(sorted(PAGE_SUFFIXES[style]))} files)"
     if style == "docusaurus":
         route, why = docusaurus_route(path, front_matter, layout=layout)

@@ -37,7 +37,8 @@ class HeadingIds:
 
     MkDocs: the toc extension's ``slugify`` ("toc": Python-Markdown's own; "toc-unicode": its ``slugify_unicode``;
     "pymdownx": ``pymdownx.slugs.slugify`` with its ``case``, ``normalize`` and ``percent_encode``) and its
-    ``separator``. Docusaurus: ``markdown.anchors.maintainCase``.
+    ``separator``; ``unique`` off where a repeated heading gets the same id again (a Jupyter notebook's page).
+    Docusaurus: ``markdown.anchors.maintainCase``.
     """
 
     slugify: str = "toc"
@@ -46,6 +47,7 @@ class HeadingIds:
     normalize: str = "NFC"
     percent_encode: bool = False
     maintain_case: bool = False
+    unique: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """What differs from the defaults ({} for a site that keeps them)."""
@@ -118,6 +120,8 @@ def heading_slugger(style: str, *, ids: HeadingIds | None = None) -> Callable[[s
 
         def mkdocs(text: str) -> str:
             value = mkdocs_base(text)
+            if not ids.unique:
+                return value
             while value in used or not value:
                 match = _MKDOCS_COUNT.match(value)
                 value = f"{match.group(1)}_{int(match.group(2)) + 1}" if match else f"{value}_1"

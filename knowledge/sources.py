@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from .notebooks import NOTEBOOK_MIME, NotebookUnreadable, read_notebook
+
 logger = logging.getLogger(__name__)
 
 # Markdown under every name a site generator reads it by (MkDocs: .md, .markdown, .mdown, .mkdn, .mkd;
@@ -20,6 +22,7 @@ MIME_BY_EXTENSION = {
     ".html": "text/html",
     ".htm": "text/html",
     ".pdf": "application/pdf",
+    ".ipynb": NOTEBOOK_MIME,
 }
 SUPPORTED_EXTENSIONS = ", ".join(sorted(MIME_BY_EXTENSION))
 
@@ -54,6 +57,8 @@ def source_check_file(*, file_name: str, data: bytes) -> CheckedSource:
     if data.startswith(b"%PDF-"):
         raise SourceRejected(f"“{file_name}” is a PDF file with a {extension} name. Rename it to .pdf.")
     text = _decode_text(file_name=file_name, data=data)
+    if mime_type == NOTEBOOK_MIME:
+        _check_notebook(file_name=file_name, text=text)
     return CheckedSource(data=text.encode("utf-8"), mime_type=mime_type)
 
 
@@ -101,7 +106,7 @@ def _decode_text(*, file_name: str, data: bytes) -> str:
         candidates = ["utf-8-sig", "cp1252"]
     if b"\x00" in data and candidates != ["utf-16"]:
         raise SourceRejected(
-            f"“{file_name}” looks like a binary file, not text. Upload a .txt, .md, .html or .pdf file."
+            f"“{file_name}” looks like a binary file, not text. Upload a .txt, .md, .html, .ipynb or .pdf file."
         )
     for encoding in candidates:
         try:
@@ -119,6 +124,16 @@ def _decode_text(*, file_name: str, data: bytes) -> str:
 def _control_ratio(text: str) -> float:
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
     return controls / max(len(text), 1)
+
+
+def _check_notebook(*, file_name: str, text: str) -> None:
+    try:
+        read_notebook(text)
+    except NotebookUnreadable as error:
+        raise SourceRejected(
+            f"“{file_name}” is not a Jupyter notebook that can be read: {error}. Save it again from Jupyter and "
+            "upload it."
+        ) from None
 
 
 def _check_pdf(*, file_name: str, data: bytes) -> None:

@@ -428,3 +428,25 @@ def test_the_word_asking_for_a_measure_is_not_looked_for_in_the_answer(answerer)
     )
     hang.meta["chunk_id"] = 2
     assert "under one metre" in answer(answerer, "How long can an I²C cable be?", hang, bus)
+
+
+def test_what_a_notebook_cell_printed_reads_as_prose_only_when_it_is_sentences():
+    doc = chunk(
+        "The beds took 1,200 litres.\n\n```python\nprint(share)\n```\n\n"
+        "```output\nThe barrel covered 70% of the watering.\n```\n\n"
+        "```output\n   month  litres\n0  June     288\n```\n\n"
+        "```text\nThe same sentence in a text block of a book stays code.\n```"
+    )
+    assert [(q.kind, q.text) for q in quotables([doc])] == [
+        ("sentence", "The beds took 1,200 litres."),
+        ("sentence", "The barrel covered 70% of the watering."),
+    ]
+
+
+def test_a_table_row_may_open_with_a_cell_of_a_column_without_a_header():
+    # A pandas table's row number has no header: "0; month: June; litres: 288".
+    doc = chunk("0; month: June; litres: 288\n1; month: July; litres: 186", "Rain log > Collected rain")
+    assert [(q.kind, q.text) for q in quotables([doc])] == [
+        ("row", "0; month: June; litres: 288"),
+        ("row", "1; month: July; litres: 186"),
+    ]

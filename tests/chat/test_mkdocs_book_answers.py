@@ -2,6 +2,7 @@
 attribute lists and footnotes read as the site shows them, links with MkDocs routes and anchors. The offline
 answerer, the real embedding model and real PostgreSQL."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,19 @@ def test_keys_and_marked_text_are_answered_as_the_page_shows_them(api):
     assert reply["answer"].startswith(
         "“To pause a running watering, hold Shift+P on the keypad: the controller keeps its schedule"
     )
+
+
+def test_a_notebook_page_answers_from_its_text_and_its_saved_outputs(api):
+    # docs/watering/rain-log.ipynb, a page through mkdocs-jupyter: a pandas table the notebook displayed, and a
+    # sentence one of its cells printed. A cell the site removes by its tag is not in the index.
+    reply = ask(api, "How much rain did the barrel collect in July?")
+    quoted, cited = re.fullmatch(r"“(.*)” \[(\d)\]", reply["answer"]).groups()
+    assert quoted == "Collected rain: 1; month: July; rain_mm: 31; litres: 186"  # the row, not the whole table
+    (source,) = [source for source in reply["sources"] if source["index"] == int(cited)]
+    assert (source["url"], source["title"]) == (f"{SITE}/watering/rain-log/#collected-rain", "Rain barrel log")
+    reply = ask(api, "How much of the watering did the rain barrel cover?")
+    cited = re.search(r"“The barrel covered 70% of the watering\.” \[(\d)\]", reply["answer"]).group(1)
+    (source,) = [source for source in reply["sources"] if source["index"] == int(cited)]
+    assert source["url"] == f"{SITE}/watering/rain-log/#watering-covered"
+    text = "\n".join(Chunk.objects.values_list("text", flat=True))
+    assert not any(markup in text for markup in ('"cell_type"', "<style", "dataframe", "figure.dpi", "iVBOR"))

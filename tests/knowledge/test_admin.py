@@ -1,5 +1,6 @@
 """The admin, through the test client as a staff user: add, upload, actions, bad files."""
 
+import json
 import shutil
 from io import StringIO
 from pathlib import Path
@@ -108,6 +109,30 @@ def test_upload_pdf_file(staff_client):
     assert SourceDocument.objects.get(title="Tides").chunks.filter(text__contains="moon").exists()
 
 
+def test_upload_jupyter_notebook(staff_client):
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": "# Tides notebook\n\nTides are caused by the moon."},
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "metadata": {},
+            "source": "print(12.42)",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "12.42\n"}],
+        },
+    ]
+    data = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}).encode()
+    assert add(staff_client, title="", upload=SimpleUploadedFile("tides.ipynb", data)).status_code == 302
+    document = SourceDocument.objects.get()
+    assert (document.title, document.mime_type, document.status) == (
+        "Tides notebook",
+        "application/x-ipynb+json",
+        "ready",
+    )
+    assert list(document.chunks.values_list("text", flat=True)) == [
+        "Tides are caused by the moon.\n\n```python\nprint(12.42)\n```\n\n```output\n12.42\n```"
+    ]
+
+
 def encrypted_pdf() -> bytes:
     import io
 
@@ -128,6 +153,8 @@ BAD_FILES = [
     ("blank.md", b"   \n\n  ", "empty"),
     ("binary.txt", bytes(range(256)) * 10, "binary"),
     ("renamed.txt", make_pdf(["x"]), "PDF file with a .txt name"),
+    ("broken.ipynb", b'{"cells": [', "not a Jupyter notebook that can be read: it is not valid JSON"),
+    ("data.ipynb", b'{"rows": [1, 2]}', "it has no nbformat version"),
 ]
 
 
@@ -271,28 +298,28 @@ def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path, make_do
     assert response.redirect_chain == [(CHANGELIST_URL, 302)]
     (report,) = [m for m in page_messages(response) if m.startswith("Imported")]
     assert report == (
-        "Imported “garden-main” (mkdocs): 6 page(s) queued for indexing; 0 unchanged; "
+        "Imported “garden-main” (mkdocs): 7 page(s) queued for indexing; 0 unchanged; "
         "6 skipped: 2 empty, 2 not on the site (outside the site's docs/ folder), 2 unsupported (.toml, .yml)."
     )
-    assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 6
+    assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 7
     assert b"Kitchen Garden Handbook" in response.content
     assert "docs/soil/index.md (imported book garden-main)" in response.content.decode()  # not just index.md
     listing = staff_client.get(IMPORT_URL)
     # The imported books, to update by name, each linked to its pages.
     ((book,),) = [listing.context["books"]]
-    assert (book.name, book.pages, book.ready, book.waiting, book.failed) == ("garden-main", 6, 6, 0, 0)
-    assert f'<a href="{CHANGELIST_URL}?book=garden-main">6</a>' in listing.content.decode()
+    assert (book.name, book.pages, book.ready, book.waiting, book.failed) == ("garden-main", 7, 7, 0, 0)
+    assert f'<a href="{CHANGELIST_URL}?book=garden-main">7</a>' in listing.content.decode()
     SourceDocument.objects.filter(source_key="book:garden-main/docs/index.md").update(status="failed")
     SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/index.md").update(status="pending")
     listing = staff_client.get(IMPORT_URL)
     ((book,),) = [listing.context["books"]]
-    assert (book.ready, book.waiting, book.failed) == (4, 1, 1)
+    assert (book.ready, book.waiting, book.failed) == (5, 1, 1)
     assert f'<a href="{CHANGELIST_URL}?book=garden-main&amp;status__exact=failed">1</a>' in listing.content.decode()
     SourceDocument.objects.filter(source_key__startswith="book:").update(status="ready")
     make_document(title="Not in the book")
     pages = staff_client.get(CHANGELIST_URL, {"book": "garden-main"})
-    assert pages.context["cl"].result_count == 6 and b"Not in the book" not in pages.content
-    assert staff_client.get(CHANGELIST_URL).context["cl"].result_count == 7
+    assert pages.context["cl"].result_count == 7 and b"Not in the book" not in pages.content
+    assert staff_client.get(CHANGELIST_URL).context["cl"].result_count == 8
 
     (compost,) = SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/compost.md")
     shutil.copytree(GARDEN, tmp_path / "garden")

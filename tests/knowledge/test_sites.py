@@ -10,6 +10,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from knowledge.markdown import parse_markdown
+from knowledge.notebooks import MkDocsJupyter, NotebookView
 from knowledge.sites import (
     SiteLayout,
     asset_reference,
@@ -753,3 +754,54 @@ def test_heading_id_settings_are_stored_as_what_differs_from_the_defaults():
     assert ids.to_dict() == {"slugify": "pymdownx", "case": "lower"}
     assert HeadingIds.from_dict(ids.to_dict()) == ids
     assert HeadingIds.from_dict({"unknown": 1}) == HeadingIds() == HeadingIds.from_dict(None)
+
+
+@pytest.mark.parametrize(
+    ("plugins", "expected"),
+    [
+        ("plugins: [search]\n", None),
+        ("plugins:\n  - mkdocs-jupyter:\n      enabled: false\n", None),
+        ("plugins:\n  - mkdocs-jupyter\n", MkDocsJupyter()),
+        (
+            "plugins:\n  - mkdocs-jupyter:\n      include: ['notebooks/*.ipynb']\n      ignore: ['drafts/*']\n"
+            "      ignore_h1_titles: true\n      no_input: true\n",
+            MkDocsJupyter(
+                include=("notebooks/*.ipynb",),
+                ignore=("drafts/*",),
+                ignore_h1_titles=True,
+                view=NotebookView(show_input=False),
+            ),
+        ),
+        (
+            # The plugin passes nbconvert the first tag of each list only.
+            "plugins:\n  - mkdocs-jupyter:\n      show_input: false\n      remove_tag_config:\n"
+            "        remove_cell_tags: [hide, also-hide]\n        remove_input_tags: [no-code]\n"
+            "        remove_all_outputs_tags: [no-output]\n        remove_single_output_tags: [drop]\n",
+            MkDocsJupyter(
+                view=NotebookView(
+                    show_input=False,
+                    remove_cell_tag="hide",
+                    remove_input_tag="no-code",
+                    remove_all_outputs_tag="no-output",
+                    remove_single_output_tag="drop",
+                )
+            ),
+        ),
+    ],
+    ids=["absent", "disabled", "defaults", "patterns-and-titles", "removed-by-tag"],
+)
+def test_mkdocs_jupyter_settings_are_read_from_the_config(tmp_path, plugins, expected):
+    (tmp_path / "mkdocs.yml").write_text("site_name: S\n" + plugins)
+    assert site_layout(style="mkdocs", root=tmp_path).jupyter == expected
+
+
+def test_a_notebook_page_links_as_a_markdown_page_does_only_with_the_plugin():
+    with_plugin = SiteLayout(jupyter=MkDocsJupyter(), directory_urls=False)
+    assert page_reference(
+        style="mkdocs", path=PurePosixPath("docs/lab/rain.ipynb"), front_matter={}, layout=with_plugin
+    ) == (
+        "/lab/rain.html",
+        "",
+    )
+    reference, why = page_reference(style="mkdocs", path=PurePosixPath("docs/rain.ipynb"), front_matter={})
+    assert reference is None and why.startswith("not a page")

@@ -444,3 +444,86 @@ def test_files_of_a_site_that_are_not_pages_link_where_the_site_publishes_them(t
         "datasheet.pdf": "https://s.example.org/files/datasheet.pdf",
         "wiring.txt": "",  # published only under a hashed name, when a page links it
     }
+
+
+def notebook_file(*cells: tuple[str, str], tags: dict[int, list[str]] | None = None) -> str:
+    """A notebook of (cell type, source) cells; a code cell prints its source's last line."""
+    import json
+
+    def cell(index: int, kind: str, source: str) -> dict:
+        metadata = {"tags": (tags or {})[index]} if index in (tags or {}) else {}
+        if kind == "markdown":
+            return {"cell_type": "markdown", "metadata": metadata, "source": source}
+        printed = {"output_type": "stream", "name": "stdout", "text": source.splitlines()[-1] + "\n"}
+        return {"cell_type": "code", "execution_count": 1, "metadata": metadata, "outputs": [printed], "source": source}
+
+    cells_json = [cell(index, kind, source) for index, (kind, source) in enumerate(cells)]
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells_json})
+
+
+def test_notebooks_of_an_mkdocs_site_with_mkdocs_jupyter_are_its_pages(tmp_path):
+    site = write(
+        tmp_path / "lab",
+        {
+            "mkdocs.yml": (
+                "site_name: Lab\nsite_url: https://lab.example.org/\n"
+                "nav:\n  - Home: index.md\n  - Counting tips in the nav: rain.ipynb\n  - Wind speeds: wind.ipynb\n"
+                "plugins:\n  - mkdocs-jupyter:\n      ignore: ['drafts/*']\n"
+                "      remove_tag_config:\n        remove_cell_tags: [hide]\n"
+            ),
+            "docs/index.md": "# Home\n\nThe station's notebooks.\n",
+            "docs/rain.ipynb": notebook_file(
+                ("markdown", "# Rain gauge notebook\n\n## Counting tips\n\nEach tip is 0.2 mm of rain."),
+                ("code", "tips = 42\nprint(tips * 0.2)"),
+                ("code", "secret = 'hidden by its tag'"),
+                ("markdown", "## Calibration\n\nPour in a litre and count the tips."),
+                ("markdown", "## Counting tips\n\nA second section of the same name."),
+                tags={2: ["hide"]},
+            ),
+            "docs/wind.ipynb": notebook_file(("markdown", "## Gusts\n\nA gust is the top three-second speed.")),
+            "docs/drafts/storm.ipynb": notebook_file(("markdown", "# Storm draft\n\nNot a page: ignored.")),
+        },
+    )
+    out = run(site)
+    assert "0 failed" in out
+    documents = {d.file_name: d for d in SourceDocument.objects.all()}
+    # The notebook's first H1 names its page, over the nav's title; without one, the nav's title does.
+    assert {name: (d.title, d.reference) for name, d in documents.items()} == {
+        "index.md": ("Home", "https://lab.example.org/"),
+        "rain.ipynb": ("Rain gauge notebook", "https://lab.example.org/rain/"),
+        "wind.ipynb": ("Wind speeds", "https://lab.example.org/wind/"),
+        # An ignored notebook is a file MkDocs copies to the site as it is.
+        "storm.ipynb": ("Storm draft", "https://lab.example.org/drafts/storm.ipynb"),
+    }
+    rain = documents["rain.ipynb"]
+    chunks = list(rain.chunks.order_by("position").values_list("anchor", "text"))
+    # nbconvert gives a repeated heading the same id again (MkDocs would make it counting-tips_1).
+    assert [anchor for anchor, _ in chunks] == ["counting-tips", "calibration", "counting-tips"]
+    assert chunks[0][1] == (
+        "Each tip is 0.2 mm of rain.\n\n```python\ntips = 42\nprint(tips * 0.2)\n```\n\n"
+        "```output\nprint(tips * 0.2)\n```"
+    )
+    assert "hidden by its tag" not in rain.extracted_text
+    assert (rain.mime_type, rain.heading_ids) == ("application/x-ipynb+json", {"unique": False})
+
+
+def test_notebooks_not_made_pages_are_read_as_files(tmp_path):
+    files = {"docs/index.md": "# Home\n\nHello.\n", "docs/rain.ipynb": notebook_file(("markdown", "# Rain\n\nTips."))}
+    site = write(tmp_path / "plain-mkdocs", {"mkdocs.yml": "site_name: S\nsite_url: https://s.example.org/\n", **files})
+    untitled = write(
+        tmp_path / "titles",
+        {
+            "mkdocs.yml": "site_name: T\nplugins:\n  - mkdocs-jupyter:\n      ignore_h1_titles: true\n",
+            "docs/rain-gauge.ipynb": notebook_file(("markdown", "# Rain\n\nTips.")),
+        },
+    )
+    run(site)
+    run(untitled)
+    run(write(tmp_path / "notes", {"rain.ipynb": notebook_file(("markdown", "# Rain in a folder\n\nTips."))}))
+    titles = dict(SourceDocument.objects.values_list("reference", "title"))
+    assert titles == {
+        "https://s.example.org/": "Home",
+        "https://s.example.org/rain.ipynb": "Rain",  # without the plugin, MkDocs copies the notebook as it is
+        "/rain-gauge/": "Rain gauge",  # with ignore_h1_titles, the page is named as MkDocs names it
+        "notes/rain.ipynb": "Rain in a folder",  # a folder of files: titled by its first H1
+    }
