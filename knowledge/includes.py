@@ -30,6 +30,7 @@ from .markdown import (
     fence_roles,
     front_matter_length,
     split_front_matter,
+    without_autodoc,
 )
 
 # pymdownx.snippets: `--8<-- "file.md"` on a line of its own (`;--8<--` shows the line as written), or a block of
@@ -85,12 +86,15 @@ def inline_includes(
     boundary: Path | None = None,
     include_markdown: IncludeMarkdown | None = None,
     macros: MkDocsMacros | None = None,
+    autodoc: bool = False,
 ) -> str:
     """The page's text with what it includes inlined (``root``: the site's folder; ``boundary``: the folder
     included files must be in, ``root`` unless given; ``base_paths``: where MkDocs snippet names are looked up,
-    the site's folder when empty; ``include_markdown`` and ``macros``: the site's plugins, when it has them)."""
+    the site's folder when empty; ``include_markdown`` and ``macros``: the site's plugins, when it has them;
+    ``autodoc``: it uses mkdocstrings, whose directives are left out)."""
     if style == "mkdocs":
-        # In the site's order: the include-markdown plugin first, then macros, then Markdown (snippets).
+        # In the site's order: the include-markdown plugin first, then macros, then Markdown (snippets, then
+        # mkdocstrings' directives).
         if include_markdown is not None and include_markdown.opening_tag in text:
             plugin = _IncludeMarkdownPlugin(settings=include_markdown, root=root, boundary=boundary or root)
             head = front_matter_length(text)  # MkDocs takes a page's front matter off before any plugin sees it
@@ -98,8 +102,8 @@ def inline_includes(
         if macros is not None:
             text = render_macros(text, macros=macros, path=path)
         if "8<-" in text:
-            return _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
-        return text
+            text = _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
+        return without_autodoc(text) if autodoc and ":::" in text else text
     if style == "docusaurus" and "import" in text:
         partials = _Partials(root=root, boundary=boundary or root)
         return partials.expand(text, path=path.resolve(), seen=(path.resolve(),))

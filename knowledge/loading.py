@@ -49,6 +49,7 @@ class BookFile:
     snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
     include_markdown: IncludeMarkdown | None = None  # an MkDocs site's include-markdown plugin
     macros: MkDocsMacros | None = None  # and its macros plugin
+    autodoc: bool = False  # and mkdocstrings
     notebook_view: NotebookView | None = None  # a notebook page of an MkDocs site: what the page shows of it
 
     def read(self) -> bytes:
@@ -72,6 +73,7 @@ class BookFile:
             boundary=self.include_boundary,
             include_markdown=self.include_markdown,
             macros=self.macros,
+            autodoc=self.autodoc,
         )
         return data if inlined == text else inlined.encode("utf-8")
 
@@ -201,6 +203,7 @@ def _plan(
         snippet_paths=layout.snippet_paths,
         include_markdown=layout.include_markdown,
         macros=layout.macros,
+        autodoc=layout.autodoc,
         notebook_view=_notebook_view(path, style=style, layout=layout),
     )
     data = plan.read()

@@ -817,6 +817,7 @@ class SiteLayout:
     i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
     nav_titles: tuple[tuple[str, str], ...] = ()  # MkDocs: (page in docs_dir, title) the nav gives a page
     jupyter: MkDocsJupyter | None = None  # MkDocs: the mkdocs-jupyter plugin (notebooks as pages), when enabled
+    autodoc: bool = False  # MkDocs: the site uses mkdocstrings (`::: package.module` shows API documentation)
 
     @functools.cached_property
     def nav_title(self) -> dict[str, str]:
@@ -876,6 +877,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             i18n=_mkdocs_i18n(config),
             nav_titles=tuple(_nav_titles(shown.get("nav"))),
             jupyter=_jupyter(config),
+            autodoc=_plugin_options(config, "mkdocstrings") is not None,
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 

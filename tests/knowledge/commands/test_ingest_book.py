@@ -527,3 +527,12 @@ def test_notebooks_not_made_pages_are_read_as_files(tmp_path):
         "/rain-gauge/": "Rain gauge",  # with ignore_h1_titles, the page is named as MkDocs names it
         "notes/rain.ipynb": "Rain in a folder",  # a folder of files: titled by its first H1
     }
+
+
+def test_mkdocstrings_directives_are_not_read_as_text(tmp_path):
+    page = "# Valve API\n\nThe controller opens the drip line.\n\n::: garden.valve.Controller\n    options:\n"
+    with_plugin = write(
+        tmp_path / "api", {"mkdocs.yml": "site_name: A\nplugins:\n  - mkdocstrings\n", "docs/api.md": page}
+    )
+    run(with_plugin)
+    assert the_one_chunk()[1] == "The controller opens the drip line."
