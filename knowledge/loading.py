@@ -12,7 +12,14 @@ from typing import Any
 from .includes import IncludeMarkdown, inline_includes
 from .macros import MkDocsMacros
 from .markdown import parse_markdown, reads_as_mdx
-from .notebooks import NOTEBOOK_HEADING_IDS, NotebookUnreadable, NotebookView, notebook_as_shown, notebook_markdown
+from .notebooks import (
+    NOTEBOOK_HEADING_IDS,
+    NotebookUnreadable,
+    NotebookView,
+    notebook_as_shown,
+    notebook_markdown,
+    script_notebook,
+)
 from .sites import (
     SiteLayout,
     asset_reference,
@@ -57,8 +64,10 @@ class BookFile:
         notebook page, without what the page leaves out."""
         data = self.path.read_bytes()
         if self.notebook_view is not None:
+            text = data.decode("utf-8", errors="replace")
             try:
-                return notebook_as_shown(data.decode("utf-8", errors="replace"), view=self.notebook_view).encode()
+                notebook = script_notebook(text) if self.path.suffix.lower() == ".py" else text
+                return notebook_as_shown(notebook, view=self.notebook_view).encode()
             except NotebookUnreadable:
                 return data  # stored as it is, the upload's check says what is wrong with it
         if self.site_folder is None or self.path.suffix.lower() not in MARKDOWN_EXTENSIONS:
@@ -76,6 +85,13 @@ class BookFile:
             autodoc=self.autodoc,
         )
         return data if inlined == text else inlined.encode("utf-8")
+
+    @property
+    def file_name(self) -> str:
+        """The name the document is stored under: a script an MkDocs site shows as a notebook is stored as the
+        notebook it reads as (``tips.py.ipynb``)."""
+        name = self.path.name
+        return f"{name}.ipynb" if self.notebook_view is not None and self.path.suffix.lower() == ".py" else name
 
 
 @dataclass
@@ -136,7 +152,8 @@ def scan_book(
             roots.extend(folder.resolve().as_posix() for folder in (root, *outer))
         paths = [*_files(root), *(path for folder in outer for path in _files(folder))]
         for path in paths:
-            if path.suffix.lower() not in MIME_BY_EXTENSION:
+            page_of_notebook = _notebook_view(path, style=style, layout=layout) is not None
+            if path.suffix.lower() not in MIME_BY_EXTENSION and not page_of_notebook:
                 unsupported[path.suffix.lower() or "(no extension)"] += 1
                 continue
             file = _plan(

@@ -22,6 +22,8 @@ from .markdown import fenced
 from .slugs import HeadingIds
 
 NOTEBOOK_MIME = "application/x-ipynb+json"
+# What mkdocs-jupyter makes pages of: notebooks, and Python scripts read as notebooks by Jupytext.
+NOTEBOOK_SUFFIXES = frozenset({".ipynb", ".py"})
 # The info string of the fenced block a cell's printed output, plain result or traceback reads as.
 OUTPUT_INFO = "output"
 # A notebook page's headings get their ids from nbconvert as the plugin patches it: Python-Markdown's slugify
@@ -76,10 +78,10 @@ class MkDocsJupyter:
     view: NotebookView = field(default_factory=NotebookView)
 
     def shows(self, path: Path) -> bool:
-        """Whether the notebook at ``path`` is a page of the site: its absolute path matches an ``include``
-        pattern and no ``ignore`` pattern, from the right, as the plugin matches them. (The plugin also makes
-        pages of Python scripts and Jupytext Markdown; those are read as the code and Markdown they are.)"""
-        if path.suffix.lower() != ".ipynb":
+        """Whether the notebook or Python script at ``path`` is a page of the site: its absolute path matches an
+        ``include`` pattern and no ``ignore`` pattern, from the right, as the plugin matches them. (The plugin
+        also makes pages of Jupytext Markdown, which reads as the Markdown it is.)"""
+        if path.suffix.lower() not in NOTEBOOK_SUFFIXES:
             return False
         absolute = PurePath(path.resolve())
         if any(_matches(absolute, pattern) for pattern in self.ignore):
@@ -113,6 +115,18 @@ def read_notebook(text: str) -> Any:
     except Exception as error:  # noqa: BLE001 - nbformat raises its own, jsonschema's and Python's errors
         raise NotebookUnreadable(f"its structure cannot be read ({type(error).__name__})") from None
     return notebook
+
+
+def script_notebook(text: str) -> str:
+    """A Python script as the notebook Jupytext reads it as (its percent, light or other format found as the
+    plugin's Jupytext finds it: ``# %% [markdown]`` cells, or comment blocks as Markdown), as notebook JSON."""
+    import jupytext  # noqa: PLC0415 - only books with script pages need it
+    import nbformat  # noqa: PLC0415
+
+    try:
+        return nbformat.writes(jupytext.reads(text, fmt="py"))
+    except Exception as error:  # noqa: BLE001 - Jupytext raises many kinds of error for text it cannot read
+        raise NotebookUnreadable(f"Jupytext cannot read it as a notebook ({type(error).__name__})") from None
 
 
 def _text(value: Any) -> str:

@@ -28,7 +28,7 @@ import yaml
 from .book_files import inside, mkdocs_file_title, read_text
 from .includes import IncludeMarkdown
 from .macros import MkDocsMacros
-from .notebooks import MkDocsJupyter, NotebookView
+from .notebooks import NOTEBOOK_SUFFIXES, MkDocsJupyter, NotebookView
 from .slugs import STYLES, HeadingIds, material_slug
 from .sources import MARKDOWN_EXTENSIONS
 
@@ -975,7 +975,7 @@ def page_reference(
     if style not in STYLES or style == "plain":
         raise ValueError(f"page_reference needs a site style, not {style!r}.")
     layout = layout or SiteLayout()
-    notebook = style == "mkdocs" and layout.jupyter is not None and path.suffix.lower() == ".ipynb"
+    notebook = style == "mkdocs" and layout.jupyter is not None and path.suffix.lower() in NOTEBOOK_SUFFIXES
     if path.suffix.lower() not in PAGE_SUFFIXES[style] and not notebook:
         return None, f"not a page ({style} builds pages from {', '.join(sorted(PAGE_SUFFIXES[style]))} files)"
     if style == "docusaurus":

@@ -16,6 +16,7 @@ from knowledge.notebooks import (
     notebook_as_shown,
     notebook_markdown,
     read_notebook,
+    script_notebook,
 )
 
 
@@ -217,7 +218,8 @@ def test_without_inputs_only_text_and_outputs_show():
     ("plugin", "path", "page"),
     [
         (MkDocsJupyter(), "docs/rain.ipynb", True),
-        (MkDocsJupyter(), "docs/rain.md", False),  # Markdown and scripts are read as what they are
+        (MkDocsJupyter(), "docs/tips.py", True),  # a script, read as a notebook by Jupytext
+        (MkDocsJupyter(), "docs/rain.md", False),  # Jupytext Markdown reads as the Markdown it is
         (MkDocsJupyter(include=("notebooks/*.ipynb",)), "docs/notebooks/rain.ipynb", True),
         (MkDocsJupyter(include=("notebooks/*.ipynb",)), "docs/rain.ipynb", False),
         (MkDocsJupyter(ignore=("drafts/*",)), "docs/drafts/rain.ipynb", False),
@@ -234,3 +236,19 @@ def test_the_converter_makes_a_document_with_the_sources_meta():
     source = ByteStream(notebook(markdown_cell("Text.")).encode(), meta={"title": "T", "url_style": "mkdocs"})
     (document,) = NotebookToDocument().run(sources=[source])["documents"]
     assert (document.content, document.meta) == ("Text.\n", {"title": "T", "url_style": "mkdocs"})
+
+
+def test_a_python_script_reads_as_the_notebook_jupytext_makes_of_it():
+    percent = (
+        "# %% [markdown]\n# # Counting tips\n#\n# The logger's script.\n\n"
+        "# %%\ntips = 42\nprint(tips * 0.2)\n\n# %% [markdown]\n# ## Sending\n#\n# Every minute.\n"
+    )
+    assert notebook_markdown(script_notebook(percent)) == (
+        "# Counting tips\n\nThe logger's script.\n\n```python\ntips = 42\nprint(tips * 0.2)\n```\n\n"
+        "## Sending\n\nEvery minute.\n"
+    )
+    light = "# # A light script\n#\n# Comments at the top.\n\nimport math\n\n# ## Roots\n\nprint(math.sqrt(2))\n"
+    assert notebook_markdown(script_notebook(light)) == (
+        "# A light script\n\nComments at the top.\n\n```python\nimport math\n```\n\n## Roots\n\n"
+        "```python\nprint(math.sqrt(2))\n```\n"
+    )

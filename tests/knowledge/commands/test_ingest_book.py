@@ -482,6 +482,9 @@ def test_notebooks_of_an_mkdocs_site_with_mkdocs_jupyter_are_its_pages(tmp_path)
             ),
             "docs/wind.ipynb": notebook_file(("markdown", "## Gusts\n\nA gust is the top three-second speed.")),
             "docs/drafts/storm.ipynb": notebook_file(("markdown", "# Storm draft\n\nNot a page: ignored.")),
+            # A script is a page too, read by Jupytext; one outside docs_dir is no page of the site.
+            "docs/scripts/tips.py": "# %% [markdown]\n# # Tips in a script\n\n# %%\nprint(42 * 0.2)\n",
+            "hooks/build.py": "print('not a page')\n",
         },
     )
     out = run(site)
@@ -494,7 +497,10 @@ def test_notebooks_of_an_mkdocs_site_with_mkdocs_jupyter_are_its_pages(tmp_path)
         "wind.ipynb": ("Wind speeds", "https://lab.example.org/wind/"),
         # An ignored notebook is a file MkDocs copies to the site as it is.
         "storm.ipynb": ("Storm draft", "https://lab.example.org/drafts/storm.ipynb"),
+        "tips.py.ipynb": ("Tips in a script", "https://lab.example.org/scripts/tips/"),
     }
+    assert list(documents["tips.py.ipynb"].chunks.values_list("text", flat=True)) == ["```python\nprint(42 * 0.2)\n```"]
+    assert "hooks/build.py: not on the site (outside the site's docs/ folder)" in out
     rain = documents["rain.ipynb"]
     chunks = list(rain.chunks.order_by("position").values_list("anchor", "text"))
     # nbconvert gives a repeated heading the same id again (MkDocs would make it counting-tips_1).
