@@ -1,8 +1,9 @@
-"""Jupyter notebooks read as the page mkdocs-jupyter makes of them (nbconvert's), in Markdown.
+"""Jupyter notebooks (and the Python scripts Jupytext reads as notebooks) read as the page mkdocs-jupyter makes of
+them (nbconvert's), in Markdown.
 
 Markdown cells read as written; a code cell is fenced code in the notebook's language, followed by its saved
-outputs as the page shows them: printed text, plain results and tracebacks (without their colours) as text
-blocks, HTML results (a pandas table) and Markdown results as written, LaTeX as its source. Images, widgets,
+outputs as the page shows them: printed text, plain results and tracebacks (without their colours) as
+``output`` blocks, HTML results (a pandas table) and Markdown results as written, LaTeX as its source. Images, widgets,
 diagrams and scripts show no text. Nothing is run: a site that executes its notebooks when it builds shows fresh
 outputs, the index reads the saved ones.
 """
