@@ -5,7 +5,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from knowledge.models import Chunk, SourceDocument
 
@@ -542,3 +542,19 @@ def test_mkdocstrings_directives_are_not_read_as_text(tmp_path):
     )
     run(with_plugin)
     assert the_one_chunk()[1] == "The controller opens the drip line."
+
+
+def test_a_broken_notebook_fails_with_the_reason_and_the_rest_of_the_book_loads(tmp_path, capsys):
+    site = write(
+        tmp_path / "broken",
+        {
+            "mkdocs.yml": "site_name: B\nplugins:\n  - mkdocs-jupyter\n",
+            "docs/index.md": "# Home\n\nThe station's notebooks.\n",
+            "docs/truncated.ipynb": '{"cells": [{"cell_type": "markdown", "source": "# Cut',
+        },
+    )
+    with pytest.raises(CommandError, match="1 file"):
+        run(site)
+    printed = "".join(capsys.readouterr())
+    assert "“truncated.ipynb” is not a Jupyter notebook that can be read: it is not valid JSON" in printed
+    assert list(SourceDocument.objects.values_list("file_name", "status")) == [("index.md", "ready")]
