@@ -62,6 +62,8 @@ MKDOCS_PACKAGES = [
     "mkdocs-static-i18n==1.3.1",
     "mkdocs-include-markdown-plugin==7.3.0",
     "mkdocs-jupyter==0.26.3",
+    "mkdocstrings==1.0.8",
+    "mkdocstrings-python==2.0.11",
 ]
 # Checking links is what the build is for: a page's broken link is the book's business, and Docusaurus's faster
 # bundler (which a `future: {v4: true}` config asks for) is a separate package.

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .autodoc import MkDocstrings, render_autodoc
 from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, read_text
 from .macros import MkDocsMacros, render_macros
 from .markdown import (
@@ -30,7 +31,6 @@ from .markdown import (
     fence_roles,
     front_matter_length,
     split_front_matter,
-    without_autodoc,
 )
 
 # pymdownx.snippets: `--8<-- "file.md"` on a line of its own (`;--8<--` shows the line as written), or a block of
@@ -86,15 +86,15 @@ def inline_includes(
     boundary: Path | None = None,
     include_markdown: IncludeMarkdown | None = None,
     macros: MkDocsMacros | None = None,
-    autodoc: bool = False,
+    autodoc: MkDocstrings | None = None,
 ) -> str:
     """The page's text with what it includes inlined (``root``: the site's folder; ``boundary``: the folder
     included files must be in, ``root`` unless given; ``base_paths``: where MkDocs snippet names are looked up,
     the site's folder when empty; ``include_markdown`` and ``macros``: the site's plugins, when it has them;
-    ``autodoc``: it uses mkdocstrings, whose directives are left out)."""
+    ``autodoc``: its mkdocstrings settings, whose directives show the book's API documentation)."""
     if style == "mkdocs":
         # In the site's order: the include-markdown plugin first, then macros, then Markdown (snippets, then
-        # mkdocstrings' directives).
+        # mkdocstrings' API documentation).
         if include_markdown is not None and include_markdown.opening_tag in text:
             plugin = _IncludeMarkdownPlugin(settings=include_markdown, root=root, boundary=boundary or root)
             head = front_matter_length(text)  # MkDocs takes a page's front matter off before any plugin sees it
@@ -103,7 +103,7 @@ def inline_includes(
             text = render_macros(text, macros=macros, path=path)
         if "8<-" in text:
             text = _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
-        return without_autodoc(text) if autodoc and ":::" in text else text
+        return render_autodoc(text, settings=autodoc) if autodoc is not None and ":::" in text else text
     if style == "docusaurus" and "import" in text:
         partials = _Partials(root=root, boundary=boundary or root)
         return partials.expand(text, path=path.resolve(), seen=(path.resolve(),))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .autodoc import MkDocstrings
 from .includes import IncludeMarkdown, inline_includes
 from .macros import MkDocsMacros
 from .markdown import parse_markdown, reads_as_mdx
@@ -56,7 +57,7 @@ class BookFile:
     snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
     include_markdown: IncludeMarkdown | None = None  # an MkDocs site's include-markdown plugin
     macros: MkDocsMacros | None = None  # and its macros plugin
-    autodoc: bool = False  # and mkdocstrings
+    autodoc: MkDocstrings | None = None  # and mkdocstrings' settings
     notebook_view: NotebookView | None = None  # a notebook page of an MkDocs site: what the page shows of it
 
     def read(self) -> bytes:

@@ -441,33 +441,6 @@ def _admonition_components_as_labels(line: str) -> str:
     return _ADMONITION_END.sub("", _ADMONITION_TAG.sub(label, line)).rstrip()
 
 
-# mkdocstrings' autodoc directive (its own pattern): `::: package.module.Class`, or `## ::: package.module` to give
-# the object's heading a level, followed by its options indented under it.
-_AUTODOC = re.compile(r"^(?:#{1,6} *)?::: ?\S.*$")
-
-
-def without_autodoc(text: str) -> str:
-    """A page of an MkDocs site that uses mkdocstrings without its API directives and their indented options:
-    the site shows the documented objects there, read from the package's code, which ingestion does not do; as
-    written, a directive would read as text (``::: garden.valve`` is no admonition). The line count stays."""
-    lines = text.split("\n")
-    out: list[str] = []
-    options = False
-    for index, in_fence in _outside_fences(lines):
-        line = lines[index]
-        indented = line.startswith(("    ", "\t"))
-        if not in_fence and _AUTODOC.match(line):
-            options = True
-        elif options and (indented or not line.strip()):
-            pass  # the directive's options, and blank lines between them
-        else:
-            options = False
-            out.append(line)
-            continue
-        out.append("")
-    return "\n".join(out)
-
-
 def admonitions_to_markdown(text: str) -> str:
     """Docusaurus admonitions (:::note Title … :::) as their label followed by their text."""
     lines = text.split("\n")

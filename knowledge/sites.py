@@ -25,6 +25,7 @@ from urllib.parse import quote
 import pathspec
 import yaml
 
+from .autodoc import MkDocstrings, mkdocstrings_settings
 from .book_files import inside, mkdocs_file_title, read_text
 from .includes import IncludeMarkdown
 from .macros import MkDocsMacros
@@ -407,6 +408,12 @@ def _jupyter(config: dict[str, Any]) -> MkDocsJupyter | None:
         ignore_h1_titles=_flag_option(options, "ignore_h1_titles", defaults.ignore_h1_titles),
         view=view,
     )
+
+
+def _mkdocstrings(config: dict[str, Any], *, root: Path) -> MkDocstrings | None:
+    """The ``mkdocstrings`` plugin's Python handler settings in an MkDocs config (None when it is not used)."""
+    options = _plugin_options(config, "mkdocstrings")
+    return None if options is None else mkdocstrings_settings(options, root=root)
 
 
 def _first_tag(value: Any) -> str:
@@ -817,7 +824,7 @@ class SiteLayout:
     i18n: MkDocsI18n | None = None  # MkDocs: the mkdocs-static-i18n plugin (the site's languages)
     nav_titles: tuple[tuple[str, str], ...] = ()  # MkDocs: (page in docs_dir, title) the nav gives a page
     jupyter: MkDocsJupyter | None = None  # MkDocs: the mkdocs-jupyter plugin (notebooks as pages), when enabled
-    autodoc: bool = False  # MkDocs: the site uses mkdocstrings (`::: package.module` shows API documentation)
+    autodoc: MkDocstrings | None = None  # MkDocs: mkdocstrings' settings (`::: package.module` shows API docs)
 
     @functools.cached_property
     def nav_title(self) -> dict[str, str]:
@@ -877,7 +884,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             i18n=_mkdocs_i18n(config),
             nav_titles=tuple(_nav_titles(shown.get("nav"))),
             jupyter=_jupyter(config),
-            autodoc=_plugin_options(config, "mkdocstrings") is not None,
+            autodoc=_mkdocstrings(config, root=root),
         )
     return SiteLayout(base_url=site_url, docs_route=(docs_route if docs_route is not None else "docs").strip("/"))
 

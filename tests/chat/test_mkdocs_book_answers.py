@@ -91,11 +91,13 @@ def test_a_sentence_naming_a_setting_is_answered_with_the_setting_from_the_inclu
     # "...never waters for longer than `max_minutes`" after ```toml title="valve.toml"``` holding a snippet of
     # includes/valve.toml: the sentence names the setting, the file's line gives its value.
     reply = ask(api, "How long can the valve controller water at most?")
-    assert reply["answer"] == (
-        "“The controller never waters for longer than max_minutes at a time.” [1]\n\n"
-        '```toml title="valve.toml"\nmax_minutes = 20\n```'
+    quoted = re.match(
+        r"“The controller never waters for longer than max_minutes at a time\.” \[(\d)\]\n\n"
+        r'```toml title="valve\.toml"\nmax_minutes = 20\n```',
+        reply["answer"],
     )
-    assert reply["sources"][0]["url"] == f"{SITE}/watering/schedule/#the-valve-controller"
+    (source,) = [source for source in reply["sources"] if source["index"] == int(quoted.group(1))]
+    assert source["url"] == f"{SITE}/watering/schedule/#the-valve-controller"
 
 
 def test_keys_and_marked_text_are_answered_as_the_page_shows_them(api):
@@ -120,3 +122,17 @@ def test_a_notebook_page_answers_from_its_text_and_its_saved_outputs(api):
     assert source["url"] == f"{SITE}/watering/rain-log/#watering-covered"
     text = "\n".join(Chunk.objects.values_list("text", flat=True))
     assert not any(markup in text for markup in ('"cell_type"', "<style", "dataframe", "figure.dpi", "iVBOR"))
+
+
+def test_an_api_page_answers_from_the_documentation_mkdocstrings_renders_from_the_books_code(api):
+    # docs/watering/controller-api.md is `::: garden_valve`: the page shows the package's docstrings, its
+    # parameters as a table, under headings whose ids are the objects' paths.
+    reply = ask(api, "What does the controller's open method return when the rain sensor is wet?")
+    quoted = re.search(
+        r"“open\(minutes=15, \*, zone='beds'\): Type: bool; Description: True when the valve opened; "
+        r"False when the rain sensor is wet and the watering is skipped\.” \[(\d)\]",
+        reply["answer"],
+    )
+    (source,) = [source for source in reply["sources"] if source["index"] == int(quoted.group(1))]
+    assert source["url"] == f"{SITE}/watering/controller-api/#garden_valve.Controller.open"
+    assert source["section"] == "Valve controller API > Controller > open(minutes=15, *, zone='beds')"

@@ -298,28 +298,28 @@ def test_a_book_archive_is_imported_and_reported(staff_client, tmp_path, make_do
     assert response.redirect_chain == [(CHANGELIST_URL, 302)]
     (report,) = [m for m in page_messages(response) if m.startswith("Imported")]
     assert report == (
-        "Imported “garden-main” (mkdocs): 7 page(s) queued for indexing; 0 unchanged; "
-        "6 skipped: 2 empty, 2 not on the site (outside the site's docs/ folder), 2 unsupported (.toml, .yml)."
+        "Imported “garden-main” (mkdocs): 8 page(s) queued for indexing; 0 unchanged; "
+        "7 skipped: 3 not on the site (outside the site's docs/ folder), 2 empty, 2 unsupported (.toml, .yml)."
     )
-    assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 7
+    assert SourceDocument.objects.filter(status="ready", source_key__startswith="book:garden-main/").count() == 8
     assert b"Kitchen Garden Handbook" in response.content
     assert "docs/soil/index.md (imported book garden-main)" in response.content.decode()  # not just index.md
     listing = staff_client.get(IMPORT_URL)
     # The imported books, to update by name, each linked to its pages.
     ((book,),) = [listing.context["books"]]
-    assert (book.name, book.pages, book.ready, book.waiting, book.failed) == ("garden-main", 7, 7, 0, 0)
-    assert f'<a href="{CHANGELIST_URL}?book=garden-main">7</a>' in listing.content.decode()
+    assert (book.name, book.pages, book.ready, book.waiting, book.failed) == ("garden-main", 8, 8, 0, 0)
+    assert f'<a href="{CHANGELIST_URL}?book=garden-main">8</a>' in listing.content.decode()
     SourceDocument.objects.filter(source_key="book:garden-main/docs/index.md").update(status="failed")
     SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/index.md").update(status="pending")
     listing = staff_client.get(IMPORT_URL)
     ((book,),) = [listing.context["books"]]
-    assert (book.ready, book.waiting, book.failed) == (5, 1, 1)
+    assert (book.ready, book.waiting, book.failed) == (6, 1, 1)
     assert f'<a href="{CHANGELIST_URL}?book=garden-main&amp;status__exact=failed">1</a>' in listing.content.decode()
     SourceDocument.objects.filter(source_key__startswith="book:").update(status="ready")
     make_document(title="Not in the book")
     pages = staff_client.get(CHANGELIST_URL, {"book": "garden-main"})
-    assert pages.context["cl"].result_count == 7 and b"Not in the book" not in pages.content
-    assert staff_client.get(CHANGELIST_URL).context["cl"].result_count == 8
+    assert pages.context["cl"].result_count == 8 and b"Not in the book" not in pages.content
+    assert staff_client.get(CHANGELIST_URL).context["cl"].result_count == 9
 
     (compost,) = SourceDocument.objects.filter(source_key="book:garden-main/docs/soil/compost.md")
     shutil.copytree(GARDEN, tmp_path / "garden")

@@ -7,13 +7,7 @@ import pytest
 from haystack import Document
 
 from knowledge.ingestion import MarkdownSplitter
-from knowledge.markdown import (
-    parse_markdown,
-    reads_as_mdx,
-    split_front_matter,
-    without_autodoc,
-    without_fence_lines,
-)
+from knowledge.markdown import parse_markdown, reads_as_mdx, split_front_matter, without_fence_lines
 from knowledge.slugs import HeadingIds
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -619,19 +613,3 @@ def test_pymdownx_keys_mark_caret_and_tilde_read_as_an_mkdocs_page_shows_them():
     ]
     # Other sites do not have these extensions: the text is theirs as written.
     assert "++ctrl+alt+del++" in parse_markdown(text, style="docusaurus").blocks[0].text
-
-
-def test_mkdocstrings_directives_and_their_options_are_left_out_line_for_line():
-    text = (
-        "# API\n\nIntro.\n\n::: garden.valve.Controller\n    options:\n      show_source: false\n\n"
-        "    heading_level: 3\nRight after.\n\n## ::: garden.sensors\n\n```\n::: in.a.fence\n```\n\n"
-        "## Usage\n\nCall it.\n"
-    )
-    kept = without_autodoc(text)
-    assert len(kept.split("\n")) == len(text.split("\n"))
-    assert blocks(kept, style="mkdocs") == [
-        ("paragraph", "API", "Intro."),
-        ("paragraph", "API", "Right after."),
-        ("code", "API", "```\n::: in.a.fence\n```"),
-        ("paragraph", "API > Usage", "Call it."),
-    ]

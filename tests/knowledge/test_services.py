@@ -232,7 +232,7 @@ def test_a_book_archive_loads_as_ingest_loads_its_folder(tmp_path):
 
 def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy):
     first = import_book(zip_folder(garden, top="garden-main"))
-    assert (first.style, first.queued, first.failed) == ("mkdocs", 7, ())
+    assert (first.style, first.queued, first.failed) == ("mkdocs", 8, ())
     # MkDocs snippets are read from the archive's own files.
     assert Chunk.objects.filter(text__contains="The last spring frost in this handbook's region").exists()
     compost = SourceDocument.objects.get(source_key="book:garden/docs/soil/compost.md")
@@ -240,7 +240,7 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
 
     embedder_spy.reset()
     again = import_book(zip_folder(garden, top="garden-main"))
-    assert (again.queued, again.unchanged, again.removed) == (0, 7, ())
+    assert (again.queued, again.unchanged, again.removed) == (0, 8, ())
     assert embedder_spy.embedded == 0
     assert set(Chunk.objects.values_list("id", flat=True)) == chunks_before
 
@@ -248,7 +248,7 @@ def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy)
     schedule.write_text(schedule.read_text() + "\nWater the leeks at dawn in a dry May.\n")
     (garden / "docs" / "soil" / "compost.md").unlink()
     changed = import_book(zip_folder(garden, top="garden-main"))
-    assert (changed.queued, changed.unchanged, changed.removed) == (1, 5, (compost.title,))
+    assert (changed.queued, changed.unchanged, changed.removed) == (1, 6, (compost.title,))
     assert not SourceDocument.objects.filter(pk=compost.pk).exists()
     assert Chunk.objects.filter(text__contains="Water the leeks at dawn").exists()
 
@@ -279,7 +279,7 @@ def test_without_pruning_pages_gone_from_the_archive_stay(garden):
     import_book(zip_folder(garden))
     (garden / "docs" / "soil" / "compost.md").unlink()
     result = import_book(zip_folder(garden), prune=False)
-    assert (result.queued, result.unchanged, result.removed) == (0, 6, ())
+    assert (result.queued, result.unchanged, result.removed) == (0, 7, ())
     assert SourceDocument.objects.filter(source_key="book:garden/docs/soil/compost.md").exists()
 
 
@@ -357,9 +357,9 @@ def test_two_imports_of_one_book_at_once_take_turns(garden):
     for thread in threads:
         thread.join()
     assert errors == []
-    # One of them created the seven pages; the other, waiting its turn, found them unchanged.
-    assert sorted((r.queued, r.unchanged) for r in results) == [(0, 7), (7, 0)]
-    assert SourceDocument.objects.filter(source_key__startswith="book:garden/").count() == 7
+    # One of them created the eight pages; the other, waiting its turn, found them unchanged.
+    assert sorted((r.queued, r.unchanged) for r in results) == [(0, 8), (8, 0)]
+    assert SourceDocument.objects.filter(source_key__startswith="book:garden/").count() == 8
 
 
 def test_no_room_for_temporary_files_is_a_clear_refusal(garden, monkeypatch):

@@ -535,13 +535,28 @@ def test_notebooks_not_made_pages_are_read_as_files(tmp_path):
     }
 
 
-def test_mkdocstrings_directives_are_not_read_as_text(tmp_path):
-    page = "# Valve API\n\nThe controller opens the drip line.\n\n::: garden.valve.Controller\n    options:\n"
-    with_plugin = write(
-        tmp_path / "api", {"mkdocs.yml": "site_name: A\nplugins:\n  - mkdocstrings\n", "docs/api.md": page}
+def test_mkdocstrings_pages_read_the_api_documentation_of_the_books_code(tmp_path):
+    site = write(
+        tmp_path / "api",
+        {
+            "mkdocs.yml": (
+                "site_name: A\nsite_url: https://a.example.org/\nplugins:\n  - mkdocstrings:\n"
+                "      handlers:\n        python:\n          paths: [src]\n"
+            ),
+            "src/valve.py": 'def open_valve(minutes: int = 10) -> bool:\n    """Open the drip line for a while."""\n',
+            "docs/api.md": (
+                "# Valve API\n\nThe controller opens the drip line.\n\n::: valve\n    options:\n"
+                "      heading_level: 3\n\n::: requests.get\n"
+            ),
+        },
     )
-    run(with_plugin)
-    assert the_one_chunk()[1] == "The controller opens the drip line."
+    run(site)
+    chunks = list(Chunk.objects.order_by("position").values_list("section", "anchor", "text"))
+    # The site's ids for API headings are the objects' paths; what the book's code does not hold is left out.
+    assert chunks == [
+        ("Valve API", "", "The controller opens the drip line."),
+        ("Valve API > open_valve(minutes=10)", "valve.open_valve", "Open the drip line for a while."),
+    ]
 
 
 def test_a_broken_notebook_fails_with_the_reason_and_the_rest_of_the_book_loads(tmp_path, capsys):
