@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "group_by_category": True,
     "filters": ["!^_[^_]"],
     "show_if_no_docstring": False,
+    "show_submodules": False,
     "show_signature": True,
     "docstring_style": "google",
 }
@@ -120,8 +121,8 @@ class _Renderer:
             negate, regex = pattern.startswith("!"), pattern.removeprefix("!")
             if bool(re.search(regex, name)) == negate:
                 return False
-        if member.is_module:
-            return False  # submodules are shown only with show_submodules
+        if member.is_module and not self.options["show_submodules"]:
+            return False
         return bool(member.docstring) or bool(self.options["show_if_no_docstring"])
 
     def _members(self, obj: Any, *, level: int, depth: int) -> Iterator[str]:
@@ -137,7 +138,7 @@ class _Renderer:
         for member in members:
             yield self._heading(member, level=level)
             yield from self._docstring(member)
-            if member.is_class:
+            if member.is_class or member.is_module:
                 yield from self._members(member, level=level + 1, depth=depth + 1)
 
     def _docstring(self, obj: Any) -> Iterator[str]:

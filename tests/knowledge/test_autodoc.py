@@ -139,3 +139,14 @@ def test_a_docstring_in_another_style_is_parsed_as_the_site_says(tmp_path):
     settings = MkDocstrings(paths=(tmp_path,), options={"docstring_style": "numpy"})
     page = render_autodoc("::: pump", settings=settings)
     assert "| rate | float | Litres a minute. | required |" in page
+
+
+def test_a_package_shows_its_submodules_only_when_the_site_asks(package):
+    assert "garden.valve" not in render_autodoc("::: garden", settings=package)
+    settings = MkDocstrings(paths=package.paths, options={"show_submodules": True})
+    headings = parse_markdown(render_autodoc("::: garden", settings=settings), style="mkdocs").headings
+    assert [(level, anchor) for level, _, anchor in headings][:3] == [
+        (2, "garden.valve"),
+        (3, "garden.valve.MAX_MINUTES"),
+        (3, "garden.valve.Controller"),
+    ]
