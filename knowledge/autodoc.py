@@ -86,6 +86,18 @@ def _signature(obj: Any) -> str:
     return f"{obj.name}({', '.join(parameters)})"
 
 
+def _kept(name: str, *, filters: list[str]) -> bool:
+    """mkdocstrings-python's rule for ``filters``: the last filter that matches the name decides (one starting
+    with ``!`` excludes); when none matches, the name is kept unless every filter is an inclusion."""
+    kept, kinds = None, set()
+    for pattern in filters:
+        exclude = pattern.startswith("!")
+        kinds.add(exclude)
+        if re.search(pattern.removeprefix("!"), name):
+            kept = not exclude
+    return kinds != {False} if kept is None else kept
+
+
 class _Renderer:
     def __init__(self, *, options: dict[str, Any]) -> None:
         self.options = {**DEFAULTS, **options}
@@ -117,10 +129,8 @@ class _Renderer:
             return False
         if isinstance(chosen, list):
             return True
-        for pattern in self.options["filters"] or []:
-            negate, regex = pattern.startswith("!"), pattern.removeprefix("!")
-            if bool(re.search(regex, name)) == negate:
-                return False
+        if not _kept(name, filters=self.options["filters"] or []):
+            return False
         if member.is_module and not self.options["show_submodules"]:
             return False
         return bool(member.docstring) or bool(self.options["show_if_no_docstring"])
@@ -134,7 +144,8 @@ class _Renderer:
         else:
             members.sort(key=lambda member: member.lineno or 0)
         if self.options["group_by_category"]:
-            members.sort(key=lambda member: _CATEGORIES.index(member.kind.value))
+            order = {kind: index for index, kind in enumerate(_CATEGORIES)}
+            members.sort(key=lambda member: order.get(member.kind.value, len(order)))
         for member in members:
             yield self._heading(member, level=level)
             yield from self._docstring(member)
@@ -239,6 +250,9 @@ def render_autodoc(text: str, *, settings: MkDocstrings) -> str:
 
 def _loader(settings: MkDocstrings) -> Any:
     import griffe  # noqa: PLC0415 - only books with API pages need it
+
+    # A docstring's slips ("no type for parameter 'litres'") are the book's business: its own build reports them.
+    logging.getLogger("griffe").setLevel(logging.ERROR)
 
     style = settings.options.get("docstring_style", DEFAULTS["docstring_style"])
     parser = griffe.Parser(style) if style in {p.value for p in griffe.Parser} else None

@@ -150,3 +150,17 @@ def test_a_package_shows_its_submodules_only_when_the_site_asks(package):
         (3, "garden.valve.MAX_MINUTES"),
         (3, "garden.valve.Controller"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("filters", "kept"),
+    [
+        (["!^_[^_]"], {"Controller", "close", "open", "MAX_MINUTES", "water_now"}),
+        (["^open$", "^Controller$"], {"Controller", "open"}),  # only inclusions: what matches none is left out
+        (["!^_[^_]", "^_private$"], {"Controller", "close", "open", "_private", "MAX_MINUTES", "water_now"}),
+    ],
+)
+def test_filters_follow_mkdocstrings_rule_the_last_match_decides(package, filters, kept):
+    settings = MkDocstrings(paths=package.paths, options={"filters": filters})
+    headings = parse_markdown(render_autodoc("::: garden.valve", settings=settings), style="mkdocs").headings
+    assert {anchor.rsplit(".", 1)[-1] for _, _, anchor in headings} == kept
