@@ -25,6 +25,15 @@ def book(django_db_setup, django_db_blocker):
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("book")]
 
 
+def cited_for(reply: dict, quote: str) -> dict:
+    """The source the answer cites for ``quote`` (a pattern of the quoted text, or of the quote and what follows
+    its citation), whichever number it has among the sources."""
+    match = re.search(rf"“{quote}” \[(\d)\]" if "“" not in quote else quote, reply["answer"])
+    assert match, reply["answer"]
+    (source,) = [source for source in reply["sources"] if source["index"] == int(match.group(1))]
+    return source
+
+
 def test_no_extension_syntax_reaches_the_index():
     text = "\n".join(Chunk.objects.values_list("text", flat=True))
     for syntax in (
@@ -91,13 +100,11 @@ def test_a_sentence_naming_a_setting_is_answered_with_the_setting_from_the_inclu
     # "...never waters for longer than `max_minutes`" after ```toml title="valve.toml"``` holding a snippet of
     # includes/valve.toml: the sentence names the setting, the file's line gives its value.
     reply = ask(api, "How long can the valve controller water at most?")
-    quoted = re.match(
-        r"“The controller never waters for longer than max_minutes at a time\.” \[(\d)\]\n\n"
-        r'```toml title="valve\.toml"\nmax_minutes = 20\n```',
-        reply["answer"],
+    quote = (
+        r"^“The controller never waters for longer than max_minutes at a time\.” \[(\d)\]\n\n"
+        r'```toml title="valve\.toml"\nmax_minutes = 20\n```'
     )
-    (source,) = [source for source in reply["sources"] if source["index"] == int(quoted.group(1))]
-    assert source["url"] == f"{SITE}/watering/schedule/#the-valve-controller"
+    assert cited_for(reply, quote)["url"] == f"{SITE}/watering/schedule/#the-valve-controller"
 
 
 def test_keys_and_marked_text_are_answered_as_the_page_shows_them(api):
@@ -112,13 +119,10 @@ def test_a_notebook_page_answers_from_its_text_and_its_saved_outputs(api):
     # docs/watering/rain-log.ipynb, a page through mkdocs-jupyter: a pandas table the notebook displayed, and a
     # sentence one of its cells printed. A cell the site removes by its tag is not in the index.
     reply = ask(api, "How much rain did the barrel collect in July?")
-    quoted, cited = re.fullmatch(r"“(.*)” \[(\d)\]", reply["answer"]).groups()
-    assert quoted == "Collected rain: 1; month: July; rain_mm: 31; litres: 186"  # the row, not the whole table
-    (source,) = [source for source in reply["sources"] if source["index"] == int(cited)]
+    source = cited_for(reply, r"^“Collected rain: 1; month: July; rain_mm: 31; litres: 186” \[(\d)\]$")  # the row alone
     assert (source["url"], source["title"]) == (f"{SITE}/watering/rain-log/#collected-rain", "Rain barrel log")
     reply = ask(api, "How much of the watering did the rain barrel cover?")
-    cited = re.search(r"“The barrel covered 70% of the watering\.” \[(\d)\]", reply["answer"]).group(1)
-    (source,) = [source for source in reply["sources"] if source["index"] == int(cited)]
+    source = cited_for(reply, r"The barrel covered 70% of the watering\.")
     assert source["url"] == f"{SITE}/watering/rain-log/#watering-covered"
     text = "\n".join(Chunk.objects.values_list("text", flat=True))
     assert not any(markup in text for markup in ('"cell_type"', "<style", "dataframe", "figure.dpi", "iVBOR"))
@@ -128,11 +132,10 @@ def test_an_api_page_answers_from_the_documentation_mkdocstrings_renders_from_th
     # docs/watering/controller-api.md is `::: garden_valve`: the page shows the package's docstrings, its
     # parameters as a table, under headings whose ids are the objects' paths.
     reply = ask(api, "What does the controller's open method return when the rain sensor is wet?")
-    quoted = re.search(
-        r"“open\(minutes=15, \*, zone='beds'\): Type: bool; Description: True when the valve opened; "
-        r"False when the rain sensor is wet and the watering is skipped\.” \[(\d)\]",
-        reply["answer"],
+    source = cited_for(
+        reply,
+        r"open\(minutes=15, \*, zone='beds'\): Type: bool; Description: True when the valve opened; "
+        r"False when the rain sensor is wet and the watering is skipped\.",
     )
-    (source,) = [source for source in reply["sources"] if source["index"] == int(quoted.group(1))]
     assert source["url"] == f"{SITE}/watering/controller-api/#garden_valve.Controller.open"
     assert source["section"] == "Valve controller API > Controller > open(minutes=15, *, zone='beds')"
