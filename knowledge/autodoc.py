@@ -6,7 +6,7 @@ object's docstring (its heading only with ``show_root_heading``), then its publi
 category (attributes, classes, functions, modules) and sorted as ``members_order`` says, each under a heading
 whose id is its path (``garden.valve.Controller.open``), as the site's anchors are; docstring sections as the
 tables the site shows (Parameters, Returns, Raises, Attributes). Source code, which the site folds away, is left
-out. An object the book's code does not hold (a package installed from elsewhere) is left out, as before.
+out, and so is an object the book's code does not hold (a package installed from elsewhere).
 """
 
 import logging
@@ -178,21 +178,19 @@ def _section(section: Any, *, obj: Any) -> Iterator[str]:
         yield str(value)
     elif kind in ("parameters", "other parameters"):
         title = "Parameters:" if kind == "parameters" else "Other Parameters:"
-        signature = {p.name: p for p in getattr(obj, "parameters", [])}
+        signature = {parameter.name: parameter for parameter in getattr(obj, "parameters", [])}
         rows = []
         for entry in value:
-            default = entry.default if entry.default is not None else None
-            if default is None and entry.name in signature:
-                default = signature[entry.name].default
+            # A default the docstring does not give is the signature's; a parameter with none is "required".
+            default = (
+                entry.default if entry.default is not None else getattr(signature.get(entry.name), "default", None)
+            )
             rows.append([entry.name, entry.annotation or "", entry.description, default or "required"])
         yield title + "\n\n" + _table(["Name", "Type", "Description", "Default"], rows)
     elif kind == "attributes":
         rows = [[entry.name, entry.annotation or "", entry.description] for entry in value]
         yield "Attributes:\n\n" + _table(["Name", "Type", "Description"], rows)
-    elif kind in ("returns", "yields", "receives"):
-        rows = [[entry.annotation or "", entry.description] for entry in value]
-        yield f"{kind.capitalize()}:\n\n" + _table(["Type", "Description"], rows)
-    elif kind in ("raises", "warns"):
+    elif kind in ("returns", "yields", "receives", "raises", "warns"):
         rows = [[entry.annotation or "", entry.description] for entry in value]
         yield f"{kind.capitalize()}:\n\n" + _table(["Type", "Description"], rows)
     elif kind == "examples":

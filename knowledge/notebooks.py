@@ -153,13 +153,12 @@ def notebook_as_shown(text: str, *, view: NotebookView) -> str:
         tags = _tags(cell)
         if view.remove_cell_tag and view.remove_cell_tag in tags:
             continue
-        hide_input = not view.show_input or (view.remove_input_tag and view.remove_input_tag in tags)
+        input_removed = bool(view.remove_input_tag) and view.remove_input_tag in tags
         if cell.get("cell_type") != "code":
-            # nbconvert hides a Markdown or raw cell whose input its tag removes.
-            if not (view.remove_input_tag and view.remove_input_tag in tags):
+            if not input_removed:  # nbconvert hides a Markdown or raw cell whose input its tag removes
                 cells.append(cell)
             continue
-        if hide_input:
+        if input_removed or not view.show_input:
             cell["source"] = ""
         if view.remove_all_outputs_tag and view.remove_all_outputs_tag in tags:
             cell["outputs"] = []
