@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "filters": ["!^_[^_]"],
     "show_if_no_docstring": False,
     "show_submodules": False,
+    "merge_init_into_class": False,
     "show_signature": True,
     "docstring_style": "google",
 }
@@ -80,9 +81,10 @@ def _signature(obj: Any) -> str:
         if kind == "keyword-only" and not star:
             parameters.append("*")
             star = True
-        name = {"variadic positional": "*", "variadic keyword": "**"}.get(kind, "") + parameter.name
+        variadic = {"variadic positional": "*", "variadic keyword": "**"}.get(kind, "")
         star = star or kind == "variadic positional"
-        parameters.append(f"{name}={parameter.default}" if parameter.default is not None else name)
+        name = variadic + parameter.name
+        parameters.append(f"{name}={parameter.default}" if parameter.default is not None and not variadic else name)
     return f"{obj.name}({', '.join(parameters)})"
 
 
@@ -113,10 +115,16 @@ class _Renderer:
         parts.extend(self._members(obj, level=level, depth=0))
         return "\n\n".join(part for part in parts if part.strip())
 
+    def _init(self, obj: Any) -> Any:
+        """A class's own ``__init__``, when ``merge_init_into_class`` makes it part of the class's entry."""
+        init = obj.members.get("__init__") if obj.is_class and self.options["merge_init_into_class"] else None
+        return init if init is not None and not init.is_alias and init.is_function else None
+
     def _heading(self, obj: Any, *, level: int, name: str | None = None) -> str:
         text = name or obj.name
-        if obj.is_function and self.options["show_signature"]:
-            text = _signature(obj) if name is None else f"{name}{_signature(obj).removeprefix(obj.name)}"
+        signed = self._init(obj) or (obj if obj.is_function else None)
+        if signed is not None and self.options["show_signature"]:
+            text = text + _signature(signed).removeprefix(signed.name)
         elif obj.is_attribute and getattr(obj, "value", None) is not None and self.options["show_signature"]:
             text = f"{text} = {obj.value}"
         return f"{'#' * min(level, 6)} {_escaped(text)} {{ #{_escaped(obj.path)} }}"
@@ -133,6 +141,8 @@ class _Renderer:
             return False
         if member.is_module and not self.options["show_submodules"]:
             return False
+        if name == "__init__" and self.options["merge_init_into_class"]:
+            return False  # its docstring is part of the class's
         return bool(member.docstring) or bool(self.options["show_if_no_docstring"])
 
     def _members(self, obj: Any, *, level: int, depth: int) -> Iterator[str]:
@@ -153,6 +163,12 @@ class _Renderer:
                 yield from self._members(member, level=level + 1, depth=depth + 1)
 
     def _docstring(self, obj: Any) -> Iterator[str]:
+        yield from self._own_docstring(obj)
+        init = self._init(obj)
+        if init is not None:
+            yield from self._own_docstring(init)
+
+    def _own_docstring(self, obj: Any) -> Iterator[str]:
         docstring = obj.docstring
         if docstring is None:
             return

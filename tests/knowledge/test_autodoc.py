@@ -164,3 +164,25 @@ def test_filters_follow_mkdocstrings_rule_the_last_match_decides(package, filter
     settings = MkDocstrings(paths=package.paths, options={"filters": filters})
     headings = parse_markdown(render_autodoc("::: garden.valve", settings=settings), style="mkdocs").headings
     assert {anchor.rsplit(".", 1)[-1] for _, _, anchor in headings} == kept
+
+
+def test_a_documented_init_is_a_member_or_merged_into_its_class_as_the_site_says(tmp_path):
+    (tmp_path / "pump.py").write_text(
+        "class Pump:\n"
+        '    """A garden pump."""\n\n'
+        "    def __init__(self, rate: float = 1.5, *sources, **limits) -> None:\n"
+        '        """Make a pump.\n\n        Args:\n            rate: Litres a minute.\n        """\n'
+    )
+    plain = parse_markdown(render_autodoc("::: pump", settings=MkDocstrings(paths=(tmp_path,))), style="mkdocs")
+    assert [name for _, name, _ in plain.headings] == ["Pump", "__init__(rate=1.5, *sources, **limits)"]
+    merged = MkDocstrings(paths=(tmp_path,), options={"merge_init_into_class": True})
+    parsed = parse_markdown(render_autodoc("::: pump", settings=merged), style="mkdocs")
+    assert [(name, anchor) for _, name, anchor in parsed.headings] == [
+        ("Pump(rate=1.5, *sources, **limits)", "pump.Pump")
+    ]
+    assert [block.text for block in parsed.blocks] == [
+        "A garden pump.",
+        "Make a pump.",
+        "Parameters:",
+        "Name: rate; Type: float; Description: Litres a minute.; Default: 1.5",
+    ]
