@@ -129,10 +129,11 @@ class _Renderer:
             text = f"{text} = {obj.value}"
         return f"{'#' * min(level, 6)} {_escaped(text)} {{ #{_escaped(obj.path)} }}"
 
-    def _wanted(self, name: str, member: Any) -> bool:
+    def _wanted(self, name: str, member: Any, *, root: bool) -> bool:
         if member.is_alias:
             return False  # imported names: documented where they are defined
-        chosen = self.options["members"]
+        # `members` names the documented object's own members; theirs follow the filters.
+        chosen = self.options["members"] if root else None
         if chosen is False or (isinstance(chosen, list) and name not in chosen):
             return False
         if isinstance(chosen, list):
@@ -148,7 +149,7 @@ class _Renderer:
     def _members(self, obj: Any, *, level: int, depth: int) -> Iterator[str]:
         if depth >= _MAX_DEPTH:
             return
-        members = [member for name, member in obj.members.items() if self._wanted(name, member)]
+        members = [member for name, member in obj.members.items() if self._wanted(name, member, root=depth == 0)]
         if self.options["members_order"] != "source":
             members.sort(key=lambda member: member.name)
         else:

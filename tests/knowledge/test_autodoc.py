@@ -186,3 +186,13 @@ def test_a_documented_init_is_a_member_or_merged_into_its_class_as_the_site_says
         "Parameters:",
         "Name: rate; Type: float; Description: Litres a minute.; Default: 1.5",
     ]
+
+
+def test_the_members_option_names_the_documented_objects_own_members_only(package):
+    settings = MkDocstrings(paths=package.paths, options={"members": ["Controller"]})
+    headings = parse_markdown(render_autodoc("::: garden.valve", settings=settings), style="mkdocs").headings
+    assert [anchor for _, _, anchor in headings] == [
+        "garden.valve.Controller",
+        "garden.valve.Controller.close",  # the class's members follow the filters, not the list
+        "garden.valve.Controller.open",
+    ]
