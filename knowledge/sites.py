@@ -331,7 +331,6 @@ def _include_markdown(config: dict[str, Any], *, docs_dir: str) -> IncludeMarkdo
     directives = options.get("directives") if isinstance(options.get("directives"), dict) else {}
     defaults = IncludeMarkdown()
     offset = options.get("heading_offset")
-    exclude = options.get("exclude")
     return IncludeMarkdown(
         docs_dir=docs_dir,
         opening_tag=_text_option(options, "opening_tag") or defaults.opening_tag,
@@ -348,7 +347,7 @@ def _include_markdown(config: dict[str, Any], *, docs_dir: str) -> IncludeMarkdo
         end=_text_option(options, "end"),
         recursive=_flag_option(options, "recursive", defaults.recursive),
         order=_text_option(options, "order") or defaults.order,
-        exclude=tuple(str(item) for item in exclude) if isinstance(exclude, list) else (),
+        exclude=_strings(options.get("exclude"), ()),
     )
 
 
@@ -368,7 +367,6 @@ def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacro
         if isinstance(data, dict) or key is not None:
             variables.update({str(key): data} if key is not None else data)
     variables.update(extra)
-    extensions = options.get("j2_extensions")
     defaults = MkDocsMacros()
     return MkDocsMacros(
         variables=variables,
@@ -384,7 +382,7 @@ def _macros(config: dict[str, Any], *, root: Path, docs_dir: str) -> MkDocsMacro
         docs_dir=root / docs_dir,
         nav_titles=dict(_nav_titles(config.get("nav"))),
         undefined=_text_option(options, "on_undefined") or defaults.undefined,
-        extensions=tuple(str(name) for name in extensions) if isinstance(extensions, list) else (),
+        extensions=_strings(options.get("j2_extensions"), ()),
     )
 
 
@@ -403,8 +401,8 @@ def _jupyter(config: dict[str, Any]) -> MkDocsJupyter | None:
         remove_single_output_tag=_first_tag(removed.get("remove_single_output_tags")),
     )
     return MkDocsJupyter(
-        include=_patterns(options.get("include"), defaults.include),
-        ignore=_patterns(options.get("ignore"), defaults.ignore),
+        include=_strings(options.get("include"), defaults.include),
+        ignore=_strings(options.get("ignore"), defaults.ignore),
         ignore_h1_titles=_flag_option(options, "ignore_h1_titles", defaults.ignore_h1_titles),
         view=view,
     )
@@ -423,7 +421,8 @@ def _first_tag(value: Any) -> str:
     return ""
 
 
-def _patterns(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+def _strings(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A plugin option that lists names or patterns, as strings (``default`` when it is not a list)."""
     return tuple(str(item) for item in value) if isinstance(value, list) else default
 
 
