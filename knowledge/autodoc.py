@@ -220,24 +220,6 @@ def _section(section: Any, *, obj: Any) -> Iterator[str]:
         yield f"Deprecated: {value.description}"
 
 
-def mkdocstrings_settings(options: dict[str, Any], *, root: Path) -> MkDocstrings:
-    """The mkdocstrings plugin's Python handler settings, from the plugin's entry in mkdocs.yml (``root``: the
-    site's folder, which its ``paths`` are relative to and must stay in)."""
-    handlers = options.get("handlers")
-    python = handlers.get("python") if isinstance(handlers, dict) else None
-    python = python if isinstance(python, dict) else {}
-    listed = python.get("paths")
-    names = [str(path) for path in listed] if isinstance(listed, list) else ["."]
-    paths = tuple(found for name in names if (found := _folder(root, name)) is not None)
-    handler_options = python.get("options")
-    return MkDocstrings(paths=paths, options=dict(handler_options) if isinstance(handler_options, dict) else {})
-
-
-def _folder(root: Path, name: str) -> Path | None:
-    path = (root / name).resolve()
-    return path if path.is_dir() and path.is_relative_to(root.resolve()) else None
-
-
 def render_autodoc(text: str, *, settings: MkDocstrings) -> str:
     """The page with each directive replaced by the Markdown of what mkdocstrings-python shows there (left out
     when the object is not in the book's code). Fenced code is left as it is."""

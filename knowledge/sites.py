@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pathspec
 import yaml
 
-from .autodoc import MkDocstrings, mkdocstrings_settings
+from .autodoc import MkDocstrings
 from .book_files import inside, mkdocs_file_title, read_text
 from .includes import IncludeMarkdown
 from .macros import MkDocsMacros
@@ -409,9 +409,19 @@ def _jupyter(config: dict[str, Any]) -> MkDocsJupyter | None:
 
 
 def _mkdocstrings(config: dict[str, Any], *, root: Path) -> MkDocstrings | None:
-    """The ``mkdocstrings`` plugin's Python handler settings in an MkDocs config (None when it is not used)."""
+    """The ``mkdocstrings`` plugin's Python handler settings in an MkDocs config (None when it is not used): its
+    ``paths`` (relative to the site's folder, which they must stay in; the folder itself by default) and its
+    global ``options``."""
     options = _plugin_options(config, "mkdocstrings")
-    return None if options is None else mkdocstrings_settings(options, root=root)
+    if options is None:
+        return None
+    handlers = options.get("handlers")
+    python = handlers.get("python") if isinstance(handlers, dict) else None
+    python = python if isinstance(python, dict) else {}
+    folders = [(root / name).resolve() for name in _strings(python.get("paths"), (".",))]
+    paths = tuple(path for path in folders if path.is_dir() and path.is_relative_to(root.resolve()))
+    handler_options = python.get("options")
+    return MkDocstrings(paths=paths, options=dict(handler_options) if isinstance(handler_options, dict) else {})
 
 
 def _first_tag(value: Any) -> str:

@@ -3,7 +3,7 @@ with mkdocstrings 1.0 and mkdocstrings-python 2.0: the same headings, heading id
 
 import pytest
 
-from knowledge.autodoc import MkDocstrings, mkdocstrings_settings, render_autodoc
+from knowledge.autodoc import MkDocstrings, render_autodoc
 from knowledge.markdown import parse_markdown
 
 VALVE = '''"""Drip-line valves and their controller."""
@@ -120,15 +120,6 @@ def test_what_the_books_code_does_not_hold_is_left_out_and_fenced_directives_sta
         settings=package,
     )
     assert [text for *_, text in sections(page)] == ["Intro.", "Right after.", "```\n::: garden.valve\n```"]
-
-
-def test_the_handlers_paths_stay_inside_the_book(tmp_path):
-    (tmp_path / "site" / "src").mkdir(parents=True)
-    (tmp_path / "outside").mkdir()
-    options = {"handlers": {"python": {"paths": ["src", "../outside", "missing"], "options": {"heading_level": 3}}}}
-    settings = mkdocstrings_settings(options, root=tmp_path / "site")
-    assert settings == MkDocstrings(paths=((tmp_path / "site" / "src").resolve(),), options={"heading_level": 3})
-    assert mkdocstrings_settings({}, root=tmp_path / "site").paths == ((tmp_path / "site").resolve(),)
 
 
 def test_a_docstring_in_another_style_is_parsed_as_the_site_says(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from knowledge.autodoc import MkDocstrings
 from knowledge.markdown import parse_markdown
 from knowledge.notebooks import MkDocsJupyter, NotebookView
 from knowledge.sites import (
@@ -805,3 +806,16 @@ def test_a_notebook_page_links_as_a_markdown_page_does_only_with_the_plugin():
     )
     reference, why = page_reference(style="mkdocs", path=PurePosixPath("docs/rain.ipynb"), front_matter={})
     assert reference is None and why.startswith("not a page")
+
+
+def test_mkdocstrings_handlers_paths_stay_inside_the_book(tmp_path):
+    (tmp_path / "site" / "src").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "site" / "mkdocs.yml").write_text(
+        "site_name: S\nplugins:\n  - mkdocstrings:\n      handlers:\n        python:\n"
+        "          paths: [src, ../outside, missing]\n          options:\n            heading_level: 3\n"
+    )
+    settings = site_layout(style="mkdocs", root=tmp_path / "site").autodoc
+    assert settings == MkDocstrings(paths=((tmp_path / "site" / "src").resolve(),), options={"heading_level": 3})
+    (tmp_path / "site" / "mkdocs.yml").write_text("site_name: S\nplugins:\n  - mkdocstrings\n")
+    assert site_layout(style="mkdocs", root=tmp_path / "site").autodoc.paths == ((tmp_path / "site").resolve(),)
