@@ -175,23 +175,20 @@ class _Renderer:
             return
         style = self.options["docstring_style"]
         try:
-            sections = docstring.parse(style) if style else [_Text(docstring.value)]
+            sections = docstring.parse(style) if style else None
         except Exception:  # noqa: BLE001 - a docstring griffe cannot parse shows as written
-            sections = [_Text(docstring.value)]
+            sections = None
+        if sections is None:
+            yield docstring.value
+            return
         for section in sections:
             yield from _section(section, obj=obj)
 
 
-@dataclass
-class _Text:
-    value: str
-    kind: Any = None
-
-
 def _section(section: Any, *, obj: Any) -> Iterator[str]:
-    kind = getattr(section.kind, "value", None)
+    kind = section.kind.value
     value = section.value
-    if kind is None or kind == "text":
+    if kind == "text":
         yield str(value)
     elif kind in ("parameters", "other parameters"):
         title = "Parameters:" if kind == "parameters" else "Other Parameters:"

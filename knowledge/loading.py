@@ -153,8 +153,8 @@ def scan_book(
             roots.extend(folder.resolve().as_posix() for folder in (root, *outer))
         paths = [*_files(root), *(path for folder in outer for path in _files(folder))]
         for path in paths:
-            page_of_notebook = _notebook_view(path, style=style, layout=layout) is not None
-            if path.suffix.lower() not in MIME_BY_EXTENSION and not page_of_notebook:
+            notebook_view = _notebook_view(path, style=style, layout=layout)
+            if path.suffix.lower() not in MIME_BY_EXTENSION and notebook_view is None:
                 unsupported[path.suffix.lower() or "(no extension)"] += 1
                 continue
             file = _plan(
@@ -164,6 +164,7 @@ def scan_book(
                 base=base,
                 layout=layout,
                 reference_base=reference_base,
+                notebook_view=notebook_view,
             )
             found[file.key] = file
     files = sorted(found.values(), key=lambda file: file.key)
@@ -202,6 +203,7 @@ def _plan(
     base: Path | None,
     layout: SiteLayout,
     reference_base: str,
+    notebook_view: NotebookView | None,
 ) -> BookFile:
     folder = root if root.is_dir() else root.parent
     legacy_key = relative_path(path, start=folder.parent).as_posix()
@@ -222,7 +224,7 @@ def _plan(
         include_markdown=layout.include_markdown,
         macros=layout.macros,
         autodoc=layout.autodoc,
-        notebook_view=_notebook_view(path, style=style, layout=layout),
+        notebook_view=notebook_view,
     )
     data = plan.read()
     if not data.strip():
