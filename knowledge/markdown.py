@@ -223,6 +223,12 @@ def fence_roles(lines: list[str]) -> Iterator[tuple[int, str]]:
             yield index, "close" if closing else "code"
 
 
+def fence_marker(line: str) -> str:
+    """The run of backticks or tildes that opens or closes a fence on this line; '' for any other line."""
+    match = _FENCE_LINE.match(line)
+    return match.group(1) if match else ""
+
+
 def fence_info(line: str) -> str:
     """The info string (language, title, options) of a fence's opening line; '' for any other line."""
     match = _FENCE_LINE.match(line)

@@ -19,7 +19,7 @@ from haystack import Document, component
 from haystack.components.converters.utils import get_bytestream_from_source
 from haystack.dataclasses import ByteStream
 
-from .markdown import fenced
+from .markdown import fence_marker, fence_roles, fenced
 from .slugs import HeadingIds
 
 NOTEBOOK_MIME = "application/x-ipynb+json"
@@ -48,7 +48,6 @@ _RAW_SHOWN = frozenset({"", "text/html"})
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _HIDDEN_HTML = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BLANK_LINE = re.compile(r"\n[ \t]*(?=\n)")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
 class NotebookUnreadable(ValueError):
@@ -194,17 +193,12 @@ def _html_block(html: str) -> str:
 
 def _closed(markdown: str) -> str:
     """A Markdown cell with a fence it leaves open closed at its end: nbconvert renders each cell on its own."""
-    opener: tuple[str, int] | None = None
-    for line in markdown.split("\n"):
-        match = _FENCE.match(line)
-        if not match:
-            continue
-        run, rest = match.group(1), match.group(2)
-        if opener is None:
-            opener = (run[0], len(run))
-        elif run[0] == opener[0] and len(run) >= opener[1] and not rest.strip():
-            opener = None
-    return markdown if opener is None else f"{markdown.rstrip()}\n{opener[0] * opener[1]}"
+    lines = markdown.split("\n")
+    opener = ""
+    for index, role in fence_roles(lines):
+        if role in ("open", "close"):
+            opener = fence_marker(lines[index]) if role == "open" else ""
+    return f"{markdown.rstrip()}\n{opener}" if opener else markdown
 
 
 def _output(output: Any) -> str:
