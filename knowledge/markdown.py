@@ -104,6 +104,8 @@ _CODE_TITLE = re.compile(r"""(?:^|[\s{])title=(?:"([^"]*)"|'([^']*)'|([^\s}]+))"
 _CODE_LANGUAGE = re.compile(r"^\{?\s*\.?([A-Za-z][\w+#-]*)(?=[\s}]|$)")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# HTML whose text a page never shows (as html_tables reads tables): a style sheet, a script, a template.
+_HIDDEN_HTML = re.compile(r"<(script|style|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 BULLET = "•"
 FENCE = "```"
@@ -710,7 +712,7 @@ def set_heading_ids(tokens: list[Token], *, style: str) -> None:
 
 
 def _html_text(content: str) -> str:
-    return html.unescape(" ".join(_TAG.sub(" ", _HTML_COMMENT.sub("", content)).split()))
+    return html.unescape(" ".join(_TAG.sub(" ", _HIDDEN_HTML.sub("", _HTML_COMMENT.sub("", content))).split()))
 
 
 def _front_matter_format(front_matter: dict[str, Any], *, mdx: bool) -> bool:

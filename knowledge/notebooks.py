@@ -46,7 +46,6 @@ _DISPLAY_PRIORITY = (
 # Raw cells the HTML export writes into the page (as HTML); others (LaTeX, reST) are left out.
 _RAW_SHOWN = frozenset({"", "text/html"})
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-_HIDDEN_HTML = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BLANK_LINE = re.compile(r"\n[ \t]*(?=\n)")
 
 
@@ -186,8 +185,9 @@ def _terminal_text(text: str) -> str:
 
 
 def _html_block(html: str) -> str:
-    """HTML as one Markdown HTML block (no blank line inside to end it early), its scripts and styles removed."""
-    body = _BLANK_LINE.sub("", _HIDDEN_HTML.sub("", html)).strip()
+    """HTML as one Markdown HTML block (no blank line inside to end it early); the Markdown reader leaves out its
+    scripts and styles, as it does a page's."""
+    body = _BLANK_LINE.sub("", html).strip()
     return f"<div>\n{body}\n</div>" if body else ""
 
 

@@ -613,3 +613,11 @@ def test_pymdownx_keys_mark_caret_and_tilde_read_as_an_mkdocs_page_shows_them():
     ]
     # Other sites do not have these extensions: the text is theirs as written.
     assert "++ctrl+alt+del++" in parse_markdown(text, style="docusaurus").blocks[0].text
+
+
+def test_an_html_blocks_style_sheet_and_script_are_not_text():
+    text = (
+        '# Page\n\n<div class="note">\n<style>\n.note { color: red; }\n</style>\nMount the mast first.\n'
+        "<script>track('note');</script>\n</div>\n"
+    )
+    assert blocks(text) == [("paragraph", "Page", "Mount the mast first.")]
