@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.deflist import deflist_plugin
 
 from .html_tables import html_tables
 from .mdx_exports import REFERENCE, exported_constant, reference_text
@@ -79,9 +80,18 @@ _UNTITLED_BLOCKS = frozenset({"html", "caption", "figure-caption", "table-captio
 # or {: #id }. The page never shows it; a heading's #id is its anchor.
 _ATTR = r"(?:[#.][^\s{}\\]+|[\w-]+=(?:\"[^\"]*\"|'[^']*'|[^\s{}\\]+))"
 _ATTR_LIST = re.compile(rf"\s*\\?\{{(:?)[ \t]*({_ATTR}(?:[ \t]+{_ATTR})*)[ \t]*\\?\}}\s*$")
+# An attribute list right after an inline element (a link, an image, an icon, emphasis, code), which it styles:
+# `[Subscribe](#){ .md-button }`, `![Map](map.png){ width="300" }`, `:material-clock:{ .lg }`.
+_INLINE_ATTR = rf"\{{:?[ \t]*{_ATTR}(?:[ \t]+{_ATTR})*[ \t]*\}}"
+_LEADING_INLINE_ATTR = re.compile(rf"^{_INLINE_ATTR}")
+# Tokens that end an inline element an attribute list can follow.
+_ELEMENT_ENDS = frozenset({"link_close", "image", "code_inline", "em_close", "strong_close", "s_close"})
+# pymdownx.inlinehilite's language prefix of inline code, `#!python range()` or `:::python range()`: the page
+# shows the code alone, highlighted.
+_INLINE_CODE_LANGUAGE = re.compile(r"^(?::{3,}|#!)[\w#.+-]*\s+")
 # Shown as nothing, or elsewhere on the page: footnote references ([^1]; the note's own text is kept where it is
 # defined) and icon shortcodes (:material-check:).
-_INVISIBLE = re.compile(r"\[\^[^\]\s]+\](?!:)|:(?:material|fontawesome|octicons|simple)-[\w-]+:")
+_INVISIBLE = re.compile(rf"\[\^[^\]\s]+\](?!:)|:(?:material|fontawesome|octicons|simple)-[\w-]+:(?:{_INLINE_ATTR})?")
 # pymdownx.snippets' marker (--8<--, with any number of dashes either side), as knowledge.includes reads it.
 SNIPPET_MARKER = r"-+8<-+"
 # Lines the page never shows: snippet includes (--8<-- "file.md") left over once includes are inlined, and
@@ -93,6 +103,10 @@ _KEYS = re.compile(r"\+\+([A-Za-z0-9][\w-]*(?:\+[A-Za-z0-9][\w-]*)*)\+\+")
 _WRAPPED = re.compile(r"(==|\^\^)(?=\S)(.+?)(?<=\S)\1")
 _SCRIPT = re.compile(r"(?<=\w)([~^])([^\s~^]+)\1")
 _ABBREVIATION = re.compile(r"^[ \t]{0,3}\*\[[^\]]+\]:")
+# An HTML element whose content is Markdown (md_in_html, as MkDocs Material's grids and figures use it):
+# `<div class="grid cards" markdown>` or `<figure markdown="span">` on a line of its own. Its tag shows nothing; a
+# CommonMark parser would read its content as HTML, up to the next blank line.
+_MARKDOWN_IN_HTML = re.compile(r"^[ \t]*<[A-Za-z][\w-]*\s[^<>]*?(?<=\s)markdown(?=[\s=/>])[^<>]*>[ \t]*$")
 # Docusaurus's magic comments in code (// highlight-next-line, # highlight-start, <!-- highlight-end -->...):
 # the site highlights the lines they mark and never shows the comment itself.
 _MAGIC_COMMENT = re.compile(
@@ -172,10 +186,13 @@ class ParsedMarkdown:
         return any(block.text.strip() for block in self.blocks if block.kind != "outline")
 
 
-def parser(*, mdx: bool = False) -> MarkdownIt:
+def parser(*, mdx: bool = False, definitions: bool = False) -> MarkdownIt:
     """The CommonMark parser with tables and strikethrough, as ingestion and the demo book use it. MDX has no
-    indented code: text indented inside a JSX block (a tab's content) is text."""
+    indented code: text indented inside a JSX block (a tab's content) is text. ``definitions`` reads definition
+    lists (`Term` then `:   definition`), as MkDocs sites write them with Python-Markdown's def_list."""
     markdown = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    if definitions:
+        markdown.use(deflist_plugin)
     return markdown.disable("code") if mdx else markdown
 
 
@@ -599,9 +616,9 @@ def _dedented(line: str, columns: int) -> str:
 
 
 def extension_syntax_to_markdown(text: str) -> str:
-    """Lines of Markdown extensions the page does not show as written: snippet includes and abbreviation
-    definitions are dropped (an escaped snippet line shows, without its escape), a footnote's definition keeps
-    its text without its marker. Line count kept."""
+    """Lines of Markdown extensions the page does not show as written: snippet includes, abbreviation
+    definitions and the opening tag of an HTML element with Markdown inside are dropped (an escaped snippet line
+    shows, without its escape), a footnote's definition keeps its text without its marker. Line count kept."""
     lines = text.split("\n")
     out: list[str] = []
     in_snippet_block = False
@@ -617,7 +634,7 @@ def extension_syntax_to_markdown(text: str) -> str:
             # A bare --8<-- line opens or closes a block of file names, one per line.
             in_snippet_block ^= not line.strip().strip("-8<")
             out.append("")
-        elif in_snippet_block or _ABBREVIATION.match(line):
+        elif in_snippet_block or _ABBREVIATION.match(line) or _MARKDOWN_IN_HTML.match(line):
             out.append("")
         else:
             out.append(_FOOTNOTE_DEFINITION.sub(r"\1", line))
@@ -635,11 +652,18 @@ def pymdownx_inline_text(text: str) -> str:
 
 
 def _mkdocs_inline_syntax(tokens: list[Token]) -> None:
-    """Rewrite the text (never the code) of every inline token as pymdownx_inline_text() reads it."""
+    """Rewrite every inline token as an MkDocs (Material) page shows it: its text as pymdownx_inline_text() reads
+    it, without the attribute lists that style its elements (attr_list), and its code without inlinehilite's
+    language prefix."""
     for token in tokens:
+        previous = ""
         for child in token.children or []:
             if child.type == "text":
-                child.content = pymdownx_inline_text(child.content)
+                text = _LEADING_INLINE_ATTR.sub("", child.content) if previous in _ELEMENT_ENDS else child.content
+                child.content = pymdownx_inline_text(text)
+            elif child.type == "code_inline":
+                child.content = _INLINE_CODE_LANGUAGE.sub("", child.content, count=1)
+            previous = child.type
 
 
 def inline_text(token: Token) -> str:
@@ -740,7 +764,7 @@ def parse_markdown(
     body = extension_syntax_to_markdown(
         mkdocs_blocks_to_markdown(pymdownx_blocks_to_markdown(admonitions_to_markdown(body)))
     )
-    tokens = parser(mdx=mdx).parse(body)
+    tokens = parser(mdx=mdx, definitions=style == "mkdocs").parse(body)
     if style == "mkdocs":
         _mkdocs_inline_syntax(tokens)
     walker = _BlockWalker(tokens=tokens, style=style, heading_ids=heading_ids)
@@ -838,6 +862,9 @@ class _BlockWalker:
         elif first.type == "table_open":
             kind, lines = "table", tuple(_table_rows(group))
             text = "\n".join(lines)
+        elif first.type == "dl_open":
+            kind, lines = "list", tuple(_definitions(group))
+            text = "\n".join(lines)
         else:
             # Paragraphs and blockquotes: every inline run, as prose.
             text = _without_attribute_list(" ".join(_inline_runs(group))).strip()
@@ -924,9 +951,27 @@ def _heading_lead(text: str) -> str:
 
 
 def _run_text(tokens: list[Token], index: int) -> str:
-    """The text of the inline run at ``index``, a heading's as a lead."""
+    """The text of the inline run at ``index``, a heading's as a lead, and so is a run all in bold that more text
+    follows (a card's title in a grid of cards)."""
     text = inline_text(tokens[index])
-    return _heading_lead(text) if index and tokens[index - 1].type == "heading_open" else text
+    heading = index and tokens[index - 1].type == "heading_open"
+    title = _all_strong(tokens[index]) and any(token.type == "inline" for token in tokens[index + 1 :])
+    return _heading_lead(text) if heading or title else text
+
+
+def _all_strong(inline: Token) -> bool:
+    """Whether an inline run's text is all one strong emphasis."""
+    children = [
+        child for child in inline.children or [] if child.type != "text" or _INVISIBLE.sub("", child.content).strip()
+    ]
+    if len(children) < 3 or children[0].type != "strong_open" or children[-1].type != "strong_close":
+        return False
+    depth = 0
+    for child in children[:-1]:
+        depth += {"strong_open": 1, "strong_close": -1}.get(child.type, 0)
+        if depth == 0:
+            return False
+    return True
 
 
 def _inline_runs(group: list[Token]) -> Iterator[str]:
@@ -979,6 +1024,35 @@ def _list_items(group: list[Token], *, depth: int) -> Iterator[str]:
         yield from nested
         number += 1
         i = end + 1
+
+
+def _definitions(group: list[Token]) -> Iterator[str]:
+    """A definition list's terms as list items, each with its definitions: '• Term: definition; another'."""
+    term, definitions, part = "", [], "term"
+    for token in group:
+        if token.type in ("dt_open", "dd_open"):
+            if token.type == "dt_open" and term:
+                yield _defined(term, definitions)
+                term, definitions = "", []
+            part = token.type[:2]
+            if part == "dd":
+                definitions.append("")
+        elif token.type == "inline":
+            text = inline_text(token)
+            if part == "dt":
+                term = f"{term} {text}".strip()
+            else:
+                definitions[-1] = f"{definitions[-1]} {text}".strip()
+    if term:
+        yield _defined(term, definitions)
+
+
+def _defined(term: str, definitions: list[str]) -> str:
+    """A term and its definitions as a list item; a definition that ends its sentence needs no semicolon."""
+    text = ""
+    for definition in filter(None, definitions):
+        text += (" " if not text or text[-1] in ".!?;:" else "; ") + definition
+    return f"{BULLET} {term}:{text}" if text else f"{BULLET} {term}"
 
 
 def _table_rows(group: list[Token]) -> Iterator[str]:

@@ -40,6 +40,7 @@ def test_no_extension_syntax_reaches_the_index():
         *("!!!", "???", '=== "', "{ #", "{ .", "[^", ":material-", "--8<--", "*[pH]", "++", "=="),
         *("///", "type: tip", "open: true"),  # pymdownx.blocks' fences and options
         *("{%", "include-markdown", "gloves-start", "blade"),  # an include-markdown directive and what it leaves out
+        *("markdown>", 'markdown="', "{ width", "#!bash", ":   "),  # md_in_html, attr_list, inlinehilite, def_list
     ):
         assert syntax not in text, syntax
 
@@ -139,3 +140,24 @@ def test_an_api_page_answers_from_the_documentation_mkdocstrings_renders_from_th
     )
     assert source["url"] == f"{SITE}/watering/controller-api/#garden_valve.Controller.open"
     assert source["section"] == "Valve controller API > Controller > open(minutes=15, *, zone='beds')"
+
+
+def test_a_definition_list_answers_with_the_term_and_its_definition(api):
+    # "Tilth" then ":   The crumbly top layer…" (def_list): the page shows the term over its definition.
+    reply = ask(api, "What is tilth?")
+    source = cited_for(reply, r"Tilth: The crumbly top layer of a well-worked soil, fine enough to sow seed into\.")
+    assert source["url"] == f"{SITE}/#words-gardeners-use"
+
+
+def test_cards_in_a_grid_answer_with_their_title_and_text(api):
+    # A Material grid of cards (md_in_html's `<div class="grid cards" markdown>`, an icon and a button styled by
+    # attr_list): each card's bold title leads its text.
+    reply = ask(api, "How much water does a drip line on a timer save?")
+    source = cited_for(reply, r"Water on a schedule: A drip line on a timer saves about half the water of a hose\.")
+    assert source["url"] == f"{SITE}/#where-to-start"
+
+
+def test_inline_code_is_answered_without_its_highlighting_language(api):
+    # `#!bash garden-valve list --next 7d` (pymdownx.inlinehilite) shows as the command alone.
+    reply = ask(api, "How do I see the waterings planned for next week?")
+    assert "run garden-valve list --next 7d: it prints the next week's waterings" in reply["answer"]

@@ -621,3 +621,67 @@ def test_an_html_blocks_style_sheet_and_script_are_not_text():
         "<script>track('note');</script>\n</div>\n"
     )
     assert blocks(text) == [("paragraph", "Page", "Mount the mast first.")]
+
+
+def test_material_cards_buttons_and_figures_read_as_an_mkdocs_page_shows_them():
+    # Checked against an MkDocs Material 9.8 build with attr_list and md_in_html.
+    text = (
+        "# Page\n\n"
+        '<div class="grid cards" markdown>\n\n'
+        "-   :material-clock-fast:{ .lg .middle } __Set up in 5 minutes__\n\n    ---\n\n"
+        "    Install [`mkdocs-material`](#){: .code } with `pip`.\n\n"
+        "</div>\n\n"
+        "[Subscribe](#){ .md-button .md-button--primary } today, or [read](#){ .md-button } first.\n\n"
+        '<figure markdown="span">\n'
+        '  ![A raised bed](bed.jpg){ width="300" }\n'
+        "  <figcaption>The bed in May.</figcaption>\n"
+        "</figure>\n\n"
+        "<div markdown>\nSome *text* inside.\n</div>\n\n"
+        '<div class="markdown-body">\nPlain **HTML**.\n</div>\n\n'
+        '```html\n<div markdown="1">\n```\n'
+    )
+    assert [(b.kind, b.text) for b in parse_markdown(text, style="mkdocs").blocks] == [
+        ("list", "• Set up in 5 minutes: Install mkdocs-material with pip."),
+        ("paragraph", "Subscribe today, or read first."),
+        ("paragraph", "A raised bed"),
+        ("paragraph", "The bed in May."),
+        ("paragraph", "Some text inside."),
+        ("paragraph", "Plain **HTML**."),  # not Markdown: no markdown attribute
+        ("code", '```html\n<div markdown="1">\n```'),
+    ]
+
+
+def test_an_attribute_list_on_a_heading_link_styles_the_link_and_a_spaced_one_names_the_heading():
+    # Python-Markdown's attr_list: one right after an element is the element's; after a space, the heading's.
+    text = "# Page\n\n## [Setup](#){ #link-id }\n\nA.\n\n## [Usage](#) { #usage-id }\n\nB.\n"
+    parsed = parse_markdown(text, style="mkdocs")
+    assert [(name, anchor) for _, name, anchor in parsed.headings[1:]] == [("Setup", "setup"), ("Usage", "usage-id")]
+
+
+def test_inline_code_shows_without_its_inlinehilite_language_on_an_mkdocs_page():
+    text = "# Page\n\nRun `#!python range(3)` or `:::bash ls -l`; `#!` alone and `x #!y` stay.\n"
+    assert parse_markdown(text, style="mkdocs").blocks[0].text == "Run range(3) or ls -l; #! alone and x #!y stay."
+    assert "#!python range(3)" in parse_markdown(text, style="docusaurus").blocks[0].text
+
+
+def test_definition_lists_read_as_terms_with_their_definitions_on_an_mkdocs_page():
+    text = (
+        "# Terms\n\nTilth\n:   The crumbly top layer\n    of a worked soil.\n\n"
+        "Green manure\n:   A crop grown to be dug back in.\n:   It keeps nutrients in\n\n"
+        "Mulch\n:   Cover for the soil\n:   a layer of straw\n\n"
+        "Compost\n\n:   Organic matter.\n\n    A second paragraph.\n"
+    )
+    parsed = parse_markdown(text, style="mkdocs")
+    assert [(b.kind, b.lines) for b in parsed.blocks] == [
+        (
+            "list",
+            (
+                "• Tilth: The crumbly top layer of a worked soil.",
+                "• Green manure: A crop grown to be dug back in. It keeps nutrients in",
+                "• Mulch: Cover for the soil; a layer of straw",
+                "• Compost: Organic matter. A second paragraph.",
+            ),
+        )
+    ]
+    # Without Python-Markdown's def_list (Docusaurus, a plain page) the lines are a paragraph, as written.
+    assert parse_markdown(text, style="docusaurus").blocks[0].text.startswith("Tilth : The crumbly")
