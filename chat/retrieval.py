@@ -352,7 +352,8 @@ class EvidenceGate:
     - a passage over the threshold is declined when a model number, option, path or snake_case name of the
       question appears in none of the passages (below ``model_similarity``), when a name-like term does (below
       ``strong_similarity``), or when most of its focus terms appear in none of them (below
-      ``moderate_similarity``): such near-topic questions ask about something the book does not cover.
+      ``moderate_similarity``; below ``unmentioned_similarity`` when none of two or more does): such near-topic
+      questions ask about something the book does not cover.
     """
 
     def __init__(
@@ -363,6 +364,7 @@ class EvidenceGate:
         lexical_margin: float = 0.05,
         strong_similarity: float = 0.6,
         moderate_similarity: float = 0.45,
+        unmentioned_similarity: float = 0.5,
         model_similarity: float = 0.8,
     ) -> None:
         self.min_similarity = min_similarity
@@ -370,6 +372,7 @@ class EvidenceGate:
         self.lexical_margin = lexical_margin
         self.strong_similarity = strong_similarity
         self.moderate_similarity = moderate_similarity
+        self.unmentioned_similarity = unmentioned_similarity
         self.model_similarity = model_similarity
 
     @component.output_types(documents=list[Document], no_answer=list[Document], evidence=float)
@@ -426,6 +429,9 @@ class EvidenceGate:
             if any(not mentioned(term, present) for term in names) and similarity < self.strong_similarity:
                 return False
             missing = [term for term in focus if not mentioned(term, present)]
+            # None of two or more focus terms anywhere: a topic next to the book's, closer in meaning than most.
+            if len(focus) > 1 and len(missing) == len(focus) and similarity < self.unmentioned_similarity:
+                return False
             return not (focus and len(missing) / len(focus) > 0.5 and similarity < self.moderate_similarity)
         # Just under the threshold, only the top passage counts.
         top = texts[0]

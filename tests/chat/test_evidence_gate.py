@@ -115,6 +115,16 @@ def test_moderate_similarity_with_most_focus_terms_absent_is_declined():
     assert admits("How often should the rain gauge funnel be cleaned?", doc)
 
 
+def test_a_question_none_of_whose_words_the_passages_hold_needs_more_similarity():
+    # On the garden book, "What fertiliser do tomatoes need?" came 0.455 close to its glossary's green manure
+    # ("keeps … the soil's nutrients"): a neighbouring topic, in none of the book's words.
+    doc = passage("Green manure: a fast crop such as clover, dug back in; it keeps the soil's nutrients.", 0.46)
+    assert not admits("What fertiliser do tomatoes need?", doc)
+    assert admits("What fertiliser do tomatoes need?", passage(doc.content, 0.5))
+    assert admits("What is green manure for?", doc)  # its words are the passage's
+    assert admits("What fertiliser do clover crops need?", doc)  # one of two words is enough at this similarity
+
+
 def test_a_word_spelt_the_other_way_is_present():
     doc = passage("A tyre left in the sun turns grey within a year.", 0.4)
     assert admits("Why did my tire go gray?", doc)
