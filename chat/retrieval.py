@@ -454,7 +454,8 @@ def _names_its_section(focus: set[str], document: Document) -> bool:
     takeaways?" of a "Key Takeaways" section, "Summary?"): no passage resembles such a question in meaning, yet
     the book has exactly what it names."""
     heading = _ORDINAL.sub("", section_heading(str(document.meta.get("section") or "")))
-    return bool(focus) and focus == set(content_words(heading))
+    # The heading's words are read as the question's are: "Works offline" names what "Does it work offline?" asks.
+    return bool(focus) and focus == focus_terms(heading)[0]
 
 
 class PageContext(StrEnum):

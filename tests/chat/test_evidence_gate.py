@@ -57,6 +57,20 @@ def test_a_question_that_names_the_top_passages_section_is_answered_however_far_
     assert not admits(question, passage("Robots walk.", 0.12), takeaways)
 
 
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("Does it work offline?", True),  # "work" frames the question, and the heading too
+        ("Is it offline?", True),
+        ("Does it work offline with Redis?", False),
+    ],
+)
+def test_a_headings_words_are_read_as_a_questions_are(question, named):
+    # The demo guide's "Works offline" section was 0.24 like "Does it work offline?".
+    offline = passage("A fresh copy needs no API key and no network.", 0.24, section="Introduction > Works offline")
+    assert admits(question, offline) is named
+
+
 def test_a_top_passage_that_spells_out_the_abbreviation_asked_about_is_evidence_however_far_its_meaning():
     # "What is TTFB?" is 0.24 like the passage that answers it on a real textbook page: the embedding model knows
     # little of a rare abbreviation.
