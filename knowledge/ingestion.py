@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from haystack import Document, Pipeline, component
-from haystack.components.converters import HTMLToDocument, PyPDFToDocument, TextFileToDocument
+from haystack.components.converters import HTMLToDocument, TextFileToDocument
 from haystack.components.joiners import DocumentJoiner
 from haystack.components.preprocessors import DocumentCleaner
 from haystack.components.routers import FileTypeRouter
@@ -15,6 +15,7 @@ from haystack.components.routers import FileTypeRouter
 from .embedders import CONTEXT_META_FIELD
 from .markdown import SECTION_SEPARATOR, Block, parse_markdown
 from .notebooks import NOTEBOOK_MIME, NotebookToDocument
+from .pdf import PAGE_BREAK, PAGED_META, PdfToDocument, page_number
 from .pipeline_copies import new_pipeline
 from .slugs import HeadingIds
 
@@ -84,16 +85,27 @@ class MarkdownSplitter:
     def _split(self, document: Document) -> list[Document]:
         text = document.content or ""
         meta = document.meta
+        paged = bool(meta.get(PAGED_META))
+        # A page break is read as a line break, of the same length: offsets stay the text's own.
+        source = text.replace(PAGE_BREAK, "\n") if paged else text
         parsed = parse_markdown(
-            text,
+            source,
             style=str(meta.get("url_style") or "plain"),
             mdx=bool(meta.get("mdx")),
             heading_ids=HeadingIds.from_dict(meta.get("heading_ids")),
         )
         title = str(meta.get("title") or parsed.title)
-        line_starts = _line_starts(text)
+        line_starts = _line_starts(source)
+
+        def place(block: Block) -> tuple[str, str]:
+            """(section, anchor): a paged document's passages link to their page, and never span two."""
+            if not paged:
+                return block.section, block.anchor
+            start = line_starts[min(block.start_line, len(line_starts) - 1)]
+            return block.section, f"page={page_number(text, start)}"
+
         out: list[Document] = []
-        for (section, anchor), blocks in itertools.groupby(parsed.blocks, key=lambda b: (b.section, b.anchor)):
+        for (section, anchor), blocks in itertools.groupby(parsed.blocks, key=place):
             for units in self._pack(list(blocks)):
                 start = line_starts[min(units[0].start_line, len(line_starts) - 1)]
                 end = line_starts[min(units[-1].end_line, len(line_starts) - 1)]
@@ -246,7 +258,7 @@ def _add_conversion(pipeline: Pipeline) -> None:
         "html_converter",
         HTMLToDocument(extraction_kwargs={"output_format": "markdown", "include_tables": True, "favor_recall": True}),
     )
-    pipeline.add_component("pdf_converter", PyPDFToDocument())
+    pipeline.add_component("pdf_converter", PdfToDocument())
     pipeline.add_component("notebook_converter", NotebookToDocument())
     pipeline.add_component("joiner", DocumentJoiner())
     pipeline.add_component(

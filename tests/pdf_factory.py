@@ -1,14 +1,31 @@
 """Build small, valid PDF files with real text, for ingestion tests."""
 
+import io
 
-def make_pdf(pages: list[str]) -> bytes:
-    """Return a PDF whose pages hold the given lines of text (Helvetica, one line per page line)."""
+# A small manual as PDFs print one: a cover, a table of contents, a running head and page numbers, a list, a word
+# hyphenated at a line's end, and an outline (title, 0-based page, depth) naming its sections.
+HEAD = "Weather Station Manual"
+MANUAL = [
+    "Weather Station Manual\nSecond edition",
+    "Contents\n1 Setup . . . . . . . . . . 3\n2 Sensors . . . . . . . . 4\n2.1 Wind . . . . . . . . . 4\nii",
+    f"{HEAD}\n1 Setup\nMount the mast on a post at least two metres high.\nThe kit holds:\n• the mast\n"
+    "• two clamps\nUse <M6> bolts, not *M5* ones: the_clamp needs them.\n3",
+    f"{HEAD}\n2 Sensors\nEach sensor plugs into the con-\ntroller's front panel.\n2.1 Wind\n"
+    "The anemometer reads up to 60 m/s.\n4",
+    f"{HEAD}\n# of sensors: up to eight.\n1. Unplug the controller.\nClean the vane every month.\n5",
+]
+OUTLINE = [("1 Setup", 2, 0), ("2 Sensors", 3, 0), ("Wind", 3, 1), ("Care", 4, 0)]
+
+
+def make_pdf(pages: list[str], *, outline: list[tuple[str, int, int]] = ()) -> bytes:
+    """Return a PDF whose pages hold the given lines of text (Helvetica, one line per page line), with the
+    bookmarks of ``outline``: (title, 0-based page, depth), in order, each nested in the last one less deep."""
     objects: list[bytes] = []
     page_ids = [4 + 2 * i for i in range(len(pages))]
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     kids = " ".join(f"{pid} 0 R" for pid in page_ids).encode()
     objects.append(b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(len(pages)).encode() + b" >>")
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     for i, text in enumerate(pages):
         lines = text.split("\n")
         ops = ["BT", "/F1 11 Tf", "14 TL", "50 780 Td"]
@@ -16,7 +33,7 @@ def make_pdf(pages: list[str]) -> bytes:
             escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
             ops.append(f"({escaped}) Tj T*")
         ops.append("ET")
-        stream = "\n".join(ops).encode("latin-1")
+        stream = "\n".join(ops).encode("cp1252")
         content_id = page_ids[i] + 1
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Resources << /Font << /F1 3 0 R >> >> "
@@ -33,4 +50,16 @@ def make_pdf(pages: list[str]) -> bytes:
     for offset in offsets:
         out += f"{offset:010d} 00000 n \n".encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return _with_outline(bytes(out), outline) if outline else bytes(out)
+
+
+def _with_outline(pdf: bytes, outline: list[tuple[str, int, int]]) -> bytes:
+    from pypdf import PdfWriter  # noqa: PLC0415
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    parents: dict[int, object] = {}
+    for title, page, depth in outline:
+        parents[depth] = writer.add_outline_item(title=title, page_number=page, parent=parents.get(depth - 1))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

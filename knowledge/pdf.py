@@ -1,0 +1,212 @@
+"""PDF books read as a reader reads them: page by page, in the sections their outline (bookmarks) names, without
+the running heads, page numbers and table-of-contents leaders printed on every page.
+
+The text is Markdown: each outline entry is a heading where its title is printed on its page (or at the page's top),
+pages are separated by a form feed, so that every passage knows its page and its citation opens the PDF there
+(``#page=12``, which browsers' PDF viewers follow).
+"""
+
+import io
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from haystack import Document, component
+from haystack.components.converters.utils import get_bytestream_from_source, normalize_metadata
+from haystack.dataclasses import ByteStream
+
+logger = logging.getLogger(__name__)
+
+PAGE_BREAK = "\f"
+# Document meta that marks text as pages separated by PAGE_BREAK: its passages link to their page.
+PAGED_META = "paged"
+_LINES_AT_EACH_END = 2  # where running heads and page numbers are printed
+_RUNNING_PAGES = 3  # a line at the top or bottom of this many pages is a running head or footer
+_RUNNING_WORDS = 12  # and no longer than this: a running head is short
+_ROMAN = re.compile(r"^[ivxlcdm]+$")
+_NUMBERED = re.compile(r"^#\s|\s#$")  # a running key with a page number at one end
+# A table of contents' line: a title, dot leaders, a page number ("2.1 Naming . . . . . 3").
+_LEADERS = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+\s*$", re.IGNORECASE)
+# A word hyphenated at the end of a line ("man-" / "agement"): joined, as the reader reads it.
+_HYPHENATED = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
+# What Markdown would read as markup in a PDF's printed text: emphasis, code, links, HTML, entities, escapes,
+# strikethrough and table pipes anywhere; headings, quotes, lists, setext underlines and breaks at a line's start.
+_INLINE_MARKUP = re.compile(r"[\\`*_<&\[\]~|]")
+_BLOCK_MARKUP = re.compile(r"^(?:[#>+=-]|\d{1,9}(?=[.)]))")
+# A list item as PDFs print one: a bullet glyph (or a dash) before its text.
+_BULLET = re.compile(r"^[•◦▪▫‣●○■□–-]\s+")
+# A section number before a title printed on the page ("2.1 " before the outline's "ASN.1 syntax").
+_NUMBERING = re.compile(r"^(?:(?:chapter|section|part|appendix)\s+)?[\dA-Z]+(?:\.\d+)*\.?\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    """A bookmark: its title, the page it opens (0-based) and how deep it is nested."""
+
+    title: str
+    page: int
+    depth: int
+
+
+def page_number(text: str, offset: int) -> int:
+    """The 1-based page of ``offset`` in paged text."""
+    return text.count(PAGE_BREAK, 0, offset) + 1
+
+
+def pdf_markdown(data: bytes) -> str:
+    """A PDF's text as Markdown pages separated by PAGE_BREAK, its outline's entries as headings."""
+    from pypdf import PdfReader  # noqa: PLC0415 - a heavy import, only where PDFs are read
+
+    reader = PdfReader(io.BytesIO(data))
+    pages = [_page_lines(page) for page in reader.pages]
+    pages = _without_running_lines(pages)
+    headings: dict[int, list[OutlineEntry]] = {}
+    for entry in _outline(reader):
+        if 0 <= entry.page < len(pages):
+            headings.setdefault(entry.page, []).append(entry)
+    texts = [_with_headings(lines, headings.get(index, [])) for index, lines in enumerate(pages)]
+    return f"\n{PAGE_BREAK}\n".join(texts)
+
+
+def _page_lines(page: Any) -> list[str]:
+    try:
+        text = page.extract_text() or ""
+    except Exception as error:  # noqa: BLE001 - one unreadable page must not lose the others
+        logger.info("a PDF page could not be read: %s", error)
+        return []
+    text = _HYPHENATED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    # Indentation in a PDF's text is layout, not Markdown (four spaces would make a paragraph code).
+    return [line.strip() for line in text.split("\n") if line.strip() and not _LEADERS.search(line)]
+
+
+def _markdown_line(line: str) -> str:
+    """A printed line as Markdown that reads as it is printed (`*`, `<tag>` or `# ` are text in a PDF); a line
+    that starts with a bullet is a list item."""
+    bullet = _BULLET.match(line)
+    return f"- {_escaped(line[bullet.end() :])}" if bullet else _escaped(line)
+
+
+def _escaped(text: str) -> str:
+    """Printed text as Markdown that reads as it: its markup characters escaped."""
+    text = _INLINE_MARKUP.sub(r"\\\g<0>", text)
+    block = _BLOCK_MARKUP.match(text)
+    if block is None:
+        return text
+    # A heading's "#" or a list's "-" is escaped itself; a numbered list's number keeps its digits: "3\. Wiring".
+    return f"\\{text}" if not text[0].isdigit() else f"{text[: block.end()]}\\{text[block.end() :]}"
+
+
+def _running_key(line: str) -> str:
+    words = " ".join(line.lower().split())
+    return "#" if _ROMAN.fullmatch(words) else re.sub(r"\d+", "#", words)
+
+
+def _page_number_line(line: str) -> bool:
+    """A line of a page number alone ("12", "xii", "- 12 -", "Page 12 of 40")."""
+    return re.fullmatch(r"(?:page\s+)?#(?:\s+of\s+#)?", _running_key(line).strip("- ")) is not None
+
+
+def _ends(lines: list[str]) -> Iterator[int]:
+    """The indexes of a page's first and last lines, where running heads and page numbers are printed."""
+    yield from sorted(set(range(min(_LINES_AT_EACH_END, len(lines)))) | set(range(len(lines))[-_LINES_AT_EACH_END:]))
+
+
+def _without_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Leave out the page numbers and the short lines printed at the top or bottom of several pages (a running
+    head, a chapter's, a footer): the same words, numbers aside, on three pages or more, or on two with a page
+    number at one end."""
+    seen = Counter(
+        key
+        for lines in pages
+        for key in {_running_key(lines[index]) for index in _ends(lines) if len(lines[index].split()) <= _RUNNING_WORDS}
+    )
+    # A head printed with its page number ("Chapter 2: Wiring 3") runs on twice already: a chapter's pages.
+    running = {key for key, count in seen.items() if count >= (2 if _NUMBERED.search(key) else _RUNNING_PAGES)}
+    out = []
+    for number, lines in enumerate(pages):
+        ends = set(_ends(lines))
+        # The cover prints the title that runs at the top of the pages after it: there it is the title.
+        out.append(
+            [
+                line
+                for index, line in enumerate(lines)
+                if index not in ends or not ((number and _running_key(line) in running) or _page_number_line(line))
+            ]
+        )
+    return out
+
+
+def _outline(reader: Any) -> list[OutlineEntry]:
+    """The PDF's bookmarks in order, with their pages; none when it has none or they cannot be read."""
+    entries: list[OutlineEntry] = []
+
+    def walk(items: list[Any], depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            page = reader.get_destination_page_number(item)
+            if title and page is not None and page >= 0:
+                entries.append(OutlineEntry(title=title, page=page, depth=depth))
+
+    try:
+        walk(reader.outline, 0)
+    except Exception as error:  # noqa: BLE001 - a broken outline leaves the text without sections
+        logger.info("a PDF outline could not be read: %s", error)
+        return []
+    return entries
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip(".:")
+
+
+def _prints(line: str, title: str) -> bool:
+    """Whether a page's line is the outline title printed, with or without its section number."""
+    printed, wanted = _normalised(line), _normalised(title)
+    return printed == wanted or _normalised(_NUMBERING.sub("", line, count=1)) in (wanted, _NUMBERING.sub("", wanted))
+
+
+def _with_headings(lines: list[str], entries: list[OutlineEntry]) -> str:
+    """A page's printed lines as Markdown, with its outline entries as headings: each where its title is printed
+    (that line becomes the heading), else before the page's text, in the outline's order."""
+    out: list[tuple[str, str]] = [(line, _markdown_line(line)) for line in lines]  # (printed, Markdown)
+    at = 0  # entries are in page order: each is looked for after the one before
+    for entry in entries:
+        # Blank lines around it, so that a heading never continues the paragraph before it.
+        heading = ("", f"\n{'#' * min(entry.depth + 2, 6)} {_escaped(entry.title)}\n")
+        found = next((index for index in range(at, len(out)) if _prints(out[index][0], entry.title)), None)
+        if found is None:
+            out.insert(at, heading)
+            at += 1
+        else:
+            out[found] = heading
+            at = found + 1
+    return "\n".join(markdown for _, markdown in out)
+
+
+@component
+class PdfToDocument:
+    """Haystack converter: PDFs to Markdown documents of their pages (see the module's docstring)."""
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, sources: list[str | Path | ByteStream], meta: dict[str, Any] | list[dict[str, Any]] | None = None
+    ) -> dict[str, list[Document]]:
+        """One paged document per PDF, with the source's meta; an unreadable PDF is skipped and logged (as
+        Haystack's PyPDFToDocument does: the admin then sees that no text could be extracted)."""
+        documents = []
+        for source, extra in zip(sources, normalize_metadata(meta, sources_count=len(sources)), strict=True):
+            stream = get_bytestream_from_source(source)
+            try:
+                text = pdf_markdown(stream.data)
+            except Exception as error:  # noqa: BLE001 - pypdf raises many kinds for a damaged file
+                logger.warning("could not read a PDF: %s", error)
+                continue
+            documents.append(Document(content=text, meta={**stream.meta, **extra, PAGED_META: True}))
+        return {"documents": documents}

@@ -1,0 +1,68 @@
+"""PDF books read page by page, in their outline's sections, without running heads, page numbers and leaders."""
+
+import pytest
+from haystack import Document
+from haystack.dataclasses import ByteStream
+
+from knowledge.ingestion import MarkdownSplitter
+from knowledge.pdf import PAGE_BREAK, PAGED_META, PdfToDocument, pdf_markdown
+from tests.pdf_factory import HEAD, MANUAL, OUTLINE, make_pdf
+
+
+def passages(pdf: bytes) -> list[tuple[str, str, str]]:
+    (document,) = PdfToDocument().run(sources=[ByteStream(pdf, meta={"title": "Manual"})])["documents"]
+    assert document.meta == {"title": "Manual", PAGED_META: True}
+    chunks = MarkdownSplitter(split_length=60, split_overlap=10).run(documents=[document])["documents"]
+    return [(chunk.meta["anchor"], chunk.meta["section"], chunk.content) for chunk in chunks]
+
+
+def test_a_pdfs_passages_are_in_its_outlines_sections_and_link_to_their_pages():
+    assert passages(make_pdf(MANUAL, outline=OUTLINE)) == [
+        ("page=1", "", "Weather Station Manual Second edition"),
+        ("page=2", "", "Contents"),  # its leaders and page numbers are not text
+        # A PDF's text does not say where a list ends: the line after it continues its last item, as a wrapped
+        # item's next line does. Markdown's characters read as printed.
+        (
+            "page=3",
+            "1 Setup",
+            "Mount the mast on a post at least two metres high. The kit holds:\n\n• the mast\n"
+            "• two clamps Use <M6> bolts, not *M5* ones: the_clamp needs them.",
+        ),
+        ("page=4", "2 Sensors", "Each sensor plugs into the controller's front panel."),  # hyphenation joined
+        ("page=4", "2 Sensors > Wind", "The anemometer reads up to 60 m/s."),  # "2.1 Wind" printed
+        # "Care" is not printed on its page: it heads the page. A line never reads as Markdown.
+        ("page=5", "Care", "# of sensors: up to eight. 1. Unplug the controller. Clean the vane every month."),
+    ]
+
+
+def test_without_an_outline_passages_still_link_to_their_pages():
+    found = passages(make_pdf(MANUAL))
+    assert [(anchor, section) for anchor, section, _ in found][:3] == [("page=1", ""), ("page=2", ""), ("page=3", "")]
+    assert not any(HEAD in text or text.endswith((" 3", " 4", " 5")) for _, _, text in found[2:])
+
+
+def test_a_passage_never_spans_two_pages():
+    pages = [f"{word} begins here\nand goes on\nto the end of the page" for word in ("One", "Two", "Three")]
+    found = passages(make_pdf(pages))
+    assert [(anchor, text.split()[0]) for anchor, _, text in found] == [
+        ("page=1", "One"),
+        ("page=2", "Two"),
+        ("page=3", "Three"),
+    ]
+
+
+def test_a_line_at_the_top_of_only_two_pages_is_text_unless_it_carries_a_page_number():
+    pages = ["Safety first\nA.", "Safety first\nB.", "Chapter 2 Wiring 7\nC.", "Chapter 2 Wiring 8\nD."]
+    text = pdf_markdown(make_pdf(pages))
+    assert [page.strip() for page in text.split(PAGE_BREAK)] == ["Safety first\nA.", "Safety first\nB.", "C.", "D."]
+
+
+def test_an_unreadable_pdf_is_skipped():
+    assert PdfToDocument().run(sources=[ByteStream(b"%PDF-1.4 broken")])["documents"] == []
+
+
+@pytest.mark.parametrize("text", ["\f", "Plain text.\fMore."])
+def test_a_page_break_in_a_document_that_is_not_paged_is_left_to_the_text(text):
+    # Only the PDF converter's documents are read as pages.
+    chunks = MarkdownSplitter().run(documents=[Document(content=text)])["documents"]
+    assert all(not chunk.meta["anchor"].startswith("page=") for chunk in chunks)
