@@ -30,7 +30,7 @@ def _normalise(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").lower().split())
 
 
-def _contains(text: str, golds: list[str], *, every: bool = False) -> bool:
+def contains(text: str, golds: list[str], *, every: bool = False) -> bool:
     """Whether the text holds one of the golds (all of them, for a question whose answer is a whole list)."""
     return (all if every else any)(_normalise(gold) in _normalise(text) for gold in golds)
 
@@ -62,7 +62,6 @@ def measure(*, code: Path, site_url: str, book: str) -> dict:
     from django.core.management import CommandError, call_command  # noqa: PLC0415
 
     from chat.pipeline import stage_timings  # noqa: PLC0415
-    from chat.services import chat_reply, session_create  # noqa: PLC0415
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
     folder, questions_file = _book(book)
@@ -82,12 +81,7 @@ def measure(*, code: Path, site_url: str, book: str) -> dict:
         chunks = Chunk.objects.count()
         pipelines = _chat_pipelines()
         for question in questions:
-            session = session_create()
-            for earlier in question.get("history", []):
-                chat_reply(session_id=session, message=earlier)
-            reply = chat_reply(
-                session_id=session, message=question["question"], selected_text=question.get("selected_text")
-            ).to_dict()
+            reply = ask(question)
             with stage_timings():
                 retrieved = pipelines.retrieval.run(
                     {"rewriter": {"message": reply["query"], "history": []}},
@@ -107,15 +101,15 @@ def measure(*, code: Path, site_url: str, book: str) -> dict:
                     "status": reply["status"],
                     "answer": reply["answer"],
                     "gold_in_answer": bool(question["gold"])
-                    and _contains(reply["answer"], question["gold"], every=question.get("gold_all", False)),
+                    and contains(reply["answer"], question["gold"], every=question.get("gold_all", False)),
                     # A table question's "wrong" values are other rows' (a cell run together with its neighbours
                     # holds the gold too): an answer that holds one quotes more than the row asked about.
-                    "precise": None if not question.get("wrong") else not _contains(reply["answer"], question["wrong"]),
+                    "precise": None if not question.get("wrong") else not contains(reply["answer"], question["wrong"]),
                     # The passage counts as found when a top-5 chunk holds the gold text or is the expected section.
                     "gold_in_top5": bool(expected)
                     and (
                         bool(set(expected) & set(top_urls))
-                        or any(_contains(d.content or "", question["gold"]) for d in top)
+                        or any(contains(d.content or "", question["gold"]) for d in top)
                     ),
                     # The answer's citations include the section that holds the answer, with the site's link.
                     "link_right": bool(set(links) & set(expected)),
@@ -124,6 +118,18 @@ def measure(*, code: Path, site_url: str, book: str) -> dict:
                 }
             )
     return {"results": results, "chunks": chunks, "ingest_exit": ingest_exit, "ingest_seconds": ingest_seconds}
+
+
+def ask(question: dict) -> dict:
+    """The chat service's reply to a question of a questions file, its earlier turns asked first."""
+    from chat.services import chat_reply, session_create  # noqa: PLC0415
+
+    session = session_create()
+    for earlier in question.get("history", []):
+        chat_reply(session_id=session, message=earlier)
+    return chat_reply(
+        session_id=session, message=question["question"], selected_text=question.get("selected_text")
+    ).to_dict()
 
 
 def _chat_pipelines() -> object:

@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 
 from _setup import baseline_json, table
+from book import ANSWERABLE, ask, contains
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "94d06a6"  # main before PDFs were read page by page
 REFERENCE = "https://books.example.org/"
 LINES_PER_PAGE = 46
 WIDTH = 92
-ANSWERABLE = ("fact", "table", "list", "code", "followup", "selection")
 
 
 def _printable(text: str) -> str:
@@ -98,7 +98,6 @@ def measure(*, code: Path, pdf: Path, book: str) -> dict:
     django.setup()
     from django.core.management import call_command  # noqa: PLC0415
 
-    from chat.services import chat_reply, session_create  # noqa: PLC0415
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
     questions = json.loads((ROOT / "tests" / "fixtures" / f"{book}-book-questions.json").read_text())["questions"]
@@ -109,12 +108,7 @@ def measure(*, code: Path, pdf: Path, book: str) -> dict:
 
         chunks = list(Chunk.objects.values_list("section", flat=True))
         for question in questions:
-            session = session_create()
-            for earlier in question.get("history", []):
-                chat_reply(session_id=session, message=earlier)
-            reply = chat_reply(
-                session_id=session, message=question["question"], selected_text=question.get("selected_text")
-            ).to_dict()
+            reply = ask(question)
             cited = [s for s in reply["sources"] if s.get("kind") != "selection"]
             results.append(
                 {
@@ -129,32 +123,27 @@ def measure(*, code: Path, pdf: Path, book: str) -> dict:
     return {"results": results, "chunks": len(chunks), "sections": sum(1 for s in chunks if s) / max(len(chunks), 1)}
 
 
-def _holds(text: str, golds: list[str]) -> bool:
-    flat = " ".join(text.replace("\u00a0", " ").lower().split())
-    return any(" ".join(gold.lower().split()) in flat for gold in golds)
-
-
 def summarise(run: dict, *, pages: list[str]) -> dict[str, object]:
     results = run["results"]
     answerable = [r for r in results if r["kind"] in ANSWERABLE]
-    correct = [r for r in answerable if _holds(r["answer"], r["gold"])]
+    correct = [r for r in answerable if contains(r["answer"], r["gold"])]
 
     def page_holds(row: dict) -> bool:
-        fragment = row["link"].partition("#page=")[2]
-        return fragment.isdigit() and 0 < int(fragment) <= len(pages) and _holds(pages[int(fragment) - 1], row["gold"])
+        page = row["link"].partition("#page=")[2]
+        return page.isdigit() and 0 < int(page) <= len(pages) and contains(pages[int(page) - 1], row["gold"])
 
     def share(rows: list[dict], key) -> str:
         return f"{sum(1 for r in rows if key(r)) / len(rows):.3f}" if rows else "-"
 
     return {
-        "gold in answer": share(answerable, lambda r: _holds(r["answer"], r["gold"])),
+        "gold in answer": share(answerable, lambda r: contains(r["answer"], r["gold"])),
         "false abstention": share(answerable, lambda r: r["status"] != "answered"),
         "near-topic abstention": share(
             [r for r in results if r["kind"] == "near"], lambda r: r["status"] != "answered"
         ),
         "far abstention": share([r for r in results if r["kind"] == "far"], lambda r: r["status"] != "answered"),
         "reader wording: gold in answer": share(
-            [r for r in results if r["kind"] == "reader"], lambda r: _holds(r["answer"], r["gold"])
+            [r for r in results if r["kind"] == "reader"], lambda r: contains(r["answer"], r["gold"])
         ),
         "cited page holds the gold (correct answers)": share(correct, page_holds),
         "chunks": str(run["chunks"]),
@@ -211,7 +200,7 @@ def main() -> None:
             )
     if args.verbose:
         for row in current["results"]:
-            if row["kind"] in (*ANSWERABLE, "reader") and not _holds(row["answer"], row["gold"]):
+            if row["kind"] in (*ANSWERABLE, "reader") and not contains(row["answer"], row["gold"]):
                 print(f"missed [{row['kind']}] {row['question']} -> {row['status']}: {row['answer'][:200]}")
     now = summarise(current, pages=pages)
     before = summarise(baseline, pages=pages) if baseline else {}

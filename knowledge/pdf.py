@@ -40,7 +40,10 @@ _BLOCK_MARKUP = re.compile(r"^(?:[#>+=-]|\d{1,9}(?=[.)]))")
 # A list item as PDFs print one: a bullet glyph (or a dash) before its text.
 _BULLET = re.compile(r"^[•◦▪▫‣●○■□–-]\s+")
 # A section number before a title printed on the page ("2.1 " before the outline's "ASN.1 syntax").
-_NUMBERING = re.compile(r"^(?:(?:chapter|section|part|appendix)\s+)?[\dA-Z]+(?:\.\d+)*\.?\s+", re.IGNORECASE)
+# A number ("2.1", "3."), a lettered or Roman one ("A.2", "B.", "IV."), after "Chapter" or the like, or not.
+_NUMBERING = re.compile(
+    r"^(?:(?i:chapter|section|part|appendix)\s+)?(?:\d+(?:\.\d+)*\.?|[A-Z](?:\.\d+)+\.?|[A-Z]\.|[IVXLC]+\.)\s+"
+)
 
 
 @dataclass(frozen=True)

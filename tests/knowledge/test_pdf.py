@@ -66,3 +66,8 @@ def test_a_page_break_in_a_document_that_is_not_paged_is_left_to_the_text(text):
     # Only the PDF converter's documents are read as pages.
     chunks = MarkdownSplitter().run(documents=[Document(content=text)])["documents"]
     assert all(not chunk.meta["anchor"].startswith("page=") for chunk in chunks)
+
+
+def test_a_bookmark_heads_the_line_that_prints_its_title_not_a_sentence_that_ends_with_it():
+    pdf = make_pdf(["Intro\nThe Wind\nblows here.\n2.1 Wind\nIt is measured."], outline=[("Wind", 0, 0)])
+    assert pdf_markdown(pdf) == "Intro\nThe Wind\nblows here.\n\n## Wind\n\nIt is measured."
