@@ -50,7 +50,9 @@ class SourceDocumentForm(forms.ModelForm):
         self.fields["title"].required = False
         self.fields[
             "title"
-        ].help_text = "Leave empty to use the front-matter title, the first heading or the file name."
+        ].help_text = (
+            "Leave empty to use the front-matter title, the first heading, a PDF's own title or the file name."
+        )
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -21,6 +21,7 @@ from .notebooks import (
     notebook_markdown,
     script_notebook,
 )
+from .pdf import pdf_title
 from .sites import (
     SiteLayout,
     asset_reference,
@@ -330,8 +331,11 @@ def _title_from_name(path: Path) -> str:
 
 
 def title_for(path: Path, data: bytes) -> str:
-    """A file's title: front-matter title, else its first H1 (a notebook's too), else its file name in words."""
+    """A file's title: front-matter title, else its first H1 (a notebook's too), a PDF's own title, else its file
+    name in words."""
     suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return pdf_title(data)[:300] or _title_from_name(path)
     if suffix not in MARKDOWN_EXTENSIONS and suffix != ".ipynb":
         return _title_from_name(path)
     text = data.decode("utf-8", errors="replace")

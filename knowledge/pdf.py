@@ -46,6 +46,14 @@ _NUMBERING = re.compile(
 )
 
 
+# What exporters write as a PDF's title when it has none: the source file's name, "Untitled", "Microsoft Word - …".
+_PLACEHOLDER_TITLE = re.compile(
+    r"^$|^(?:untitled|title|document\d*)$|^microsoft \w+ - "
+    r"|\.(?:pdf|docx?|odt|rtf|tex|dvi|ps|txt|md|html?|indd|pages|key|pptx?|xlsx?)$",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class OutlineEntry:
     """A bookmark: its title, the page it opens (0-based) and how deep it is nested."""
@@ -58,6 +66,17 @@ class OutlineEntry:
 def page_number(text: str, offset: int) -> int:
     """The 1-based page of ``offset`` in paged text."""
     return text.count(PAGE_BREAK, 0, offset) + 1
+
+
+def pdf_title(data: bytes) -> str:
+    """The title a PDF's document information gives, unless it is a file's name or a placeholder ("" then)."""
+    from pypdf import PdfReader  # noqa: PLC0415
+
+    try:
+        title = " ".join(str(PdfReader(io.BytesIO(data)).metadata.title or "").split())
+    except Exception:  # noqa: BLE001 - no information dictionary, or a damaged one: no title
+        return ""
+    return "" if _PLACEHOLDER_TITLE.search(title) else title
 
 
 def pdf_markdown(data: bytes) -> str:

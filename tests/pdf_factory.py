@@ -17,9 +17,10 @@ MANUAL = [
 OUTLINE = [("1 Setup", 2, 0), ("2 Sensors", 3, 0), ("Wind", 3, 1), ("Care", 4, 0)]
 
 
-def make_pdf(pages: list[str], *, outline: list[tuple[str, int, int]] = ()) -> bytes:
+def make_pdf(pages: list[str], *, outline: list[tuple[str, int, int]] = (), title: str = "") -> bytes:
     """Return a PDF whose pages hold the given lines of text (Helvetica, one line per page line), with the
-    bookmarks of ``outline``: (title, 0-based page, depth), in order, each nested in the last one less deep."""
+    bookmarks of ``outline``: (title, 0-based page, depth), in order, each nested in the last one less deep, and
+    ``title`` in its document information."""
     objects: list[bytes] = []
     page_ids = [4 + 2 * i for i in range(len(pages))]
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
@@ -50,13 +51,15 @@ def make_pdf(pages: list[str], *, outline: list[tuple[str, int, int]] = ()) -> b
     for offset in offsets:
         out += f"{offset:010d} 00000 n \n".encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return _with_outline(bytes(out), outline) if outline else bytes(out)
+    return _with_outline_and_title(bytes(out), outline, title) if outline or title else bytes(out)
 
 
-def _with_outline(pdf: bytes, outline: list[tuple[str, int, int]]) -> bytes:
+def _with_outline_and_title(pdf: bytes, outline: list[tuple[str, int, int]], title: str) -> bytes:
     from pypdf import PdfWriter  # noqa: PLC0415
 
     writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    if title:
+        writer.add_metadata({"/Title": title})
     parents: dict[int, object] = {}
     for title, page, depth in outline:
         parents[depth] = writer.add_outline_item(title=title, page_number=page, parent=parents.get(depth - 1))

@@ -12,7 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
+from knowledge.services import document_create, document_ingest
 from tests.e2e.conftest import API_KEY
+from tests.pdf_factory import MANUAL, OUTLINE, make_pdf
 from tests.servers import AppServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -119,6 +121,23 @@ def test_streamed_answer_with_citation_follow_up_and_reload(page, server):
     page.wait_for_function(f"document.querySelectorAll('.cbw-msg').length === {turns}")
     assert "384" in page.locator(".cbw-assistant").last.inner_text()
     assert page.locator(".cbw-assistant").last.locator("a.cbw-cite").count() >= 1
+
+
+def test_a_pdf_source_is_named_with_its_page_and_opens_the_file_there(db):
+    manual = document_create(
+        title="Station manual",
+        reference="/files/manual.pdf",
+        file_name="manual.pdf",
+        file_data=make_pdf(MANUAL, outline=OUTLINE),
+    )
+    document_ingest(document=manual)
+    with AppServer(database=connection.settings_dict["NAME"]).running() as app, _chromium() as page:
+        page.goto(app.url + "/")
+        bubble = ask(page, "How fast a wind can the anemometer read?")
+        assert bubble.get_attribute("data-state") == "answered"
+        source = bubble.locator(".cbw-source-title").first
+        assert source.inner_text() == "Station manual — Wind, p. 4"
+        assert source.get_attribute("href") == f"{app.url}/files/manual.pdf#page=4"
 
 
 def test_quoted_code_keeps_its_indentation(page):

@@ -1,10 +1,13 @@
 """PDF books read page by page, in their outline's sections, without running heads, page numbers and leaders."""
 
+from pathlib import Path
+
 import pytest
 from haystack import Document
 from haystack.dataclasses import ByteStream
 
 from knowledge.ingestion import MarkdownSplitter
+from knowledge.loading import title_for
 from knowledge.pdf import PAGE_BREAK, PAGED_META, PdfToDocument, pdf_markdown
 from tests.pdf_factory import HEAD, MANUAL, OUTLINE, make_pdf
 
@@ -71,3 +74,17 @@ def test_a_page_break_in_a_document_that_is_not_paged_is_left_to_the_text(text):
 def test_a_bookmark_heads_the_line_that_prints_its_title_not_a_sentence_that_ends_with_it():
     pdf = make_pdf(["Intro\nThe Wind\nblows here.\n2.1 Wind\nIt is measured."], outline=[("Wind", 0, 0)])
     assert pdf_markdown(pdf) == "Intro\nThe Wind\nblows here.\n\n## Wind\n\nIt is measured."
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Weather Station Manual", "Weather Station Manual"),
+        ("Microsoft Word - manual.docx", "Station manual"),  # an exporter's placeholder: the file's name
+        ("station.tex", "Station manual"),
+        ("Intro to Node.js", "Intro to Node.js"),
+        ("", "Station manual"),
+    ],
+)
+def test_a_pdf_is_titled_by_its_own_title_unless_an_exporter_wrote_a_placeholder(title, expected):
+    assert title_for(Path("station-manual.pdf"), make_pdf(["Text."], title=title)) == expected

@@ -422,6 +422,12 @@
     }
   }
 
+  // A source's title, its section and, for a PDF's page (its link opens the file at #page=N), the page.
+  function sourceLabel(s) {
+    var page = /#page=(\d+)$/.exec(s.url || "");
+    return s.title + (s.section ? " — " + s.section.split(" > ").pop() : "") + (page ? ", p. " + page[1] : "");
+  }
+
   // ---- feedback: thumbs up / down under each answer, one vote per answer (a second click changes it) ----
   function sendFeedback(answerId, rating, comment) {
     var body = { answer_id: answerId, rating: rating };
@@ -685,7 +691,7 @@
       reply.sources.forEach(function (s) {
         var item = el("li", { value: String(s.index) });
         var href = safeHref(s.url);
-        var link = el(href ? "a" : "span", { class: "cbw-source-title" }, s.title + (s.section ? " — " + s.section.split(" > ").pop() : ""));
+        var link = el(href ? "a" : "span", { class: "cbw-source-title" }, sourceLabel(s));
         if (href) link.setAttribute("href", href);
         item.appendChild(link);
         item.appendChild(el("p", { class: "cbw-snippet" }, s.snippet));
