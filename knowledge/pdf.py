@@ -27,6 +27,11 @@ PAGED_META = "paged"
 _LINES_AT_EACH_END = 2  # where running heads and page numbers are printed
 _RUNNING_PAGES = 3  # a line at the top or bottom of this many pages is a running head or footer
 _RUNNING_WORDS = 12  # and no longer than this: a running head is short
+# A line shorter than this share of a full one, ending a sentence or an item, ends its paragraph: its text did not
+# fill it (a long word carried to the next line leaves less); one shorter than half does, whatever it ends with.
+_SHORT_LINE = 0.8
+_HALF_LINE = 0.5
+_SENTENCE_ENDS = (".", "!", "?", ":", '"', "”", ")")
 _ROMAN = re.compile(r"^[ivxlcdm]+$")
 _NUMBERED = re.compile(r"^#\s|\s#$")  # a running key with a page number at one end
 # A table of contents' line: a title, dot leaders, a page number ("2.1 Naming . . . . . 3").
@@ -90,8 +95,15 @@ def pdf_markdown(data: bytes) -> str:
     for entry in _outline(reader):
         if 0 <= entry.page < len(pages):
             headings.setdefault(entry.page, []).append(entry)
-    texts = [_with_headings(lines, headings.get(index, [])) for index, lines in enumerate(pages)]
+    full = _full_line(pages)
+    texts = [_page_markdown(lines, headings.get(index, []), full=full) for index, lines in enumerate(pages)]
     return f"\n{PAGE_BREAK}\n".join(texts)
+
+
+def _full_line(pages: list[list[str]]) -> int:
+    """How many characters a line of running text holds: the 90th percentile of the lines' lengths."""
+    lengths = sorted(len(line) for lines in pages for line in lines)
+    return lengths[int(len(lengths) * 0.9)] if lengths else 0
 
 
 def _page_lines(page: Any) -> list[str]:
@@ -194,10 +206,23 @@ def _prints(line: str, title: str) -> bool:
     return printed == wanted or _normalised(_NUMBERING.sub("", line, count=1)) in (wanted, _NUMBERING.sub("", wanted))
 
 
-def _with_headings(lines: list[str], entries: list[OutlineEntry]) -> str:
-    """A page's printed lines as Markdown, with its outline entries as headings: each where its title is printed
-    (that line becomes the heading), else before the page's text, in the outline's order."""
-    out: list[tuple[str, str]] = [(line, _markdown_line(line)) for line in lines]  # (printed, Markdown)
+def _ends_paragraph(line: str, *, full: int) -> bool:
+    """Whether a printed line ends its paragraph or list item: its text stopped well short of a full line at the
+    end of a sentence or an item, or halfway whatever it ends with (a title, a name)."""
+    if len(line) < _HALF_LINE * full:
+        return True
+    return len(line) < _SHORT_LINE * full and (line.rstrip().endswith(_SENTENCE_ENDS) or bool(_BULLET.match(line)))
+
+
+def _page_markdown(lines: list[str], entries: list[OutlineEntry], *, full: int) -> str:
+    """A page's printed lines as Markdown: a line that stops well short of a full line ends its paragraph (or its
+    list item), and the outline's entries are headings, each where its title is printed (that line becomes the
+    heading), else before the page's text, in the outline's order."""
+    out: list[tuple[str, str]] = []  # (printed, Markdown)
+    for line in lines:
+        out.append((line, _markdown_line(line)))
+        if _ends_paragraph(line, full=full):
+            out.append(("", ""))
     at = 0  # entries are in page order: each is looked for after the one before
     for entry in entries:
         # Blank lines around it, so that a heading never continues the paragraph before it.
@@ -209,7 +234,7 @@ def _with_headings(lines: list[str], entries: list[OutlineEntry]) -> str:
         else:
             out[found] = heading
             at = found + 1
-    return "\n".join(markdown for _, markdown in out)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(markdown for _, markdown in out)).strip("\n")
 
 
 @component

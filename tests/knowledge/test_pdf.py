@@ -21,20 +21,19 @@ def passages(pdf: bytes) -> list[tuple[str, str, str]]:
 
 def test_a_pdfs_passages_are_in_its_outlines_sections_and_link_to_their_pages():
     assert passages(make_pdf(MANUAL, outline=OUTLINE)) == [
-        ("page=1", "", "Weather Station Manual Second edition"),
+        ("page=1", "", "Weather Station Manual\n\nSecond edition"),
         ("page=2", "", "Contents"),  # its leaders and page numbers are not text
-        # A PDF's text does not say where a list ends: the line after it continues its last item, as a wrapped
-        # item's next line does. Markdown's characters read as printed.
+        # A line that stops short ends its paragraph or list item. Markdown's characters read as printed.
         (
             "page=3",
             "1 Setup",
-            "Mount the mast on a post at least two metres high. The kit holds:\n\n• the mast\n"
-            "• two clamps Use <M6> bolts, not *M5* ones: the_clamp needs them.",
+            "Mount the mast on a post at least two metres high. The kit holds:\n\n• the mast\n• two clamps\n\n"
+            "Use <M6> bolts, not *M5* ones: the_clamp needs them.",
         ),
         ("page=4", "2 Sensors", "Each sensor plugs into the controller's front panel."),  # hyphenation joined
         ("page=4", "2 Sensors > Wind", "The anemometer reads up to 60 m/s."),  # "2.1 Wind" printed
         # "Care" is not printed on its page: it heads the page. A line never reads as Markdown.
-        ("page=5", "Care", "# of sensors: up to eight. 1. Unplug the controller. Clean the vane every month."),
+        ("page=5", "Care", "# of sensors: up to eight.\n\n1. Unplug the controller.\n\nClean the vane every month."),
     ]
 
 
@@ -73,7 +72,7 @@ def test_a_page_break_in_a_document_that_is_not_paged_is_left_to_the_text(text):
 
 def test_a_bookmark_heads_the_line_that_prints_its_title_not_a_sentence_that_ends_with_it():
     pdf = make_pdf(["Intro\nThe Wind\nblows here.\n2.1 Wind\nIt is measured."], outline=[("Wind", 0, 0)])
-    assert pdf_markdown(pdf) == "Intro\nThe Wind\nblows here.\n\n## Wind\n\nIt is measured."
+    assert pdf_markdown(pdf) == "Intro\n\nThe Wind\nblows here.\n\n## Wind\n\nIt is measured."
 
 
 @pytest.mark.parametrize(
@@ -88,3 +87,17 @@ def test_a_bookmark_heads_the_line_that_prints_its_title_not_a_sentence_that_end
 )
 def test_a_pdf_is_titled_by_its_own_title_unless_an_exporter_wrote_a_placeholder(title, expected):
     assert title_for(Path("station-manual.pdf"), make_pdf(["Text."], title=title)) == expected
+
+
+def test_a_line_that_fills_its_width_goes_on_in_the_next_and_one_that_stops_short_ends_its_paragraph():
+    full = "The anemometer turns with the wind and its reed switch closes once"
+    pages = [
+        f"{full}\nper turn, which the logger counts.\n• A cup anemometer\n"
+        f"{full}\nper turn, and a line that ends in a comma,\nends nothing: the line after it goes on.\nNext paragraph."
+    ]
+    text = pdf_markdown(make_pdf(pages))
+    assert text == (
+        f"{full}\nper turn, which the logger counts.\n\n- A cup anemometer\n\n"
+        f"{full}\nper turn, and a line that ends in a comma,\nends nothing: the line after it goes on.\n\n"
+        "Next paragraph."
+    )
