@@ -15,7 +15,7 @@ from haystack.components.routers import FileTypeRouter
 from .embedders import CONTEXT_META_FIELD
 from .markdown import SECTION_SEPARATOR, Block, parse_markdown
 from .notebooks import NOTEBOOK_MIME, NotebookToDocument
-from .pdf import PAGE_BREAK, PAGED_META, PdfToDocument, page_number
+from .pdf import PAGE_BREAK, PAGED_META, PdfToDocument, page_numbers
 from .pipeline_copies import new_pipeline
 from .slugs import HeadingIds
 
@@ -96,13 +96,13 @@ class MarkdownSplitter:
         )
         title = str(meta.get("title") or parsed.title)
         line_starts = _line_starts(source)
+        page_of = page_numbers(text) if paged else None
 
         def place(block: Block) -> tuple[str, str]:
             """(section, anchor): a paged document's passages link to their page, and never span two."""
-            if not paged:
+            if page_of is None:
                 return block.section, block.anchor
-            start = line_starts[min(block.start_line, len(line_starts) - 1)]
-            return block.section, f"page={page_number(text, start)}"
+            return block.section, f"page={page_of(line_starts[min(block.start_line, len(line_starts) - 1)])}"
 
         out: list[Document] = []
         for (section, anchor), blocks in itertools.groupby(parsed.blocks, key=place):

@@ -6,11 +6,12 @@ pages are separated by a form feed, so that every passage knows its page and its
 (``#page=12``, which browsers' PDF viewers follow).
 """
 
+import bisect
 import io
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,10 @@ class OutlineEntry:
     depth: int
 
 
-def page_number(text: str, offset: int) -> int:
-    """The 1-based page of ``offset`` in paged text."""
-    return text.count(PAGE_BREAK, 0, offset) + 1
+def page_numbers(text: str) -> Callable[[int], int]:
+    """The 1-based page of an offset in paged text, as a function (the page breaks are found once)."""
+    breaks = [match.start() for match in re.finditer(PAGE_BREAK, text)]
+    return lambda offset: bisect.bisect_left(breaks, offset) + 1
 
 
 def pdf_title(data: bytes) -> str:
