@@ -10,6 +10,7 @@ import bisect
 import io
 import logging
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ _NUMBERED = re.compile(r"^#\s|\s#$")  # a running key with a page number at one 
 _LEADERS = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+\s*$", re.IGNORECASE)
 # A word hyphenated at the end of a line ("man-" / "agement"): joined, as the reader reads it.
 _HYPHENATED = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
+# Typographic ligatures as fonts print them (U+FB00-FB06: "ﬁeld"), spelt out ("field") so that the words are found;
+# a soft hyphen is invisible where the line does not break.
+_LIGATURES = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFB00, 0xFB07)} | {0xAD: None}
 # What Markdown would read as markup in a PDF's printed text: emphasis, code, links, HTML, entities, escapes,
 # strikethrough and table pipes anywhere; headings, quotes, lists, setext underlines and breaks at a line's start.
 _INLINE_MARKUP = re.compile(r"[\\`*_<&\[\]~|]")
@@ -114,7 +118,7 @@ def _page_lines(page: Any) -> list[str]:
     except Exception as error:  # noqa: BLE001 - one unreadable page must not lose the others
         logger.info("a PDF page could not be read: %s", error)
         return []
-    text = _HYPHENATED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _HYPHENATED.sub("", text.replace("\r\n", "\n").replace("\r", "\n").translate(_LIGATURES))
     # Indentation in a PDF's text is layout, not Markdown (four spaces would make a paragraph code).
     return [line.strip() for line in text.split("\n") if line.strip() and not _LEADERS.search(line)]
 

@@ -101,3 +101,12 @@ def test_a_line_that_fills_its_width_goes_on_in_the_next_and_one_that_stops_shor
         f"{full}\nper turn, and a line that ends in a comma,\nends nothing: the line after it goes on.\n\n"
         "Next paragraph."
     )
+
+
+def test_ligatures_as_fonts_print_them_are_spelt_out(monkeypatch):
+    from pypdf import PageObject
+
+    monkeypatch.setattr(
+        PageObject, "extract_text", lambda page: "The \ufb01eld of \ufb02ow and e\ufb03cient coef\u00adficients."
+    )
+    assert pdf_markdown(make_pdf(["x"])) == "The field of flow and efficient coefficients."
