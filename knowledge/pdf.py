@@ -44,9 +44,10 @@ _HYPHENATED = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
 # a soft hyphen is invisible where the line does not break.
 _LIGATURES = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFB00, 0xFB07)} | {0xAD: None}
 # What Markdown would read as markup in a PDF's printed text: emphasis, code, links, HTML, entities, escapes,
-# strikethrough and table pipes anywhere; headings, quotes, lists, setext underlines and breaks at a line's start.
+# strikethrough and table pipes anywhere; headings, quotes, bullets, setext underlines and breaks at a line's start
+# (a numbered line, "1. Unplug the controller.", stays a numbered list's item, as printed).
 _INLINE_MARKUP = re.compile(r"[\\`*_<&\[\]~|]")
-_BLOCK_MARKUP = re.compile(r"^(?:[#>+=-]|\d{1,9}(?=[.)]))")
+_BLOCK_MARKUP = re.compile(r"^[#>+=-]")
 # A list item as PDFs print one: a bullet glyph (or a dash) before its text.
 _BULLET = re.compile(r"^[•◦▪▫‣●○■□–-]\s+")
 # A section number before a title printed on the page ("2.1 " before the outline's "ASN.1 syntax").
@@ -133,11 +134,7 @@ def _markdown_line(line: str) -> str:
 def _escaped(text: str) -> str:
     """Printed text as Markdown that reads as it: its markup characters escaped."""
     text = _INLINE_MARKUP.sub(r"\\\g<0>", text)
-    block = _BLOCK_MARKUP.match(text)
-    if block is None:
-        return text
-    # A heading's "#" or a list's "-" is escaped itself; a numbered list's number keeps its digits: "3\. Wiring".
-    return f"\\{text}" if not text[0].isdigit() else f"{text[: block.end()]}\\{text[block.end() :]}"
+    return f"\\{text}" if _BLOCK_MARKUP.match(text) else text
 
 
 def _running_key(line: str) -> str:

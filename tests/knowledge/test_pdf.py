@@ -8,6 +8,7 @@ from haystack.dataclasses import ByteStream
 
 from knowledge.ingestion import MarkdownSplitter
 from knowledge.loading import title_for
+from knowledge.markdown import parse_markdown
 from knowledge.pdf import PAGE_BREAK, PAGED_META, PdfToDocument, pdf_markdown
 from tests.pdf_factory import HEAD, MANUAL, OUTLINE, make_pdf
 
@@ -110,3 +111,13 @@ def test_ligatures_as_fonts_print_them_are_spelt_out(monkeypatch):
         PageObject, "extract_text", lambda page: "The \ufb01eld of \ufb02ow and e\ufb03cient coef\u00adficients."
     )
     assert pdf_markdown(make_pdf(["x"])) == "The field of flow and efficient coefficients."
+
+
+def test_numbered_steps_are_a_list_after_the_line_that_introduces_them():
+    steps = "To replace the battery:\n1. Open the lid.\n2. Remove the old battery.\n3. Insert the new one, plus up."
+    text = pdf_markdown(make_pdf([f"{steps}\nThe station restarts by itself once the lid is closed again after that."]))
+    assert [(block.kind, block.text) for block in parse_markdown(text).blocks] == [
+        ("paragraph", "To replace the battery:"),
+        ("list", "1. Open the lid.\n2. Remove the old battery.\n3. Insert the new one, plus up."),
+        ("paragraph", "The station restarts by itself once the lid is closed again after that."),
+    ]
