@@ -4,9 +4,9 @@ its own questions, beside the code at an earlier revision.
     .venv/bin/python bench/pdf_book.py [--book weather|garden] [--baseline REV]
 
 The book's pages, as ingestion reads them, are printed one after the other: a cover, a table of contents with dot
-leaders, then each page as a numbered chapter (its sections numbered, "2.1 Wind"), 46 lines a page under a running
-head with the page number at the foot; the PDF's outline (bookmarks) holds the chapters and sections, as
-LaTeX's hyperref writes them (sections without their numbers). The PDF is ingested as one document into a
+leaders, then each page as a numbered chapter (its sections numbered, "2.1 Wind", its code in Courier), 46 lines a
+page under a running head with the page number at the foot; the PDF's outline (bookmarks) holds the chapters and
+sections, as LaTeX's hyperref writes them (sections without their numbers). The PDF is ingested as one document into a
 throwaway database and every question of tests/fixtures/<book>-book-questions.json is asked through the chat
 service (offline answerer). "Cited page holds the gold" counts correct answers whose first citation opens the PDF
 at a page that prints the answer. Then how long reading the PDF takes, against Haystack's PyPDFToDocument
@@ -65,10 +65,12 @@ def printed_book(book: str) -> tuple[list[str], list[tuple[str, int, int]], str]
                 number = ".".join(map(str, [chapter, *numbers]))
                 body.append((_printable(f"{number} {heading}"), (_printable(heading), min(depth, 3))))
             section = block.section
+            code = block.kind == "code"
             lines = [line for line in block.text.split("\n") if not line.startswith("```")]
             for line in lines:
+                # Code is set in Courier (tests.pdf_factory's tab), as PDF exports set it.
                 for wrapped in textwrap.wrap(_printable(line), WIDTH) or [""]:
-                    body.append((wrapped, None))
+                    body.append(("\t" + wrapped if code else wrapped, None))
     pages: list[list[str]] = []
     outline_at: list[tuple[str, int, int]] = []
     contents: list[tuple[str, int]] = []

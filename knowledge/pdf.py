@@ -34,12 +34,16 @@ _RUNNING_WORDS = 12  # and no longer than this: a running head is short
 _SHORT_LINE = 0.8
 _HALF_LINE = 0.5
 _SENTENCE_ENDS = (".", "!", "?", ":", '"', "”", ")")
+# Code set in a monospaced font is fenced as code. Tildes: a line of printed code may hold backticks.
+_CODE_FENCE = "~~~~~~~~"
 _ROMAN = re.compile(r"^[ivxlcdm]+$")
 _NUMBERED = re.compile(r"^#\s|\s#$")  # a running key with a page number at one end
 # A table of contents' line: a title, dot leaders, a page number ("2.1 Naming . . . . . 3").
 _LEADERS = re.compile(r"(?:\.\s?){4,}\s*[\divxlc]+\s*$", re.IGNORECASE)
-# A word hyphenated at the end of a line ("man-" / "agement"): joined, as the reader reads it.
-_HYPHENATED = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
+# A word hyphenated at the end of a line ("man-", then "agement" on the next).
+_HYPHENATED = re.compile(r"[a-z]-$")
+# Monospaced fonts by name, where a font has no descriptor saying so (the standard Courier, subsets of others).
+_MONOSPACED_NAME = re.compile(r"mono|courier|consol|menlo|typewriter|cmtt|inconsolata|code|fixed", re.IGNORECASE)
 # Typographic ligatures as fonts print them (U+FB00-FB06: "ﬁeld"), spelt out ("field") so that the words are found;
 # a soft hyphen is invisible where the line does not break.
 _LIGATURES = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFB00, 0xFB07)} | {0xAD: None}
@@ -63,6 +67,14 @@ _PLACEHOLDER_TITLE = re.compile(
     r"|\.(?:pdf|docx?|odt|rtf|tex|dvi|ps|txt|md|html?|indd|pages|key|pptx?|xlsx?)$",
     re.IGNORECASE,
 )
+
+
+@dataclass(frozen=True)
+class PrintedLine:
+    """A line as a page prints it, and whether it is code (all of it set in a monospaced font)."""
+
+    text: str
+    code: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,21 +119,73 @@ def pdf_markdown(data: bytes) -> str:
     return f"\n{PAGE_BREAK}\n".join(texts)
 
 
-def _full_line(pages: list[list[str]]) -> int:
-    """How many characters a line of running text holds: the 90th percentile of the lines' lengths."""
-    lengths = sorted(len(line) for lines in pages for line in lines)
+def _full_line(pages: list[list[PrintedLine]]) -> int:
+    """How many characters a line of running text holds: the 90th percentile of the prose lines' lengths."""
+    lengths = sorted(len(line.text) for lines in pages for line in lines if not line.code)
     return lengths[int(len(lengths) * 0.9)] if lengths else 0
 
 
-def _page_lines(page: Any) -> list[str]:
+def _page_lines(page: Any) -> list[PrintedLine]:
+    """A page's printed lines (without contents leaders), each marked as code when a monospaced font sets it."""
+    runs: list[tuple[str, bool]] = []
+
+    def visit(text: str, _cm: Any, _tm: Any, font: Any, _size: Any) -> None:
+        if text:
+            runs.append((text, _monospaced(font)))
+
     try:
-        text = page.extract_text() or ""
+        page.extract_text(visitor_text=visit)
     except Exception as error:  # noqa: BLE001 - one unreadable page must not lose the others
         logger.info("a PDF page could not be read: %s", error)
         return []
-    text = _HYPHENATED.sub("", text.replace("\r\n", "\n").replace("\r", "\n").translate(_LIGATURES))
-    # Indentation in a PDF's text is layout, not Markdown (four spaces would make a paragraph code).
-    return [line.strip() for line in text.split("\n") if line.strip() and not _LEADERS.search(line)]
+    lines: list[PrintedLine] = []
+    text, code, prose = "", 0, 0  # the line so far, and how many of its characters are set as code and as prose
+    for run, monospaced in runs:
+        for index, part in enumerate(run.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+            if index:
+                lines.append(PrintedLine(text, code=code > 0 and prose == 0))
+                text, code, prose = "", 0, 0
+            text += part
+            visible = len(part.strip())
+            code, prose = (code + visible, prose) if monospaced else (code, prose + visible)
+    lines.append(PrintedLine(text, code=code > 0 and prose == 0))
+    return _joined_hyphenations(
+        [
+            PrintedLine(
+                line.text.translate(_LIGATURES).rstrip() if line.code else line.text.translate(_LIGATURES).strip(),
+                line.code,
+            )
+            for line in lines
+            if line.text.strip() and not _LEADERS.search(line.text)
+        ]
+    )
+
+
+def _monospaced(font: Any) -> bool:
+    """Whether a font's glyphs are all one width (its descriptor says so, or its name: Courier, DejaVu Sans Mono)."""
+    try:
+        flags = int(font["/FontDescriptor"]["/Flags"]) if "/FontDescriptor" in font else 0
+        name = str(font.get("/BaseFont", ""))
+    except Exception:  # noqa: BLE001 - a font dictionary pypdf could not read: not known to be monospaced
+        return False
+    return bool(flags & 1) or _MONOSPACED_NAME.search(name) is not None
+
+
+def _joined_hyphenations(lines: list[PrintedLine]) -> list[PrintedLine]:
+    """Prose lines with a word hyphenated at a line's end ("man-" / "agement") joined, as the reader reads it."""
+    out: list[PrintedLine] = []
+    for line in lines:
+        previous = out[-1] if out else None
+        if (
+            previous
+            and not (previous.code or line.code)
+            and _HYPHENATED.search(previous.text)
+            and line.text[:1].islower()
+        ):
+            out[-1] = PrintedLine(previous.text[:-1] + line.text)
+        else:
+            out.append(line)
+    return out
 
 
 def _markdown_line(line: str) -> str:
@@ -152,14 +216,18 @@ def _ends(lines: list[str]) -> Iterator[int]:
     yield from sorted(set(range(min(_LINES_AT_EACH_END, len(lines)))) | set(range(len(lines))[-_LINES_AT_EACH_END:]))
 
 
-def _without_running_lines(pages: list[list[str]]) -> list[list[str]]:
+def _without_running_lines(pages: list[list[PrintedLine]]) -> list[list[PrintedLine]]:
     """Leave out the page numbers and the short lines printed at the top or bottom of several pages (a running
     head, a chapter's, a footer): the same words, numbers aside, on three pages or more, or on two with a page
     number at one end."""
     seen = Counter(
         key
         for lines in pages
-        for key in {_running_key(lines[index]) for index in _ends(lines) if len(lines[index].split()) <= _RUNNING_WORDS}
+        for key in {
+            _running_key(lines[index].text)
+            for index in _ends(lines)
+            if len(lines[index].text.split()) <= _RUNNING_WORDS
+        }
     )
     # A head printed with its page number ("Chapter 2: Wiring 3") runs on twice already: a chapter's pages.
     running = {key for key, count in seen.items() if count >= (2 if _NUMBERED.search(key) else _RUNNING_PAGES)}
@@ -171,7 +239,8 @@ def _without_running_lines(pages: list[list[str]]) -> list[list[str]]:
             [
                 line
                 for index, line in enumerate(lines)
-                if index not in ends or not ((number and _running_key(line) in running) or _page_number_line(line))
+                if index not in ends
+                or not ((number and _running_key(line.text) in running) or _page_number_line(line.text))
             ]
         )
     return out
@@ -217,14 +286,23 @@ def _ends_paragraph(line: str, *, full: int) -> bool:
     return len(line) < _SHORT_LINE * full and (line.rstrip().endswith(_SENTENCE_ENDS) or bool(_BULLET.match(line)))
 
 
-def _page_markdown(lines: list[str], entries: list[OutlineEntry], *, full: int) -> str:
-    """A page's printed lines as Markdown: a line that stops well short of a full line ends its paragraph (or its
-    list item), and the outline's entries are headings, each where its title is printed (that line becomes the
-    heading), else before the page's text, in the outline's order."""
+def _page_markdown(lines: list[PrintedLine], entries: list[OutlineEntry], *, full: int) -> str:
+    """A page's printed lines as Markdown: lines set as code are a code block; a prose line that stops well short
+    of a full line ends its paragraph (or its list item); the outline's entries are headings, each where its title
+    is printed (that line becomes the heading), else before the page's text, in the outline's order."""
     out: list[tuple[str, str]] = []  # (printed, Markdown)
-    for line in lines:
-        out.append((line, _markdown_line(line)))
-        if _ends_paragraph(line, full=full):
+    for index, line in enumerate(lines):
+        if line.code:
+            before = index > 0 and lines[index - 1].code
+            after = index + 1 < len(lines) and lines[index + 1].code
+            out.extend(
+                [("", ""), ("", _CODE_FENCE)] * (not before)
+                + [("", line.text)]
+                + [("", _CODE_FENCE), ("", "")] * (not after)
+            )
+            continue
+        out.append((line.text, _markdown_line(line.text)))
+        if _ends_paragraph(line.text, full=full):
             out.append(("", ""))
     at = 0  # entries are in page order: each is looked for after the one before
     for entry in entries:

@@ -18,27 +18,31 @@ OUTLINE = [("1 Setup", 2, 0), ("2 Sensors", 3, 0), ("Wind", 3, 1), ("Care", 4, 0
 
 
 def make_pdf(pages: list[str], *, outline: list[tuple[str, int, int]] = (), title: str = "") -> bytes:
-    """Return a PDF whose pages hold the given lines of text (Helvetica, one line per page line), with the
+    """Return a PDF whose pages hold the given lines of text (Helvetica, or Courier for a line that starts with a
+    tab; one line per page line), with the
     bookmarks of ``outline``: (title, 0-based page, depth), in order, each nested in the last one less deep, and
     ``title`` in its document information."""
     objects: list[bytes] = []
-    page_ids = [4 + 2 * i for i in range(len(pages))]
+    page_ids = [5 + 2 * i for i in range(len(pages))]
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     kids = " ".join(f"{pid} 0 R" for pid in page_ids).encode()
     objects.append(b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(len(pages)).encode() + b" >>")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>")
     for i, text in enumerate(pages):
         lines = text.split("\n")
-        ops = ["BT", "/F1 11 Tf", "14 TL", "50 780 Td"]
+        ops = ["BT", "14 TL", "50 780 Td"]
         for line in lines:
+            # A line that starts with a tab is code, set in Courier as PDF exports set code.
+            font, line = ("/F2", line[1:]) if line.startswith("\t") else ("/F1", line)
             escaped = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-            ops.append(f"({escaped}) Tj T*")
+            ops.append(f"{font} 11 Tf ({escaped}) Tj T*")
         ops.append("ET")
         stream = "\n".join(ops).encode("cp1252")
         content_id = page_ids[i] + 1
         objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] /Resources << /Font << /F1 3 0 R >> >> "
-            + f"/Contents {content_id} 0 R >>".encode()
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] "
+            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> " + f"/Contents {content_id} 0 R >>".encode()
         )
         objects.append(b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n")

@@ -107,9 +107,13 @@ def test_a_line_that_fills_its_width_goes_on_in_the_next_and_one_that_stops_shor
 def test_ligatures_as_fonts_print_them_are_spelt_out(monkeypatch):
     from pypdf import PageObject
 
-    monkeypatch.setattr(
-        PageObject, "extract_text", lambda page: "The \ufb01eld of \ufb02ow and e\ufb03cient coef\u00adficients."
-    )
+    printed = "The \ufb01eld of \ufb02ow and e\ufb03cient coef\u00adficients."
+
+    def extract_text(page, *, visitor_text):
+        visitor_text(printed, None, None, {"/BaseFont": "/Helvetica"}, 11)
+        return printed
+
+    monkeypatch.setattr(PageObject, "extract_text", extract_text)
     assert pdf_markdown(make_pdf(["x"])) == "The field of flow and efficient coefficients."
 
 
@@ -120,4 +124,17 @@ def test_numbered_steps_are_a_list_after_the_line_that_introduces_them():
         ("paragraph", "To replace the battery:"),
         ("list", "1. Open the lid.\n2. Remove the old battery.\n3. Insert the new one, plus up."),
         ("paragraph", "The station restarts by itself once the lid is closed again after that."),
+    ]
+
+
+def test_lines_set_in_a_monospaced_font_are_code():
+    page = (
+        "Print the version from the board's REPL:\n\timport sys\n\tprint(sys.implementation.version)\n"
+        "It prints a tuple such as (1, 22, 0); run `ls -l` in a shell.\nA *README* line."
+    )
+    blocks = parse_markdown(pdf_markdown(make_pdf([page]))).blocks
+    assert [(block.kind, block.text) for block in blocks] == [
+        ("paragraph", "Print the version from the board's REPL:"),
+        ("code", "```\nimport sys\nprint(sys.implementation.version)\n```"),
+        ("paragraph", "It prints a tuple such as (1, 22, 0); run `ls -l` in a shell. A *README* line."),
     ]
