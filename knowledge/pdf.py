@@ -134,10 +134,12 @@ def _page_lines(page: Any) -> list[PrintedLine]:
             runs.append((text, _monospaced(font)))
 
     try:
-        page.extract_text(visitor_text=visit)
+        returned = page.extract_text(visitor_text=visit) or ""
     except Exception as error:  # noqa: BLE001 - one unreadable page must not lose the others
         logger.info("a PDF page could not be read: %s", error)
         return []
+    if returned.strip() and not "".join(text for text, _ in runs).strip():
+        runs = [(returned, False)]  # text pypdf gave without showing it to the visitor: read as prose
     lines: list[PrintedLine] = []
     text, code, prose = "", 0, 0  # the line so far, and how many of its characters are set as code and as prose
     for run, monospaced in runs:

@@ -138,3 +138,10 @@ def test_lines_set_in_a_monospaced_font_are_code():
         ("code", "```\nimport sys\nprint(sys.implementation.version)\n```"),
         ("paragraph", "It prints a tuple such as (1, 22, 0); run `ls -l` in a shell. A *README* line."),
     ]
+
+
+def test_text_pypdf_returns_without_showing_it_to_the_visitor_is_read_as_prose(monkeypatch):
+    from pypdf import PageObject
+
+    monkeypatch.setattr(PageObject, "extract_text", lambda page, *, visitor_text: "Only returned.")
+    assert pdf_markdown(make_pdf(["x"])) == "Only returned."
