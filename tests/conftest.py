@@ -68,9 +68,12 @@ def make_document(db) -> Callable[..., SourceDocument]:
         text: str = GUIDE_MD,
         file_name: str = "",
         file_data: bytes | None = None,
+        reference: str = "",
         ingest: bool = True,
     ) -> SourceDocument:
-        document = document_create(title=title, text=text, file_name=file_name, file_data=file_data)
+        document = document_create(
+            title=title, text=text, file_name=file_name, file_data=file_data, reference=reference
+        )
         if ingest:
             document_ingest(document=document)
             document.refresh_from_db()

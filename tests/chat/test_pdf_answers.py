@@ -2,7 +2,6 @@
 
 import pytest
 
-from knowledge.services import document_create, document_ingest
 from tests.pdf_factory import MANUAL, OUTLINE, make_pdf
 
 from .test_book_answers import ask
@@ -10,14 +9,13 @@ from .test_book_answers import ask
 pytestmark = pytest.mark.django_db
 
 
-def test_an_answer_from_a_pdf_links_to_its_page(api):
-    manual = document_create(
+def test_an_answer_from_a_pdf_links_to_its_page(api, make_document):
+    make_document(
         title="Station manual",
         reference="https://station.example.org/files/manual.pdf",
         file_name="manual.pdf",
         file_data=make_pdf(MANUAL, outline=OUTLINE),
     )
-    document_ingest(document=manual)
     reply = ask(api, "How fast a wind can the anemometer read?")
     assert reply["answer"].startswith("“The anemometer reads up to 60 m/s.” [1]")
     source = reply["sources"][0]

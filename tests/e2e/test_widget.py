@@ -12,7 +12,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from knowledge.services import document_create, document_ingest
 from tests.e2e.conftest import API_KEY
 from tests.pdf_factory import MANUAL, OUTLINE, make_pdf
 from tests.servers import AppServer
@@ -123,14 +122,13 @@ def test_streamed_answer_with_citation_follow_up_and_reload(page, server):
     assert page.locator(".cbw-assistant").last.locator("a.cbw-cite").count() >= 1
 
 
-def test_a_pdf_source_is_named_with_its_page_and_opens_the_file_there(db):
-    manual = document_create(
+def test_a_pdf_source_is_named_with_its_page_and_opens_the_file_there(make_document):
+    make_document(
         title="Station manual",
         reference="/files/manual.pdf",
         file_name="manual.pdf",
         file_data=make_pdf(MANUAL, outline=OUTLINE),
     )
-    document_ingest(document=manual)
     with AppServer(database=connection.settings_dict["NAME"]).running() as app, _chromium() as page:
         page.goto(app.url + "/")
         bubble = ask(page, "How fast a wind can the anemometer read?")
