@@ -8,6 +8,7 @@ pages are separated by a form feed, so that every passage knows its page and its
 
 import bisect
 import io
+import itertools
 import logging
 import re
 import unicodedata
@@ -20,6 +21,8 @@ from typing import Any
 from haystack import Document, component
 from haystack.components.converters.utils import get_bytestream_from_source, normalize_metadata
 from haystack.dataclasses import ByteStream
+
+from .markdown import fenced
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +37,6 @@ _RUNNING_WORDS = 12  # and no longer than this: a running head is short
 _SHORT_LINE = 0.8
 _HALF_LINE = 0.5
 _SENTENCE_ENDS = (".", "!", "?", ":", '"', "”", ")")
-# Code set in a monospaced font is fenced as code. Tildes: a line of printed code may hold backticks.
-_CODE_FENCE = "~~~~~~~~"
 _ROMAN = re.compile(r"^[ivxlcdm]+$")
 _NUMBERED = re.compile(r"^#\s|\s#$")  # a running key with a page number at one end
 # A table of contents' line: a title, dot leaders, a page number ("2.1 Naming . . . . . 3").
@@ -151,16 +152,13 @@ def _page_lines(page: Any) -> list[PrintedLine]:
             visible = len(part.strip())
             code, prose = (code + visible, prose) if monospaced else (code, prose + visible)
     lines.append(PrintedLine(text, code=code > 0 and prose == 0))
-    return _joined_hyphenations(
-        [
-            PrintedLine(
-                line.text.translate(_LIGATURES).rstrip() if line.code else line.text.translate(_LIGATURES).strip(),
-                line.code,
-            )
-            for line in lines
-            if line.text.strip() and not _LEADERS.search(line.text)
-        ]
-    )
+    printed: list[PrintedLine] = []
+    for line in lines:
+        if line.text.strip() and not _LEADERS.search(line.text):
+            text = line.text.translate(_LIGATURES)
+            # Code keeps its indentation, as far as the page's text has it.
+            printed.append(PrintedLine(text.rstrip() if line.code else text.strip(), line.code))
+    return _joined_hyphenations(printed)
 
 
 def _monospaced(font: Any) -> bool:
@@ -293,19 +291,14 @@ def _page_markdown(lines: list[PrintedLine], entries: list[OutlineEntry], *, ful
     of a full line ends its paragraph (or its list item); the outline's entries are headings, each where its title
     is printed (that line becomes the heading), else before the page's text, in the outline's order."""
     out: list[tuple[str, str]] = []  # (printed, Markdown)
-    for index, line in enumerate(lines):
-        if line.code:
-            before = index > 0 and lines[index - 1].code
-            after = index + 1 < len(lines) and lines[index + 1].code
-            out.extend(
-                [("", ""), ("", _CODE_FENCE)] * (not before)
-                + [("", line.text)]
-                + [("", _CODE_FENCE), ("", "")] * (not after)
-            )
+    for code, run in itertools.groupby(lines, key=lambda line: line.code):
+        if code:
+            out.extend([("", ""), ("", fenced("\n".join(line.text for line in run))), ("", "")])
             continue
-        out.append((line.text, _markdown_line(line.text)))
-        if _ends_paragraph(line.text, full=full):
-            out.append(("", ""))
+        for line in run:
+            out.append((line.text, _markdown_line(line.text)))
+            if _ends_paragraph(line.text, full=full):
+                out.append(("", ""))
     at = 0  # entries are in page order: each is looked for after the one before
     for entry in entries:
         # Blank lines around it, so that a heading never continues the paragraph before it.
