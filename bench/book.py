@@ -46,25 +46,30 @@ def _absolute(site_url: str, url: str) -> str:
     return site_url.rstrip("/") + url if url.startswith("/") else url
 
 
-def _book(name: str) -> tuple[Path, Path]:
+def book_paths(name: str) -> tuple[Path, Path]:
     """The fixture book's folder and its questions (the guide is the project's own, in docs/)."""
     folder = ROOT / "docs" / "guide" if name == "guide" else ROOT / "tests" / "fixtures" / f"{name}-book"
     return folder, ROOT / "tests" / "fixtures" / f"{name}-book-questions.json"
 
 
-def measure(*, code: Path, site_url: str, book: str) -> dict:
-    """Ingest the book with the code at ``code`` and ask every question; returns per-kind results."""
+def use_code(code: Path) -> None:
+    """Import the project from ``code`` (this tree, or a baseline's worktree) and set Django up."""
     sys.path.insert(0, str(code))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
     import django  # noqa: PLC0415
 
     django.setup()
+
+
+def measure(*, code: Path, site_url: str, book: str) -> dict:
+    """Ingest the book with the code at ``code`` and ask every question; returns per-kind results."""
+    use_code(code)
     from django.core.management import CommandError, call_command  # noqa: PLC0415
 
     from chat.pipeline import stage_timings  # noqa: PLC0415
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
-    folder, questions_file = _book(book)
+    folder, questions_file = book_paths(book)
     questions = json.loads(questions_file.read_text())["questions"]
     results = []
     with isolated_database(suffix="book"):
@@ -203,7 +208,7 @@ def main() -> None:
     parser.add_argument("--measure-code", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", action="store_true", help="print every question's outcome")
     args = parser.parse_args()
-    folder, questions_file = _book(args.book)
+    folder, questions_file = book_paths(args.book)
     site_url = args.site_url or json.loads(questions_file.read_text())["site_url"]
     if args.measure_code:
         print(json.dumps(measure(code=Path(args.measure_code), site_url=site_url, book=args.book)))

@@ -15,16 +15,14 @@ at a page that prints the answer. Then how long reading the PDF takes, against H
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 from _setup import baseline_json, table
-from book import ANSWERABLE, ask, contains
+from book import ANSWERABLE, ask, book_paths, contains, use_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "94d06a6"  # main before PDFs were read page by page
@@ -43,7 +41,7 @@ def printed_book(book: str) -> tuple[list[str], list[tuple[str, int, int]], str]
     from knowledge.loading import scan_book  # noqa: PLC0415
     from knowledge.markdown import parse_markdown, reads_as_mdx  # noqa: PLC0415
 
-    scan = scan_book([str(ROOT / "tests" / "fixtures" / f"{book}-book")])
+    scan = scan_book([str(book_paths(book)[0])])
     title = {"weather": "Weather Station Handbook", "garden": "Kitchen Garden Handbook"}[book]
     body: list[tuple[str, tuple[str, int] | None]] = []  # (line, (outline title, depth) where a heading starts)
     for chapter, file in enumerate((f for f in scan.loadable if f.path.suffix in (".md", ".mdx")), start=1):
@@ -93,16 +91,12 @@ def printed_book(book: str) -> tuple[list[str], list[tuple[str, int, int]], str]
 
 def measure(*, code: Path, pdf: Path, book: str) -> dict:
     """Ingest the PDF with the code at ``code`` and ask every question; returns per-question results."""
-    sys.path.insert(0, str(code))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
-    import django  # noqa: PLC0415
-
-    django.setup()
+    use_code(code)
     from django.core.management import call_command  # noqa: PLC0415
 
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
-    questions = json.loads((ROOT / "tests" / "fixtures" / f"{book}-book-questions.json").read_text())["questions"]
+    questions = json.loads(book_paths(book)[1].read_text())["questions"]
     results = []
     with isolated_database(suffix="pdf_book"):
         call_command("ingest", str(pdf.parent), "--reference-base", REFERENCE, "--no-progress")
@@ -181,11 +175,7 @@ def main() -> None:
     if args.measure_code:
         print(json.dumps(measure(code=Path(args.measure_code), pdf=Path(args.pdf), book=args.book)))
         return
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
-    import django  # noqa: PLC0415
-
-    django.setup()
+    use_code(ROOT)
     from tests.pdf_factory import make_pdf  # noqa: PLC0415
 
     pages, outline, title = printed_book(args.book)
