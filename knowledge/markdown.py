@@ -1028,7 +1028,7 @@ def _list_items(group: list[Token], *, depth: int) -> Iterator[str]:
 
 def _definitions(group: list[Token]) -> Iterator[str]:
     """A definition list's terms as list items, each with its definitions: '• Term: definition; another'."""
-    term, definitions, part = "", [], "term"
+    term, definitions, part = "", [], "dt"
     for token in group:
         if token.type in ("dt_open", "dd_open"):
             if token.type == "dt_open" and term:
