@@ -7,12 +7,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from haystack import Document, Pipeline, component
-from haystack.components.converters import HTMLToDocument, TextFileToDocument
+from haystack.components.converters import TextFileToDocument
 from haystack.components.joiners import DocumentJoiner
 from haystack.components.preprocessors import DocumentCleaner
 from haystack.components.routers import FileTypeRouter
 
 from .embedders import CONTEXT_META_FIELD
+from .html_pages import HtmlToDocument
 from .markdown import SECTION_SEPARATOR, Block, parse_markdown
 from .notebooks import NOTEBOOK_MIME, NotebookToDocument
 from .pdf import PAGE_BREAK, PAGED_META, PdfToDocument, page_numbers
@@ -254,10 +255,7 @@ class ReusingDocumentEmbedder:
 def _add_conversion(pipeline: Pipeline) -> None:
     pipeline.add_component("router", FileTypeRouter(mime_types=[TEXT_MIME, HTML_MIME, PDF_MIME, NOTEBOOK_ROUTE]))
     pipeline.add_component("text_converter", TextFileToDocument())
-    pipeline.add_component(
-        "html_converter",
-        HTMLToDocument(extraction_kwargs={"output_format": "markdown", "include_tables": True, "favor_recall": True}),
-    )
+    pipeline.add_component("html_converter", HtmlToDocument())
     pipeline.add_component("pdf_converter", PdfToDocument())
     pipeline.add_component("notebook_converter", NotebookToDocument())
     pipeline.add_component("joiner", DocumentJoiner())

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .autodoc import MkDocstrings
+from .html_pages import html_title, read_html
 from .includes import IncludeMarkdown, inline_includes
 from .macros import MkDocsMacros
 from .markdown import parse_markdown, reads_as_mdx
@@ -33,7 +34,7 @@ from .sites import (
     site_root,
 )
 from .slugs import STYLES
-from .sources import MARKDOWN_EXTENSIONS, MIME_BY_EXTENSION
+from .sources import HTML_EXTENSIONS, MARKDOWN_EXTENSIONS, MIME_BY_EXTENSION
 
 _IGNORED_FOLDERS = frozenset({"node_modules", "build", "site", "__pycache__"})
 _METADATA_KEYS = ("description", "tags", "keywords", "sidebar_label", "sidebar_position", "id", "slug", "authors")
@@ -233,8 +234,13 @@ def _plan(
     if plan.notebook_view is not None:
         relative = _site_relative(path, style=style, base=base, folder=folder)
         return _notebook_page(plan, data=data, relative=relative, layout=layout)
+    if path.suffix.lower() in HTML_EXTENSIONS:
+        page = read_html(data)
+        plan = _replace(plan, title=page.title or _title_from_name(path))
+        if not parse_markdown(page.markdown).has_text:
+            return _replace(plan, skip="empty")  # a page of headings alone, or of the site's furniture alone
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:
-        plan = _replace(plan, title=title_for(path, data), url_style="plain")
+        plan = _replace(plan, title=plan.title or title_for(path, data), url_style="plain")
         if style == "plain":
             return _replace(plan, reference=f"{reference_base}{legacy_key}" if reference_base else legacy_key)
         # A PDF or text file of a site: linked where the site publishes it.
@@ -331,11 +337,13 @@ def _title_from_name(path: Path) -> str:
 
 
 def title_for(path: Path, data: bytes) -> str:
-    """A file's title: front-matter title, else its first H1 (a notebook's too), a PDF's own title, else its file
-    name in words."""
+    """A file's title: front-matter title, else its first H1 (a notebook's and an HTML page's too), a PDF's own
+    title, an HTML page's <title>, else its file name in words."""
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return pdf_title(data)[:300] or _title_from_name(path)
+    if suffix in HTML_EXTENSIONS:
+        return html_title(data) or _title_from_name(path)
     if suffix not in MARKDOWN_EXTENSIONS and suffix != ".ipynb":
         return _title_from_name(path)
     text = data.decode("utf-8", errors="replace")

@@ -438,7 +438,7 @@ def _heading_comment_as_id(line: str) -> str:
     # The classic {#custom-id} the parser reads; an id that syntax cannot hold leaves the comment to be dropped.
     match = _MDX_HEADING_COMMENT.match(line)
     heading_id = _comment_heading_id(match.group("comment")) if match else ""
-    if not heading_id or _attribute_list(f"{{#{heading_id}}}") is None:
+    if not heading_id or not holds_heading_id(heading_id):
         return line
     return f"{match.group('heading')} {{#{heading_id}}}"
 
@@ -694,6 +694,11 @@ def _slug_text(inline: Token, *, style: str) -> str:
     its spaces. A <br> adds nothing to either."""
     text = _without_attribute_list(_inline_parts(inline, line_break="\n", br="", image_alt=style != "mkdocs"))
     return text if style == "docusaurus" else " ".join(text.split())
+
+
+def holds_heading_id(heading_id: str) -> bool:
+    """Whether a heading's attribute list, {#id}, can hold this id."""
+    return _attribute_list(f"{{#{heading_id}}}") is not None
 
 
 def _attribute_list(text: str) -> re.Match | None:

@@ -15,12 +15,12 @@ logger = logging.getLogger(__name__)
 # Markdown under every name a site generator reads it by (MkDocs: .md, .markdown, .mdown, .mkdn, .mkd;
 # Docusaurus: .md, .mdx).
 MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdx", ".mdown", ".mkdn", ".mkd"})
+HTML_EXTENSIONS = frozenset({".html", ".htm"})
 MIME_BY_EXTENSION = {
     ".txt": "text/plain",
     ".text": "text/plain",
     **dict.fromkeys(sorted(MARKDOWN_EXTENSIONS), "text/markdown"),
-    ".html": "text/html",
-    ".htm": "text/html",
+    **dict.fromkeys(sorted(HTML_EXTENSIONS), "text/html"),
     ".pdf": "application/pdf",
     ".ipynb": NOTEBOOK_MIME,
 }

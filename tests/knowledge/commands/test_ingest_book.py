@@ -211,6 +211,29 @@ def test_empty_pages_are_skipped_not_failed(tmp_path):
     assert "Nothing to load (3 skipped: 2 empty, 1 unsupported (.json))" in out
 
 
+def test_a_folder_of_built_pages_is_titled_and_linked_as_the_site_shows_them(tmp_path):
+    built = Path(__file__).resolve().parents[2] / "fixtures" / "built-pages" / "docusaurus-firmware.html"
+    root = tmp_path / "public"
+    (root / "docs" / "firmware").mkdir(parents=True)
+    shutil.copy(built, root / "docs" / "firmware" / "index.html")
+    # A page with nothing but its title, and one whose text its scripts write: nothing to read.
+    (root / "docs" / "empty.html").write_text(
+        "<html><body><nav>Docs</nav><article><h1>Soon</h1></article></body></html>"
+    )
+    (root / "app.html").write_text('<html><body><div id="root"></div><script>render()</script></body></html>')
+    out = run(root, "--reference-base", "https://weather.example.org/")
+    assert "1 documents (1 new or changed, 0 unchanged, 0 failed); 2 skipped: 2 empty" in out
+    document = SourceDocument.objects.get()
+    assert (document.title, document.reference) == (
+        "Firmware",
+        "https://weather.example.org/public/docs/firmware/index.html",
+    )
+    anchors = dict(document.chunks.values_list("section", "anchor"))
+    # The ids the built page gives its headings, custom ones too ({#main-loop} in the book's Markdown).
+    assert anchors["Firmware > The main loop"] == "main-loop"
+    assert anchors["Firmware > Installing MicroPython"] == "installing-micropython"
+
+
 def test_mkdocs_links(tmp_path):
     (tmp_path / "site" / "docs" / "guide").mkdir(parents=True)
     (tmp_path / "site" / "mkdocs.yml").write_text("site_name: Site\n")

@@ -1,0 +1,195 @@
+"""A book as its built site: the fixture book built to HTML by its own generator (the weather book by Docusaurus,
+the garden book by MkDocs Material, as bench/site_links.py builds them), every page of the build ingested as an
+HTML file, asked the book's own questions, beside the code at an earlier revision.
+
+    .venv/bin/python bench/html_book.py [--book weather|garden] [--baseline REV] [--verbose] [--record]
+
+This is what an admin has who uploads the pages of a published site, or a folder of saved pages, instead of the
+Markdown: `manage.py ingest <the build> --reference-base <the site's address>`, each page linked by its path on
+the site. Every question of tests/fixtures/<book>-book-questions.json is asked through the chat service (offline
+answerer). "Cited link right" counts answerable questions whose citations include the section the questions file
+names (a page's index.html and its folder are one page); "cited link opens a heading" counts answered questions
+whose first citation opens a built page at an id it has (or at its top). Then how long each revision's HTML
+converter takes to read every page (the baseline's: Haystack's HTMLToDocument, on trafilatura). --record copies
+one built page of the book into tests/fixtures/built-pages/, which tests/knowledge/test_html_pages.py reads.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from _setup import baseline_json, table
+from book import ANSWERABLE, ask, book_paths, contains, use_code
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = "ce896c0"  # main before HTML pages were read as their site shows them
+REFERENCE = "https://books.example.org/"
+PAGES = "pages"  # the build's folder: its pages are linked as REFERENCE + "pages/<path>"
+# The page of each book the tests read as its generator built it (tabs, admonitions, code with titles).
+RECORDED = {"weather": ("docs/software/firmware/index.html", "docusaurus-firmware.html"),
+            "garden": ("watering/schedule/index.html", "material-schedule.html")}  # fmt: skip
+
+
+def built_site(book: str, out: Path) -> None:
+    """Build the book's site into ``out`` with its generator."""
+    import site_links  # noqa: PLC0415
+
+    spec = next(spec for spec in site_links.BOOKS if spec.name == book)
+    site_links.build(spec, out)
+    for page in out.rglob("404.html"):
+        page.unlink()  # not a page of the book
+
+
+def _page(link: str, *, base: str) -> str:
+    """A link's page and fragment, as the site serves it ("docs/wind#gusts"; a folder's index.html is the folder)."""
+    parts = urlsplit(link)
+    path = unquote(parts.path).removeprefix(urlsplit(base).path).removesuffix("index.html").strip("/")
+    return f"{path}#{unquote(parts.fragment)}" if parts.fragment else path
+
+
+def measure(*, code: Path, folder: Path, book: str) -> dict:
+    """Ingest the built pages with the code at ``code`` and ask every question; returns per-question results."""
+    use_code(code)
+    from django.core.management import CommandError, call_command  # noqa: PLC0415
+
+    from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
+
+    questions = json.loads(book_paths(book)[1].read_text())["questions"]
+    results = []
+    with isolated_database(suffix="html_book"):
+        try:
+            call_command("ingest", str(folder), "--reference-base", REFERENCE, "--no-progress")
+        except CommandError as error:  # a page that failed is counted below, by the questions it cannot answer
+            print(error, file=sys.stderr)
+        from knowledge.models import Chunk  # noqa: PLC0415
+
+        chunks = list(Chunk.objects.values_list("section", "anchor"))
+        for question in questions:
+            reply = ask(question)
+            cited = [s for s in reply["sources"] if s.get("kind") != "selection"]
+            urls = (
+                question["url"] if isinstance(question["url"], list) else [question["url"]] if question["url"] else []
+            )
+            results.append(
+                {
+                    "kind": question["kind"],
+                    "question": question["question"],
+                    "gold": question["gold"],
+                    "status": reply["status"],
+                    "answer": reply["answer"],
+                    "links": [s.get("url", "") for s in cited],
+                    "expected": [_page(url, base="/") for url in urls if url],
+                }
+            )
+    return {
+        "results": results,
+        "reading_ms": reading_ms(folder),
+        "chunks": len(chunks),
+        "sections": sum(1 for section, _ in chunks if section) / max(len(chunks), 1),
+        "anchors": sum(1 for _, anchor in chunks if anchor) / max(len(chunks), 1),
+    }
+
+
+def summarise(run: dict, *, pages: dict[str, list[str]]) -> dict[str, object]:
+    results = run["results"]
+    answerable = [r for r in results if r["kind"] in ANSWERABLE]
+    base = f"{REFERENCE}{PAGES}/"
+
+    def opens_a_heading(row: dict) -> bool:
+        page, _, fragment = _page(row["links"][0], base=base).partition("#") if row["links"] else ("", "", "")
+        return page in pages and (not fragment or fragment in pages[page])
+
+    def share(rows: list[dict], key) -> str:
+        return f"{sum(1 for r in rows if key(r)) / len(rows):.3f}" if rows else "-"
+
+    return {
+        "gold in answer": share(answerable, lambda r: contains(r["answer"], r["gold"])),
+        "false abstention": share(answerable, lambda r: r["status"] != "answered"),
+        "near-topic abstention": share(
+            [r for r in results if r["kind"] == "near"], lambda r: r["status"] != "answered"
+        ),
+        "far abstention": share([r for r in results if r["kind"] == "far"], lambda r: r["status"] != "answered"),
+        "reader wording: gold in answer": share(
+            [r for r in results if r["kind"] == "reader"], lambda r: contains(r["answer"], r["gold"])
+        ),
+        "cited link right": share(
+            [r for r in answerable if r["expected"]],
+            lambda r: bool({_page(link, base=base) for link in r["links"]} & set(r["expected"])),
+        ),
+        "cited link opens a heading": share([r for r in results if r["status"] == "answered"], opens_a_heading),
+        "chunks": str(run["chunks"]),
+        "chunks with a section": f"{run['sections']:.3f}",
+        "chunks with an anchor": f"{run['anchors']:.3f}",
+    }
+
+
+def reading_ms(folder: Path, *, rounds: int = 3) -> float:
+    """Median ms for the code's HTML converter (its conversion pipeline's) to read every page."""
+    from haystack.dataclasses import ByteStream  # noqa: PLC0415
+
+    from knowledge.ingestion import build_conversion_pipeline  # noqa: PLC0415
+
+    converter = build_conversion_pipeline().get_component("html_converter")
+    pages = [ByteStream(page.read_bytes()) for page in sorted(folder.rglob("*.html"))]
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        converter.run(sources=pages)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--book", choices=("weather", "garden"), default="weather")
+    parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with ('' to skip)")
+    parser.add_argument("--measure-code", help=argparse.SUPPRESS)
+    parser.add_argument("--pages", help=argparse.SUPPRESS)
+    parser.add_argument("--verbose", action="store_true", help="print every answerable question the pages missed")
+    parser.add_argument("--record", action="store_true", help="copy the book's recorded page into tests/fixtures")
+    args = parser.parse_args()
+    if args.measure_code:
+        run = measure(code=Path(args.measure_code), folder=Path(args.pages), book=args.book)
+        print(json.dumps(run))
+        return
+    use_code(ROOT)
+    import site_links  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / PAGES  # not "build" or "site", which ingest leaves out of a book
+        built_site(args.book, folder)
+        pages = site_links.built_pages(folder)
+        if args.record:
+            built, name = RECORDED[args.book]
+            (ROOT / "tests" / "fixtures" / "built-pages" / name).write_bytes((folder / built).read_bytes())
+        current = measure(code=ROOT, folder=folder, book=args.book)
+        baseline = None
+        if args.baseline:
+            options = ["--measure-code", ".", "--pages", str(folder), "--book", args.book]
+            baseline = baseline_json(args.baseline, script=__file__, args=options)
+        count = len(list(folder.rglob("*.html")))
+    if args.verbose:
+        for row in current["results"]:
+            if row["kind"] in (*ANSWERABLE, "reader") and not contains(row["answer"], row["gold"]):
+                print(f"missed [{row['kind']}] {row['question']} -> {row['status']}: {row['answer'][:200]}")
+    now = summarise(current, pages=pages)
+    before = summarise(baseline, pages=pages) if baseline else {}
+    print(f"\nthe {args.book} book's site: {count} HTML pages")
+    print(
+        table(
+            ["measure", f"baseline {args.baseline or '-'}", "now"], [[k, before.get(k, "-"), v] for k, v in now.items()]
+        )
+    )
+    if baseline:
+        ours, theirs = current["reading_ms"], baseline["reading_ms"]
+        print(f"\nreading every page (median of 3): {theirs:.0f} ms at {args.baseline}, now {ours:.0f} ms", end="")
+        print(f" ({ours / theirs:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

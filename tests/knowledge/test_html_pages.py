@@ -1,0 +1,199 @@
+"""HTML pages read as their site shows them (knowledge/html_pages.py): built Docusaurus and Material pages of the
+fixture books (tests/fixtures/built-pages, recorded by bench/html_book.py --record), and the shapes Sphinx, texinfo,
+Node's docs and hand-written pages give their content."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from knowledge.html_pages import html_title, read_html
+from knowledge.markdown import parse_markdown
+
+BUILT = Path(__file__).resolve().parent.parent / "fixtures" / "built-pages"
+
+
+def blocks(html: str | bytes) -> list[tuple[str, str, str]]:
+    """(section, anchor, text) of each block the Markdown reader reads from the page."""
+    return [(b.section, b.anchor, b.text) for b in parse_markdown(read_html(html).markdown).blocks]
+
+
+def text_of(html: str | bytes) -> str:
+    return "\n".join(text for _, _, text in blocks(html))
+
+
+def page_ids(data: bytes) -> set[str]:
+    return set(re.findall(rb'id="([^"]+)"', data))
+
+
+def test_a_docusaurus_page_reads_as_its_article_with_the_ids_of_its_headings():
+    data = (BUILT / "docusaurus-firmware.html").read_bytes()
+    page = read_html(data)
+    assert page.title == "Firmware"
+    read = blocks(data)
+    sections = {section: anchor for section, anchor, _ in read}
+    assert sections["Firmware > Installing MicroPython"] == "installing-micropython"
+    assert sections["Firmware > Recovering from a freeze"] == "recovering-from-a-freeze"
+    # Every anchor is an id the built page has: each citation opens the page at its heading.
+    assert {anchor.encode() for _, anchor, _ in read if anchor} <= page_ids(data)
+    text = "\n".join(text for _, _, text in read)
+    # The admonitions' titles lead their text (the one without a title reads as its type, as the page shows it).
+    assert "Supported boards: The firmware runs on the ESP32" in text
+    assert "Unplug the solar panel first: Disconnect the solar panel" in text
+    assert "Warning: Never commit settings.py" in text
+    # Each tab's label leads its panel; the panel hidden until its tab is chosen is read too.
+    assert "ESP32: Hold the BOOT button" in text
+    assert "Pico W: Hold the BOOTSEL button" in text
+    # Code keeps its language and the title shown above it, one line per line drawn.
+    assert '```python title="REPL"\nimport sys\nprint(sys.implementation.version)\n```' in text
+    assert "```bash\nesptool.py --chip esp32" in text
+    # The site's furniture around the article is not the page's text.
+    for furniture in ("Skip to main content", "On this page", "Edit this page", "Previous", "Docs", "\u200b"):
+        assert furniture not in text
+
+
+def test_a_material_page_reads_its_tabs_code_titles_and_keys():
+    data = (BUILT / "material-schedule.html").read_bytes()
+    assert html_title(data) == "Watering schedule"
+    read = blocks(data)
+    assert (
+        "Watering schedule > How often",
+        "how-often",
+        "Spring: Water every third day in spring, unless it has rained.",
+    ) in read
+    assert (
+        "Watering schedule > How often",
+        "how-often",
+        "Summer: Water every morning in summer, before the sun is high.",
+    ) in read
+    text = "\n".join(text for _, _, text in read)
+    assert '```title="valve.toml"\nrain_sensor = "gpio17"' in text
+    assert "hold Shift+P on the keypad" in text
+    assert "Table of contents" not in text and "Kitchen garden" not in text  # the sidebar and the header
+
+
+SPHINX = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8" />
+<title>os.path — Common pathname manipulations &#8212; Python 3.13 documentation</title></head><body>
+<div class="related" role="navigation" aria-label="Related"><ul><li><a href="index.html">Python</a> &#187;</li></ul>
+</div>
+<div class="document"><div class="documentwrapper"><div class="bodywrapper"><div class="body" role="main">
+<section id="module-os.path">
+<h1><code class="xref py py-mod docutils literal notranslate"><span class="pre">os.path</span></code> — Common pathname
+manipulations<a class="headerlink" href="#module-os.path" title="Link to this heading">¶</a></h1>
+<p>This module implements some useful functions on pathnames.</p>
+<div class="admonition note"><p class="admonition-title">Note</p>
+<p>All of these functions accept either only bytes or only string objects as their parameters.</p></div>
+<section id="joining-paths">
+<h2>Joining paths<a class="headerlink" href="#joining-paths" title="Link to this heading">¶</a></h2>
+<dl class="py function">
+<dt class="sig sig-object py" id="os.path.join">
+<span class="sig-prename descclassname"><span class="pre">os.path.</span></span><span class="sig-name descname"><span
+class="pre">join</span></span><span class="sig-paren">(</span><em class="sig-param"><span class="n"><span
+class="pre">path</span></span></em>, <em class="sig-param"><span class="o"><span class="pre">*</span></span><span
+class="n"><span class="pre">paths</span></span></em><span class="sig-paren">)</span><a class="headerlink"
+href="#os.path.join" title="Link to this definition">¶</a></dt>
+<dd><p>Join one or more path segments intelligently.</p>
+<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span><span class="n">os</span><span
+class="o">.</span><span class="n">path</span><span class="o">.</span><span class="n">join</span><span
+class="p">(</span><span class="s2">"a"</span><span class="p">,</span> <span class="s2">"b"</span><span
+class="p">)</span>
+</pre></div></div>
+</dd></dl>
+<div class="literal-block-wrapper docutils container" id="id1">
+<div class="code-block-caption"><span class="caption-text">setup.cfg</span><a class="headerlink" href="#id1">¶</a></div>
+<div class="highlight-ini notranslate"><table class="highlighttable"><tr><td class="linenos"><div
+class="linenodiv"><pre><span class="normal">1</span>
+<span class="normal">2</span></pre></div></td><td class="code"><div class="highlight"><pre><span></span>[paths]
+root = /srv
+</pre></div></td></tr></table></div></div>
+<dl class="simple"><dt>Separator</dt><dd><p>The character that separates path segments.</p></dd>
+<dt>Drive</dt><dd><p>A letter and a colon, on Windows.</p></dd></dl>
+</section></section></div></div></div>
+<div class="sphinxsidebar" role="navigation" aria-label="Main"><h3>Table of Contents</h3><ul><li>os.path</li></ul></div>
+</div><div class="footer">&#169; Copyright 2001 Python Software Foundation.</div></body></html>"""
+
+
+def test_a_sphinx_page_gives_sections_and_api_entries_their_ids():
+    read = blocks(SPHINX)
+    assert read_html(SPHINX).title == "os.path — Common pathname manipulations"
+    by_text = {text: (section, anchor) for section, anchor, text in read}
+    assert by_text["Join one or more path segments intelligently."] == (
+        "os.path — Common pathname manipulations > Joining paths > os.path.join(path, *paths)",
+        "os.path.join",
+    )
+    text = "\n".join(by_text)
+    assert "Note: All of these functions accept" in text
+    assert '```python3\nos.path.join("a", "b")\n```' in text
+    # A captioned block: the caption is its title, its line numbers are not code.
+    assert '```ini title="setup.cfg"\n[paths]\nroot = /srv\n```' in text
+    assert "• Separator: The character that separates path segments.\n• Drive: A letter and a colon" in text
+    for furniture in ("¶", "Table of Contents", "Copyright", "Python »"):
+        assert furniture not in text
+
+
+TEXINFO = """<html><head><title>Simple Example (libffi)</title></head><body lang="en">
+<div class="section" id="Simple-Example">
+<div class="header"><p>Next: <a href="Types.html" rel="next">Types</a>, Previous: <a href="The-Basics.html">The
+Basics</a>, Up: <a href="Using-libffi.html">Using libffi</a> &nbsp; [<a href="Index.html">Index</a>]</p></div>
+<hr><span id="Simple-Example-1"></span><h3 class="section">2.2 Simple Example</h3>
+<p>Here is a trivial example that calls <code>puts</code> a few times.</p>
+<div class="example"><pre class="example">#include &lt;stdio.h&gt;
+int main() { return 0; }
+</pre></div></div></body></html>"""
+
+
+def test_a_texinfo_page_links_its_section_and_leaves_out_its_navigation_bar():
+    read = blocks(TEXINFO)
+    assert read[0] == ("2.2 Simple Example", "Simple-Example", "Here is a trivial example that calls puts a few times.")
+    assert read[1][2] == "```\n#include <stdio.h>\nint main() { return 0; }\n```"
+    assert "Next:" not in text_of(TEXINFO)
+    assert read_html(TEXINFO).title == "Simple Example (libffi)"  # no H1: the page's <title>
+
+
+NODE = """<html><head><title>DNS | Node.js v20 Documentation</title></head><body><div id="content">
+<div id="column2" class="interior"><ul><li><a href="fs.html">File system</a></li></ul></div>
+<div id="column1" role="main" id="apicontent">
+<h2>DNS<span><a class="mark" href="#dns" id="dns">#</a></span><a aria-hidden="true" class="legacy"
+id="dns_dns"></a></h2>
+<p>The <code>node:dns</code> module enables name resolution.</p>
+<h3><code>dns.getServers()</code><span><a class="mark" href="#dnsgetservers" id="dnsgetservers">#</a></span></h3>
+<pre><code class="language-js">dns.getServers();</code><button class="copy-button">copy</button></pre>
+</div></div></body></html>"""
+
+
+def test_a_heading_is_linked_by_its_permalink_and_a_copy_button_is_not_code():
+    read = blocks(NODE)
+    assert read[0] == ("DNS", "dns", "The node:dns module enables name resolution.")
+    assert read[1] == ("DNS > dns.getServers()", "dnsgetservers", "```js\ndns.getServers();\n```")
+    assert "File system" not in text_of(NODE)
+
+
+def test_math_footnotes_notebook_outputs_and_hidden_text():
+    html = """<main><h1>Notes</h1>
+    <p>Energy is <span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>E</mi></mrow>
+    <annotation encoding="application/x-tex">E = mc^2</annotation></semantics></math></span><span class="katex-html"
+    aria-hidden="true">E=mc2</span></span> in a vacuum.<sup><a href="#fn-1" id="fnref-1"
+    data-footnote-ref>1</a></sup></p>
+    <div class="jp-OutputArea-output"><pre>total: 846 litres</pre></div>
+    <p>Copy the link.<span class="notice" hidden>Copied!</span></p>
+    <section class="footnotes"><ol><li id="fn-1"><p>In metres per second. <a href="#fnref-1"
+    data-footnote-backref>↩</a></p></li></ol></section></main>"""
+    text = text_of(html)
+    assert "Energy is $E = mc^2$ in a vacuum." in text
+    assert "```output\ntotal: 846 litres\n```" in text
+    assert "Copied!" not in text and "↩" not in text and "vacuum.1" not in text
+    assert "In metres per second." in text
+
+
+def test_a_page_in_a_declared_encoding_and_a_page_without_content():
+    latin = '<html><head><meta charset="iso-8859-1"><title>Café</title></head><body><p>Crème brûlée</p></body></html>'
+    assert read_html(latin.encode("iso-8859-1")).markdown == "Crème brûlée"
+    assert read_html(latin.encode("utf-8")).title == "Café"
+    # A page whose text its scripts write in the browser has none to read.
+    assert read_html(b'<html><body><div id="root"></div><script>render()</script></body></html>').markdown == ""
+
+
+@pytest.mark.parametrize("depth", [50, 5000])
+def test_a_page_nested_deeper_than_any_site_builds_keeps_its_text(depth):
+    html = "<html><body>" + "<div>" * depth + "<p># Not a heading</p>" + "</div>" * depth + "</body></html>"
+    assert read_html(html).markdown == r"\# Not a heading"
