@@ -6,7 +6,7 @@ HTML file, asked the book's own questions, beside the code at an earlier revisio
 
 This is what an admin has who uploads the pages of a published site, or a folder of saved pages, instead of the
 Markdown: `manage.py ingest <the build> --reference-base <the site's address>`, each page linked by its path on
-the site. Every question of tests/fixtures/<book>-book-questions.json is asked through the chat service (offline
+the site's root. Every question of tests/fixtures/<book>-book-questions.json is asked through the chat service (offline
 answerer). "Cited link right" counts answerable questions whose citations include the section the questions file
 names (a page's index.html and its folder are one page); "cited link opens a heading" counts answered questions
 whose first citation opens a built page at an id it has (or at its top). Then how long each revision's HTML
@@ -29,7 +29,7 @@ from book import ANSWERABLE, ask, book_paths, contains, use_code
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "ce896c0"  # main before HTML pages were read as their site shows them
 REFERENCE = "https://books.example.org/"
-PAGES = "pages"  # the build's folder: its pages are linked as REFERENCE + "pages/<path>"
+PAGES = "pages"  # the build's folder (a built site: its pages are linked as REFERENCE + "<path>")
 # The page of each book the tests read as its generator built it (tabs, admonitions, code with titles).
 RECORDED = {"weather": ("docs/software/firmware/index.html", "docusaurus-firmware.html"),
             "garden": ("watering/schedule/index.html", "material-schedule.html")}  # fmt: skip
@@ -39,16 +39,16 @@ def built_site(book: str, out: Path) -> None:
     """Build the book's site into ``out`` with its generator."""
     import site_links  # noqa: PLC0415
 
-    spec = next(spec for spec in site_links.BOOKS if spec.name == book)
-    site_links.build(spec, out)
-    for page in out.rglob("404.html"):
-        page.unlink()  # not a page of the book
+    site_links.build(next(spec for spec in site_links.BOOKS if spec.name == book), out)
 
 
 def _page(link: str, *, base: str) -> str:
-    """A link's page and fragment, as the site serves it ("docs/wind#gusts"; a folder's index.html is the folder)."""
+    """A link's page and fragment, as the site serves it ("docs/wind#gusts"; a folder's index.html is the folder).
+    Code before built sites were linked from their root put the build's folder in front ("pages/docs/wind"): it is
+    left out, so that what is compared is how each revision reads the pages."""
     parts = urlsplit(link)
-    path = unquote(parts.path).removeprefix(urlsplit(base).path).removesuffix("index.html").strip("/")
+    path = unquote(parts.path).removeprefix(urlsplit(base).path).removeprefix(f"{PAGES}/")
+    path = path.removesuffix("index.html").strip("/")
     return f"{path}#{unquote(parts.fragment)}" if parts.fragment else path
 
 
@@ -98,7 +98,7 @@ def measure(*, code: Path, folder: Path, book: str) -> dict:
 def summarise(run: dict, *, pages: dict[str, list[str]]) -> dict[str, object]:
     results = run["results"]
     answerable = [r for r in results if r["kind"] in ANSWERABLE]
-    base = f"{REFERENCE}{PAGES}/"
+    base = REFERENCE
 
     def opens_a_heading(row: dict) -> bool:
         page, _, fragment = _page(row["links"][0], base=base).partition("#") if row["links"] else ("", "", "")

@@ -99,10 +99,12 @@ _BLOCKS = frozenset({"pre", "ul", "ol", "dl", "table", "blockquote", "figure", "
 
 @dataclass(frozen=True)
 class HtmlPage:
-    """A page's title (its first H1, else its <title>) and its content as Markdown."""
+    """A page's title (its first H1, else its <title>), its content as Markdown, and whether it asks not to be
+    indexed (``<meta name="robots" content="noindex">``, as Docusaurus marks an unlisted page)."""
 
     title: str
     markdown: str
+    unlisted: bool = False
 
 
 def read_html(data: bytes | str) -> HtmlPage:
@@ -136,7 +138,9 @@ def read_html(data: bytes | str) -> HtmlPage:
         title = _text(soup.title)
     if not title and root.find(_HEADINGS) is not None:
         title = _text(root.find(_HEADINGS))
-    return HtmlPage(title=title[:300], markdown=markdown)
+    robots = soup.find("meta", attrs={"name": re.compile("^robots$", re.IGNORECASE)})
+    unlisted = robots is not None and "noindex" in str(robots.get("content") or "").lower()
+    return HtmlPage(title=title[:300], markdown=markdown, unlisted=unlisted)
 
 
 def html_title(data: bytes) -> str:

@@ -37,6 +37,8 @@ from .slugs import STYLES
 from .sources import HTML_EXTENSIONS, MARKDOWN_EXTENSIONS, MIME_BY_EXTENSION
 
 _IGNORED_FOLDERS = frozenset({"node_modules", "build", "site", "__pycache__"})
+# What a built site holds beside its pages: Sphinx's copies of the pages' sources and its assets.
+_BUILT_SITE_COPIES = ("_sources/", "_static/")
 _METADATA_KEYS = ("description", "tags", "keywords", "sidebar_label", "sidebar_position", "id", "slug", "authors")
 
 
@@ -209,6 +211,9 @@ def _plan(
 ) -> BookFile:
     folder = root if root.is_dir() else root.parent
     legacy_key = relative_path(path, start=folder.parent).as_posix()
+    # A built site (a plain folder with an index.html at its top) links its pages from the site's root.
+    built_site = style == "plain" and root.is_dir() and (root / "index.html").is_file()
+    link_path = relative_path(path, start=root).as_posix() if built_site else legacy_key
     key = path.resolve().as_posix()
     site_folder = (base or folder) if style != "plain" else None
     outer = site_folder is not None and not path.resolve().is_relative_to(site_folder.resolve())
@@ -234,15 +239,19 @@ def _plan(
     if plan.notebook_view is not None:
         relative = _site_relative(path, style=style, base=base, folder=folder)
         return _notebook_page(plan, data=data, relative=relative, layout=layout)
+    if built_site and (link_path == "404.html" or link_path.startswith(_BUILT_SITE_COPIES)):
+        return _replace(plan, skip="not a page of the site", title=path.name)
     if path.suffix.lower() in HTML_EXTENSIONS:
         page = read_html(data)
         plan = _replace(plan, title=page.title or _title_from_name(path))
+        if page.unlisted:
+            return _replace(plan, skip="unlisted")
         if not parse_markdown(page.markdown).has_text:
             return _replace(plan, skip="empty")  # a page of headings alone, or of the site's furniture alone
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:
         plan = _replace(plan, title=plan.title or title_for(path, data), url_style="plain")
         if style == "plain":
-            return _replace(plan, reference=f"{reference_base}{legacy_key}" if reference_base else legacy_key)
+            return _replace(plan, reference=f"{reference_base}{link_path}" if reference_base else link_path)
         # A PDF or text file of a site: linked where the site publishes it.
         relative = _site_relative(path, style=style, base=base, folder=folder)
         reference, why = asset_reference(style=style, path=relative, layout=layout)

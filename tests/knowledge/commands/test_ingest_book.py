@@ -211,27 +211,42 @@ def test_empty_pages_are_skipped_not_failed(tmp_path):
     assert "Nothing to load (3 skipped: 2 empty, 1 unsupported (.json))" in out
 
 
-def test_a_folder_of_built_pages_is_titled_and_linked_as_the_site_shows_them(tmp_path):
+def test_a_built_site_is_titled_and_linked_as_the_site_shows_it(tmp_path):
     built = Path(__file__).resolve().parents[2] / "fixtures" / "built-pages" / "docusaurus-firmware.html"
-    root = tmp_path / "public"
+    root = write(
+        tmp_path / "public",
+        {
+            "index.html": "<html><body><main><h1>Weather</h1><p>Build your own station.</p></main></body></html>",
+            "404.html": "<html><body><main><h1>Page Not Found</h1><p>We could not find it.</p></main></body></html>",
+            # A page with nothing but its title, one whose text its scripts write, one that asks not to be indexed.
+            "docs/empty.html": "<html><body><nav>Docs</nav><article><h1>Soon</h1></article></body></html>",
+            "app.html": '<html><body><div id="root"></div><script>render()</script></body></html>',
+            "docs/draft.html": '<html><head><meta name="robots" content="noindex, nofollow"></head>'
+            "<body><main><h1>Draft</h1><p>Not ready.</p></main></body></html>",
+            # Sphinx's copy of a page's source, beside the page.
+            "_sources/index.rst.txt": "Weather\n=======\n\nBuild your own station.\n",
+        },
+    )
     (root / "docs" / "firmware").mkdir(parents=True)
     shutil.copy(built, root / "docs" / "firmware" / "index.html")
-    # A page with nothing but its title, and one whose text its scripts write: nothing to read.
-    (root / "docs" / "empty.html").write_text(
-        "<html><body><nav>Docs</nav><article><h1>Soon</h1></article></body></html>"
-    )
-    (root / "app.html").write_text('<html><body><div id="root"></div><script>render()</script></body></html>')
     out = run(root, "--reference-base", "https://weather.example.org/")
-    assert "1 documents (1 new or changed, 0 unchanged, 0 failed); 2 skipped: 2 empty" in out
-    document = SourceDocument.objects.get()
-    assert (document.title, document.reference) == (
-        "Firmware",
-        "https://weather.example.org/public/docs/firmware/index.html",
-    )
-    anchors = dict(document.chunks.values_list("section", "anchor"))
+    assert "2 documents (2 new or changed, 0 unchanged, 0 failed); 5 skipped: 2 empty, 2 not a page of the site" in out
+    assert "1 unlisted" in out
+    # Its pages are linked from the site's root (the folder it was built into is not part of any address).
+    firmware = SourceDocument.objects.get(title="Firmware")
+    assert firmware.reference == "https://weather.example.org/docs/firmware/index.html"
+    assert SourceDocument.objects.get(title="Weather").reference == "https://weather.example.org/index.html"
+    anchors = dict(firmware.chunks.values_list("section", "anchor"))
     # The ids the built page gives its headings, custom ones too ({#main-loop} in the book's Markdown).
     assert anchors["Firmware > The main loop"] == "main-loop"
     assert anchors["Firmware > Installing MicroPython"] == "installing-micropython"
+
+
+def test_a_folder_of_saved_pages_links_them_by_their_paths(tmp_path):
+    root = write(tmp_path / "saved", {"rivers.html": "<html><body><h1>Rivers</h1><p>The Mackenzie.</p></body></html>"})
+    run(root, "--reference-base", "https://example.org/")
+    assert the_one_chunk() == ("https://example.org/saved/rivers.html", "The Mackenzie.")
+    assert SourceDocument.objects.get().title == "Rivers"
 
 
 def test_mkdocs_links(tmp_path):
