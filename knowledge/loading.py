@@ -212,8 +212,11 @@ def _plan(
     folder = root if root.is_dir() else root.parent
     legacy_key = relative_path(path, start=folder.parent).as_posix()
     # A built site (a plain folder with an index.html at its top) links its pages from the site's root.
+    # Its address is the one given for the site (--site-url, the import form's) unless a reference base is.
     built_site = style == "plain" and root.is_dir() and (root / "index.html").is_file()
     link_path = relative_path(path, start=root).as_posix() if built_site else legacy_key
+    if built_site and not reference_base and layout.base_url:
+        reference_base = layout.base_url.rstrip("/") + "/"
     key = path.resolve().as_posix()
     site_folder = (base or folder) if style != "plain" else None
     outer = site_folder is not None and not path.resolve().is_relative_to(site_folder.resolve())

@@ -230,6 +230,20 @@ def test_a_book_archive_loads_as_ingest_loads_its_folder(tmp_path):
     assert Chunk.objects.filter(text__contains="push 6 V back").exists()
 
 
+def test_a_built_site_imported_as_an_archive_links_its_pages_at_the_sites_address():
+    firmware = (FIXTURES / "built-pages" / "docusaurus-firmware.html").read_bytes()
+    members = {
+        "public/index.html": "<html><body><main><h1>Weather</h1><p>Build your own station.</p></main></body></html>",
+        "public/docs/software/firmware/index.html": firmware,
+    }
+    result = import_book(zip_members(members), name="weather", site_url="https://weather.example.org")
+    assert (result.style, result.queued, result.failed) == ("plain", 2, ())
+    page = SourceDocument.objects.get(title="Firmware")
+    assert page.reference == "https://weather.example.org/docs/software/firmware/index.html"
+    assert page.status == SourceDocument.Status.READY
+    assert page.chunks.filter(anchor="main-loop", section="Firmware > The main loop").exists()
+
+
 def test_importing_the_same_book_again_updates_it_in_place(garden, embedder_spy):
     first = import_book(zip_folder(garden, top="garden-main"))
     assert (first.style, first.queued, first.failed) == ("mkdocs", 8, ())
