@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +136,28 @@ def ask(question: dict) -> dict:
     return chat_reply(
         session_id=session, message=question["question"], selected_text=question.get("selected_text")
     ).to_dict()
+
+
+def share(rows: list[dict], key: Callable[[dict], bool]) -> str:
+    """The share of ``rows`` for which ``key`` holds, as printed ('-' for none)."""
+    return f"{sum(1 for r in rows if key(r)) / len(rows):.3f}" if rows else "-"
+
+
+def answer_shares(results: list[dict]) -> dict[str, str]:
+    """What a book's answers get right, from per-question results (kind, gold, status, answer): gold in answer and
+    false abstention over the answerable questions, near-topic and far abstention, the reader wordings' gold."""
+    answerable = [r for r in results if r["kind"] in ANSWERABLE]
+
+    def of(kind: str) -> list[dict]:
+        return [r for r in results if r["kind"] == kind]
+
+    return {
+        "gold in answer": share(answerable, lambda r: contains(r["answer"], r["gold"])),
+        "false abstention": share(answerable, lambda r: r["status"] != "answered"),
+        "near-topic abstention": share(of("near"), lambda r: r["status"] != "answered"),
+        "far abstention": share(of("far"), lambda r: r["status"] != "answered"),
+        "reader wording: gold in answer": share(of("reader"), lambda r: contains(r["answer"], r["gold"])),
+    }
 
 
 def _chat_pipelines() -> object:

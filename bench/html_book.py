@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from _setup import baseline_json, table
-from book import ANSWERABLE, ask, book_paths, contains, use_code
+from book import ANSWERABLE, answer_shares, ask, book_paths, contains, share, use_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "ce896c0"  # main before HTML pages were read as their site shows them
@@ -97,29 +97,16 @@ def measure(*, code: Path, folder: Path, book: str) -> dict:
 
 def summarise(run: dict, *, pages: dict[str, list[str]]) -> dict[str, object]:
     results = run["results"]
-    answerable = [r for r in results if r["kind"] in ANSWERABLE]
-    base = REFERENCE
 
     def opens_a_heading(row: dict) -> bool:
-        page, _, fragment = _page(row["links"][0], base=base).partition("#") if row["links"] else ("", "", "")
+        page, _, fragment = _page(row["links"][0], base=REFERENCE).partition("#") if row["links"] else ("", "", "")
         return page in pages and (not fragment or fragment in pages[page])
 
-    def share(rows: list[dict], key) -> str:
-        return f"{sum(1 for r in rows if key(r)) / len(rows):.3f}" if rows else "-"
-
     return {
-        "gold in answer": share(answerable, lambda r: contains(r["answer"], r["gold"])),
-        "false abstention": share(answerable, lambda r: r["status"] != "answered"),
-        "near-topic abstention": share(
-            [r for r in results if r["kind"] == "near"], lambda r: r["status"] != "answered"
-        ),
-        "far abstention": share([r for r in results if r["kind"] == "far"], lambda r: r["status"] != "answered"),
-        "reader wording: gold in answer": share(
-            [r for r in results if r["kind"] == "reader"], lambda r: contains(r["answer"], r["gold"])
-        ),
+        **answer_shares(results),
         "cited link right": share(
-            [r for r in answerable if r["expected"]],
-            lambda r: bool({_page(link, base=base) for link in r["links"]} & set(r["expected"])),
+            [r for r in results if r["kind"] in ANSWERABLE and r["expected"]],
+            lambda r: bool({_page(link, base=REFERENCE) for link in r["links"]} & set(r["expected"])),
         ),
         "cited link opens a heading": share([r for r in results if r["status"] == "answered"], opens_a_heading),
         "chunks": str(run["chunks"]),

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from _setup import baseline_json, table
-from book import ANSWERABLE, ask, book_paths, contains, use_code
+from book import ANSWERABLE, answer_shares, ask, book_paths, contains, share, use_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "94d06a6"  # main before PDFs were read page by page
@@ -121,26 +121,14 @@ def measure(*, code: Path, pdf: Path, book: str) -> dict:
 
 def summarise(run: dict, *, pages: list[str]) -> dict[str, object]:
     results = run["results"]
-    answerable = [r for r in results if r["kind"] in ANSWERABLE]
-    correct = [r for r in answerable if contains(r["answer"], r["gold"])]
+    correct = [r for r in results if r["kind"] in ANSWERABLE and contains(r["answer"], r["gold"])]
 
     def page_holds(row: dict) -> bool:
         page = row["link"].partition("#page=")[2]
         return page.isdigit() and 0 < int(page) <= len(pages) and contains(pages[int(page) - 1], row["gold"])
 
-    def share(rows: list[dict], key) -> str:
-        return f"{sum(1 for r in rows if key(r)) / len(rows):.3f}" if rows else "-"
-
     return {
-        "gold in answer": share(answerable, lambda r: contains(r["answer"], r["gold"])),
-        "false abstention": share(answerable, lambda r: r["status"] != "answered"),
-        "near-topic abstention": share(
-            [r for r in results if r["kind"] == "near"], lambda r: r["status"] != "answered"
-        ),
-        "far abstention": share([r for r in results if r["kind"] == "far"], lambda r: r["status"] != "answered"),
-        "reader wording: gold in answer": share(
-            [r for r in results if r["kind"] == "reader"], lambda r: contains(r["answer"], r["gold"])
-        ),
+        **answer_shares(results),
         "cited page holds the gold (correct answers)": share(correct, page_holds),
         "chunks": str(run["chunks"]),
         "chunks with a section": f"{run['sections']:.3f}",
