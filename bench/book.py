@@ -160,6 +160,22 @@ def answer_shares(results: list[dict]) -> dict[str, str]:
     }
 
 
+def print_missed(results: list[dict]) -> None:
+    """Print every answerable (or reader) question whose answer lacks its gold."""
+    for row in results:
+        if row["kind"] in (*ANSWERABLE, "reader") and not contains(row["answer"], row["gold"]):
+            print(f"missed [{row['kind']}] {row['question']} -> {row['status']}: {row['answer'][:200]}")
+
+
+def beside(*, baseline: str, before: dict[str, object], now: dict[str, object]) -> str:
+    """A table of each measure at the baseline revision and now."""
+    from _setup import table  # noqa: PLC0415
+
+    return table(
+        ["measure", f"baseline {baseline or '-'}", "now"], [[k, before.get(k, "-"), v] for k, v in now.items()]
+    )
+
+
 def _chat_pipelines() -> object:
     """The chat pipelines of the code being measured (the default baseline predates the chat engine)."""
     try:

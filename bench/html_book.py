@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from _setup import baseline_json, table
-from book import ANSWERABLE, answer_shares, ask, book_paths, contains, share, use_code
+from _setup import baseline_json
+from book import ANSWERABLE, answer_shares, ask, beside, book_paths, print_missed, share, use_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "ce896c0"  # main before HTML pages were read as their site shows them
@@ -161,17 +161,11 @@ def main() -> None:
             baseline = baseline_json(args.baseline, script=__file__, args=options)
         count = len(list(folder.rglob("*.html")))
     if args.verbose:
-        for row in current["results"]:
-            if row["kind"] in (*ANSWERABLE, "reader") and not contains(row["answer"], row["gold"]):
-                print(f"missed [{row['kind']}] {row['question']} -> {row['status']}: {row['answer'][:200]}")
+        print_missed(current["results"])
     now = summarise(current, pages=pages)
     before = summarise(baseline, pages=pages) if baseline else {}
     print(f"\nthe {args.book} book's site: {count} HTML pages")
-    print(
-        table(
-            ["measure", f"baseline {args.baseline or '-'}", "now"], [[k, before.get(k, "-"), v] for k, v in now.items()]
-        )
-    )
+    print(beside(baseline=args.baseline, before=before, now=now))
     if baseline:
         ours, theirs = current["reading_ms"], baseline["reading_ms"]
         print(f"\nreading every page (median of 3): {theirs:.0f} ms at {args.baseline}, now {ours:.0f} ms", end="")

@@ -21,8 +21,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from _setup import baseline_json, table
-from book import ANSWERABLE, answer_shares, ask, book_paths, contains, share, use_code
+from _setup import baseline_json
+from book import ANSWERABLE, answer_shares, ask, beside, book_paths, contains, print_missed, share, use_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "94d06a6"  # main before PDFs were read page by page
@@ -179,17 +179,11 @@ def main() -> None:
                 args.baseline, script=__file__, args=["--measure-code", ".", "--pdf", str(pdf), "--book", args.book]
             )
     if args.verbose:
-        for row in current["results"]:
-            if row["kind"] in (*ANSWERABLE, "reader") and not contains(row["answer"], row["gold"]):
-                print(f"missed [{row['kind']}] {row['question']} -> {row['status']}: {row['answer'][:200]}")
+        print_missed(current["results"])
     now = summarise(current, pages=pages)
     before = summarise(baseline, pages=pages) if baseline else {}
     print(f"\n{title}, printed: {len(pages)} pages, {len(outline)} bookmarks, {len(data) / 1024:.0f} KB")
-    print(
-        table(
-            ["measure", f"baseline {args.baseline or '-'}", "now"], [[k, before.get(k, "-"), v] for k, v in now.items()]
-        )
-    )
+    print(beside(baseline=args.baseline, before=before, now=now))
     ours, theirs = reading_times(data)
     print(f"\nreading the PDF (median of 5): ours {ours:.0f} ms, PyPDFToDocument {theirs:.0f} ms, {ours / theirs:.2f}x")
 
