@@ -109,11 +109,8 @@ class HtmlPage:
 
 def read_html(data: bytes | str) -> HtmlPage:
     """Read an HTML page: text, or bytes in UTF-8 (as uploads are stored) or else the encoding the page declares."""
-    if isinstance(data, bytes):
-        with contextlib.suppress(UnicodeDecodeError):
-            data = data.decode("utf-8-sig")
-    soup = BeautifulSoup(data, "lxml")
-    root = _content_root(soup)
+    soup, root = _parsed(data)
+    title = _title(soup, root)
     for comment in root.find_all(string=lambda text: isinstance(text, Comment)):
         comment.extract()
     _read_math(root)
@@ -132,20 +129,41 @@ def read_html(data: bytes | str) -> HtmlPage:
         # alone, a paragraph per line.
         lines = (" ".join(line.split()) for line in root.get_text("\n").split("\n"))
         markdown = "\n\n".join(converter.escape(line, set()) for line in lines if line)
-    heading = root.find("h1")
-    title = _text(heading) if heading is not None else ""
-    if not title and soup.title is not None:
-        title = _text(soup.title)
-    if not title and root.find(_HEADINGS) is not None:
-        title = _text(root.find(_HEADINGS))
     robots = soup.find("meta", attrs={"name": re.compile("^robots$", re.IGNORECASE)})
     unlisted = robots is not None and "noindex" in str(robots.get("content") or "").lower()
-    return HtmlPage(title=title[:300], markdown=markdown, unlisted=unlisted)
+    return HtmlPage(title=title, markdown=markdown, unlisted=unlisted)
 
 
 def html_title(data: bytes) -> str:
-    """A page's title as read_html() finds it ('' for a page with neither an H1 nor a <title>)."""
-    return read_html(data).title
+    """A page's title as read_html() finds it ('' for a page with no heading and no <title>), without reading the
+    rest of the page (an upload is titled while the admin waits)."""
+    return _title(*_parsed(data))
+
+
+def _parsed(data: bytes | str) -> tuple[BeautifulSoup, Tag]:
+    """The page's tree and its content root."""
+    if isinstance(data, bytes):
+        with contextlib.suppress(UnicodeDecodeError):
+            data = data.decode("utf-8-sig")
+    soup = BeautifulSoup(data, "lxml")
+    return soup, _content_root(soup)
+
+
+def _title(soup: BeautifulSoup, root: Tag) -> str:
+    """The content's first H1, else the page's <title>, else its first heading; permalinks drawn beside it left
+    out."""
+    heading = root.find("h1")
+    if heading is None and soup.title is None:
+        heading = root.find(_HEADINGS)
+    element = heading if heading is not None else soup.title
+    if element is None:
+        return ""
+    shown = "".join(
+        text
+        for text in element.find_all(string=True)
+        if not isinstance(text, Comment) and not any(_is_permalink(link) for link in text.find_parents("a"))
+    )
+    return " ".join(_INVISIBLE.sub(" ", shown).split())[:300]
 
 
 def _classes(element: Tag) -> list[str]:
