@@ -37,8 +37,10 @@ from .slugs import STYLES
 from .sources import HTML_EXTENSIONS, MARKDOWN_EXTENSIONS, MIME_BY_EXTENSION
 
 _IGNORED_FOLDERS = frozenset({"node_modules", "build", "site", "__pycache__"})
-# What a built site holds beside its pages: Sphinx's copies of the pages' sources and its assets.
+# What a built site holds beside its pages: Sphinx's copies of the pages' sources and its assets; and the pages a
+# generator makes of no page of the book (an error page; Sphinx's index, module index and search pages).
 _BUILT_SITE_COPIES = ("_sources/", "_static/")
+_BUILT_SITE_PAGES = frozenset({"404.html", "genindex.html", "py-modindex.html", "search.html"})
 _METADATA_KEYS = ("description", "tags", "keywords", "sidebar_label", "sidebar_position", "id", "slug", "authors")
 
 
@@ -242,7 +244,7 @@ def _plan(
     if plan.notebook_view is not None:
         relative = _site_relative(path, style=style, base=base, folder=folder)
         return _notebook_page(plan, data=data, relative=relative, layout=layout)
-    if built_site and (link_path == "404.html" or link_path.startswith(_BUILT_SITE_COPIES)):
+    if built_site and (link_path in _BUILT_SITE_PAGES or link_path.startswith(_BUILT_SITE_COPIES)):
         return _replace(plan, skip="not a page of the site", title=path.name)
     if path.suffix.lower() in HTML_EXTENSIONS:
         page = read_html(data)

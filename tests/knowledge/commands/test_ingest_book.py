@@ -223,14 +223,15 @@ def test_a_built_site_is_titled_and_linked_as_the_site_shows_it(tmp_path):
             "app.html": '<html><body><div id="root"></div><script>render()</script></body></html>',
             "docs/draft.html": '<html><head><meta name="robots" content="noindex, nofollow"></head>'
             "<body><main><h1>Draft</h1><p>Not ready.</p></main></body></html>",
-            # Sphinx's copy of a page's source, beside the page.
+            # Sphinx's copy of a page's source, beside the page, and its search page.
             "_sources/index.rst.txt": "Weather\n=======\n\nBuild your own station.\n",
+            "search.html": "<html><body><main><h1>Search</h1><p>Please activate JavaScript.</p></main></body></html>",
         },
     )
     (root / "docs" / "firmware").mkdir(parents=True)
     shutil.copy(built, root / "docs" / "firmware" / "index.html")
     out = run(root, "--reference-base", "https://weather.example.org/")
-    assert "2 documents (2 new or changed, 0 unchanged, 0 failed); 5 skipped: 2 empty, 2 not a page of the site" in out
+    assert "2 documents (2 new or changed, 0 unchanged, 0 failed); 6 skipped: 3 not a page of the site, 2 empty" in out
     assert "1 unlisted" in out
     # Its pages are linked from the site's root (the folder it was built into is not part of any address).
     firmware = SourceDocument.objects.get(title="Firmware")
