@@ -13,7 +13,6 @@ from haystack.components.preprocessors import DocumentCleaner
 from haystack.components.routers import FileTypeRouter
 
 from .embedders import CONTEXT_META_FIELD
-from .html_pages import HtmlToDocument
 from .markdown import SECTION_SEPARATOR, Block, parse_markdown
 from .notebooks import NOTEBOOK_MIME, NotebookToDocument
 from .pdf import PAGE_BREAK, PAGED_META, PdfToDocument, page_numbers
@@ -253,6 +252,8 @@ class ReusingDocumentEmbedder:
 
 
 def _add_conversion(pipeline: Pipeline) -> None:
+    from .html_pages import HtmlToDocument  # noqa: PLC0415 - a heavy import (BeautifulSoup, lxml), for the worker
+
     pipeline.add_component("router", FileTypeRouter(mime_types=[TEXT_MIME, HTML_MIME, PDF_MIME, NOTEBOOK_ROUTE]))
     pipeline.add_component("text_converter", TextFileToDocument())
     pipeline.add_component("html_converter", HtmlToDocument())

@@ -10,7 +10,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .autodoc import MkDocstrings
-from .html_pages import html_title, read_html
 from .includes import IncludeMarkdown, inline_includes
 from .macros import MkDocsMacros
 from .markdown import parse_markdown, reads_as_mdx
@@ -247,6 +246,8 @@ def _plan(
     if built_site and (link_path in _BUILT_SITE_PAGES or link_path.startswith(_BUILT_SITE_COPIES)):
         return _replace(plan, skip="not a page of the site", title=path.name)
     if path.suffix.lower() in HTML_EXTENSIONS:
+        from .html_pages import read_html  # noqa: PLC0415 - a heavy import, only where HTML is read
+
         page = read_html(data)
         plan = _replace(plan, title=page.title or _title_from_name(path))
         if page.unlisted:
@@ -357,6 +358,8 @@ def title_for(path: Path, data: bytes) -> str:
     if suffix == ".pdf":
         return pdf_title(data)[:300] or _title_from_name(path)
     if suffix in HTML_EXTENSIONS:
+        from .html_pages import html_title  # noqa: PLC0415 - a heavy import, only where HTML is read
+
         return html_title(data) or _title_from_name(path)
     if suffix not in MARKDOWN_EXTENSIONS and suffix != ".ipynb":
         return _title_from_name(path)
