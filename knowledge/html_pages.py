@@ -11,7 +11,6 @@ which the Markdown reader reads as rows. markdownify (on BeautifulSoup) writes t
 """
 
 import contextlib
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,6 @@ from markdownify import ATX, MarkdownConverter
 
 from .markdown import fenced, holds_heading_id
 from .notebooks import OUTPUT_INFO
-
-logger = logging.getLogger(__name__)
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # Elements whose content is not the page's text: scripts, controls, embedded graphics, the site's navigation.
@@ -317,10 +314,12 @@ def _label_tabs(root: Tag) -> None:
     for tablist in root.find_all(attrs={"role": "tablist"}):
         frame = tablist.parent
         labels = [_text(tab) for tab in tablist.find_all(attrs={"role": "tab"})]
+        # This tab set's panels, not those of a tab set inside one of them.
+        outer = {id(panel) for panel in frame.find_parents(attrs={"role": "tabpanel"})}
         panels = [
             panel
             for panel in frame.find_all(attrs={"role": "tabpanel"})
-            if panel.find_parent(attrs={"role": "tabpanel"}) in (None, *frame.find_parents(attrs={"role": "tabpanel"}))
+            if id(panel.find_parent(attrs={"role": "tabpanel"})) in outer | {id(None)}
         ]
         for label, panel in zip(labels, panels, strict=False):
             if label:

@@ -197,3 +197,17 @@ def test_a_page_in_a_declared_encoding_and_a_page_without_content():
 def test_a_page_nested_deeper_than_any_site_builds_keeps_its_text(depth):
     html = "<html><body>" + "<div>" * depth + "<p># Not a heading</p>" + "</div>" * depth + "</body></html>"
     assert read_html(html).markdown == r"\# Not a heading"
+
+
+def test_tabs_inside_a_tab_keep_their_own_labels():
+    html = """<main><div><ul role="tablist"><li role="tab">pip</li><li role="tab">conda</li></ul>
+    <div><div role="tabpanel"><p>Install with pip.</p>
+      <div><ul role="tablist"><li role="tab">Linux</li><li role="tab">Windows</li></ul>
+      <div><div role="tabpanel"><p>Use python3.</p></div><div role="tabpanel" hidden><p>Use py.</p></div></div></div>
+    </div><div role="tabpanel" hidden><p>Install with conda.</p></div></div></div></main>"""
+    assert text_of(html).split("\n") == [
+        "pip: Install with pip.",
+        "Linux: Use python3.",
+        "Windows: Use py.",
+        "conda: Install with conda.",
+    ]
