@@ -138,6 +138,15 @@ def ask(question: dict) -> dict:
     ).to_dict()
 
 
+def asked(question: dict) -> tuple[dict, list[str]]:
+    """Ask a question of a questions file: its result row (kind, question, gold, status, answer), as
+    answer_shares() and print_missed() read it, and the links its answer cites (a selection's left out)."""
+    reply = ask(question)
+    row = {key: question[key] for key in ("kind", "question", "gold")}
+    row |= {"status": reply["status"], "answer": reply["answer"]}
+    return row, [s.get("url", "") for s in reply["sources"] if s.get("kind") != "selection"]
+
+
 def share(rows: list[dict], key: Callable[[dict], bool]) -> str:
     """The share of ``rows`` for which ``key`` holds, as printed ('-' for none)."""
     return f"{sum(1 for r in rows if key(r)) / len(rows):.3f}" if rows else "-"

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from _setup import baseline_json
-from book import ANSWERABLE, answer_shares, ask, beside, book_paths, print_missed, share, use_code
+from book import ANSWERABLE, answer_shares, asked, beside, book_paths, print_missed, share, use_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "ce896c0"  # main before HTML pages were read as their site shows them
@@ -70,22 +70,9 @@ def measure(*, code: Path, folder: Path, book: str) -> dict:
 
         chunks = list(Chunk.objects.values_list("section", "anchor"))
         for question in questions:
-            reply = ask(question)
-            cited = [s for s in reply["sources"] if s.get("kind") != "selection"]
-            urls = (
-                question["url"] if isinstance(question["url"], list) else [question["url"]] if question["url"] else []
-            )
-            results.append(
-                {
-                    "kind": question["kind"],
-                    "question": question["question"],
-                    "gold": question["gold"],
-                    "status": reply["status"],
-                    "answer": reply["answer"],
-                    "links": [s.get("url", "") for s in cited],
-                    "expected": [_page(url, base="/") for url in urls if url],
-                }
-            )
+            row, links = asked(question)
+            urls = question["url"] if isinstance(question["url"], list) else [question["url"]]
+            results.append({**row, "links": links, "expected": [_page(url, base="/") for url in urls if url]})
     return {
         "results": results,
         "reading_ms": reading_ms(folder),

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from _setup import baseline_json
-from book import ANSWERABLE, answer_shares, ask, beside, book_paths, contains, print_missed, share, use_code
+from book import ANSWERABLE, answer_shares, asked, beside, book_paths, contains, print_missed, share, use_code
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "94d06a6"  # main before PDFs were read page by page
@@ -104,18 +104,8 @@ def measure(*, code: Path, pdf: Path, book: str) -> dict:
 
         chunks = list(Chunk.objects.values_list("section", flat=True))
         for question in questions:
-            reply = ask(question)
-            cited = [s for s in reply["sources"] if s.get("kind") != "selection"]
-            results.append(
-                {
-                    "kind": question["kind"],
-                    "question": question["question"],
-                    "gold": question["gold"],
-                    "status": reply["status"],
-                    "answer": reply["answer"],
-                    "link": cited[0].get("url", "") if cited else "",
-                }
-            )
+            row, links = asked(question)
+            results.append({**row, "link": links[0] if links else ""})
     return {"results": results, "chunks": len(chunks), "sections": sum(1 for s in chunks if s) / max(len(chunks), 1)}
 
 
