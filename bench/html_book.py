@@ -3,6 +3,7 @@ the garden book by MkDocs Material, as bench/site_links.py builds them), every p
 HTML file, asked the book's own questions, beside the code at an earlier revision.
 
     .venv/bin/python bench/html_book.py [--book weather|garden] [--baseline REV] [--verbose] [--record]
+    .venv/bin/python bench/html_book.py --site FOLDER [--baseline REV]
 
 This is what an admin has who uploads the pages of a published site, or a folder of saved pages, instead of the
 Markdown: `manage.py ingest <the build> --reference-base <the site's address>`, each page linked by its path on
@@ -10,8 +11,10 @@ the site's root. Every question of tests/fixtures/<book>-book-questions.json is 
 answerer). "Cited link right" counts answerable questions whose citations include the section the questions file
 names (a page's index.html and its folder are one page); "cited link opens a heading" counts answered questions
 whose first citation opens a built page at an id it has (or at its top). Then how long each revision's HTML
-converter takes to read every page (the baseline's: Haystack's HTMLToDocument, on trafilatura). --record copies
-one built page of the book into tests/fixtures/built-pages/, which tests/knowledge/test_html_pages.py reads.
+converter takes to read every page (the baseline's: Haystack's HTMLToDocument, on trafilatura), and to plan
+loading them (what `ingest` and an archive import do first). --record copies one built page of the book into
+tests/fixtures/built-pages/, which tests/knowledge/test_html_pages.py reads. --site times only the reading and
+planning of a built site you have (no questions), beside the baseline's.
 """
 
 import argparse
@@ -76,6 +79,7 @@ def measure(*, code: Path, folder: Path, book: str) -> dict:
     return {
         "results": results,
         "reading_ms": reading_ms(folder),
+        "planning_ms": planning_ms(folder),
         "chunks": len(chunks),
         "sections": sum(1 for section, _ in chunks if section) / max(len(chunks), 1),
         "anchors": sum(1 for _, anchor in chunks if anchor) / max(len(chunks), 1),
@@ -118,6 +122,43 @@ def reading_ms(folder: Path, *, rounds: int = 3) -> float:
     return statistics.median(times)
 
 
+def planning_ms(folder: Path, *, rounds: int = 3) -> float:
+    """Median ms to plan loading the build (what ``ingest`` and an archive import do before any page is indexed:
+    each page titled, and skipped when it is empty or asks not to be indexed)."""
+    from knowledge.loading import scan_book  # noqa: PLC0415
+
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        scan_book([str(folder)], reference_base=REFERENCE)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def costs(folder: Path) -> dict[str, float]:
+    """Reading and planning every page of the build, in ms."""
+    return {"reading_ms": reading_ms(folder), "planning_ms": planning_ms(folder)}
+
+
+def site_costs(folder: Path, *, baseline: str) -> None:
+    """Print the costs of reading and planning a built site's pages, beside the baseline's."""
+    use_code(ROOT)
+    now = costs(folder)
+    options = ["--measure-code", ".", "--pages", str(folder), "--site", str(folder)]
+    before = baseline_json(baseline, script=__file__, args=options) if baseline else {}
+    pages = len(list(folder.rglob("*.html")))
+    print(f"\n{folder.name}: {pages} HTML pages")
+    print_costs(baseline=baseline, before=before, now=now)
+
+
+def print_costs(*, baseline: str, before: dict[str, float], now: dict[str, float]) -> None:
+    for name, key in (("reading", "reading_ms"), ("planning", "planning_ms")):
+        ours, theirs = now[key], before.get(key)
+        if theirs:
+            print(f"{name} every page (median of 3): {theirs:.0f} ms at {baseline}, now {ours:.0f} ms", end="")
+            print(f" ({ours / theirs:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--book", choices=("weather", "garden"), default="weather")
@@ -126,10 +167,18 @@ def main() -> None:
     parser.add_argument("--pages", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", action="store_true", help="print every answerable question the pages missed")
     parser.add_argument("--record", action="store_true", help="copy the book's recorded page into tests/fixtures")
+    parser.add_argument("--site", help="a built site's folder: only time reading and planning its pages")
     args = parser.parse_args()
     if args.measure_code:
-        run = measure(code=Path(args.measure_code), folder=Path(args.pages), book=args.book)
-        print(json.dumps(run))
+        code, folder = Path(args.measure_code), Path(args.pages)
+        if args.site:
+            use_code(code)
+            print(json.dumps(costs(folder)))
+        else:
+            print(json.dumps(measure(code=code, folder=folder, book=args.book)))
+        return
+    if args.site:
+        site_costs(Path(args.site).resolve(), baseline=args.baseline)
         return
     use_code(ROOT)
     import site_links  # noqa: PLC0415
@@ -154,9 +203,8 @@ def main() -> None:
     print(f"\nthe {args.book} book's site: {count} HTML pages")
     print(beside(baseline=args.baseline, before=before, now=now))
     if baseline:
-        ours, theirs = current["reading_ms"], baseline["reading_ms"]
-        print(f"\nreading every page (median of 3): {theirs:.0f} ms at {args.baseline}, now {ours:.0f} ms", end="")
-        print(f" ({ours / theirs:.2f}x)")
+        print()
+        print_costs(baseline=args.baseline, before=baseline, now=current)
 
 
 if __name__ == "__main__":

@@ -246,13 +246,13 @@ def _plan(
     if built_site and (link_path in _BUILT_SITE_PAGES or link_path.startswith(_BUILT_SITE_COPIES)):
         return _replace(plan, skip="not a page of the site", title=path.name)
     if path.suffix.lower() in HTML_EXTENSIONS:
-        from .html_pages import read_html  # noqa: PLC0415 - a heavy import, only where HTML is read
+        from .html_pages import html_outline  # noqa: PLC0415 - a heavy import, only where HTML is read
 
-        page = read_html(data)
-        plan = _replace(plan, title=page.title or _title_from_name(path))
-        if page.unlisted:
+        outline = html_outline(data)
+        plan = _replace(plan, title=outline.title or _title_from_name(path))
+        if outline.unlisted:
             return _replace(plan, skip="unlisted")
-        if not parse_markdown(page.markdown).has_text:
+        if not outline.has_text:
             return _replace(plan, skip="empty")  # a page of headings alone, or of the site's furniture alone
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:
         plan = _replace(plan, title=plan.title or title_for(path, data), url_style="plain")

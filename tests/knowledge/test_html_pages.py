@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.html_pages import html_title, read_html
+from knowledge.html_pages import html_outline, html_title, read_html
 from knowledge.markdown import parse_markdown
 
 BUILT = Path(__file__).resolve().parent.parent / "fixtures" / "built-pages"
@@ -211,3 +211,43 @@ def test_tabs_inside_a_tab_keep_their_own_labels():
         "Windows: Use py.",
         "conda: Install with conda.",
     ]
+
+
+OUTLINED = {
+    "headings and navigation alone": (
+        '<html><head><title>Index</title></head><body><nav><a href="/a">A page</a></nav><main><h1>Index'
+        '<a class="headerlink" href="#index">#</a></h1><h2>Pages</h2><div class="toc"><a href="#p">Pages</a></div>'
+        "<!-- a comment --></main></body></html>",
+        ("Index", False, False),
+    ),
+    "a paragraph under a heading": (
+        "<html><body><main><h1>Setup</h1><p>Install it.</p></main></body></html>",
+        ("Setup", False, True),
+    ),
+    "code alone": ("<html><body><pre><code>make run</code></pre></body></html>", ("", False, True)),
+    "unlisted": (
+        '<html><head><meta name="Robots" content="NOINDEX, nofollow"><title>Draft</title></head>'
+        "<body><p>Soon.</p></body></html>",
+        ("Draft", True, True),
+    ),
+    "text only a script writes": (
+        '<html><body><div id="root"></div><script>render()</script></body></html>',
+        ("", False, False),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", OUTLINED)
+def test_a_pages_outline_is_what_reading_it_finds(name):
+    html, expected = OUTLINED[name]
+    outline = html_outline(html.encode())
+    assert (outline.title, outline.unlisted, outline.has_text) == expected
+    page = read_html(html.encode())
+    assert (page.title, page.unlisted, parse_markdown(page.markdown).has_text) == expected
+
+
+@pytest.mark.parametrize("name", ["docusaurus-firmware.html", "material-schedule.html"])
+def test_a_built_pages_outline_is_what_reading_it_finds(name):
+    data = (BUILT / name).read_bytes()
+    outline, page = html_outline(data), read_html(data)
+    assert (outline.title, outline.unlisted, outline.has_text) == (page.title, page.unlisted, True)
