@@ -348,7 +348,8 @@ class EvidenceGate:
     Evidence is the best chunk's cosine similarity, weighed with what the words say:
     - a passage just under the threshold (within ``lexical_margin``) is admitted when the top passage holds
       an exact phrase of the question ("zero moment point"), or every name-like term ("SHT45") and every token
-      written as code (--prune, /readyz, manage.py) of it;
+      written as code (--prune, /readyz, manage.py) of it; one further under (within ``named_margin``) when the
+      top passage writes every word the question asks about, a name among them ("Ollama");
     - a passage over the threshold is declined when a model number, option, path or snake_case name of the
       question appears in none of the passages (below ``model_similarity``), when a name-like term does (below
       ``strong_similarity``), or when most of its focus terms appear in none of them (below
@@ -362,6 +363,7 @@ class EvidenceGate:
         min_similarity: float,
         locator: SelectionLocator | None = None,
         lexical_margin: float = 0.05,
+        named_margin: float = 0.1,
         strong_similarity: float = 0.6,
         moderate_similarity: float = 0.45,
         unmentioned_similarity: float = 0.5,
@@ -370,6 +372,7 @@ class EvidenceGate:
         self.min_similarity = min_similarity
         self.locator = locator
         self.lexical_margin = lexical_margin
+        self.named_margin = named_margin
         self.strong_similarity = strong_similarity
         self.moderate_similarity = moderate_similarity
         self.unmentioned_similarity = unmentioned_similarity
@@ -409,6 +412,12 @@ class EvidenceGate:
         # So with a term of the book's own ("What is the evidence check?" is 0.18 like its list item): a top
         # passage with a sentence, item or row that starts with the term asked about defines it.
         if (terms := terms_asked(query)) and any(defines(piece.text, terms) for piece in quotables(documents[:1])):
+            return True
+        # So, less, with a name it does not know ("Can I use it with Ollama?" is 0.26 like the line that names
+        # Ollama): further under the threshold, a top passage that writes every word the question asks about, its
+        # names among them, is evidence too (a definition or an expansion asked for needs one, above).
+        named = similarity >= self.min_similarity - self.named_margin and names and not (terms or abbreviation)
+        if named and focus <= stems_of(_searchable(documents[0])):
             return True
         if similarity < self.min_similarity - self.lexical_margin:
             return False

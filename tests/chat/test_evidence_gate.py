@@ -78,6 +78,7 @@ def test_a_top_passage_that_spells_out_the_abbreviation_asked_about_is_evidence_
     assert admits("What is TTFB?", spelt)
     assert admits("What does TTFB stand for?", spelt)
     assert not admits("What is TTFB?", passage("Measure the TTFB of each page.", 0.24))  # named, not spelt out
+    assert not admits("What does TTFB stand for?", passage("Measure the TTFB of each page.", 0.24))
     assert not admits("What is DNS?", spelt)
     # Only the top passage counts.
     assert not admits("What is TTFB?", passage("Robots walk.", 0.24), spelt)
@@ -98,6 +99,19 @@ def test_a_top_passage_with_a_piece_that_starts_with_the_term_asked_about_is_evi
     assert not admits("What is the evidence check?", passage("Run the evidence check after retrieval.", 0.18))
     # Only the top passage counts.
     assert not admits("What is the evidence check?", passage("Robots walk.", 0.18), steps)
+
+
+def test_a_top_passage_that_writes_every_word_asked_about_names_included_is_evidence_further_under_the_threshold():
+    # "Can I use it with Ollama?" is 0.26 like the guide's line that names Ollama: the model does not know the name.
+    text = "OPENAI_BASE_URL: point at any OpenAI-compatible server, such as Ollama, vLLM or llama.cpp."
+    line = passage(text, THRESHOLD - 0.07)
+    assert admits("Can I use it with Ollama?", line)
+    assert admits("Does it work with Ollama or vLLM?", line)
+    assert not admits("Can I use it with LocalAI?", line)  # a name it does not write
+    assert not admits("Does Ollama run on Windows?", line)  # words asked about that it does not write
+    assert not admits("Can I point it at any server?", line)  # every word, but no name: the similarity decides
+    assert not admits("Can I use it with Ollama?", passage("Robots walk.", THRESHOLD - 0.07), line)  # the top one
+    assert not admits("Can I use it with Ollama?", passage(text, THRESHOLD - 0.15))  # but not however far
 
 
 def test_a_headings_number_is_no_part_of_its_name():
