@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.element import PreformattedString
 from haystack import Document, component
 from haystack.components.converters.utils import get_bytestream_from_source, normalize_metadata
 from haystack.dataclasses import ByteStream
@@ -26,6 +27,9 @@ from .markdown import fenced, holds_heading_id
 from .notebooks import OUTPUT_INFO
 
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+# No site nests elements this deep (the deepest page of Docusaurus, Material, Sphinx, Node and texinfo builds here:
+# 24 levels); a page that does is broken or hostile.
+_DEEPEST = 256
 # Elements whose content is not the page's text: scripts, controls, embedded graphics, the site's navigation.
 _NEVER_TEXT = (
     "script",
@@ -107,6 +111,8 @@ class HtmlPage:
 def read_html(data: bytes | str) -> HtmlPage:
     """Read an HTML page: text, or bytes in UTF-8 (as uploads are stored) or else the encoding the page declares."""
     soup, root = _parsed(data)
+    if _too_deep(soup):
+        return HtmlPage(title=_page_title(soup), markdown=_as_text(root), unlisted=_asks_not_to_be_indexed(soup))
     title = _title(soup, root)
     for comment in root.find_all(string=lambda text: isinstance(text, Comment)):
         comment.extract()
@@ -118,14 +124,10 @@ def read_html(data: bytes | str) -> HtmlPage:
     _read_definition_lists(root)
     _prepare_code(root)
     _remove_furniture(root)
-    converter = _PageConverter()
     try:
-        markdown = converter.convert_soup(root).strip()
-    except RecursionError:
-        # Elements nested deeper than the converter follows (no site's page is; a hostile one can be): the text
-        # alone, a paragraph per line.
-        lines = (" ".join(line.split()) for line in root.get_text("\n").split("\n"))
-        markdown = "\n\n".join(converter.escape(line, set()) for line in lines if line)
+        markdown = _PageConverter().convert_soup(root).strip()
+    except RecursionError:  # nested deeper than the converter follows, within _DEEPEST: the text alone
+        markdown = _as_text(root)
     return HtmlPage(title=title, markdown=markdown, unlisted=_asks_not_to_be_indexed(soup))
 
 
@@ -143,18 +145,56 @@ def html_outline(data: bytes | str) -> HtmlOutline:
     """A page's outline, read from its tree alone: a third of the work of read_html(), which the worker does once
     the page is loaded (a built site's pages are planned in the admin's request when it is imported)."""
     soup, root = _parsed(data)
+    unlisted = _asks_not_to_be_indexed(soup)
+    if _too_deep(soup):
+        return HtmlOutline(title=_page_title(soup), unlisted=unlisted, has_text=bool(_as_text(root)))
     title = _title(soup, root)
     _remove_furniture(root)
-    for heading in root.find_all(_HEADINGS):
-        heading.extract()
-    has_text = bool(_INVISIBLE.sub("", root.get_text()))
-    return HtmlOutline(title=title, unlisted=_asks_not_to_be_indexed(soup), has_text=has_text)
+    return HtmlOutline(title=title, unlisted=unlisted, has_text=_text_beside_headings(root))
 
 
 def html_title(data: bytes) -> str:
     """A page's title as read_html() finds it ('' for a page with no heading and no <title>), without reading the
     rest of the page (an upload is titled while the admin waits)."""
-    return _title(*_parsed(data))
+    soup, root = _parsed(data)
+    return _page_title(soup) if _too_deep(soup) else _title(soup, root)
+
+
+def _too_deep(soup: BeautifulSoup) -> bool:
+    """Whether elements nest deeper than _DEEPEST: the page is read as its text alone (reading its structure takes
+    time in the square of its depth, a hostile page's 100,000 levels hours)."""
+    stack = [(soup, 0)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > _DEEPEST:
+            return True
+        stack.extend((child, depth + 1) for child in element.children if isinstance(child, Tag))
+    return False
+
+
+def _page_title(soup: BeautifulSoup) -> str:
+    """The page's <title> alone."""
+    return " ".join(_INVISIBLE.sub(" ", soup.title.get_text()).split())[:300] if soup.title else ""
+
+
+def _as_text(root: Tag) -> str:
+    """The text alone, a paragraph per line, escaped as Markdown."""
+    converter = _PageConverter()
+    lines = (" ".join(line.split()) for line in root.get_text("\n").split("\n"))
+    return "\n\n".join(converter.escape(line, set()) for line in lines if line)
+
+
+def _text_beside_headings(root: Tag) -> bool:
+    """Whether any text is left out of the headings (a page of headings alone is empty), looked for top down."""
+    stack = [root]
+    while stack:
+        for child in stack.pop().children:
+            if isinstance(child, Tag):
+                if child.name not in _HEADINGS:
+                    stack.append(child)
+            elif not isinstance(child, PreformattedString) and _INVISIBLE.sub("", child):
+                return True
+    return False
 
 
 def _asks_not_to_be_indexed(soup: BeautifulSoup) -> bool:

@@ -199,6 +199,28 @@ def test_a_page_nested_deeper_than_any_site_builds_keeps_its_text(depth):
     assert read_html(html).markdown == r"\# Not a heading"
 
 
+NESTED = {
+    "spans in a heading": "<h1>Deep</h1><h2>{open}x{close}</h2>".format(open="<span>x" * 300, close="</span>" * 300),
+    "footers around a heading": "{open}<h2>Deep</h2><p>x</p>{close}".format(
+        open="<footer>" * 300, close="</footer>" * 300
+    ),
+    "headings in headings": "<h1>Deep</h1>{open}<p>x</p>{close}".format(open="<h2>" * 300, close="</h2>" * 300),
+}
+
+
+@pytest.mark.parametrize("shape", NESTED)
+def test_a_page_nested_deeper_than_any_site_builds_is_read_as_its_text_with_its_title(shape):
+    # Reading such a page's structure takes time in the square of its depth (100,000 levels: hours); the deepest
+    # page of the real builds here nests 24 levels.
+    page = f"<html><head><title>Page title</title></head><body>{NESTED[shape]}</body></html>".encode()
+    assert html_title(page) == "Page title"  # not its first heading: the structure is not read
+    outline = html_outline(page)
+    assert (outline.title, outline.has_text) == ("Page title", True)
+    read = read_html(page)
+    assert read.title == "Page title"
+    assert "#" not in read.markdown.replace("\\#", "") and "x" in read.markdown  # text alone, no heading
+
+
 def test_tabs_inside_a_tab_keep_their_own_labels():
     html = """<main><div><ul role="tablist"><li role="tab">pip</li><li role="tab">conda</li></ul>
     <div><div role="tabpanel"><p>Install with pip.</p>
