@@ -134,23 +134,26 @@ def read_html(data: bytes | str) -> HtmlPage:
 @dataclass(frozen=True)
 class HtmlOutline:
     """What loading a page needs to know before it is read: its title as read_html() finds it, whether it asks
-    not to be indexed, and whether anything but headings is left once the site's furniture is."""
+    not to be indexed, whether anything but headings is left once the site's furniture is, and whether it only
+    sends the reader on to another page (``<meta http-equiv="refresh" content="0; url=…">``, as redirect
+    plugins write a moved page: mdBook's, Docusaurus's client redirects, mkdocs-redirects)."""
 
     title: str
     unlisted: bool
     has_text: bool
+    redirect: bool = False
 
 
 def html_outline(data: bytes | str) -> HtmlOutline:
     """A page's outline, read from its tree alone: a third of the work of read_html(), which the worker does once
     the page is loaded (a built site's pages are planned in the admin's request when it is imported)."""
     soup, root = _parsed(data)
-    unlisted = _asks_not_to_be_indexed(soup)
+    unlisted, redirect = _asks_not_to_be_indexed(soup), _redirects(soup)
     if _too_deep(soup):
-        return HtmlOutline(title=_page_title(soup), unlisted=unlisted, has_text=bool(_as_text(root)))
+        return HtmlOutline(title=_page_title(soup), unlisted=unlisted, has_text=bool(_as_text(root)), redirect=redirect)
     title = _title(soup, root)
     _remove_furniture(root)
-    return HtmlOutline(title=title, unlisted=unlisted, has_text=_text_beside_headings(root))
+    return HtmlOutline(title=title, unlisted=unlisted, has_text=_text_beside_headings(root), redirect=redirect)
 
 
 def html_title(data: bytes) -> str:
@@ -195,6 +198,12 @@ def _text_beside_headings(root: Tag) -> bool:
             elif not isinstance(child, PreformattedString) and _INVISIBLE.sub("", child):
                 return True
     return False
+
+
+def _redirects(soup: BeautifulSoup) -> bool:
+    """Whether the page sends the reader on to another address as it opens (a refresh naming a URL)."""
+    refresh = soup.find("meta", attrs={"http-equiv": re.compile("^refresh$", re.IGNORECASE)})
+    return refresh is not None and "url=" in "".join(str(refresh.get("content") or "").lower().split())
 
 
 def _asks_not_to_be_indexed(soup: BeautifulSoup) -> bool:
@@ -467,6 +476,8 @@ def _prepare_code(root: Tag) -> None:
     for pre in root.find_all("pre"):
         for control in pre.find_all(_NEVER_TEXT):  # a copy button drawn inside the block (Node's docs)
             control.extract()
+        for hidden in pre.select(".boring"):  # mdBook's hidden lines of a Rust example (fn main() { around it)
+            hidden.extract()
         language, title = _code_language(pre), titles.get(id(pre), "")
         for line_break in pre.find_all("br"):
             line_break.replace_with("\n")
@@ -492,7 +503,10 @@ def _is_furniture(element: Tag) -> bool:
         return True
     if words & _FURNITURE_WORDS and element.name not in _HEADINGS and element.name != "pre":
         return True
-    head_or_foot = element.name in ("header", "footer") or set(_classes(element)) & _HEAD_OR_FOOT_CLASSES
+    # (A link is no head or foot: mdBook draws each heading's text as a link of class "header".)
+    head_or_foot = element.name in ("header", "footer") or (
+        element.name != "a" and set(_classes(element)) & _HEAD_OR_FOOT_CLASSES
+    )
     return bool(head_or_foot) and element.find(_HEADINGS) is None and element.name not in _HEADINGS
 
 

@@ -252,6 +252,8 @@ def _plan(
         plan = _replace(plan, title=outline.title or _title_from_name(path))
         if outline.unlisted:
             return _replace(plan, skip="unlisted")
+        if outline.redirect:
+            return _replace(plan, skip="redirects elsewhere")
         if not outline.has_text:
             return _replace(plan, skip="empty")  # a page of headings alone, or of the site's furniture alone
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:

@@ -199,6 +199,29 @@ def test_a_page_nested_deeper_than_any_site_builds_keeps_its_text(depth):
     assert read_html(html).markdown == r"\# Not a heading"
 
 
+MDBOOK = """<html><head><title>Data Types - The Rust Programming Language</title></head><body>
+<nav id="sidebar" class="sidebar"><ol class="chapter"><li><a href="ch03-01.html">Variables</a></li></ol></nav>
+<div id="menu-bar"><h1 class="menu-title">The Rust Programming Language</h1></div>
+<main><h2 id="data-types"><a class="header" href="#data-types">Data Types</a></h2>
+<p>Every value in Rust is of a certain <em>data type</em>.</p>
+<pre class="playground"><code class="language-rust edition2024"><span class="boring">#![allow(unused)]
+</span><span class="boring">fn main() {
+</span>let guess: u32 = "42".parse().expect("Not a number!");
+<span class="boring">}</span></code></pre>
+<h3 id="scalar-types"><a class="header" href="#scalar-types">Scalar Types</a></h3><p>A scalar is one value.</p>
+</main><nav class="nav-wrapper"><a rel="next" href="ch03-03.html">Next</a></nav></body></html>"""
+
+
+def test_an_mdbook_page_keeps_the_headings_it_draws_as_links_and_hides_an_examples_hidden_lines():
+    assert read_html(MDBOOK).markdown.split("\n\n") == [
+        "## Data Types {#data-types}",
+        "Every value in Rust is of a certain *data type*.",
+        '```rust\nlet guess: u32 = "42".parse().expect("Not a number!");\n```',
+        "### Scalar Types {#scalar-types}",
+        "A scalar is one value.",
+    ]
+
+
 NESTED = {
     "spans in a heading": "<h1>Deep</h1><h2>{open}x{close}</h2>".format(open="<span>x" * 300, close="</span>" * 300),
     "footers around a heading": "{open}<h2>Deep</h2><p>x</p>{close}".format(
@@ -252,6 +275,11 @@ OUTLINED = {
         "<body><p>Soon.</p></body></html>",
         ("Draft", True, True),
     ),
+    "a moved page's stub": (
+        '<html><head><meta http-equiv="refresh" content="0; url=../new/"><title>Redirecting...</title></head>'
+        '<body><p>Redirecting to <a href="../new/">the new page</a>.</p></body></html>',
+        ("Redirecting...", False, True),
+    ),
     "text only a script writes": (
         '<html><body><div id="root"></div><script>render()</script></body></html>',
         ("", False, False),
@@ -264,6 +292,7 @@ def test_a_pages_outline_is_what_reading_it_finds(name):
     html, expected = OUTLINED[name]
     outline = html_outline(html.encode())
     assert (outline.title, outline.unlisted, outline.has_text) == expected
+    assert outline.redirect is (name == "a moved page's stub")
     page = read_html(html.encode())
     assert (page.title, page.unlisted, parse_markdown(page.markdown).has_text) == expected
 

@@ -226,13 +226,17 @@ def test_a_built_site_is_titled_and_linked_as_the_site_shows_it(tmp_path):
             # Sphinx's copy of a page's source, beside the page, and its search page.
             "_sources/index.rst.txt": "Weather\n=======\n\nBuild your own station.\n",
             "search.html": "<html><body><main><h1>Search</h1><p>Please activate JavaScript.</p></main></body></html>",
+            # A moved page's stub, as redirect plugins write it.
+            "docs/old-firmware.html": '<html><head><meta http-equiv="Refresh" content="0; URL=firmware/">'
+            "<title>Redirecting...</title></head><body><p>Redirecting to firmware.</p></body></html>",
         },
     )
     (root / "docs" / "firmware").mkdir(parents=True)
     shutil.copy(built, root / "docs" / "firmware" / "index.html")
     out = run(root, "--reference-base", "https://weather.example.org/")
-    assert "2 documents (2 new or changed, 0 unchanged, 0 failed); 6 skipped: 3 not a page of the site, 2 empty" in out
+    assert "2 documents (2 new or changed, 0 unchanged, 0 failed); 7 skipped: 3 not a page of the site, 2 empty" in out
     assert "1 unlisted" in out
+    assert "1 redirects elsewhere" in out
     # Its pages are linked from the site's root (the folder it was built into is not part of any address).
     firmware = SourceDocument.objects.get(title="Firmware")
     assert firmware.reference == "https://weather.example.org/docs/firmware/index.html"
