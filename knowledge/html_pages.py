@@ -86,7 +86,10 @@ _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 # Footnote references and back links (the marker after a word, the arrow after the note).
 _FOOTNOTE_CLASSES = frozenset({"footnote-ref", "footnote-reference", "footnote-backref", "fn-backref"})
 _FOOTNOTE_ROLES = frozenset({"doc-noteref", "doc-backlink"})
-_ADMONITION_TITLES = frozenset({"admonition-title", "admonitionheading", "custom-block-title"})
+# Admonition titles: Sphinx and MkDocs, Docusaurus, VitePress, and GitHub-style alerts (GitHub, mdBook).
+_ADMONITION_TITLES = frozenset(
+    {"admonition-title", "admonitionheading", "custom-block-title", "markdown-alert-title", "alert-title"}
+)
 _LINE_NUMBERS = frozenset({"linenos", "lineno", "linenodiv", "line-number", "line-numbers-rows"})
 # A code block's language in a class, as highlighters write it: language-py, lang-py, highlight-py (Sphinx),
 # "sourceCode python" (pandoc).
@@ -314,8 +317,20 @@ def _anchor_headings(root: Tag) -> None:
         if permalink is not None:
             permalink.extract()
     for link in root.find_all("a", href=True):  # beside a caption, a table, a figure
-        if _is_permalink(link):
+        if _is_permalink(link) or _marks_its_block(link):
             link.extract()
+
+
+def _marks_its_block(link: Tag) -> bool:
+    """A link that is all its block holds, to the block itself: the marker a site draws beside a paragraph to link
+    it ("[abi.used.intro]" in the Rust Reference's margin): a <div> or <span> of its own, not a heading's text or
+    a term's drawn as a link to it (mdBook's headings, Cargo's options)."""
+    block = link.parent
+    if block is None or block.name not in ("div", "span") or not block.get("id"):
+        return False
+    if link.get("href") != f"#{block['id']}":
+        return False
+    return all(child is link or (isinstance(child, NavigableString) and not child.strip()) for child in block.children)
 
 
 def _mark_api_entries(root: Tag) -> None:
@@ -345,8 +360,8 @@ def _read_definition_lists(root: Tag) -> None:
         for child in list(definitions.children):
             if not isinstance(child, Tag):
                 continue
-            if child.name == "dt":
-                terms.append(_text(child))
+            if child.name == "dt":  # as shown: inline text without spaces put between its elements ("-V, --version")
+                terms.append(" ".join(_INVISIBLE.sub(" ", child.get_text()).split()))
             elif child.name == "dd":
                 child.name = "li"
                 if terms:

@@ -222,6 +222,30 @@ def test_an_mdbook_page_keeps_the_headings_it_draws_as_links_and_hides_an_exampl
     ]
 
 
+RUST_REFERENCE = """<html><body><main><h2 id="the-used-attribute"><a class="header" href="#the-used-attribute">The
+<code>used</code> attribute</a></h2>
+<div class="rule" id="r-abi.used.intro"><a class="rule-link" href="#r-abi.used.intro"><span>[abi.used.intro]</span></a>
+</div>
+<p>The <em>used attribute</em> keeps a static in the output.</p>
+<blockquote><p class="alert-title"><svg viewbox="0 0 16 16"><path d="M8 0"></path></svg>Note</p>
+<p><code>rustc</code> lints against any use following the first.</p></blockquote>
+<div class="markdown-alert markdown-alert-warning"><p class="markdown-alert-title">Warning</p><p>Unsafe.</p></div>
+<dl><dt class="option-term" id="option-cargo--V"><a class="option-anchor" href="#option-cargo--V"><code>-V</code>,
+<code>--version</code></a></dt><dd>Print version info and exit.</dd></dl></main></body></html>"""
+
+
+def test_a_paragraphs_own_marker_is_left_out_and_alerts_read_with_their_titles():
+    # The Rust Reference (mdBook) links each rule from a marker in the margin; GitHub-style alerts; Cargo's options
+    # are terms drawn as links to themselves, and stay.
+    assert [text for _, _, text in blocks(RUST_REFERENCE)] == [
+        "The used attribute keeps a static in the output.",
+        "Note: rustc lints against any use following the first.",
+        "Warning: Unsafe.",
+        "• -V, --version: Print version info and exit.",
+    ]
+    assert read_html(RUST_REFERENCE).markdown.startswith("## The `used` attribute {#the-used-attribute}\n\nThe *used")
+
+
 NESTED = {
     "spans in a heading": "<h1>Deep</h1><h2>{open}x{close}</h2>".format(open="<span>x" * 300, close="</span>" * 300),
     "footers around a heading": "{open}<h2>Deep</h2><p>x</p>{close}".format(
