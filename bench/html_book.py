@@ -14,11 +14,13 @@ whose first citation opens a built page at an id it has (or at its top). Then ho
 converter takes to read every page (the baseline's: Haystack's HTMLToDocument, on trafilatura), and to plan
 loading them (what `ingest` and an archive import do first). --record copies one built page of the book into
 tests/fixtures/built-pages/, which tests/knowledge/test_html_pages.py reads. --site times only the reading and
-planning of a built site you have (no questions), beside the baseline's.
+planning of a built site you have (no questions), and counts the pages it loads and the headings (with ids) they
+read with, beside the baseline's.
 """
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -32,6 +34,7 @@ from book import ANSWERABLE, answer_shares, asked, beside, book_paths, print_mis
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "ce896c0"  # main before HTML pages were read as their site shows them
 REFERENCE = "https://books.example.org/"
+HEADING = re.compile(r"^#{1,6} ")
 PAGES = "pages"  # the build's folder (a built site: its pages are linked as REFERENCE + "<path>")
 # The page of each book the tests read as its generator built it (tabs, admonitions, code with titles).
 RECORDED = {"weather": ("docs/software/firmware/index.html", "docusaurus-firmware.html"),
@@ -136,8 +139,27 @@ def planning_ms(folder: Path, *, rounds: int = 3) -> float:
 
 
 def costs(folder: Path) -> dict[str, float]:
-    """Reading and planning every page of the build, in ms."""
-    return {"reading_ms": reading_ms(folder), "planning_ms": planning_ms(folder)}
+    """Reading and planning every page of the build, in ms, and what the pages the plan loads read as."""
+    return {"reading_ms": reading_ms(folder), "planning_ms": planning_ms(folder), **site_reading(folder)}
+
+
+def site_reading(folder: Path) -> dict[str, float]:
+    """The pages ``ingest`` would load from the build, and the headings they read with (with an id, the anchor
+    a citation opens), as the code's HTML converter reads them."""
+    from haystack.dataclasses import ByteStream  # noqa: PLC0415
+
+    from knowledge.ingestion import build_conversion_pipeline  # noqa: PLC0415
+    from knowledge.loading import scan_book  # noqa: PLC0415
+
+    loaded = [file.path for file in scan_book([str(folder)], reference_base=REFERENCE).loadable]
+    converter = build_conversion_pipeline().get_component("html_converter")
+    documents = converter.run(sources=[ByteStream(path.read_bytes()) for path in loaded])["documents"]
+    headings = [line for doc in documents for line in (doc.content or "").splitlines() if HEADING.match(line)]
+    return {
+        "pages": len(loaded),
+        "headings": len(headings),
+        "headings_with_ids": sum(1 for line in headings if line.rstrip().endswith("}") and "{#" in line),
+    }
 
 
 def site_costs(folder: Path, *, baseline: str) -> None:
@@ -152,6 +174,10 @@ def site_costs(folder: Path, *, baseline: str) -> None:
 
 
 def print_costs(*, baseline: str, before: dict[str, float], now: dict[str, float]) -> None:
+    if "pages" in now:
+        rows = [("pages loaded", "pages"), ("headings read", "headings"), ("headings with an id", "headings_with_ids")]
+        print(beside(baseline=baseline, before={name: before[key] for name, key in rows if key in before},
+                     now={name: now[key] for name, key in rows}))  # fmt: skip
     for name, key in (("reading", "reading_ms"), ("planning", "planning_ms")):
         ours, theirs = now[key], before.get(key)
         if theirs:
