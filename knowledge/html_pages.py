@@ -400,7 +400,7 @@ def _prefix(container: Tag, label: str) -> None:
 
 def _label_tabs(root: Tag) -> None:
     """Each tab's content after its label: ARIA tabs (Docusaurus: a tablist, then tabpanels, hidden or not) and
-    radio-button tabs (Material's tabbed-set, sphinx-design: a <label> for each block)."""
+    radio-button tabs (Material's tabbed-set, sphinx-design, VitePress's code groups: a <label> for each block)."""
     for tablist in root.find_all(attrs={"role": "tablist"}):
         frame = tablist.parent
         labels = [_text(tab) for tab in tablist.find_all(attrs={"role": "tab"})]
@@ -415,9 +415,9 @@ def _label_tabs(root: Tag) -> None:
             if label:
                 _prefix(panel, label)
         tablist.extract()
-    for tab_set in root.select(".tabbed-set, .sd-tab-set"):
-        labels = tab_set.select(":scope > .tabbed-labels > label, :scope > label")
-        blocks = tab_set.select(":scope > .tabbed-content > .tabbed-block") or tab_set.select(
+    for tab_set in root.select(".tabbed-set, .sd-tab-set, .vp-code-group"):
+        labels = tab_set.select(":scope > .tabbed-labels > label, :scope > label, :scope > .tabs > label")
+        blocks = tab_set.select(":scope > .tabbed-content > .tabbed-block, :scope > .blocks > *") or tab_set.select(
             ":scope > .tabbed-content, :scope > .sd-tab-content"
         )
         for label, block in zip(labels, blocks, strict=False):
@@ -493,6 +493,9 @@ def _prepare_code(root: Tag) -> None:
             control.extract()
         for hidden in pre.select(".boring"):  # mdBook's hidden lines of a Rust example (fn main() { around it)
             hidden.extract()
+        if pre.parent is not None:  # VitePress draws the language's name in the block's corner
+            for corner in pre.parent.find_all("span", class_="lang", recursive=False):
+                corner.extract()
         language, title = _code_language(pre), titles.get(id(pre), "")
         for line_break in pre.find_all("br"):
             line_break.replace_with("\n")

@@ -72,6 +72,28 @@ def test_a_material_page_reads_its_tabs_code_titles_and_keys():
     assert "Table of contents" not in text and "Kitchen garden" not in text  # the sidebar and the header
 
 
+def test_a_vitepress_page_reads_its_code_groups_and_containers():
+    # Built by VitePress 1.6.4 from vitepress-setup.md beside it: a code block draws its language in its corner,
+    # a code group is radio-button tabs.
+    page = read_html((BUILT / "vitepress-setup.html").read_bytes())
+    assert page.title == "Setup"
+    assert page.markdown.split("\n\n") == [
+        "# Setup {#setup}",
+        "Install the firmware first.",
+        "## Flashing {#flash}",
+        "Supported boards: The firmware runs on the ESP32 and the Pico W.",
+        "```js\nexport default { interval: 60 }\n```",
+        "```bash\nesptool.py write_flash 0x1000 firmware.bin\n```",
+        "npm:",
+        "```sh\nnpm install weather\n```",
+        "pnpm:",
+        "```sh\npnpm add weather\n```",
+        "<table><thead><tr><th>Sensor</th><th>Measures</th></tr></thead><tbody><tr><td>BME280</td><td>pressure</td>"
+        "</tr></tbody></table>",
+        "WARNING: Never power the sensor from 5 V.",
+    ]
+
+
 SPHINX = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8" />
 <title>os.path — Common pathname manipulations &#8212; Python 3.13 documentation</title></head><body>
 <div class="related" role="navigation" aria-label="Related"><ul><li><a href="index.html">Python</a> &#187;</li></ul>
