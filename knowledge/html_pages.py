@@ -82,6 +82,8 @@ _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _PERMALINK_CLASSES = frozenset(
     {"headerlink", "hash-link", "anchor", "anchorjs-link", "mark", "permalink", "header-anchor", "heading-anchor"}
 )
+# What stands between a page's name and the site's in its <title>.
+_TITLE_SEPARATORS = frozenset("|-–—:·»")
 _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 # Footnote references and back links (the marker after a word, the arrow after the note).
 _FOOTNOTE_CLASSES = frozenset({"footnote-ref", "footnote-reference", "footnote-backref", "fn-backref"})
@@ -225,20 +227,32 @@ def _parsed(data: bytes | str) -> tuple[BeautifulSoup, Tag]:
 
 
 def _title(soup: BeautifulSoup, root: Tag) -> str:
-    """The content's first H1, else the page's <title>, else its first heading; permalinks drawn beside it left
-    out."""
+    """The content's first H1, else its first heading when the page's <title> is that heading and the site's name
+    ("Data Types - The Rust Programming Language" of mdBook's section pages, which start at an H2), else the
+    <title>, else the first heading; permalinks drawn beside it left out."""
     heading = root.find("h1")
-    if heading is None and soup.title is None:
-        heading = root.find(_HEADINGS)
+    if heading is None:
+        first = root.find(_HEADINGS)
+        if first is not None and (soup.title is None or _names_the_page(_shown(first), _shown(soup.title))):
+            heading = first
     element = heading if heading is not None else soup.title
-    if element is None:
-        return ""
+    return "" if element is None else _shown(element)[:300]
+
+
+def _shown(element: Tag) -> str:
+    """An element's text as shown, without the permalinks drawn in it."""
     shown = "".join(
         text
         for text in element.find_all(string=True)
         if not isinstance(text, Comment) and not any(_is_permalink(link) for link in text.find_parents("a"))
     )
-    return " ".join(_INVISIBLE.sub(" ", shown).split())[:300]
+    return " ".join(_INVISIBLE.sub(" ", shown).split())
+
+
+def _names_the_page(heading: str, title: str) -> bool:
+    """Whether a <title> is the heading, alone or before the site's name ("Assert | Node.js Documentation")."""
+    rest = title.removeprefix(heading) if heading else title
+    return rest != title and (not rest or rest.lstrip()[:1] in _TITLE_SEPARATORS)
 
 
 def _classes(element: Tag) -> list[str]:

@@ -235,6 +235,11 @@ MDBOOK = """<html><head><title>Data Types - The Rust Programming Language</title
 
 
 def test_an_mdbook_page_keeps_the_headings_it_draws_as_links_and_hides_an_examples_hidden_lines():
+    # Named by its heading, without the book's name its <title> adds (the menu bar's H1 is not its content).
+    assert html_title(MDBOOK.encode()) == "Data Types"
+    # A list of posts opens with its first post's heading, which is not the page's name.
+    listing = b"<html><head><title>Blog | Handbook</title></head><body><main><h2>First post</h2><p>Hi.</p></main>"
+    assert html_title(listing) == "Blog | Handbook"
     assert read_html(MDBOOK).markdown.split("\n\n") == [
         "## Data Types {#data-types}",
         "Every value in Rust is of a certain *data type*.",
