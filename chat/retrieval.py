@@ -416,7 +416,7 @@ class EvidenceGate:
         # So, less, with a name it does not know ("Can I use it with Ollama?" is 0.26 like the line that names
         # Ollama): further under the threshold, a top passage that writes every word the question asks about, its
         # names among them, is evidence too (a definition or an expansion asked for needs one, above).
-        named = similarity >= self.min_similarity - self.named_margin and names and not (terms or abbreviation)
+        named = bool(names) and not (terms or abbreviation) and similarity >= self.min_similarity - self.named_margin
         if named and focus <= stems_of(_searchable(documents[0])):
             return True
         if similarity < self.min_similarity - self.lexical_margin:

@@ -146,7 +146,7 @@ class HtmlOutline:
     title: str
     unlisted: bool
     has_text: bool
-    redirect: bool = False
+    redirect: bool
 
 
 def html_outline(data: bytes | str) -> HtmlOutline:
@@ -182,7 +182,7 @@ def _too_deep(soup: BeautifulSoup) -> bool:
 
 def _page_title(soup: BeautifulSoup) -> str:
     """The page's <title> alone."""
-    return " ".join(_INVISIBLE.sub(" ", soup.title.get_text()).split())[:300] if soup.title else ""
+    return _text(soup.title)[:300] if soup.title else ""
 
 
 def _as_text(root: Tag) -> str:
@@ -207,14 +207,18 @@ def _text_beside_headings(root: Tag) -> bool:
 
 def _redirects(soup: BeautifulSoup) -> bool:
     """Whether the page sends the reader on to another address as it opens (a refresh naming a URL)."""
-    refresh = soup.find("meta", attrs={"http-equiv": re.compile("^refresh$", re.IGNORECASE)})
-    return refresh is not None and "url=" in "".join(str(refresh.get("content") or "").lower().split())
+    return "url=" in "".join(_meta(soup, attribute="http-equiv", value="refresh").split())
 
 
 def _asks_not_to_be_indexed(soup: BeautifulSoup) -> bool:
     """``<meta name="robots" content="noindex">``, as Docusaurus marks an unlisted page."""
-    robots = soup.find("meta", attrs={"name": re.compile("^robots$", re.IGNORECASE)})
-    return robots is not None and "noindex" in str(robots.get("content") or "").lower()
+    return "noindex" in _meta(soup, attribute="name", value="robots")
+
+
+def _meta(soup: BeautifulSoup, *, attribute: str, value: str) -> str:
+    """The lower-case content of the page's first <meta> whose ``attribute`` is ``value`` (in any case), or ''."""
+    meta = soup.find("meta", attrs={attribute: re.compile(f"^{re.escape(value)}$", re.IGNORECASE)})
+    return str(meta.get("content") or "").lower() if meta is not None else ""
 
 
 def _parsed(data: bytes | str) -> tuple[BeautifulSoup, Tag]:
@@ -246,7 +250,7 @@ def _shown(element: Tag) -> str:
         for text in element.find_all(string=True)
         if not isinstance(text, Comment) and not any(_is_permalink(link) for link in text.find_parents("a"))
     )
-    return " ".join(_INVISIBLE.sub(" ", shown).split())
+    return _collapsed(shown)
 
 
 def _names_the_page(heading: str, title: str) -> bool:
@@ -268,8 +272,13 @@ def _words(element: Tag) -> set[str]:
     return words | {name.split("_")[0].lower() for name in names if name}
 
 
-def _text(element: Tag) -> str:
-    return " ".join(_INVISIBLE.sub(" ", element.get_text(" ")).split())
+def _text(element: Tag, *, separator: str = " ") -> str:
+    """An element's text on one line; ``separator`` between its strings ("" as a browser shows inline text)."""
+    return _collapsed(element.get_text(separator))
+
+
+def _collapsed(text: str) -> str:
+    return " ".join(_INVISIBLE.sub(" ", text).split())
 
 
 def _content_root(soup: BeautifulSoup) -> Tag:
@@ -375,7 +384,7 @@ def _read_definition_lists(root: Tag) -> None:
             if not isinstance(child, Tag):
                 continue
             if child.name == "dt":  # as shown: inline text without spaces put between its elements ("-V, --version")
-                terms.append(" ".join(_INVISIBLE.sub(" ", child.get_text()).split()))
+                terms.append(_text(child, separator=""))
             elif child.name == "dd":
                 child.name = "li"
                 if terms:
