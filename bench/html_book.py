@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -109,18 +110,24 @@ def summarise(run: dict, *, pages: dict[str, list[str]]) -> dict[str, object]:
     }
 
 
-def reading_ms(folder: Path, *, rounds: int = 3) -> float:
-    """Median ms for the code's HTML converter (its conversion pipeline's) to read every page."""
+def _reader(pages: list[Path]) -> Callable[[], list]:
+    """Reading the pages with the code's HTML converter (its conversion pipeline's): a call returns the documents."""
     from haystack.dataclasses import ByteStream  # noqa: PLC0415
 
     from knowledge.ingestion import build_conversion_pipeline  # noqa: PLC0415
 
     converter = build_conversion_pipeline().get_component("html_converter")
-    pages = [ByteStream(page.read_bytes()) for page in sorted(folder.rglob("*.html"))]
+    sources = [ByteStream(page.read_bytes()) for page in pages]
+    return lambda: converter.run(sources=sources)["documents"]
+
+
+def reading_ms(folder: Path, *, rounds: int = 3) -> float:
+    """Median ms for the code's HTML converter (its conversion pipeline's) to read every page."""
+    read = _reader(sorted(folder.rglob("*.html")))
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        converter.run(sources=pages)
+        read()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
@@ -146,14 +153,10 @@ def costs(folder: Path) -> dict[str, float]:
 def site_reading(folder: Path) -> dict[str, float]:
     """The pages ``ingest`` would load from the build, and the headings they read with (with an id, the anchor
     a citation opens), as the code's HTML converter reads them."""
-    from haystack.dataclasses import ByteStream  # noqa: PLC0415
-
-    from knowledge.ingestion import build_conversion_pipeline  # noqa: PLC0415
     from knowledge.loading import scan_book  # noqa: PLC0415
 
     loaded = [file.path for file in scan_book([str(folder)], reference_base=REFERENCE).loadable]
-    converter = build_conversion_pipeline().get_component("html_converter")
-    documents = converter.run(sources=[ByteStream(path.read_bytes()) for path in loaded])["documents"]
+    documents = _reader(loaded)()
     headings = [line for doc in documents for line in (doc.content or "").splitlines() if HEADING.match(line)]
     return {
         "pages": len(loaded),

@@ -516,8 +516,11 @@ def _prepare_code(root: Tag) -> None:
             control.extract()
         for hidden in pre.select(".boring"):  # mdBook's hidden lines of a Rust example (fn main() { around it)
             hidden.extract()
-        if pre.parent is not None:  # VitePress draws the language's name in the block's corner
-            for corner in pre.parent.find_all("span", class_="lang", recursive=False):
+        # VitePress draws the language's name in the corner of the block it frames (div.language-js); only such a
+        # frame is looked in (a page's content holding thousands of blocks is not, for each of them).
+        frame = pre.parent
+        if frame is not None and any(name.startswith("language-") for name in _classes(frame)):
+            for corner in frame.find_all("span", class_="lang", recursive=False):
                 corner.extract()
         language, title = _code_language(pre), titles.get(id(pre), "")
         for line_break in pre.find_all("br"):
