@@ -59,14 +59,24 @@ def detect_site(root: Path) -> str:
 
 
 def site_root(root: Path) -> tuple[str, Path | None]:
-    """(style, the site's root folder) for a folder given to ``ingest``."""
+    """(style, the site's root folder) for a folder given to ``ingest``: the folder's own config, else its
+    parent's (``docs/`` of a site), unless the folder is a built site."""
     folder = root if root.is_dir() else root.parent
-    for candidate in (folder, folder.parent):
+    # A site's build sits inside its project (Docusaurus's build/, MkDocs's site/), beside the config that says
+    # how its Markdown sources become pages: the build's pages are HTML already, read as a built site.
+    for candidate in (folder,) if _is_built_site(folder) else (folder, folder.parent):
         if any(candidate.glob("docusaurus.config.*")):
             return "docusaurus", candidate
         if (candidate / "mkdocs.yml").is_file() or (candidate / "mkdocs.yaml").is_file():
             return "mkdocs", candidate
     return "plain", None
+
+
+def _is_built_site(folder: Path) -> bool:
+    """Whether a folder is a generator's output: a front page (index.html) and no Markdown beside it."""
+    if not (folder / "index.html").is_file():
+        return False
+    return not any(path.suffix.lower() in MARKDOWN_EXTENSIONS for path in folder.iterdir() if path.is_file())
 
 
 def _stem(path: PurePosixPath) -> str:

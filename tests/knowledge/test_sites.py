@@ -637,6 +637,16 @@ def test_site_detection(tmp_path):
     assert detect_site(tmp_path / "site" / "docs") == "docusaurus"
     assert detect_site(tmp_path / "mk" / "docs") == "mkdocs"
     assert detect_site(tmp_path / "plain") == "plain"
+    # A site built inside its project (Docusaurus's build/, MkDocs's site/) is a built site, not a sources folder.
+    for built in (tmp_path / "site" / "build", tmp_path / "mk" / "site"):
+        built.mkdir()
+        (built / "index.html").write_text("<html><body><h1>Home</h1></body></html>")
+        assert detect_site(built) == "plain"
+        assert detect_site(built / "index.html") == "plain"
+    # A docs folder with a page written as HTML beside its Markdown is still the site's sources.
+    (tmp_path / "site" / "docs" / "index.html").write_text("<html><body><h1>Legacy</h1></body></html>")
+    (tmp_path / "site" / "docs" / "intro.md").write_text("# Intro\n")
+    assert detect_site(tmp_path / "site" / "docs") == "docusaurus"
 
 
 @pytest.mark.parametrize(

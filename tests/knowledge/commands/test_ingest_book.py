@@ -247,6 +247,22 @@ def test_a_built_site_is_titled_and_linked_as_the_site_shows_it(tmp_path):
     assert anchors["Firmware > Installing MicroPython"] == "installing-micropython"
 
 
+def test_a_site_built_inside_its_project_is_read_as_a_built_site(tmp_path):
+    # `ingest build/` in a Docusaurus project: the config beside build/ describes the Markdown sources, not it.
+    project = write(
+        tmp_path / "website",
+        {
+            "docusaurus.config.js": "module.exports = {url: 'https://weather.example.org', baseUrl: '/'};",
+            "docs/intro.md": "# Intro\n\nThe source of the page.\n",
+            "build/index.html": "<html><body><main><h1>Weather</h1><p>Build your own station.</p></main></body></html>",
+            "build/docs/intro/index.html": "<html><body><article><h1>Intro</h1><p>The page.</p></article></body></html>",
+        },
+    )
+    out = run(project / "build", "--reference-base", "https://weather.example.org/")
+    assert "2 documents (2 new or changed, 0 unchanged, 0 failed)" in out
+    assert SourceDocument.objects.get(title="Intro").reference == "https://weather.example.org/docs/intro/index.html"
+
+
 def test_a_folder_of_saved_pages_links_them_by_their_paths(tmp_path):
     root = write(tmp_path / "saved", {"rivers.html": "<html><body><h1>Rivers</h1><p>The Mackenzie.</p></body></html>"})
     run(root, "--reference-base", "https://example.org/")
