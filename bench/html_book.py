@@ -37,9 +37,19 @@ BASELINE = "ce896c0"  # main before HTML pages were read as their site shows the
 REFERENCE = "https://books.example.org/"
 HEADING = re.compile(r"^#{1,6} ")
 PAGES = "pages"  # the build's folder (a built site: its pages are linked as REFERENCE + "<path>")
-# The page of each book the tests read as its generator built it (tabs, admonitions, code with titles).
-RECORDED = {"weather": ("docs/software/firmware/index.html", "docusaurus-firmware.html"),
-            "garden": ("watering/schedule/index.html", "material-schedule.html")}  # fmt: skip
+# The pages of each book the tests read as its generator built them (tabs, admonitions, code with titles; a blog
+# post with its byline, a blog's list of posts).
+RECORDED = {
+    "weather": (
+        ("docs/software/firmware/index.html", "docusaurus-firmware.html"),
+        ("blog/coastal-station/index.html", "docusaurus-blog-post.html"),
+        ("blog/index.html", "docusaurus-blog-list.html"),
+    ),
+    "garden": (
+        ("watering/schedule/index.html", "material-schedule.html"),
+        ("blog/index.html", "material-blog-index.html"),
+    ),
+}
 
 
 def built_site(book: str, out: Path) -> None:
@@ -217,8 +227,8 @@ def main() -> None:
         built_site(args.book, folder)
         pages = site_links.built_pages(folder)
         if args.record:
-            built, name = RECORDED[args.book]
-            (ROOT / "tests" / "fixtures" / "built-pages" / name).write_bytes((folder / built).read_bytes())
+            for built, name in RECORDED[args.book]:
+                (ROOT / "tests" / "fixtures" / "built-pages" / name).write_bytes((folder / built).read_bytes())
         current = measure(code=ROOT, folder=folder, book=args.book)
         baseline = None
         if args.baseline:

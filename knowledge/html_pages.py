@@ -77,6 +77,9 @@ _FURNITURE_WORDS = frozenset(
 # The page's head and foot (a texinfo "Next: … Previous: …" bar, Docusaurus's "Edit this page"): furniture unless
 # they hold a heading, as an article's <header> holds its title.
 _HEAD_OR_FOOT_CLASSES = frozenset({"header", "footer"})
+# Words in a class that name a post's byline in its header: Docusaurus's author "avatar", Jekyll's "post-meta",
+# WordPress's "entry-meta", Material's "md-meta".
+_BYLINE_WORDS = frozenset({"meta", "byline", "author", "authors", "avatar", "date", "dateline"})
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 # The permalink a site draws beside a heading: a symbol or nothing, or one of these classes.
 _PERMALINK_CLASSES = frozenset(
@@ -92,6 +95,8 @@ _FOOTNOTE_ROLES = frozenset({"doc-noteref", "doc-backlink"})
 _ADMONITION_TITLES = frozenset(
     {"admonition-title", "admonitionheading", "custom-block-title", "markdown-alert-title", "alert-title"}
 )
+# A post's opening on Material for MkDocs' blog index, archive and category pages (the post is a page of its own).
+_EXCERPT = "md-post--excerpt"
 _LINE_NUMBERS = frozenset({"linenos", "lineno", "linenodiv", "line-number", "line-numbers-rows"})
 # A code block's language in a class, as highlighters write it: language-py, lang-py, highlight-py (Sphinx),
 # "sourceCode python" (pandoc).
@@ -141,24 +146,30 @@ class HtmlOutline:
     """What loading a page needs to know before it is read: its title as read_html() finds it, whether it asks
     not to be indexed, whether anything but headings is left once the site's furniture is, and whether it only
     sends the reader on to another page (``<meta http-equiv="refresh" content="0; url=…">``, as redirect
-    plugins write a moved page: mdBook's, Docusaurus's client redirects, mkdocs-redirects)."""
+    plugins write a moved page: mdBook's, Docusaurus's client redirects, mkdocs-redirects), or lists a blog's
+    posts (``lists_posts``: the blog's front page, its archive, tag, category and author pages)."""
 
     title: str
     unlisted: bool
     has_text: bool
     redirect: bool
+    lists_posts: bool = False
 
 
 def html_outline(data: bytes | str) -> HtmlOutline:
     """A page's outline, read from its tree alone: a third of the work of read_html(), which the worker does once
     the page is loaded (a built site's pages are planned in the admin's request when it is imported)."""
     soup, root = _parsed(data)
-    unlisted, redirect = _asks_not_to_be_indexed(soup), _redirects(soup)
+    marks = {"unlisted": _asks_not_to_be_indexed(soup), "redirect": _redirects(soup)}
     if _too_deep(soup):
-        return HtmlOutline(title=_page_title(soup), unlisted=unlisted, has_text=bool(_as_text(root)), redirect=redirect)
+        text = bool(_as_text(root))
+        return HtmlOutline(title=_page_title(soup), has_text=text, lists_posts=_lists_posts(soup), **marks)
     title = _title(soup, root)
+    excerpts = root.find(class_=_EXCERPT) is not None
     _remove_furniture(root)
-    return HtmlOutline(title=title, unlisted=unlisted, has_text=_text_beside_headings(root), redirect=redirect)
+    text = _text_beside_headings(root)
+    # Material's blog index may open with the author's own text before the excerpts: then it is a page.
+    return HtmlOutline(title=title, has_text=text, lists_posts=_lists_posts(soup) or (excerpts and not text), **marks)
 
 
 def html_title(data: bytes) -> str:
@@ -208,6 +219,14 @@ def _text_beside_headings(root: Tag) -> bool:
 def _redirects(soup: BeautifulSoup) -> bool:
     """Whether the page sends the reader on to another address as it opens (a refresh naming a URL)."""
     return "url=" in "".join(_meta(soup, attribute="http-equiv", value="refresh").split())
+
+
+def _lists_posts(soup: BeautifulSoup) -> bool:
+    """Whether Docusaurus built the page as a list of its blog's posts (each with its opening; the posts are pages
+    of their own): it marks every page of its blog plugin but a post's own on <html>."""
+    page = soup.find("html")
+    classes = set(_classes(page)) if page is not None else set()
+    return "plugin-blog" in classes and "blog-post-page" not in classes
 
 
 def _asks_not_to_be_indexed(soup: BeautifulSoup) -> bool:
@@ -287,7 +306,9 @@ def _content_root(soup: BeautifulSoup) -> Tag:
     body = soup.body or soup
     main = body.find(attrs={"role": "main"}) or body.find("main") or body
     articles = main.find_all("article")
-    outermost = [article for article in articles if article.find_parent("article") is None]
+    outermost = [
+        article for article in articles if article.find_parent("article") is None and _EXCERPT not in _classes(article)
+    ]
     return outermost[0] if len(outermost) == 1 else main
 
 
@@ -545,13 +566,31 @@ def _is_furniture(element: Tag) -> bool:
         return True
     if element.has_attr("data-footnote-ref") or element.has_attr("data-footnote-backref"):
         return True
+    if _EXCERPT in _classes(element):
+        return True
     if words & _FURNITURE_WORDS and element.name not in _HEADINGS and element.name != "pre":
         return True
+    # A head or foot without a heading; beside the title in an article's header (kept for its heading), the post's
+    # date, reading time and authors.
+    head_or_foot = _is_head_or_foot(element)
+    byline = not head_or_foot and element.parent is not None and _is_head_or_foot(element.parent)
+    if not (head_or_foot or byline) or element.name in _HEADINGS or element.find(_HEADINGS) is not None:
+        return False
+    return head_or_foot or _is_byline(element)
+
+
+def _is_head_or_foot(element: Tag) -> bool:
     # (A link is no head or foot: mdBook draws each heading's text as a link of class "header".)
-    head_or_foot = element.name in ("header", "footer") or (
-        element.name != "a" and set(_classes(element)) & _HEAD_OR_FOOT_CLASSES
+    return element.name in ("header", "footer") or (
+        element.name != "a" and bool(set(_classes(element)) & _HEAD_OR_FOOT_CLASSES)
     )
-    return bool(head_or_foot) and element.find(_HEADINGS) is None and element.name not in _HEADINGS
+
+
+def _is_byline(element: Tag) -> bool:
+    """A date (<time>), or what a class names as the post's date, authors or details ("avatar", "post-meta")."""
+    if element.name == "time" or _words(element) & _BYLINE_WORDS:
+        return True
+    return element.find(lambda tag: tag.name == "time" or bool(_words(tag) & _BYLINE_WORDS)) is not None
 
 
 def _remove_furniture(root: Tag) -> None:

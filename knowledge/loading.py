@@ -254,6 +254,8 @@ def _plan(
             return _replace(plan, skip="unlisted")
         if outline.redirect:
             return _replace(plan, skip="redirects elsewhere")
+        if outline.lists_posts:
+            return _replace(plan, skip="a list of posts")  # their openings, again; each post is loaded as a page
         if not outline.has_text:
             return _replace(plan, skip="empty")  # a page of headings alone, or of the site's furniture alone
     if path.suffix.lower() not in MARKDOWN_EXTENSIONS:

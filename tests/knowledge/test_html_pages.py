@@ -348,8 +348,54 @@ def test_a_pages_outline_is_what_reading_it_finds(name):
     assert (page.title, page.unlisted, parse_markdown(page.markdown).has_text) == expected
 
 
-@pytest.mark.parametrize("name", ["docusaurus-firmware.html", "material-schedule.html"])
+@pytest.mark.parametrize("name", ["docusaurus-firmware.html", "material-schedule.html", "docusaurus-blog-post.html"])
 def test_a_built_pages_outline_is_what_reading_it_finds(name):
     data = (BUILT / name).read_bytes()
     outline, page = html_outline(data), read_html(data)
     assert (outline.title, outline.unlisted, outline.has_text) == (page.title, page.unlisted, True)
+    assert not outline.lists_posts
+
+
+def test_a_blog_post_reads_without_its_byline():
+    data = (BUILT / "docusaurus-blog-post.html").read_bytes()
+    markdown = read_html(data).markdown
+    # The date, reading time and author Docusaurus draws under the title are not the post's text.
+    assert markdown.startswith("# A station on the coast\n\nA reader in Brittany mounted a station")
+    for byline in ("June 18, 2024", "min read", "Mara Lindqvist", "Station maintainer"):
+        assert byline not in markdown
+    assert "## Corrosion {#corrosion}" in markdown
+
+
+BYLINES = {
+    # Jekyll's minima theme, a WordPress theme: the date and author under the title.
+    "post-meta": '<p class="post-meta"><time datetime="2024-03-05">Mar 5, 2024</time> • <span>Jo</span></p>',
+    "entry-meta": '<div class="entry-meta"><span class="posted-on">Posted on 5 March</span> by Jo</div>',
+    "time alone": '<time datetime="2024-03-05">5 March 2024</time>',
+    "author link": '<div><a rel="author" class="author-link" href="/jo">Jo Gardener</a></div>',
+}
+
+
+@pytest.mark.parametrize("name", BYLINES)
+def test_a_byline_beside_an_articles_title_is_left_out_and_a_subtitle_is_kept(name):
+    html = (
+        f"<html><body><article><header><h1>Spades</h1>{BYLINES[name]}<p class='subtitle'>Which to buy.</p></header>"
+        "<p>A border spade suits clay.</p><p>Dug on <time>5 March</time>.</p></article></body></html>"
+    )
+    # The date in the post's own text stays: only the header's byline is left out.
+    assert read_html(html).markdown == "# Spades\n\nWhich to buy.\n\nA border spade suits clay.\n\nDug on 5 March."
+
+
+@pytest.mark.parametrize("name", ["docusaurus-blog-list.html", "material-blog-index.html"])
+def test_a_blogs_list_of_posts_is_outlined_as_one(name):
+    # Each post is a page of its own: its opening, again on the blog's front page, is not loaded twice.
+    data = (BUILT / name).read_bytes()
+    assert html_outline(data).lists_posts
+
+
+def test_a_material_blog_index_with_text_of_its_own_is_a_page():
+    data = (BUILT / "material-blog-index.html").read_text()
+    own = data.replace('<h1 id="blog">Blog</h1>', '<h1 id="blog">Blog</h1><p>Notes from the allotment, monthly.</p>')
+    outline, page = html_outline(own), read_html(own)
+    assert (outline.lists_posts, outline.has_text) == (False, True)
+    # The posts' openings are left out of it all the same.
+    assert page.markdown == "# Blog {#blog}\n\nNotes from the allotment, monthly."

@@ -233,10 +233,14 @@ def test_a_built_site_is_titled_and_linked_as_the_site_shows_it(tmp_path):
     )
     (root / "docs" / "firmware").mkdir(parents=True)
     shutil.copy(built, root / "docs" / "firmware" / "index.html")
+    # The blog's front page: each post's opening again (the posts are pages of their own).
+    (root / "blog").mkdir()
+    shutil.copy(built.parent / "docusaurus-blog-list.html", root / "blog" / "index.html")
     out = run(root, "--reference-base", "https://weather.example.org/")
-    assert "2 documents (2 new or changed, 0 unchanged, 0 failed); 7 skipped: 3 not a page of the site, 2 empty" in out
+    assert "2 documents (2 new or changed, 0 unchanged, 0 failed); 8 skipped: 3 not a page of the site, 2 empty" in out
     assert "1 unlisted" in out
     assert "1 redirects elsewhere" in out
+    assert "1 a list of posts" in out
     # Its pages are linked from the site's root (the folder it was built into is not part of any address).
     firmware = SourceDocument.objects.get(title="Firmware")
     assert firmware.reference == "https://weather.example.org/docs/firmware/index.html"
@@ -255,7 +259,7 @@ def test_a_site_built_inside_its_project_is_read_as_a_built_site(tmp_path):
             "docusaurus.config.js": "module.exports = {url: 'https://weather.example.org', baseUrl: '/'};",
             "docs/intro.md": "# Intro\n\nThe source of the page.\n",
             "build/index.html": "<html><body><main><h1>Weather</h1><p>Build your own station.</p></main></body></html>",
-            "build/docs/intro/index.html": "<html><body><article><h1>Intro</h1><p>The page.</p></article></body></html>",
+            "build/docs/intro/index.html": "<html><body><article><h1>Intro</h1><p>A page.</p></article></body></html>",
         },
     )
     out = run(project / "build", "--reference-base", "https://weather.example.org/")
