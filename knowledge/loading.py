@@ -25,6 +25,7 @@ from .pdf import pdf_title
 from .sites import (
     SiteLayout,
     asset_reference,
+    build_address,
     docusaurus_outer_folders,
     docusaurus_page_title,
     mkdocs_page_title,
@@ -150,8 +151,9 @@ def scan_book(
         style, base = _site(root, site)
         styles.add(style)
         # Without --site-url, the address the site's own config gives (links then work off the site too), and
-        # its routes as the config sets them.
-        layout = site_layout(style=style, root=base, site_url=site_url, docs_route=docs_route)
+        # its routes as the config sets them; a build inside its project is published where the project says.
+        address = site_url or (build_address(root) if style == "plain" else "")
+        layout = site_layout(style=style, root=base, site_url=address, docs_route=docs_route)
         # A Docusaurus site's docs may sit beside its folder (path: '../docs'): they are its pages too.
         outer = docusaurus_outer_folders(layout=layout, root=base) if style == "docusaurus" and base else []
         if root.is_dir():

@@ -72,6 +72,18 @@ def site_root(root: Path) -> tuple[str, Path | None]:
     return "plain", None
 
 
+def build_address(root: Path) -> str:
+    """Where a build inside its project is published, as the project's config says (Docusaurus's ``url`` and
+    ``baseUrl``, MkDocs' ``site_url``): '' for any other folder, or a config without an http(s) address."""
+    folder = root if root.is_dir() else root.parent
+    if not _is_built_site(folder):
+        return ""
+    project = folder.parent
+    if any(project.glob("docusaurus.config.*")):
+        return _docusaurus_url(_docusaurus_config(project))
+    return _mkdocs_url(_mkdocs_config(project))
+
+
 def _is_built_site(folder: Path) -> bool:
     """Whether a folder is a generator's output: a front page (index.html) and no Markdown beside it."""
     if not (folder / "index.html").is_file():

@@ -251,18 +251,28 @@ def test_a_built_site_is_titled_and_linked_as_the_site_shows_it(tmp_path):
     assert anchors["Firmware > Installing MicroPython"] == "installing-micropython"
 
 
-def test_a_site_built_inside_its_project_is_read_as_a_built_site(tmp_path):
-    # `ingest build/` in a Docusaurus project: the config beside build/ describes the Markdown sources, not it.
+@pytest.mark.parametrize(
+    ("config", "build"),
+    [
+        ({"docusaurus.config.js": "module.exports = {url: 'https://weather.example.org', baseUrl: '/'};"}, "build"),
+        ({"mkdocs.yml": "site_name: Weather\nsite_url: https://weather.example.org/\n"}, "site"),
+    ],
+)
+def test_a_site_built_inside_its_project_is_read_as_a_built_site_published_where_the_project_says(
+    tmp_path, config, build
+):
+    # `ingest build/` in a Docusaurus project (`ingest site/` in an MkDocs one): the config beside the build
+    # describes the Markdown sources, not the build, and says where the site is published.
     project = write(
         tmp_path / "website",
         {
-            "docusaurus.config.js": "module.exports = {url: 'https://weather.example.org', baseUrl: '/'};",
+            **config,
             "docs/intro.md": "# Intro\n\nThe source of the page.\n",
-            "build/index.html": "<html><body><main><h1>Weather</h1><p>Build your own station.</p></main></body></html>",
-            "build/docs/intro/index.html": "<html><body><article><h1>Intro</h1><p>A page.</p></article></body></html>",
+            f"{build}/index.html": "<html><body><main><h1>Weather</h1><p>Build a station.</p></main></body></html>",
+            f"{build}/docs/intro/index.html": "<html><body><article><h1>Intro</h1><p>A page.</p></article></body></html>",
         },
     )
-    out = run(project / "build", "--reference-base", "https://weather.example.org/")
+    out = run(project / build)
     assert "2 documents (2 new or changed, 0 unchanged, 0 failed)" in out
     assert SourceDocument.objects.get(title="Intro").reference == "https://weather.example.org/docs/intro/index.html"
 
