@@ -269,7 +269,7 @@ def test_a_site_built_inside_its_project_is_read_as_a_built_site_published_where
             **config,
             "docs/intro.md": "# Intro\n\nThe source of the page.\n",
             f"{build}/index.html": "<html><body><main><h1>Weather</h1><p>Build a station.</p></main></body></html>",
-            f"{build}/docs/intro/index.html": "<html><body><article><h1>Intro</h1><p>A page.</p></article></body></html>",
+            f"{build}/docs/intro/index.html": "<html><body><main><h1>Intro</h1><p>A page.</p></main></body></html>",
         },
     )
     out = run(project / build)
