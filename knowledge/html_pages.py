@@ -309,7 +309,20 @@ def _content_root(soup: BeautifulSoup) -> Tag:
     outermost = [
         article for article in articles if article.find_parent("article") is None and _EXCERPT not in _classes(article)
     ]
-    return outermost[0] if len(outermost) == 1 else main
+    if len(outermost) == 1:
+        return outermost[0]
+    return _with_its_hero(main) if main.name == "main" else main
+
+
+def _with_its_hero(main: Tag) -> Tag:
+    """A landing page's <main> with the header just before it that holds the page's title (Docusaurus's home page
+    draws its title and tagline in a "hero" banner outside <main>), when the two are all their parent holds."""
+    parent = main.parent
+    if parent is None or parent.name == "body" or main.find("h1") is not None:
+        return main
+    children = parent.find_all(True, recursive=False)
+    hero = children[0] if len(children) == 2 and children[1] is main else None
+    return parent if hero is not None and hero.name == "header" and hero.find("h1") is not None else main
 
 
 def _read_math(root: Tag) -> None:

@@ -356,6 +356,24 @@ def test_a_built_pages_outline_is_what_reading_it_finds(name):
     assert not outline.lists_posts
 
 
+def test_a_landing_pages_title_and_tagline_in_its_hero_banner_are_read():
+    # Docusaurus's home page draws its title and tagline in a banner just before <main>.
+    page = (
+        '<html><head><title>Hello from Weather | Weather</title></head><body><nav class="navbar">Docs Blog</nav>'
+        '<div class="main-wrapper"><header class="hero"><div class="container"><h1 class="hero__title">Weather</h1>'
+        '<p class="hero__subtitle">Build your own weather station.</p></div></header>'
+        "<main><section><h3>Easy to build</h3><p>Parts cost under 100 euros.</p></section></main></div>"
+        '<footer class="footer">Copyright</footer></body></html>'
+    )
+    assert read_html(page).markdown == (
+        "# Weather\n\nBuild your own weather station.\n\n### Easy to build\n\nParts cost under 100 euros."
+    )
+    assert html_outline(page).title == read_html(page).title == "Weather"
+    # A <main> with a title of its own is the page; the site's header beside it is not.
+    titled = page.replace("<main><section>", "<main><h1>Stations</h1><section>")
+    assert read_html(titled).markdown.startswith("# Stations\n\n### Easy to build")
+
+
 def test_a_blog_post_reads_without_its_byline():
     data = (BUILT / "docusaurus-blog-post.html").read_bytes()
     markdown = read_html(data).markdown
