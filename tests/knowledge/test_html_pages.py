@@ -374,6 +374,31 @@ def test_a_landing_pages_title_and_tagline_in_its_hero_banner_are_read():
     assert read_html(titled).markdown.startswith("# Stations\n\n### Easy to build")
 
 
+CARD = (
+    '<article class="docCardListItem_W1sv col col--6"><a class="card padding--lg theme-doc-card-container '
+    'cardContainer_KhuF" href="/docs/{slug}"><h2 class="theme-doc-card-heading cardTitle_mcqP" title="{title}">'
+    '<span class="theme-doc-card-icon cardTitleIcon_GcdP">📄️</span><span class="text--truncate">{title}</span></h2>'
+    '<p class="text--truncate theme-doc-card-description" title="{line}">{line}</p></a></article>'
+)
+
+
+def test_docusaurus_cards_of_other_pages_are_not_a_pages_text():
+    # A category's generated index, and <DocCardList /> in a page: each card repeats another page's title and
+    # opening line, as Docusaurus 3 draws it.
+    cards = "".join(
+        CARD.format(slug=slug, title=title, line=line)
+        for slug, title, line in [("wind", "Wind", "The anemometer counts turns."), ("rain", "Rain", "A gauge tips.")]
+    )
+    generated = (
+        '<html><head><title>Sensors | Weather</title></head><body><main><div class="generatedIndexPage_vN6x">'
+        "<header><h1>Sensors</h1><p>What the station measures.</p></header>"
+        f'<article class="margin-top--lg"><section class="row">{cards}</section></article></div></main></body></html>'
+    )
+    assert not html_outline(generated).has_text
+    in_a_page = f"<html><body><article><h1>Sensors</h1><p>Each sensor has a page.</p>{cards}</article></body></html>"
+    assert read_html(in_a_page).markdown == "# Sensors\n\nEach sensor has a page."
+
+
 def test_a_blog_post_reads_without_its_byline():
     data = (BUILT / "docusaurus-blog-post.html").read_bytes()
     markdown = read_html(data).markdown
