@@ -95,10 +95,11 @@ _FOOTNOTE_ROLES = frozenset({"doc-noteref", "doc-backlink"})
 _ADMONITION_TITLES = frozenset(
     {"admonition-title", "admonitionheading", "custom-block-title", "markdown-alert-title", "alert-title"}
 )
-# A post's opening on Material for MkDocs' blog index, archive and category pages (the post is a page of its own);
-# Docusaurus's cards of other pages (a category's generated index, <DocCardList />) are links of class
-# "cardContainer_<hash>" holding each page's title and opening line.
+# A post's opening on Material for MkDocs' blog index, archive and category pages (the post is a page of its own).
 _EXCERPT = "md-post--excerpt"
+# Docusaurus's card of another page (a category's generated index, <DocCardList />): a link of class
+# "cardContainer_<hash>" holding that page's title and opening line.
+_CARD_WORD = "cardcontainer"
 _LINE_NUMBERS = frozenset({"linenos", "lineno", "linenodiv", "line-number", "line-numbers-rows"})
 # A code block's language in a class, as highlighters write it: language-py, lang-py, highlight-py (Sphinx),
 # "sourceCode python" (pandoc).
@@ -581,7 +582,7 @@ def _is_furniture(element: Tag) -> bool:
         return True
     if element.has_attr("data-footnote-ref") or element.has_attr("data-footnote-backref"):
         return True
-    if _EXCERPT in _classes(element) or (element.name == "a" and "cardcontainer" in words):
+    if _EXCERPT in _classes(element) or (element.name == "a" and _CARD_WORD in words):
         return True
     if words & _FURNITURE_WORDS and element.name not in _HEADINGS and element.name != "pre":
         return True
