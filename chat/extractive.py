@@ -347,6 +347,75 @@ def about_the_selection(question: str) -> bool:
     return len(set(content_words(question))) <= 1
 
 
+class QuoteVectors:
+    """The vectors of quotable pieces read in their context (``scoring_texts``): from memory, else from those
+    stored at ingestion (chat.selectors.quote_vectors), else embedded now. One per process, shared by the
+    answerer and the evidence gate: the same chunks come back for many questions. ``embedder`` makes the
+    embedder, on the first piece that has no stored vector (a server answering with a language model may never
+    need it, and need not hold the model)."""
+
+    def __init__(
+        self,
+        *,
+        embedder: Callable[[], Any],
+        stored: Callable[..., dict[str, np.ndarray]] | None = None,
+        cache_size: int = 20000,
+    ) -> None:
+        self._make_embedder = embedder
+        self._embedder: Any = None
+        self.stored = stored
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def vectors(self, scored: list[str]) -> np.ndarray:
+        """The vectors of scoring texts, in order."""
+        texts = [_clipped(text) for text in scored]
+        with self._cache_lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in known:
+                self._cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh = self._stored(missing) if missing else {}
+        missing = [t for t in missing if t not in fresh]
+        if missing:
+            embedded = self.embedder().run(documents=[Document(content=t) for t in missing])["documents"]
+            fresh.update({t: np.asarray(doc.embedding, dtype=float) for t, doc in zip(missing, embedded, strict=True)})
+        if fresh:
+            known.update(fresh)
+            with self._cache_lock:
+                self._cache.update(fresh)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.array([known[t] for t in texts], dtype=float)
+
+    def embedder(self) -> Any:
+        """The embedder, made on first use."""
+        with self._cache_lock:
+            if self._embedder is None:
+                self._embedder = self._make_embedder()
+            return self._embedder
+
+    def best_similarity(self, *, documents: list[Document], embedding: Any) -> float:
+        """The cosine similarity of a question's vector to the closest quotable piece of the documents."""
+        pieces = quotables(documents)
+        if not pieces or embedding is None:
+            return 0.0
+        vectors = self.vectors(scoring_texts(documents, pieces))
+        query = np.asarray(embedding, dtype=float)
+        similarities = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
+        return float(similarities.max())
+
+    def _stored(self, texts: list[str]) -> dict[str, np.ndarray]:
+        if self.stored is None:
+            return {}
+        try:
+            return self.stored(texts=texts)
+        except Exception:  # noqa: BLE001 - a lookup that fails (database down) costs time, never the answer
+            logger.warning("stored quote vectors could not be read; embedding instead", exc_info=True)
+            return {}
+
+
 @component
 class ExtractiveAnswerer:
     """The offline answerer: quotes what best answers the question, with citations.
@@ -387,10 +456,14 @@ class ExtractiveAnswerer:
         selection_min_score: float = 0.3,
         cache_size: int = 20000,
         stored_vectors: Callable[..., dict[str, np.ndarray]] | None = None,
+        vectors: QuoteVectors | None = None,
     ) -> None:
         self.sentence_embedder = sentence_embedder
-        # Vectors made at ingestion (chat.selectors.quote_vectors), looked up before anything is embedded.
-        self.stored_vectors = stored_vectors
+        # Vectors made at ingestion (chat.selectors.quote_vectors) are looked up before anything is embedded;
+        # ``vectors`` shares them (and what is in memory) with the evidence gate.
+        self.vectors = vectors or QuoteVectors(
+            embedder=lambda: sentence_embedder, stored=stored_vectors, cache_size=cache_size
+        )
         self.semantic_weight = semantic_weight
         self.page_bonus = page_bonus
         self.procedure_bonus = procedure_bonus
@@ -400,10 +473,6 @@ class ExtractiveAnswerer:
         self.definition_bonus = definition_bonus
         self.min_score = min_score
         self.selection_min_score = selection_min_score
-        self.cache_size = cache_size
-        # The same chunks come back for many questions: their sentence vectors are worth keeping.
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
 
     @component.output_types(replies=list[ChatMessage])
     def run(
@@ -545,34 +614,7 @@ class ExtractiveAnswerer:
         return self._sentence_vectors([text])[0]
 
     def _sentence_vectors(self, scored: list[str]) -> np.ndarray:
-        """The vectors of scoring texts: from memory, else from those stored at ingestion, else embedded now."""
-        texts = [_clipped(text) for text in scored]
-        with self._cache_lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
-            for t in known:
-                self._cache.move_to_end(t)
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        fresh = self._stored(missing) if missing else {}
-        missing = [t for t in missing if t not in fresh]
-        if missing:
-            embedded = self.sentence_embedder.run(documents=[Document(content=t) for t in missing])["documents"]
-            fresh.update({t: np.asarray(doc.embedding, dtype=float) for t, doc in zip(missing, embedded, strict=True)})
-        if fresh:
-            known.update(fresh)
-            with self._cache_lock:
-                self._cache.update(fresh)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return np.array([known[t] for t in texts], dtype=float)
-
-    def _stored(self, texts: list[str]) -> dict[str, np.ndarray]:
-        if self.stored_vectors is None:
-            return {}
-        try:
-            return self.stored_vectors(texts=texts)
-        except Exception:  # noqa: BLE001 - a lookup that fails (database down) costs time, never the answer
-            logger.warning("stored quote vectors could not be read; embedding instead", exc_info=True)
-            return {}
+        return self.vectors.vectors(scored)
 
 
 def _inside(text: str, selection: str, selected: set[str]) -> bool:

@@ -15,7 +15,7 @@ from knowledge.embedding_process import shared_embedding_process
 from knowledge.pipeline_copies import new_pipeline
 
 from .answering import CitationValidator, PromptBuilder
-from .extractive import ExtractiveAnswerer, quote_embedder
+from .extractive import ExtractiveAnswerer, QuoteVectors, quote_embedder
 from .generation import build_llm_generator
 from .retrieval import (
     EmbeddingBatcher,
@@ -191,11 +191,13 @@ def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipeli
     query_embedder = QueryEmbedder(batcher=batcher)
     retriever = HybridRetriever(config=config)
     locator = SelectionLocator(text_embedder=query_embedder, retriever=retriever, top_k=config.top_k)
-    gate = EvidenceGate(min_similarity=config.min_evidence, locator=locator)
+    # The pieces' vectors, read by the gate (a passage just under the threshold) and the offline answerer alike.
+    quotes = QuoteVectors(embedder=quote_embedder, stored=quote_vectors)
+    gate = EvidenceGate(min_similarity=config.min_evidence, locator=locator, quotes=quotes)
 
     def extractive() -> Pipeline:
         return build_extractive_answer_pipeline(
-            answerer=ExtractiveAnswerer(sentence_embedder=quote_embedder(), stored_vectors=quote_vectors)
+            answerer=ExtractiveAnswerer(sentence_embedder=quotes.embedder(), vectors=quotes)
         )
 
     fallback = None

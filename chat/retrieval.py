@@ -31,7 +31,7 @@ from knowledge.ranking import (
 from knowledge.selectors import chunk_candidates, chunk_neighbours, front_page_chunks, page_document
 
 from .concurrency import run_blocking
-from .extractive import quotables
+from .extractive import QuoteVectors, quotables
 from .text import (
     abbreviation_asked,
     asks_about_the_book,
@@ -348,7 +348,8 @@ class EvidenceGate:
     Evidence is the best chunk's cosine similarity, weighed with what the words say:
     - a passage just under the threshold (within ``lexical_margin``) is admitted when the top passage holds
       an exact phrase of the question ("zero moment point"), or every name-like term ("SHT45") and every token
-      written as code (--prune, /readyz, manage.py) of it; one further under (within ``named_margin``) when the
+      written as code (--prune, /readyz, manage.py) of it, or a piece of it (a sentence, an item, an admonition)
+      is as close to the question as ``quote_similarity``; one further under (within ``named_margin``) when the
       top passage writes every word the question asks about, a name among them ("Ollama");
     - a passage over the threshold is declined when a model number, option, path or snake_case name of the
       question appears in none of the passages (below ``model_similarity``), when a name-like term does (below
@@ -368,9 +369,13 @@ class EvidenceGate:
         moderate_similarity: float = 0.45,
         unmentioned_similarity: float = 0.5,
         model_similarity: float = 0.8,
+        quotes: QuoteVectors | None = None,
+        quote_similarity: float = 0.5,
     ) -> None:
         self.min_similarity = min_similarity
         self.locator = locator
+        self.quotes = quotes
+        self.quote_similarity = quote_similarity
         self.lexical_margin = lexical_margin
         self.named_margin = named_margin
         self.strong_similarity = strong_similarity
@@ -385,6 +390,7 @@ class EvidenceGate:
         selected_text: str | None = None,
         query: str | None = None,
         evidence_documents: list[Document] | None = None,
+        query_embedding: Any = None,
     ) -> dict[str, Any]:
         """Pass the documents on, or divert them. The decision reads ``evidence_documents`` when given (the
         retrieval without the reader's page), so that what is answerable never depends on the page."""
@@ -394,12 +400,13 @@ class EvidenceGate:
             return {"documents": documents, "evidence": 1.0}
         basis = documents if evidence_documents is None else evidence_documents
         evidence = max((doc.meta.get("similarity") or 0.0 for doc in basis), default=0.0)
-        if not self.admits(query=query or "", documents=basis, similarity=evidence):
+        if not self.admits(query=query or "", documents=basis, similarity=evidence, embedding=query_embedding):
             return {"no_answer": documents, "evidence": evidence}
         return {"documents": documents, "evidence": evidence}
 
-    def admits(self, *, query: str, documents: list[Document], similarity: float) -> bool:
-        """Whether the documents support answering the query."""
+    def admits(self, *, query: str, documents: list[Document], similarity: float, embedding: Any = None) -> bool:
+        """Whether the documents support answering the query (``embedding``: its vector, for reading the top
+        passage piece by piece)."""
         if not documents:
             return False
         focus, names, models = focus_terms(query)
@@ -447,6 +454,12 @@ class EvidenceGate:
         top_words = " ".join(spelt_words(top))
         if any(f" {phrase} " in f" {top_words} " for phrase in phrases(query)):
             return True
+        # A passage about more than the question asks may hold the answer in one piece: "Are second-hand spades
+        # worth buying?" is 0.29 like its section, 0.53 like its admonition "Buying second-hand: Old spades…".
+        if self.quotes is not None and embedding is not None:
+            closest = self.quotes.best_similarity(documents=documents[:1], embedding=embedding)
+            if closest >= self.quote_similarity:
+                return True
         # The embedding model reads --prune or /readyz poorly, so a top passage that writes every such token of
         # the question, and holds its names, is evidence too.
         specific = names | models
@@ -514,7 +527,11 @@ class GroundedRetriever:
             query=query, query_embedding=query_embedding, top_k=top_k, page=page
         )
         gated = self.gate.run(
-            documents=documents, selected_text=selected_text, query=query, evidence_documents=unboosted
+            documents=documents,
+            selected_text=selected_text,
+            query=query,
+            evidence_documents=unboosted,
+            query_embedding=query_embedding,
         )
         return {**gated, "page_context": str(context)}
 

@@ -3,7 +3,9 @@
 import pytest
 from haystack import Document
 
+from chat.extractive import QuoteVectors, quote_embedder
 from chat.retrieval import EvidenceGate
+from knowledge.embedders import shared_text_embedder
 
 THRESHOLD = 0.325
 
@@ -199,3 +201,28 @@ def test_a_token_written_as_code_that_no_passage_writes_declines_a_close_topic()
     assert not admits("What does --top-n do to the passages?", doc)
     # A file or product name may be the reader's own: it declines nothing by being absent.
     assert admits("How many passages does the generator get from my notes.md?", doc)
+
+
+def test_a_piece_of_the_top_passage_close_to_the_question_admits_it_just_under_the_threshold():
+    # The garden book's "Tools you need" section is 0.29 like "Are second-hand spades worth buying?"; its
+    # admonition "Buying second-hand: …" alone is 0.53 like it.
+    text = (
+        "Start with these tools:\n\n• a spade for digging the beds\n• a hand trowel for planting out seedlings\n"
+        "• a watering can with a fine rose\n\nBuying second-hand: Old spades and forks are often better made than "
+        "new ones. Check that the handle is not split."
+    )
+    meta = {"section": "Getting started > Tools you need", "title": "Getting started", "chunk_id": 7}
+    tools = Document(content=text, meta={**meta, "similarity": THRESHOLD - 0.04})
+    quotes = QuoteVectors(embedder=quote_embedder)
+    reading = EvidenceGate(min_similarity=THRESHOLD, quotes=quotes)
+
+    def gate(question: str, document: Document, gate: EvidenceGate = reading) -> bool:
+        embedding = shared_text_embedder().run(text=question)["embedding"]
+        return "documents" in gate.run(documents=[document], query=question, query_embedding=embedding)
+
+    assert gate("Are second-hand spades worth buying?", tools)
+    assert not gate("Are second-hand spades worth buying?", tools, EvidenceGate(min_similarity=THRESHOLD))
+    # A question next to the passage's topic has no piece that close; nor is a passage far under admitted.
+    assert not gate("How do I prune apple trees?", tools)
+    far = Document(content=tools.content, meta={**tools.meta, "similarity": THRESHOLD - 0.1})
+    assert not gate("Are second-hand spades worth buying?", far)
