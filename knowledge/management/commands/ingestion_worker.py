@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from types import FrameType
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
@@ -41,6 +42,15 @@ class ResilientWorker(db_worker.Worker):
         released, resumed = ingest_recover(worker_id=self.worker_id)
         if released or resumed:
             logger.info("released %d stopped task(s); re-queued %d document(s)", released, len(resumed))
+
+    def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        """Stop as db_worker does (after the running task; a second signal ends that task at once), except that a
+        worker already stopping between tasks ignores a second signal: `make run`'s stop and the terminal's reach
+        it together, and db_worker's exit from the handler, landing in the embedded PostgreSQL's exit cleanup,
+        printed a traceback."""
+        if not self.running and not self.running_task:
+            return
+        super().shutdown(signum, frame)
 
     def run_task(self, db_task_result) -> None:
         self.state = f"indexing ({db_task_result.args_kwargs.get('kwargs', {}).get('document_id')})"
