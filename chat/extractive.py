@@ -396,15 +396,18 @@ class QuoteVectors:
                 self._embedder = self._make_embedder()
             return self._embedder
 
+    def similarities(self, scored: list[str], *, embedding: Any) -> np.ndarray:
+        """The cosine similarity of a question's vector to each scoring text's."""
+        vectors = self.vectors(scored)
+        query = np.asarray(embedding, dtype=float)
+        return vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
+
     def best_similarity(self, *, documents: list[Document], embedding: Any) -> float:
         """The cosine similarity of a question's vector to the closest quotable piece of the documents."""
         pieces = quotables(documents)
         if not pieces or embedding is None:
             return 0.0
-        vectors = self.vectors(scoring_texts(documents, pieces))
-        query = np.asarray(embedding, dtype=float)
-        similarities = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
-        return float(similarities.max())
+        return float(self.similarities(scoring_texts(documents, pieces), embedding=embedding).max())
 
     def _stored(self, texts: list[str]) -> dict[str, np.ndarray]:
         if self.stored is None:
@@ -430,7 +433,7 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         *,
-        sentence_embedder: Any,
+        sentence_embedder: Any = None,
         semantic_weight: float = 0.5,
         # What a sentence from the reader's page gains: with BM25 in retrieval, passages from other chapters that
         # repeat the question's words reach the top 5 more often, and 0.05 no longer broke near ties for the page.
@@ -458,9 +461,8 @@ class ExtractiveAnswerer:
         stored_vectors: Callable[..., dict[str, np.ndarray]] | None = None,
         vectors: QuoteVectors | None = None,
     ) -> None:
-        self.sentence_embedder = sentence_embedder
-        # Vectors made at ingestion (chat.selectors.quote_vectors) are looked up before anything is embedded;
-        # ``vectors`` shares them (and what is in memory) with the evidence gate.
+        # Its pieces' vectors: ``vectors`` shared with the evidence gate, or its own from ``sentence_embedder``
+        # (vectors made at ingestion, chat.selectors.quote_vectors, are looked up before anything is embedded).
         self.vectors = vectors or QuoteVectors(
             embedder=lambda: sentence_embedder, stored=stored_vectors, cache_size=cache_size
         )
@@ -473,6 +475,15 @@ class ExtractiveAnswerer:
         self.definition_bonus = definition_bonus
         self.min_score = min_score
         self.selection_min_score = selection_min_score
+
+    @property
+    def sentence_embedder(self) -> Any:
+        """What embeds the pieces that have no stored vector."""
+        return self.vectors.embedder()
+
+    def warm_up(self) -> None:
+        """Load the embedder with the pipeline, before the first question (a shared one is made on first use)."""
+        self.vectors.embedder()
 
     @component.output_types(replies=list[ChatMessage])
     def run(
@@ -592,9 +603,7 @@ class ExtractiveAnswerer:
             bonus = bonus + self.definition_bonus * np.array(defining, dtype=float)
         if embedding is None:
             return lexical + bonus
-        vectors = self._sentence_vectors(texts)
-        query = np.asarray(embedding, dtype=float)
-        semantic = vectors @ query / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query) + 1e-9)
+        semantic = self.vectors.similarities(texts, embedding=embedding)
         return self.semantic_weight * semantic + (1 - self.semantic_weight) * lexical + bonus
 
     @staticmethod
@@ -611,10 +620,7 @@ class ExtractiveAnswerer:
         return np.array([sum(weight[w] for w in wanted & text) / total for text in words], dtype=float)
 
     def _embed_text(self, text: str) -> np.ndarray:
-        return self._sentence_vectors([text])[0]
-
-    def _sentence_vectors(self, scored: list[str]) -> np.ndarray:
-        return self.vectors.vectors(scored)
+        return self.vectors.vectors([text])[0]
 
 
 def _inside(text: str, selection: str, selected: set[str]) -> bool:

@@ -196,9 +196,7 @@ def build_chat_pipelines(*, config: RetrievalConfig | None = None) -> ChatPipeli
     gate = EvidenceGate(min_similarity=config.min_evidence, locator=locator, quotes=quotes)
 
     def extractive() -> Pipeline:
-        return build_extractive_answer_pipeline(
-            answerer=ExtractiveAnswerer(sentence_embedder=quotes.embedder(), vectors=quotes)
-        )
+        return build_extractive_answer_pipeline(answerer=ExtractiveAnswerer(vectors=quotes))
 
     fallback = None
     if settings.OPENAI_API_KEY:
