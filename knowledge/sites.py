@@ -65,11 +65,18 @@ def site_root(root: Path) -> tuple[str, Path | None]:
     # A site's build sits inside its project (Docusaurus's build/, MkDocs's site/), beside the config that says
     # how its Markdown sources become pages: the build's pages are HTML already, read as a built site.
     for candidate in (folder,) if _is_built_site(folder) else (folder, folder.parent):
-        if any(candidate.glob("docusaurus.config.*")):
-            return "docusaurus", candidate
-        if (candidate / "mkdocs.yml").is_file() or (candidate / "mkdocs.yaml").is_file():
-            return "mkdocs", candidate
+        if style := _config_style(candidate):
+            return style, candidate
     return "plain", None
+
+
+def _config_style(folder: Path) -> str:
+    """docusaurus or mkdocs when the folder holds the generator's config, else ''."""
+    if any(folder.glob("docusaurus.config.*")):
+        return "docusaurus"
+    if (folder / "mkdocs.yml").is_file() or (folder / "mkdocs.yaml").is_file():
+        return "mkdocs"
+    return ""
 
 
 def build_address(root: Path) -> str:
@@ -79,9 +86,10 @@ def build_address(root: Path) -> str:
     if not _is_built_site(folder):
         return ""
     project = folder.parent
-    if any(project.glob("docusaurus.config.*")):
+    style = _config_style(project)
+    if style == "docusaurus":
         return _docusaurus_url(_docusaurus_config(project))
-    return _mkdocs_url(_mkdocs_config(project))
+    return _mkdocs_url(_mkdocs_config(project)) if style == "mkdocs" else ""
 
 
 def _is_built_site(folder: Path) -> bool:
