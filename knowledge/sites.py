@@ -694,6 +694,19 @@ def _mkdocs_excluded(config: dict[str, Any]) -> tuple[str, ...]:
     return (*MKDOCS_EXCLUDED, *(line for line in lines if line.strip()))
 
 
+def _theme_dir(config: dict[str, Any], *, docs_dir: str) -> str:
+    """Where in docs_dir the theme's ``custom_dir`` is ('' when it is elsewhere, or not set). Material sites
+    often keep their overrides there (``docs/overrides``): MkDocs copies those Jinja templates out as they are,
+    but they are the theme's, not pages of the book."""
+    theme = config.get("theme")
+    custom = theme.get("custom_dir") if isinstance(theme, dict) else None
+    if not isinstance(custom, str) or not custom.strip():
+        return ""
+    parts, docs = _parts(posixpath.normpath(custom.strip())), _parts(docs_dir)
+    inside_docs = bool(docs) and parts[: len(docs)] == docs and len(parts) > len(docs)
+    return PurePosixPath(*parts[len(docs) :]).as_posix() if inside_docs else ""
+
+
 @functools.lru_cache(maxsize=64)
 def _gitignore(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
@@ -855,6 +868,7 @@ class SiteLayout:
     docs_dir: str = "docs"  # MkDocs docs_dir
     directory_urls: bool = True  # MkDocs use_directory_urls
     excluded: tuple[str, ...] = MKDOCS_EXCLUDED  # MkDocs: pages not published (gitignore patterns in docs_dir)
+    theme_dir: str = ""  # MkDocs: the theme's custom_dir, when it is inside docs_dir (as a path in docs_dir)
     blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
     include_markdown: IncludeMarkdown | None = None  # MkDocs: the mkdocs-include-markdown-plugin, when enabled
@@ -915,6 +929,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             docs_dir=docs_dir,
             directory_urls=_mkdocs_setting(config, "use_directory_urls").lower() not in {"false", "no", "off"},
             excluded=_mkdocs_excluded(config),
+            theme_dir=_theme_dir(config, docs_dir=docs_dir),
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
             include_markdown=_include_markdown(config, docs_dir=docs_dir),
@@ -1000,6 +1015,9 @@ def asset_reference(*, style: str, path: PurePosixPath, layout: SiteLayout) -> t
         published, why = _mkdocs_published(path, layout=layout)
         if published is None:
             return None, why
+        if layout.theme_dir and _under(published.parts, layout.theme_dir):
+            # Copied out as they are, yet templates and partials of the theme (Jinja), not the book's text.
+            return None, "a template of the theme: its custom_dir"
         return site_url("/" + published.as_posix(), base_url=layout.base_url), ""
     if path.parts[:1] == ("static",) and len(path.parts) > 1:
         return site_url("/" + PurePosixPath(*path.parts[1:]).as_posix(), base_url=layout.base_url), ""

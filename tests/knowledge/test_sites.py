@@ -585,6 +585,32 @@ def test_files_a_site_publishes_as_they_are_link_where_it_publishes_them(style, 
 
 
 @pytest.mark.parametrize(
+    ("custom_dir", "path", "expected"),
+    [
+        ("docs/overrides", "docs/overrides/main.html", None),
+        ("docs/overrides", "docs/overrides/partials/nav.html", None),
+        ("./docs/overrides/", "docs/overrides/main.html", None),
+        ("docs/overrides", "docs/overrides.html", "https://s.example.org/overrides.html"),
+        ("docs/overrides", "docs/extra/page.html", "https://s.example.org/extra/page.html"),
+        ("overrides", "docs/overrides/main.html", "https://s.example.org/overrides/main.html"),  # not this one
+    ],
+)
+def test_the_themes_templates_in_docs_dir_are_not_the_books_files(tmp_path, custom_dir, path, expected):
+    # Material sites keep their overrides in docs/ as often as beside it: MkDocs copies those Jinja templates out
+    # as they are, but they are the theme's.
+    (tmp_path / "mkdocs.yml").write_text(
+        f"site_name: S\nsite_url: https://s.example.org/\ntheme:\n  name: material\n  custom_dir: {custom_dir}\n"
+    )
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    link, why = asset_reference(style="mkdocs", path=PurePosixPath(path), layout=layout)
+    assert link == expected
+    assert (why == "a template of the theme: its custom_dir") == (expected is None)
+    # A Markdown page there is still one of the book's: MkDocs builds every page of docs_dir.
+    page = page_reference(style="mkdocs", path=PurePosixPath("docs/overrides/notes.md"), front_matter={}, layout=layout)
+    assert page[0] == "https://s.example.org/overrides/notes/"
+
+
+@pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("01-intro", "intro"),

@@ -297,6 +297,24 @@ def test_mkdocs_links(tmp_path):
     }
 
 
+def test_the_themes_overrides_inside_docs_are_not_read_as_pages(tmp_path):
+    # Starlette's docs keep Material's overrides in docs/overrides (theme.custom_dir): Jinja templates whose
+    # announcement banner would otherwise be a "page" answering questions about observability.
+    root = write(
+        tmp_path / "site",
+        {
+            "mkdocs.yml": "site_name: S\ntheme:\n  name: material\n  custom_dir: docs/overrides\n",
+            "docs/index.md": "# Home\n\nThe little ASGI library that shines.\n",
+            "docs/overrides/main.html": '{% extends "base.html" %}\n{% block announce %}<a href="x">Logfire is the '
+            "recommended way to add observability.</a>{% endblock %}\n",
+            "docs/overrides/partials/nav.html": "{% import 'partials/nav-item.html' as item %}<nav>{{ nav }}</nav>\n",
+        },
+    )
+    out = run(root, "--site-url", "https://s.example.org/")
+    assert list(SourceDocument.objects.values_list("reference", flat=True)) == ["https://s.example.org/"]
+    assert "2 not on the site (a template of the theme: its custom_dir)" in out
+
+
 def test_mkdocs_anchors_follow_the_sites_toc_slugify_and_a_change_of_it_reindexes(tmp_path):
     site = tmp_path / "site"
     (site / "docs").mkdir(parents=True)
