@@ -193,6 +193,24 @@ def test_a_how_to_question_gives_the_command_a_bonus(answerer):
     )
 
 
+def test_a_how_to_question_is_answered_with_the_step_before_a_caution_about_it(answerer):
+    # Starlette's thread pool section as ingestion stores it (its docs are BSD-licensed): the step and its code,
+    # then a caution that repeats the question's words and reads more like it. The step is the answer.
+    text = (
+        "The default thread pool size is only 40 tokens. This means that only 40 threads can run at the same "
+        "time. This limit is shared with other libraries: for example FastAPI also uses anyio to run sync "
+        "dependencies, which also uses up thread capacity.\n\n"
+        "If you need to run more threads, you can increase the number of tokens:\n\n"
+        "```py\nimport anyio.to_thread\n\nlimiter = anyio.to_thread.current_default_thread_limiter()\n"
+        "limiter.total_tokens = 100\n```\n\nThe above code will increase the number of tokens to 100.\n\n"
+        "Increasing the number of threads may have a performance and memory impact, so be careful when doing so."
+    )
+    doc = Document(content=text, meta={"title": "Thread Pool", "section": "Thread Pool > Concurrency Limitations"})
+    reply = answer(answerer, "How do I increase the number of threads?", doc)
+    assert reply.startswith("“If you need to run more threads, you can increase the number of tokens:” [1]")
+    assert "limiter.total_tokens = 100" in reply
+
+
 def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answerer):
     # "How many turns…?": a sentence that repeats the question's words without a number does not answer it.
     doc = chunk(
