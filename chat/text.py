@@ -256,18 +256,20 @@ def _split_long(text: str, begin: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+# Only markup that reader text never holds literally: ingestion removes a code span's backticks, so its
+# __version__, *.example.com or "*" reaches here as written and must stay so (underscore and single-asterisk
+# emphasis are left alone; a chunk that still has them reads a little marked up, never wrong).
 _MARKUP = [
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images: their alt text
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links: their text
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w*])\*\*(?=\S)([^*]+?)(?<=\S)\*\*(?![\w*])"), r"\1"),  # **strong**, not f(*a, **kw)
     (re.compile(r"`([^`]+)`"), r"\1"),
     (re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE), ""),
 ]
 
 
 # Every pattern above needs one of these: text without any (most of it, as ingestion writes reader text) is plain.
-_MARKUP_CHARS = re.compile(r"[\[*_`#]")
+_MARKUP_CHARS = re.compile(r"[\[*`#]")
 
 
 def plain(text: str) -> str:

@@ -297,3 +297,21 @@ def test_imperative_framing_is_no_content_word():
 )
 def test_passages_that_give_a_number(passage, number):
     assert text.states_number(passage) is number
+
+
+@pytest.mark.parametrize(
+    ("chunk_text", "quoted"),
+    [
+        # Markdown left in chunks indexed before ingestion wrote reader text is removed.
+        ("The **Zero Moment Point** is [here](x.html).", "The Zero Moment Point is here."),
+        ("![A diagram](d.png) of `route()`", "A diagram of route()"),
+        # Reader text keeps what a code span held: Hatch's "a variable named `__version__`", Starlette's
+        # "`*.example.com` … `allowed_hosts=["*"]`", a signature with **kwargs.
+        ("a variable named __version__ or VERSION", "a variable named __version__ or VERSION"),
+        ('hosts such as *.example.com, or ["*"] for any', 'hosts such as *.example.com, or ["*"] for any'),
+        ("call f(*args, **kwargs) then **bold** it", "call f(*args, **kwargs) then bold it"),
+        ("the _private and __init__ names", "the _private and __init__ names"),
+    ],
+)
+def test_quoted_text_loses_old_markup_but_never_what_a_code_span_held(chunk_text, quoted):
+    assert text.plain(chunk_text) == quoted
