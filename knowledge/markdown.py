@@ -701,6 +701,9 @@ def holds_heading_id(heading_id: str) -> bool:
     return _attribute_list(f"{{#{heading_id}}}") is not None
 
 
+_CLOSING_HASHES = re.compile(r"\s+#+$")
+
+
 def _attribute_list(text: str) -> re.Match | None:
     """The attribute list that ends a heading's or paragraph's text: written {: ...}, or naming an #id or a
     .class (a bare {key=value} at the end of a sentence is more likely the sentence's own)."""
@@ -712,7 +715,13 @@ def _attribute_list(text: str) -> re.Match | None:
 
 def _without_attribute_list(text: str) -> str:
     match = _attribute_list(text)
-    return text[: match.start()] if match else text
+    return _before(match, text) if match else text
+
+
+def _before(attributes: re.Match, text: str) -> str:
+    """A heading's text before its attribute list, without a closing run of #s left in front of the list: with
+    "### Global lock-envs ### {: #lock-envs }" (Hatch's docs), Python-Markdown's attr_list drops the #s too."""
+    return _CLOSING_HASHES.sub("", text[: attributes.start()].rstrip())
 
 
 def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str], style: str = "plain") -> tuple[str, str]:
@@ -721,7 +730,7 @@ def heading_name_and_anchor(inline: Token, *, slug: Callable[[str], str], style:
     raw = inline_text(inline)
     attributes = _attribute_list(raw)
     if attributes:
-        raw = raw[: attributes.start()].strip()
+        raw = _before(attributes, raw).strip()
         ids = [attribute[1:] for attribute in attributes.group(2).split() if attribute.startswith("#")]
         if ids:
             return raw, ids[0]

@@ -658,6 +658,18 @@ def test_an_attribute_list_on_a_heading_link_styles_the_link_and_a_spaced_one_na
     assert [(name, anchor) for _, name, anchor in parsed.headings[1:]] == [("Setup", "setup"), ("Usage", "usage-id")]
 
 
+def test_a_closing_run_of_hashes_before_a_headings_attribute_list_is_not_its_text():
+    # Hatch's docs: "### Global lock-envs ### {: #lock-envs }". Python-Markdown's attr_list drops the #s left in
+    # front of the list; a # that ends a word (C#) stays.
+    text = "# Page\n\n### Global lock-envs ### {: #lock-envs }\n\nA.\n\n### Using C# {: #cs }\n\nB.\n"
+    parsed = parse_markdown(text, style="mkdocs")
+    assert [(name, anchor) for _, name, anchor in parsed.headings[1:]] == [
+        ("Global lock-envs", "lock-envs"),
+        ("Using C#", "cs"),
+    ]
+    assert parsed.blocks[0].section == "Page > Global lock-envs"
+
+
 def test_inline_code_shows_without_its_inlinehilite_language_on_an_mkdocs_page():
     text = "# Page\n\nRun `#!python range(3)` or `:::bash ls -l`; `#!` alone and `x #!y` stay.\n"
     assert parse_markdown(text, style="mkdocs").blocks[0].text == "Run range(3) or ls -l; #! alone and x #!y stay."
