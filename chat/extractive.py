@@ -85,6 +85,7 @@ class Quotable:
     caption: str = ""
     items: tuple[str, ...] = ()
     code: str = ""  # a lead-in's code block, or the settings a sentence names from the code beside it
+    titled: bool = False  # a lead-in that is its section's heading, not a line of the text
 
 
 def _is_prose(sentence: str) -> bool:
@@ -180,16 +181,20 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
             continue  # exercise and review questions are not answers
         caption = section_heading(section) if section else str(doc.meta.get("title", ""))
         previous = ""
-        for info, lines in _blocks(doc.content or ""):
+        for position, (info, lines) in enumerate(_blocks(doc.content or "")):
             block_id += 1
             lead = previous if previous.rstrip().endswith(":") else ""
             introduced = _lead_in(out, index=index, lead=lead)
             if info is not None:
                 code_blocks[block_id] = (index, info, lines)
                 # The code a lead-in introduces is quoted with it; code alone is not an answer.
+                code = fenced(_quoted_code(lines), info=info)
                 if introduced:
-                    code = fenced(_quoted_code(lines), info=info)
                     out[-1] = Quotable(index, introduced.text, "lead", introduced.block, code=code)
+                elif position == 0 and caption:
+                    # Code that opens its passage ("## GitHub Actions" then the workflow step) is introduced by
+                    # its heading, as a list there is.
+                    add(Quotable(index, outline_lead(caption), "lead", block_id, code=code, titled=True))
                 previous = ""
                 continue
             items = [m.group(1).strip() for m in map(_ITEM.match, lines) if m]
@@ -502,6 +507,10 @@ class ExtractiveAnswerer:
             candidates = quotables(documents)
             if not asks_about_aims(question):
                 candidates = [piece for piece in candidates if not _states_aims(piece, documents)]
+            if not asks_how_to(question):
+                # Code under its heading with no sentence of the text before it shows how; it says what
+                # something is or does only in code ("What does dev-mode do?" of an API reference's signature).
+                candidates = [piece for piece in candidates if not (piece.titled and piece.code)]
             status, text = self._answer(question, documents, candidates, query_embedding)
         if streaming_callback is not None:
             for piece in re.findall(r"\S+\s*", text):

@@ -153,7 +153,8 @@ def test_a_sentence_naming_a_setting_of_the_code_beside_it_is_quoted_with_that_l
     assert pieces["Nothing here names max_minutes beside code."] == ""
     # In another chunk, the same block ids' neighbours are not beside it.
     other = chunk("It never waters for longer than max_minutes at a time.")
-    assert [q.code for q in quotables([chunk("```toml\nmax_minutes = 20\n```"), other])] == [""]
+    pieces = quotables([chunk("```toml\nmax_minutes = 20\n```"), other])
+    assert [q.code for q in pieces if q.kind == "sentence"] == [""]
 
 
 def test_a_quote_after_code_starts_on_a_line_of_its_own():
@@ -209,6 +210,28 @@ def test_a_how_to_question_is_answered_with_the_step_before_a_caution_about_it(a
     reply = answer(answerer, "How do I increase the number of threads?", doc)
     assert reply.startswith("“If you need to run more threads, you can increase the number of tokens:” [1]")
     assert "limiter.total_tokens = 100" in reply
+
+
+def test_code_that_opens_its_section_is_introduced_by_its_heading_for_a_how_to_question(answerer):
+    # Hatch's installation page: "## GitHub Actions", the workflow step, then a pointer to the action's own docs.
+    doc = chunk(
+        "```yaml\n- name: Install Hatch\n  uses: pypa/hatch@install\n```\n\n"
+        "Refer to the official action for more information.",
+        "Installation > GitHub Actions",
+    )
+    assert answer(answerer, "How do I install Hatch in GitHub Actions?", doc) == (
+        "“GitHub Actions:” [1]\n\n```yaml\n- name: Install Hatch\n  uses: pypa/hatch@install\n```"
+    )
+    # Asked what something is or does, code alone says it only in code (Hatch's plugin reference shows each
+    # option's table, under the option's name): the text answers.
+    reference = chunk("```toml\n[tool.hatch.envs.<ENV_NAME>]\ndev-mode = ...\n```", "Environment plugins > dev_mode")
+    overview = chunk(
+        "By default, environments reflect the current state of your project on disk, by installing it in editable "
+        "mode. Set dev-mode to false to install your project only when an environment is created.",
+        "Environment configuration > Dev mode",
+    )
+    reply = answer(answerer, "What does dev-mode do?", reference, overview)
+    assert "```" not in reply and "[1]" not in reply and "dev-mode to false" in reply
 
 
 def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answerer):
