@@ -83,6 +83,7 @@ def inline_includes(
     style: str,
     root: Path,
     base_paths: Sequence[Path] = (),
+    auto_append: Sequence[str] = (),
     boundary: Path | None = None,
     include_markdown: IncludeMarkdown | None = None,
     macros: MkDocsMacros | None = None,
@@ -90,7 +91,8 @@ def inline_includes(
 ) -> str:
     """The page's text with what it includes inlined (``root``: the site's folder; ``boundary``: the folder
     included files must be in, ``root`` unless given; ``base_paths``: where MkDocs snippet names are looked up,
-    the site's folder when empty; ``include_markdown`` and ``macros``: the site's plugins, when it has them;
+    the site's folder when empty; ``auto_append``: the snippets appended to every page (pymdownx.snippets'
+    setting of that name); ``include_markdown`` and ``macros``: the site's plugins, when it has them;
     ``autodoc``: its mkdocstrings settings, whose directives show the book's API documentation)."""
     if style == "mkdocs":
         # In the site's order: the include-markdown plugin first, then macros, then Markdown (snippets, then
@@ -101,6 +103,9 @@ def inline_includes(
             text = text[:head] + plugin.expand(text[head:], path=path.resolve(), seen=(path.resolve(),))
         if macros is not None:
             text = render_macros(text, macros=macros, path=path)
+        if auto_append:
+            # As pymdownx.snippets appends them: one block of snippets after the page (shared link references).
+            text += "\n\n-8<-\n{}\n-8<-\n".format("\n\n".join(auto_append))
         if "8<-" in text:
             text = _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
         return render_autodoc(text, settings=autodoc) if autodoc is not None and ":::" in text else text

@@ -61,6 +61,7 @@ class BookFile:
     site_folder: Path | None = None  # its site's folder (what a page may include files from)
     include_boundary: Path | None = None  # where a page's included files may be, when not only its site's folder
     snippet_paths: tuple[Path, ...] = ()  # where an MkDocs page's snippets are looked up
+    snippet_append: tuple[str, ...] = ()  # and the snippets appended to each of its pages
     include_markdown: IncludeMarkdown | None = None  # an MkDocs site's include-markdown plugin
     macros: MkDocsMacros | None = None  # and its macros plugin
     autodoc: MkDocstrings | None = None  # and mkdocstrings' settings
@@ -86,6 +87,7 @@ class BookFile:
             style=self.url_style,
             root=self.site_folder,
             base_paths=self.snippet_paths,
+            auto_append=self.snippet_append,
             boundary=self.include_boundary,
             include_markdown=self.include_markdown,
             macros=self.macros,
@@ -234,6 +236,7 @@ def _plan(
         # A page beside the site's folder (docs at ../docs) includes partials from beside it too.
         include_boundary=site_folder.parent if outer else None,
         snippet_paths=layout.snippet_paths,
+        snippet_append=layout.snippet_append,
         include_markdown=layout.include_markdown,
         macros=layout.macros,
         autodoc=layout.autodoc,

@@ -353,6 +353,16 @@ def _snippet_paths(config: dict[str, Any], *, root: Path) -> list[Path]:
     return [root]
 
 
+def _snippet_append(config: dict[str, Any]) -> tuple[str, ...]:
+    """The snippets pymdownx.snippets appends to every page (``auto_append``: a site's shared link references
+    and abbreviations, such as Hatch's links.txt and abbrs.txt)."""
+    for options in _extension_options(config, "pymdownx.snippets"):
+        names = options.get("auto_append")
+        if isinstance(names, list):
+            return tuple(name.strip() for name in names if isinstance(name, str) and name.strip())
+    return ()
+
+
 def _include_markdown(config: dict[str, Any], *, docs_dir: str) -> IncludeMarkdown | None:
     """The ``include-markdown`` plugin's settings in an MkDocs config (None when the site does not use it)."""
     options = _plugin_options(config, "include-markdown")
@@ -871,6 +881,7 @@ class SiteLayout:
     theme_dir: str = ""  # MkDocs: the theme's custom_dir, when it is inside docs_dir (as a path in docs_dir)
     blogs: tuple[MkDocsBlog, ...] = ()  # MkDocs: Material's blog plugins
     snippet_paths: tuple[Path, ...] = ()  # MkDocs: where pymdownx.snippets looks up included files
+    snippet_append: tuple[str, ...] = ()  # MkDocs: the snippets pymdownx.snippets appends to every page
     include_markdown: IncludeMarkdown | None = None  # MkDocs: the mkdocs-include-markdown-plugin, when enabled
     macros: MkDocsMacros | None = None  # MkDocs: the mkdocs-macros-plugin's variables, when enabled
     heading_ids: HeadingIds = HeadingIds()  # how headings get their ids, when not as the generator's default
@@ -932,6 +943,7 @@ def site_layout(*, style: str, root: Path | None, site_url: str = "", docs_route
             theme_dir=_theme_dir(config, docs_dir=docs_dir),
             blogs=_mkdocs_blogs(config),
             snippet_paths=tuple(_snippet_paths(config, root=root)),
+            snippet_append=_snippet_append(config),
             include_markdown=_include_markdown(config, docs_dir=docs_dir),
             macros=_macros(shown, root=root, docs_dir=docs_dir),
             heading_ids=_mkdocs_heading_ids(config),

@@ -133,6 +133,25 @@ def test_mkdocs_snippets_are_read_where_a_page_includes_them(tmp_path):
     assert Chunk.objects.filter(text__contains="max_minutes = 25").exists()
 
 
+def test_the_snippets_an_mkdocs_site_appends_to_every_page_resolve_its_reference_links(tmp_path):
+    # Hatch's docs keep their link references and abbreviations in docs/.snippets, appended to every page by
+    # pymdownx.snippets' auto_append: "[PEP 517][]" is a link on the site, never the brackets.
+    root = write(
+        tmp_path / "site",
+        {
+            "mkdocs.yml": "site_name: S\nmarkdown_extensions:\n  - pymdownx.snippets:\n      base_path:\n"
+            "        - docs/.snippets\n      auto_append:\n        - links.txt\n",
+            "docs/.snippets/links.txt": "[PEP 517]: https://peps.python.org/pep-0517/\n[the standard]: https://x.org/\n",
+            "docs/faq.md": "# FAQ\n\nThe build system follows [PEP 517][] and [the standard][].\n",
+        },
+    )
+    run(root, "--site-url", "https://s.example.org/")
+    assert Chunk.objects.get().text == "The build system follows PEP 517 and the standard."
+    (root / "docs/.snippets/links.txt").write_text("[PEP 517]: https://peps.python.org/pep-0517/\n")
+    assert "1 new or changed" in run(root, "--site-url", "https://s.example.org/")
+    assert Chunk.objects.get().text == "The build system follows PEP 517 and [the standard][]."
+
+
 def test_what_an_include_markdown_directive_includes_is_read_and_a_change_reindexes_the_page(tmp_path):
     root = tmp_path / "garden-book"
     shutil.copytree(FIXTURE.parent / "garden-book", root)
