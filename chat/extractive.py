@@ -86,6 +86,7 @@ class Quotable:
     items: tuple[str, ...] = ()
     code: str = ""  # a lead-in's code block, or the settings a sentence names from the code beside it
     titled: bool = False  # a lead-in that is its section's heading, not a line of the text
+    asked: str = ""  # the question the passage asked before this piece (a FAQ's "Q: …?"), which it answers
 
 
 def _is_prose(sentence: str) -> bool:
@@ -171,7 +172,7 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
         key = " ".join(content_words(candidate.text))
         if key and key not in seen:
             seen.add(key)
-            out.append(candidate)
+            out.append(replace(candidate, asked=asked))
 
     for index, doc in enumerate(documents, start=1):
         if only is not None and index not in only:
@@ -181,8 +182,11 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
             continue  # exercise and review questions are not answers
         caption = section_heading(section) if section else str(doc.meta.get("title", ""))
         previous = ""
+        asked, asked_in = "", 0  # the passage's last question, and its block
         for position, (info, lines) in enumerate(_blocks(doc.content or "")):
             block_id += 1
+            if asked and asked_in < block_id - 1:
+                asked = ""  # its answer is the block after it (a FAQ's "A: …" paragraph), not all that follows
             lead = previous if previous.rstrip().endswith(":") else ""
             introduced = _lead_in(out, index=index, lead=lead)
             if info is not None:
@@ -190,7 +194,7 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
                 # The code a lead-in introduces is quoted with it; code alone is not an answer.
                 code = fenced(_quoted_code(lines), info=info)
                 if introduced:
-                    out[-1] = Quotable(index, introduced.text, "lead", introduced.block, code=code)
+                    out[-1] = replace(introduced, kind="lead", code=code)
                 elif position == 0 and caption:
                     # Code that opens its passage ("## GitHub Actions" then the workflow step) is introduced by
                     # its heading, as a list there is.
@@ -201,7 +205,7 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
             if items and len(items) == len(lines):
                 kept = tuple(item for item in items if not item.rstrip().endswith("?"))
                 if introduced:
-                    out[-1] = Quotable(index, introduced.text, "lead", block_id, items=kept[:MAX_LIST_ITEMS])
+                    out[-1] = replace(introduced, kind="lead", block=block_id, items=kept[:MAX_LIST_ITEMS])
                 elif not previous and caption:
                     # A list that opens its passage with no line of its own before it ("### Types of sensors"
                     # then the types) is introduced by its heading: "Types of sensors: …" is the whole list.
@@ -226,7 +230,9 @@ def quotables(documents: list[Document], *, only: set[int] | None = None) -> lis
                     sentence = paragraph[start:end]
                     # A label alone on its line ("macOS:", a tab's name) introduces the code or list after it.
                     label = len(spans) == 1 and _LABEL.fullmatch(sentence) is not None
-                    if (label or _is_prose(sentence)) and not sentence.rstrip().endswith("?"):
+                    if sentence.rstrip().endswith("?"):
+                        asked, asked_in = sentence, block_id  # what follows answers it (a FAQ)
+                    elif label or _is_prose(sentence):
                         add(Quotable(index, sentence, "sentence", block_id))
             previous = " ".join(line.strip() for line in lines)
     # A sentence ending in a colon only says that something follows: it is quoted with its code or list (as a
@@ -523,6 +529,8 @@ class ExtractiveAnswerer:
     ) -> tuple[str, str]:
         if not candidates:
             return NO_ANSWER, ""
+        if answered := _answer_asked(question, candidates):
+            return ANSWERED, render(answered)
         scores = self._scores(question, documents, candidates, embedding)
         order = np.argsort(-scores)
         best = int(order[0])
@@ -631,6 +639,28 @@ class ExtractiveAnswerer:
 
     def _embed_text(self, text: str) -> np.ndarray:
         return self.vectors.vectors([text])[0]
+
+
+_QUESTION_LABEL = re.compile(r"^\W*(?:q|question)\W*[:.]\s*", re.IGNORECASE)
+_ANSWER_LABEL = re.compile(r"^\W*(?:a|answer)\W*:\s*(?=\S)", re.IGNORECASE)
+
+
+def _answer_asked(question: str, candidates: list[Quotable]) -> list[Quotable]:
+    """When a passage asks the reader's question itself (a FAQ's "Q: What is the risk of lock-in?"), the pieces
+    of its answer, the block after it ("A: Not much! …"), in order: the author's answer, however little it reads
+    like the question. The best-ranked passage that asks it answers; [] when none does."""
+    wanted = set(content_words(question))
+    asking = next((c for c in candidates if c.asked and _asks_the_same(wanted, c.asked)), None)
+    if asking is None:
+        return []
+    answer = [c for c in candidates if c.index == asking.index and c.asked == asking.asked][:MAX_QUOTES]
+    return [replace(c, text=_ANSWER_LABEL.sub("", c.text, count=1)) for c in answer]  # "A: Not much!" -> "Not much!"
+
+
+def _asks_the_same(wanted: set[str], asked: str) -> bool:
+    """Whether a question the passage asks is the reader's (of content words ``wanted``), in nearly its words."""
+    words = set(content_words(_QUESTION_LABEL.sub("", asked)))
+    return bool(words and wanted) and len(words & wanted) / len(words | wanted) >= 0.6
 
 
 def _inside(text: str, selection: str, selected: set[str]) -> bool:

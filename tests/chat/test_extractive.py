@@ -234,6 +234,27 @@ def test_code_that_opens_its_section_is_introduced_by_its_heading_for_a_how_to_q
     assert "```" not in reply and "[1]" not in reply and "dev-mode to false" in reply
 
 
+def test_a_question_the_book_asks_itself_is_answered_with_the_answer_it_gives(answerer):
+    # Hatch's FAQ: the answer reads little like the question (no word of it in "Not much!"), and a passage about
+    # lockfiles, retrieved beside it, shares "lock".
+    faq = chunk(
+        "Q: What is the risk of lock-in?\n\nA: Not much! Other than the plugin system, everything uses Python's "
+        "established standards by default.\n\nQ: Must one use all features?\n\nA: No, all features are optional!",
+        "FAQ > Interoperability",
+    )
+    locking = chunk(
+        "Hatch can generate lockfiles for environments. See the lockfile how-to guide for practical usage examples.",
+        "Environments > Locking",
+    )
+    assert answer(answerer, "What is the risk of lock-in?", locking, faq) == (
+        "“Not much!” [2] “Other than the plugin system, everything uses Python's established standards by default.” [2]"
+    )
+    assert answer(answerer, "Must one use all features?", faq) == "“No, all features are optional!” [1]"
+    # Only the block after the question is its answer; a question in other words is answered as any other.
+    assert quotables([faq])[2].asked == "Q: Must one use all features?"
+    assert "Not much" not in answer(answerer, "How do lockfiles work?", locking, faq)
+
+
 def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answerer):
     # "How many turns…?": a sentence that repeats the question's words without a number does not answer it.
     doc = chunk(
