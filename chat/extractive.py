@@ -542,6 +542,10 @@ class ExtractiveAnswerer:
         if scores[best] < self.min_score:
             return NO_ANSWER, ""
         top = candidates[best]
+        if asks_how_to(question) and (step := _step_after(top, candidates[best + 1 : best + 2])):
+            # "By default, environments will install your project during creation. To ignore this step, set
+            # skip-install to true:" and its code: the sentence asked about, then the step its paragraph gives.
+            return ANSWERED, render([top, step])
 
         def beside(i: int) -> bool:  # a sentence (or list item) of the same passage as the best one
             piece = candidates[i]
@@ -639,6 +643,14 @@ class ExtractiveAnswerer:
 
     def _embed_text(self, text: str) -> np.ndarray:
         return self.vectors.vectors([text])[0]
+
+
+def _step_after(piece: Quotable, following: list[Quotable]) -> Quotable | None:
+    """The lead-in with code that ends a sentence's paragraph (``following``: the piece after it), if any."""
+    step = following[0] if following else None
+    if piece.kind != "sentence" or step is None or step.kind != "lead" or not step.code:
+        return None
+    return step if (step.index, step.block) == (piece.index, piece.block) else None
 
 
 _QUESTION_LABEL = re.compile(r"^\W*(?:q|question)\W*[:.]\s*", re.IGNORECASE)

@@ -234,6 +234,29 @@ def test_code_that_opens_its_section_is_introduced_by_its_heading_for_a_how_to_q
     assert "```" not in reply and "[1]" not in reply and "dev-mode to false" in reply
 
 
+def test_a_how_to_question_is_answered_with_the_step_that_ends_the_sentences_paragraph(answerer):
+    # Hatch's "Skip install": the step refers back ("this step") and reads less like the question than the
+    # sentence before it, or than another section's setting.
+    skip = chunk(
+        "By default, environments will install your project during creation. To ignore this step, set "
+        "skip-install to true:\n\n```toml\n[tool.hatch.envs.lint]\nskip-install = true\n```",
+        "Environment configuration > Installation > Skip install",
+    )
+    dev_mode = chunk(
+        "Set dev-mode to false to disable this behavior and have your project installed only upon creation of a "
+        "new environment.\n\n```toml\n[tool.hatch.envs.static]\ndev-mode = false\n```",
+        "Environment configuration > Installation > Dev mode",
+    )
+    assert answer(answerer, "How do I stop an environment from installing my project?", skip, dev_mode) == (
+        "“By default, environments will install your project during creation.” [1] “To ignore this step, set "
+        "skip-install to true:” [1]\n\n```toml\n[tool.hatch.envs.lint]\nskip-install = true\n```"
+    )
+    # Asked what happens, the sentence answers alone.
+    assert answer(answerer, "What do environments install during creation?", skip) == (
+        "“By default, environments will install your project during creation.” [1]"
+    )
+
+
 def test_a_question_the_book_asks_itself_is_answered_with_the_answer_it_gives(answerer):
     # Hatch's FAQ: the answer reads little like the question (no word of it in "Not much!"), and a passage about
     # lockfiles, retrieved beside it, shares "lock".
