@@ -749,7 +749,8 @@ def set_heading_ids(tokens: list[Token], *, style: str) -> None:
                 inline.children[-1].content = _without_attribute_list(inline.children[-1].content)
 
 
-def _html_text(content: str) -> str:
+def html_text(content: str) -> str:
+    """The text HTML shows: tags, comments and hidden elements left out, entities read."""
     return html.unescape(" ".join(_TAG.sub(" ", _HIDDEN_HTML.sub("", _HTML_COMMENT.sub("", content))).split()))
 
 
@@ -869,7 +870,7 @@ class _BlockWalker:
             info = first.info.strip() if first.type == "fence" else ""
             kind, text = "code", fenced(code.rstrip(), info=code_info(info)) if code.strip() else ""
         elif first.type == "html_block":
-            text = _html_text(first.content)
+            text = html_text(first.content)
         elif first.type in ("bullet_list_open", "ordered_list_open"):
             kind, lines = "list", tuple(_list_items(group, depth=0))
             text = "\n".join(lines)

@@ -29,6 +29,7 @@ from .autodoc import MkDocstrings
 from .book_files import inside, mkdocs_file_title, read_text
 from .includes import IncludeMarkdown
 from .macros import MkDocsMacros
+from .markdown import html_text
 from .notebooks import NOTEBOOK_SUFFIXES, MkDocsJupyter, NotebookView
 from .slugs import STYLES, HeadingIds, material_slug
 from .sources import MARKDOWN_EXTENSIONS
@@ -620,7 +621,17 @@ def _nav_titles(nav: Any) -> Iterator[tuple[str, str]]:
             if isinstance(value, list):
                 yield from _nav_titles(value)
             elif isinstance(value, str) and "://" not in value and title is not None:
-                yield posixpath.normpath(value.strip().lstrip("/")), str(title)
+                yield posixpath.normpath(value.strip().lstrip("/")), _shown_title(str(title))
+
+
+# Zero-width spaces: where a long name may break (Python-Markdown's nav writes "markdown.&#8203;util").
+_BREAK_HINTS = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def _shown_title(title: str) -> str:
+    """A nav title as the page's name reads: themes render nav titles as HTML ("<code>markdown.&#8203;util</code>"
+    shows as markdown.util)."""
+    return _BREAK_HINTS.sub("", html_text(title)) if "<" in title or "&" in title else title
 
 
 def docusaurus_page_title(

@@ -547,6 +547,20 @@ def test_mkdocs_nav_titles_name_a_multilingual_sites_pages_by_their_default_lang
     assert mkdocs_page_title(path=page, title="Setup", layout=layout) == "Install the station"
 
 
+def test_mkdocs_nav_titles_written_in_html_are_the_text_the_theme_shows(tmp_path):
+    # Python-Markdown's nav: "<code>markdown.&#8203;util</code>: reference/markdown.util.md", shown as code.
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: S\nnav:\n  - API:\n    - '<code>markdown.&#8203;util</code>': reference/markdown.util.md\n"
+        "    - 'Q&amp;A': faq.md\n    - 'A < B': compare.md\n"
+    )
+    layout = site_layout(style="mkdocs", root=tmp_path)
+    titles = [
+        mkdocs_page_title(path=PurePosixPath(f"docs/{page}"), title="", layout=layout)
+        for page in ("reference/markdown.util.md", "faq.md", "compare.md")
+    ]
+    assert titles == ["markdown.util", "Q&A", "A < B"]
+
+
 def test_files_outside_the_site_content_are_not_linked():
     link, why = page_reference(style="docusaurus", path=PurePosixPath("notes/todo.md"), front_matter={})
     assert link is None and "outside" in why
