@@ -242,6 +242,35 @@ def render_autodoc(text: str, *, settings: MkDocstrings) -> str:
     return "\n".join(out)
 
 
+# mkdocs-autorefs, which mkdocstrings brings: a reference link whose label the page does not define
+# ("[`Markdown`][markdown.Markdown]", "[markdown.Markdown][]") links to the heading or API object of that id
+# anywhere on the site, and reads as its text. Labels are ids (a letter first: "[0][1]" is no reference).
+_AUTOREF = re.compile(r"\]\[([A-Za-z_][\w.:-]*)\]|\[([A-Za-z_][\w.:-]*)\]\[\]")
+_DEFINITION = re.compile(r"^ {0,3}\[([^\[\]\n]+)\]:", re.MULTILINE)
+_CODE_SPAN = re.compile(r"(`+).+?\1")
+
+
+def with_autorefs(text: str) -> str:
+    """The page with a definition for each cross-reference autorefs resolves, so that it reads as a link (its
+    text), not as the brackets Markdown leaves of an undefined reference."""
+    lines = text.split("\n")
+    roles = dict(fence_roles(lines))
+    prose = _CODE_SPAN.sub("", "\n".join(line for index, line in enumerate(lines) if roles.get(index) == "text"))
+    defined = {_label(label) for label in _DEFINITION.findall(prose)}
+    wanted: dict[str, str] = {}
+    for match in _AUTOREF.finditer(prose):
+        label = match.group(1) or match.group(2)
+        if _label(label) not in defined:
+            wanted.setdefault(_label(label), label)
+    if not wanted:
+        return text
+    return text.rstrip("\n") + "\n\n" + "\n".join(f"[{label}]: #{label}" for label in wanted.values()) + "\n"
+
+
+def _label(label: str) -> str:
+    return " ".join(label.split()).casefold()  # as CommonMark matches reference labels
+
+
 def _loader(settings: MkDocstrings) -> Any:
     import griffe  # noqa: PLC0415 - only books with API pages need it
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .autodoc import MkDocstrings, render_autodoc
+from .autodoc import MkDocstrings, render_autodoc, with_autorefs
 from .book_files import MAX_CHARS, MAX_DEPTH, URL, inside, read_text
 from .macros import MkDocsMacros, render_macros
 from .markdown import (
@@ -108,7 +108,9 @@ def inline_includes(
             text += "\n\n-8<-\n{}\n-8<-\n".format("\n\n".join(auto_append))
         if "8<-" in text:
             text = _Snippets(root=root, base_paths=list(base_paths) or [root]).expand(text, seen=(path.resolve(),))
-        return render_autodoc(text, settings=autodoc) if autodoc is not None and ":::" in text else text
+        if autodoc is None:
+            return text
+        return with_autorefs(render_autodoc(text, settings=autodoc) if ":::" in text else text)
     if style == "docusaurus" and "import" in text:
         partials = _Partials(root=root, boundary=boundary or root)
         return partials.expand(text, path=path.resolve(), seen=(path.resolve(),))

@@ -3,7 +3,7 @@ with mkdocstrings 1.0 and mkdocstrings-python 2.0: the same headings, heading id
 
 import pytest
 
-from knowledge.autodoc import MkDocstrings, render_autodoc
+from knowledge.autodoc import MkDocstrings, render_autodoc, with_autorefs
 from knowledge.markdown import parse_markdown
 
 VALVE = '''"""Drip-line valves and their controller."""
@@ -187,3 +187,19 @@ def test_the_members_option_names_the_documented_objects_own_members_only(packag
         "garden.valve.Controller.close",  # the class's members follow the filters, not the list
         "garden.valve.Controller.open",
     ]
+
+
+def test_cross_references_autorefs_resolves_read_as_their_text():
+    # Python-Markdown's pages and docstrings: "[`Markdown`][markdown.Markdown]" and "[markdown.util][]" link to
+    # API objects through mkdocs-autorefs (mkdocstrings brings it); the page defines neither label.
+    text = (
+        "# Library\n\nUse [`Markdown`][markdown.Markdown], [markdown.util][] and the [syntax rules][].\n"
+        "Indexing `a[i][j]` stays, as do [1][2] and [a][not an id].\n\n"
+        "[syntax rules]: https://example.org/\n\n```python\nrows[k][v]\n```\n"
+    )
+    blocks = parse_markdown(with_autorefs(text), style="mkdocs").blocks
+    assert [block.text for block in blocks] == [
+        "Use Markdown, markdown.util and the syntax rules. Indexing a[i][j] stays, as do [1][2] and [a][not an id].",
+        "```python\nrows[k][v]\n```",
+    ]
+    assert with_autorefs("# Plain\n\nNo references.\n") == "# Plain\n\nNo references.\n"

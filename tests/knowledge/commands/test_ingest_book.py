@@ -667,6 +667,15 @@ def test_mkdocstrings_pages_read_the_api_documentation_of_the_books_code(tmp_pat
         ("Valve API", "", "The controller opens the drip line."),
         ("Valve API > open_valve(minutes=10)", "valve.open_valve", "Open the drip line for a while."),
     ]
+    # A cross-reference to an API object (mkdocs-autorefs, which mkdocstrings brings) reads as its text, on a
+    # page and in a docstring.
+    (site / "docs/api.md").write_text("# Valve API\n\nCall [`open_valve`][valve.open_valve] first.\n\n::: valve\n")
+    (site / "src/valve.py").write_text(
+        'def open_valve(minutes: int = 10) -> bool:\n    """Open the drip line; see [valve.close][]."""\n'
+    )
+    run(site)
+    texts = list(Chunk.objects.order_by("position").values_list("text", flat=True))
+    assert texts == ["Call open_valve first.", "Open the drip line; see valve.close."]
 
 
 def test_a_broken_notebook_fails_with_the_reason_and_the_rest_of_the_book_loads(tmp_path, capsys):
