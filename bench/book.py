@@ -2,6 +2,7 @@
 and citation links out, measured on its own question set, beside the code at an earlier revision.
 
     .venv/bin/python bench/book.py [--book weather|garden|guide] [--baseline REV]
+    .venv/bin/python bench/book.py --folder BOOK --questions FILE [--baseline REV]
 
 Ingests the book (weather: tests/fixtures/weather-book, Docusaurus; garden: tests/fixtures/garden-book, MkDocs
 Material; guide: docs/guide, the demo book `make run` loads, plain Markdown) into a throwaway database and asks
@@ -9,6 +10,10 @@ every question of its tests/fixtures/<book>-book-questions.json (questions of ki
 reader's words, not the book's, and measured apart) through the chat service (offline answerer unless
 OPENAI_API_KEY is set). With --baseline (default: the commit before real-book support), the same questions run
 on that revision's code from a temporary git worktree, so both rows come from one run.
+
+--folder and --questions measure any book on a questions file of the same shape: bench/real-books/ holds
+questions on real MkDocs books published in PyPI source archives, fetched as docs/benchmarks.md says (never
+copied into the project).
 """
 
 import argparse
@@ -62,15 +67,15 @@ def use_code(code: Path) -> None:
     django.setup()
 
 
-def measure(*, code: Path, site_url: str, book: str) -> dict:
-    """Ingest the book with the code at ``code`` and ask every question; returns per-kind results."""
+def measure(*, code: Path, site_url: str, folder: Path, questions_file: Path) -> dict:
+    """Ingest the book in ``folder`` with the code at ``code`` and ask every question; returns per-kind
+    results."""
     use_code(code)
     from django.core.management import CommandError, call_command  # noqa: PLC0415
 
     from chat.pipeline import stage_timings  # noqa: PLC0415
     from chatbot_site.isolated_db import isolated_database  # noqa: PLC0415
 
-    folder, questions_file = book_paths(book)
     questions = json.loads(questions_file.read_text())["questions"]
     results = []
     with isolated_database(suffix="book"):
@@ -234,13 +239,14 @@ def summarise(run: dict) -> dict[str, float]:
     return measures
 
 
-def _baseline(rev: str, site_url: str, book: str) -> dict | None:
+def _baseline(rev: str, site_url: str, folder: Path, questions_file: Path) -> dict | None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _setup import baseline_json  # noqa: PLC0415
 
     # The old code runs in its own process, importing its own modules; this script measures it.
     try:
-        return baseline_json(rev, script=__file__, args=["--measure-code", ".", "--site-url", site_url, "--book", book])
+        arguments = ["--folder", str(folder), "--questions", str(questions_file)]
+        return baseline_json(rev, script=__file__, args=["--measure-code", ".", "--site-url", site_url, *arguments])
     except subprocess.CalledProcessError as error:
         print(f"baseline {rev} failed:\n{error.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -252,20 +258,25 @@ def main() -> None:
     parser.add_argument(
         "--book", choices=BOOKS, default="weather", help="weather (Docusaurus), garden (MkDocs) or guide (the demo)"
     )
+    parser.add_argument("--folder", type=Path, help="any book's folder (with --questions), instead of --book")
+    parser.add_argument("--questions", type=Path, help="its questions file (the fixture books' shape)")
     parser.add_argument("--site-url", help="the book's address (default: its questions file's)")
     parser.add_argument("--measure-code", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", action="store_true", help="print every question's outcome")
     args = parser.parse_args()
-    folder, questions_file = book_paths(args.book)
+    if bool(args.folder) != bool(args.questions):
+        parser.error("--folder and --questions go together")
+    folder, questions_file = (args.folder.resolve(), args.questions.resolve()) if args.folder else book_paths(args.book)
     site_url = args.site_url or json.loads(questions_file.read_text())["site_url"]
     if args.measure_code:
-        print(json.dumps(measure(code=Path(args.measure_code), site_url=site_url, book=args.book)))
+        run = measure(code=Path(args.measure_code), site_url=site_url, folder=folder, questions_file=questions_file)
+        print(json.dumps(run))
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _setup import table  # noqa: PLC0415
 
-    current = measure(code=ROOT, site_url=site_url, book=args.book)
-    baseline = _baseline(args.baseline, site_url, args.book) if args.baseline else None
+    current = measure(code=ROOT, site_url=site_url, folder=folder, questions_file=questions_file)
+    baseline = _baseline(args.baseline, site_url, folder, questions_file) if args.baseline else None
     if args.verbose:
         for r in current["results"]:
             mark = (
@@ -283,7 +294,8 @@ def main() -> None:
         old = before.get(name)
         fmt = (lambda v: f"{v:.3f}") if isinstance(value, float) else str
         rows.append([name, fmt(old) if old is not None else "-", fmt(value)])
-    print(f"\n{len(current['results'])} questions on {folder.relative_to(ROOT)}")
+    shown = folder.relative_to(ROOT) if folder.is_relative_to(ROOT) else folder
+    print(f"\n{len(current['results'])} questions on {shown}")
     print(table(["measure", f"baseline {args.baseline or '-'}", "now"], rows))
 
 
