@@ -329,7 +329,11 @@ def scoring_texts(documents: list[Document], candidates: list[Quotable]) -> list
     for candidate in candidates:
         context = _context(documents[candidate.index - 1])
         body = f"{candidate.lead} {candidate.text}" if candidate.lead else candidate.text
-        if candidate.kind == "lead":
+        if candidate.kind == "lead" and candidate.titled and candidate.code:
+            # Code under its heading alone is read by the heading: the code may hold any words (the guide's
+            # curl example sends "How do I add a document?" as its message).
+            body = candidate.text
+        elif candidate.kind == "lead":
             # Its code counts without the fence (the info string's language and title do count).
             body = " ".join([candidate.text, *candidate.items, candidate.code.strip("`")])
         texts.append(f"{context}: {body}" if context else body)

@@ -232,6 +232,20 @@ def test_code_that_opens_its_section_is_introduced_by_its_heading_for_a_how_to_q
     )
     reply = answer(answerer, "What does dev-mode do?", reference, overview)
     assert "```" not in reply and "[1]" not in reply and "dev-mode to false" in reply
+    # Such code is read by its heading: the guide's "Ask a question" example sends the very question asked.
+    example = chunk(
+        "```\ncurl -s http://127.0.0.1:8000/api/chat/ -H 'Content-Type: application/json' \\\n"
+        '  -d \'{"message": "How do I add a document?"}\'\n```\n\n'
+        "The reply has the answer, its numbered sources, a status and the time each stage took.",
+        "Getting started > Ask a question",
+    )
+    steps = chunk(
+        "In the admin, open Knowledge base, then Source documents, then Add. Give it a title, optionally a URL or "
+        "reference used in citations, and either upload a file (.txt, .md, .html or .pdf) or paste text or "
+        "Markdown.",
+        "Getting started > Add a document",
+    )
+    assert answer(answerer, "How do I add a document?", steps, example).startswith("“In the admin, open")
 
 
 def test_a_how_to_question_is_answered_with_the_step_that_ends_the_sentences_paragraph(answerer):
