@@ -546,7 +546,7 @@ class ExtractiveAnswerer:
         if scores[best] < self.min_score:
             return NO_ANSWER, ""
         top = candidates[best]
-        if asks_how_to(question) and (step := _step_after(top, candidates[best + 1 : best + 2])):
+        if asks_how_to(question) and (step := _step_after(candidates, best)):
             # "By default, environments will install your project during creation. To ignore this step, set
             # skip-install to true:" and its code: the sentence asked about, then the step its paragraph gives.
             return ANSWERED, render([top, step])
@@ -649,9 +649,9 @@ class ExtractiveAnswerer:
         return self.vectors.vectors([text])[0]
 
 
-def _step_after(piece: Quotable, following: list[Quotable]) -> Quotable | None:
-    """The lead-in with code that ends a sentence's paragraph (``following``: the piece after it), if any."""
-    step = following[0] if following else None
+def _step_after(candidates: list[Quotable], at: int) -> Quotable | None:
+    """The lead-in with code that ends the paragraph of the sentence ``candidates[at]``, if any: the next piece."""
+    piece, step = candidates[at], candidates[at + 1] if at + 1 < len(candidates) else None
     if piece.kind != "sentence" or step is None or step.kind != "lead" or not step.code:
         return None
     return step if (step.index, step.block) == (piece.index, piece.block) else None

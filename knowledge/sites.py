@@ -723,9 +723,8 @@ def _theme_dir(config: dict[str, Any], *, docs_dir: str) -> str:
     custom = theme.get("custom_dir") if isinstance(theme, dict) else None
     if not isinstance(custom, str) or not custom.strip():
         return ""
-    parts, docs = _parts(posixpath.normpath(custom.strip())), _parts(docs_dir)
-    inside_docs = bool(docs) and parts[: len(docs)] == docs and len(parts) > len(docs)
-    return PurePosixPath(*parts[len(docs) :]).as_posix() if inside_docs else ""
+    parts = _parts(posixpath.normpath(custom.strip()))
+    return PurePosixPath(*parts[len(_parts(docs_dir)) :]).as_posix() if _under(parts, docs_dir) else ""
 
 
 @functools.lru_cache(maxsize=64)
