@@ -1,6 +1,6 @@
 """The cross-validation protocol bench/tune.py follows (pure functions)."""
 
-from chat.evaluation import Question, article_folds, choose_simplest, first_gold_rank, rank_measures
+from chat.evaluation import Question, article_folds, choose_simplest, contains_gold, first_gold_rank, rank_measures
 from knowledge.ranking import ChunkHit
 
 
@@ -39,3 +39,10 @@ def test_the_first_gold_rank_needs_the_right_article_and_an_answer():
         "hit@10": 0.75,
         "mrr": (1 + 1 / 3 + 0.1) / 4,
     }
+
+
+def test_a_gold_answer_that_ends_a_quote_is_found():
+    # The offline answerer quotes in curly quotes: the gold must not be read as "andrews”".
+    assert contains_gold("“The current Premier of Victoria is Daniel Andrews.” [1]", ["Daniel Andrews"])
+    assert contains_gold("“Daniel Andrews” – the Premier", ["Daniel Andrews"])
+    assert not contains_gold("“The Premier is Daniel.” [1]", ["Daniel Andrews"])
