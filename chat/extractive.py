@@ -470,7 +470,7 @@ class ExtractiveAnswerer:
         # What a piece that starts with the term gains for "What is grey box testing?": the section's definition
         # ("Grey box testing combines…") reads less like the question than a list of the term's characteristics
         # under a heading that names it.
-        definition_bonus: float = 0.05,
+        definition_bonus: float = 0.1,
         min_score: float = 0.2,
         selection_min_score: float = 0.3,
         cache_size: int = 20000,

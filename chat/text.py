@@ -344,10 +344,11 @@ def asks_for_list(question: str) -> bool:
 
 
 # "What is grey box testing?", "What are nodes?", "What is meant by refactoring?", "What does polymorphism mean?",
-# "Define encapsulation": the question names a term to define.
+# "What does the evidence check do?", "Define encapsulation": the question names a term to define (what a thing
+# does is what its definition says: "The nl2br extension will cause newlines to be treated as hard breaks").
 _DEFINITION_ASKED = re.compile(
     r"\s*(?:(?:what|who)(?:'s|\s+is|\s+are|\s+was|\s+were)\s+(?:meant\s+by\s+)?(?P<term>[^?]+?)"
-    r"|what\s+(?:does|do)\s+(?P<meant>[^?]+?)\s+mean|define\s+(?P<defined>[^?]+?))\s*[?.!]*\s*$",
+    r"|what\s+(?:does|do)\s+(?P<meant>[^?]+?)\s+(?:mean|do)|define\s+(?P<defined>[^?]+?))\s*[?.!]*\s*$",
     re.I,
 )
 # "What is the difference between black box and white box testing?", "How does X differ from Y?", "Compare X
@@ -385,14 +386,28 @@ def _term_words(term: str) -> tuple[int, tuple[str, ...]]:
     return len(_WORD.findall(term)), tuple(content_words(term))
 
 
+# A name given with its alias at the start of a text: "New-Line-to-Break (nl2br) Extension", "Python Package
+# Index (PyPI)".
+_ALIASED = re.compile(r"(?P<name>[^()]{1,80}?)\s*\((?P<alias>[^()]{1,40})\)")
+
+
 def defines(text: str, terms: list[str]) -> bool:
     """Whether a text starts with one of the terms, as a definition does: "Grey box testing combines…", "A node
-    is…", "**Encapsulation**: keeping state private" (not "When to use grey box testing")."""
+    is…", "**Encapsulation**: keeping state private" (not "When to use grey box testing"). A name given with its
+    alias is either: "The New-Line-to-Break (`nl2br`) Extension will…" defines the nl2br extension."""
     wanted = [_term_words(term) for term in terms]
     start = _ARTICLE.sub("", plain(text).lstrip(), count=1)
+    starts = [start]
+    if aliased := _ALIASED.match(start):
+        rest = start[aliased.end() :]
+        starts += [aliased["alias"] + rest, aliased["name"] + rest]
     # Only the words a term could cover are read: the answerer asks this of every candidate piece.
-    words = [m.group(0) for m in islice(_WORD.finditer(start), max((count for count, _ in wanted), default=0))]
-    return any(tuple(content_words(" ".join(words[:count]))) == term_words for count, term_words in wanted)
+    longest = max((count for count, _ in wanted), default=0)
+    for opening in starts:
+        words = [m.group(0) for m in islice(_WORD.finditer(opening), longest)]
+        if any(tuple(content_words(" ".join(words[:count]))) == term_words for count, term_words in wanted):
+            return True
+    return False
 
 
 # "What does LIDAR stand for?", "What is GPIO short for?", "What does the acronym SLAM mean?": the answer spells

@@ -95,6 +95,7 @@ def test_a_top_passage_with_a_piece_that_starts_with_the_term_asked_about_is_evi
     )
     assert admits("What is the evidence check?", steps)
     assert admits("What does evidence check mean?", steps)
+    assert admits("What does the evidence check do?", steps)
     assert not admits("How is the evidence checked?", steps)  # not a term to define
     assert not admits("What is the relevance check?", steps)
     assert not admits("What is retrieval cost?", steps)  # every word of the term, not its first

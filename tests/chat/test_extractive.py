@@ -435,6 +435,25 @@ def test_a_question_asking_what_a_term_is_gives_its_definition_a_bonus(answerer)
     )
 
 
+def test_what_a_named_thing_does_is_answered_by_its_definition_not_by_how_it_is_named(answerer):
+    # Python-Markdown's nl2br page: its usage line ("Use nl2br as the name of the extension") reads more like the
+    # question than the summary that says what the extension does, which names it with its alias.
+    summary = chunk(
+        "The New-Line-to-Break (nl2br) Extension will cause newlines to be treated as hard breaks; like "
+        "StackOverflow and GitHub flavored Markdown do.",
+        section="New-Line-to-Break Extension > Summary",
+    )
+    usage = chunk(
+        "See Extensions for general extension usage. Use nl2br as the name of the extension.\n\n"
+        "This extension does not accept any special configuration options.",
+        section="New-Line-to-Break Extension > Usage",
+        chunk_id=2,
+    )
+    assert answer(answerer, "What does the nl2br extension do?", usage, summary).startswith(
+        "“The New-Line-to-Break (nl2br) Extension will cause newlines"
+    )
+
+
 def test_a_table_row_defines_the_term_its_first_cell_names(answerer):
     doc = chunk(
         "Protocol: DNS; Purpose: Name resolution; Port: 53\nProtocol: HTTP; Purpose: Hypertext transfer; Port: 80",

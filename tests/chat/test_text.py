@@ -247,6 +247,9 @@ def test_a_passage_that_spells_an_abbreviation_out(passage, spelt):
         ("What is it?", []),
         ("Who is this handbook for?", []),
         ("What is the case made of?", []),
+        ("What does the evidence check do?", ["evidence check"]),
+        ("What does it do?", []),
+        ("What does the server do when the database is down?", []),
     ],
 )
 def test_questions_that_ask_what_a_term_is_or_how_two_differ(question, terms):
@@ -266,6 +269,11 @@ def test_questions_that_ask_what_a_term_is_or_how_two_differ(question, terms):
         ("What is the grade calculator?", "The grade calculator converts scores to letter grades.", True),
         ("What is grey box testing?", "Grey areas are hard to test.", False),
         ("Why use grey box testing?", "Grey box testing combines elements of black and white box testing.", False),
+        # A name given with its alias defines either.
+        ("What does the nl2br extension do?", "The New-Line-to-Break (`nl2br`) Extension will cause…", True),
+        ("What is the New-Line-to-Break extension?", "The New-Line-to-Break (`nl2br`) Extension will cause…", True),
+        ("What is PyPI?", "The Python Package Index (PyPI) is where packages are published.", True),
+        ("What is the nl2br extension?", "Use `nl2br` (the extension's name) in the list.", False),
     ],
 )
 def test_a_passage_that_starts_with_the_term_defines_it(question, passage, defining):
