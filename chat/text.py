@@ -305,10 +305,12 @@ MEASURE_WORDS = frozenset(
 # The measures a number answers: not those often answered in words ("how old" may be "Victorian", "how early"
 # "before dawn", "how small" "pocket-sized").
 _NUMBER_MEASURES = MEASURE_WORDS - frozenset("old early late soon small".split())
-# "In what year", "what percentage", "what temperature": the question names a quantity.
+# "In what year", "what percentage", "what temperature", "what status code": the question names a quantity, or a
+# code written in digits (an HTTP status, an exit code, a port).
 _QUANTITY = re.compile(
-    r"\s*(?:in\s+|by\s+)?(?:what|which)\s+(?:year|percentage|percent|proportion|fraction|number|size|"
-    r"temperature|voltage|distance|speed|weight|height|length|depth|age|price|cost)\b",
+    r"\s*(?:in\s+|by\s+|on\s+)?(?:what|which)\s+(?:year|percentage|percent|proportion|fraction|number|size|"
+    r"temperature|voltage|distance|speed|weight|height|length|depth|age|price|cost|"
+    r"(?:http\s+)?status\s+code|exit\s+code|port)\b",
     re.I,
 )
 # Digits only: number words are mostly determiners ("two buckets", "one of the…"), not the amount asked for

@@ -308,6 +308,23 @@ def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answer
     )
 
 
+def test_a_question_asking_for_a_status_code_is_answered_with_the_sentence_that_gives_it(answerer):
+    # Starlette's middleware page: the sentences about the limit read more like the question than the 413 one.
+    doc = chunk(
+        "Limits the total size of incoming HTTP request bodies. The limit applies to the raw body bytes, including "
+        "multipart file data and multipart encoding overhead. Requests that exceed the limit receive a 413 "
+        "Content Too Large response.\n\n```python\nmiddleware = [\n    Middleware(RequestBodyLimitMiddleware, "
+        "max_body_size=10 * 1024 * 1024)\n]\n```\n\nThe following argument is supported:\n\n"
+        "• max_body_size - The non-negative maximum request body size in bytes.\n\n"
+        "The middleware uses Content-Length to reject an oversized body before reading it when possible, and "
+        "always counts the body bytes received from the ASGI server. This also supports requests without "
+        "Content-Length and prevents an understated header from bypassing the limit.",
+        section="Middleware > RequestBodyLimitMiddleware",
+    )
+    reply = answer(answerer, "What status code does RequestBodyLimitMiddleware return for an oversized body?", doc)
+    assert reply.startswith("“Requests that exceed the limit receive a 413")
+
+
 def test_a_sections_outline_is_quoted_whole_never_one_heading_alone(answerer):
     # Ingestion gives a section made of subsections their headings as a list, introduced by its own heading.
     outline = chunk(

@@ -150,6 +150,10 @@ def test_answer_words_leave_out_the_measure_a_question_asks_for(question, words)
         ("how big are the passages?", True),
         ("In what year was the bridge opened?", True),
         ("What temperature should the ice point read?", True),
+        ("What status code does RequestBodyLimitMiddleware return for an oversized body?", True),
+        ("Which exit code means the check failed?", True),
+        ("On which port does the server listen?", True),
+        ("What status does a document have after ingestion?", False),  # "ready", a word
         ("How old is the castle?", False),  # "Victorian" answers it as well as a number
         ("How do I keep it long?", False),
         ("What is the default chat model?", False),
