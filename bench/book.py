@@ -33,6 +33,8 @@ ANSWERABLE = ("fact", "table", "list", "code", "followup", "selection")
 
 
 def _normalise(text: str) -> str:
+    # Answers are Markdown: "\\_\\_version\\_\\_" is what a reader sees as "__version__".
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
     return " ".join(text.replace("\u00a0", " ").lower().split())
 
 

@@ -34,6 +34,7 @@ from .text import (
     asks_how_to,
     content_words,
     defines,
+    markdown_literal,
     plain,
     spells_out,
     split_sentences,
@@ -297,7 +298,8 @@ def render(chosen: list[Quotable]) -> str:
             text = f"{plain(piece.caption)}: {plain(piece.text)}" if piece.caption else plain(piece.text)
         else:
             text = plain(piece.text)
-        parts.append((f"“{text}” [{piece.index}]", piece.code))
+        # The answer is Markdown (its code blocks are fenced): quoted text must show as the book wrote it.
+        parts.append((f"“{markdown_literal(text)}” [{piece.index}]", piece.code))
     rendered = ""
     for position, (quote, code) in enumerate(parts):
         if position:

@@ -280,6 +280,17 @@ def plain(text: str) -> str:
     return " ".join(text.split())
 
 
+# What CommonMark reads as markup inside a line of prose: a backslash, code spans, emphasis, links, autolinks and
+# HTML. An underscore only at a word's edge ("__version__"): inside a word (snake_case) it is never emphasis.
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*\[\]<]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def markdown_literal(text: str) -> str:
+    """Text that Markdown shows as written: "*.example.com" is no emphasis, "__version__" no bold, "[1]" in the
+    book's text no citation (backslash escapes, which every CommonMark renderer reads)."""
+    return _MARKDOWN_SPECIAL.sub(lambda match: "\\" + match.group(0), text)
+
+
 def asks_about_the_book(question: str) -> bool:
     """Whether the whole question asks what the book is about, whom it is for or what it covers."""
     return bool(_ABOUT_THE_BOOK.fullmatch(question.strip().rstrip("?.! ").strip()))

@@ -308,6 +308,15 @@ def test_a_question_asking_for_a_number_gives_the_pieces_with_one_a_bonus(answer
     )
 
 
+def test_quotes_escape_what_markdown_would_read_as_markup(answerer):
+    # A wildcard host and a list holding "*" would be emphasis, and "[1]" a citation, in any Markdown renderer.
+    doc = chunk('Allow every subdomain with *.example.com, or every host with ["*"], as RFC [1] says.')
+    reply = answer(answerer, "How do I allow every subdomain?", doc)
+    assert reply == (
+        '“Allow every subdomain with \\*.example.com, or every host with \\["\\*"\\], as RFC \\[1\\] says.” [1]'
+    )
+
+
 def test_a_question_asking_for_a_status_code_is_answered_with_the_sentence_that_gives_it(answerer):
     # Starlette's middleware page: the sentences about the limit read more like the question than the 413 one.
     doc = chunk(

@@ -133,9 +133,10 @@ def test_an_api_page_answers_from_the_documentation_mkdocstrings_renders_from_th
     # docs/watering/controller-api.md is `::: garden_valve`: the page shows the package's docstrings, its
     # parameters as a table, under headings whose ids are the objects' paths.
     reply = ask(api, "What does the controller's open method return when the rain sensor is wet?")
+    # The answer is Markdown: the signature's * is escaped, so no renderer reads it as emphasis.
     source = cited_for(
         reply,
-        r"open\(minutes=15, \*, zone='beds'\): Type: bool; Description: True when the valve opened; "
+        r"open\(minutes=15, \\\*, zone='beds'\): Type: bool; Description: True when the valve opened; "
         r"False when the rain sensor is wet and the watering is skipped\.",
     )
     assert source["url"] == f"{SITE}/watering/controller-api/#garden_valve.Controller.open"

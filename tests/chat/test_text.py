@@ -327,3 +327,17 @@ def test_passages_that_give_a_number(passage, number):
 )
 def test_quoted_text_loses_old_markup_but_never_what_a_code_span_held(chunk_text, quoted):
     assert text.plain(chunk_text) == quoted
+
+
+@pytest.mark.parametrize(
+    ("written", "markdown"),
+    [
+        ('*.example.com and ["*"]', '\\*.example.com and \\["\\*"\\]'),
+        ("a variable named __version__", "a variable named \\_\\_version\\_\\_"),
+        ("CHAT_SESSION_MAX_TURNS (40)", "CHAT_SESSION_MAX_TURNS (40)"),  # inside a word, never emphasis
+        ("see [1] or <b>", "see \\[1\\] or \\<b>"),
+        ("`code` and C:\\temp", "\\`code\\` and C:\\\\temp"),
+    ],
+)
+def test_quoted_text_is_escaped_so_markdown_shows_it_as_written(written, markdown):
+    assert text.markdown_literal(written) == markdown

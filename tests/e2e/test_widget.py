@@ -742,7 +742,9 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
         "- It is a `bascule` bridge [1]\n"
         "- See [the bridge's site](https://example.org/tower_(London)) or [this](javascript:alert(1))\n\n"
         "1. Raise the bascules\n2. Let the ship through\n\n"
-        "<img src=x onerror=alert(1)> 5 * 3 stays as written."
+        "<img src=x onerror=alert(1)> 5 * 3 stays as written.\n\n"
+        # Escaped, as the offline answerer quotes a book: no emphasis, and \[2\] is no citation.
+        '\\*.example.com or \\["\\*"\\] \\[2\\] \\_\\_version\\_\\_ C:\\\\temp'
     )
     model.token_delay = 0.05
     _ask_the_model(llm_page, llm_app, "When did Tower Bridge open?")
@@ -772,6 +774,7 @@ def test_a_models_markdown_is_shown_formatted_and_never_as_html(llm_page, llm_ap
         "this" in answer.inner_text() and "<img src=x onerror=alert(1)> 5 * 3 stays as written." in answer.inner_text()
     )
     assert "**" not in answer.inner_text() and "##" not in answer.inner_text()
+    assert answer.locator("p").last.inner_text() == '*.example.com or ["*"] [2] __version__ C:\\temp'
     shot(llm_page, "markdown")
 
 

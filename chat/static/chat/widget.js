@@ -602,10 +602,11 @@
   // The Markdown a language model writes, as elements and text nodes (never HTML): paragraphs, headings (as a
   // bold line), bulleted and numbered lists (the offline answerer's "•" items too), **bold**, *emphasis*,
   // `code` and [links](https://...) (http(s) and relative only: any other link is shown as its text alone; a URL
-  // may hold one level of parentheses, as Wikipedia's do).
+  // may hold one level of parentheses, as Wikipedia's do), and backslash escapes (\* is an asterisk: the offline
+  // answerer's quotes escape what the book wrote, "*.example.com", so it never turns into markup or a citation).
   var LIST_ITEM = /^(\s*)([-*+•]|\d{1,3}[.)])\s+(.*)$/;
   var HEADING = /^#{1,6}\s+(.*?)(?:\s+#+)?\s*$/;
-  var INLINE = /(`+)(.+?)\1|\*\*(\S(?:.*?\S)?)\*\*|\*(\S(?:[^*]*?\S)?)\*|\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)/;
+  var INLINE = /(`+)(.+?)\1|\*\*(\S(?:.*?\S)?)\*\*|\*(\S(?:[^*]*?\S)?)\*|\[([^\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+)\)|\\([!-\/:-@\[-\x60{-~])/;
 
   function appendProse(answer, text, bySource) {
     var list = null, paragraph = null;
@@ -644,7 +645,9 @@
     var last = 0, match;
     while ((match = pattern.exec(text))) {
       appendCited(parent, text.slice(last, match.index), bySource);
-      if (match[1]) {
+      if (match[7] !== undefined) {
+        parent.appendChild(document.createTextNode(match[7]));
+      } else if (match[1]) {
         parent.appendChild(el("code", { class: "cbw-inline-code" }, match[2]));
       } else if (match[3] !== undefined || match[4] !== undefined) {
         var strong = match[3] !== undefined;
