@@ -413,12 +413,15 @@ class EvidenceGate:
         if _names_its_section(focus, documents[0]):
             return True
         # The embedding model knows little of a rare abbreviation ("What is TTFB?" is 0.24 like its passage), but
-        # a top passage that spells it out ("TTFB (Time to First Byte): …") is what the question asks for.
-        if (abbreviation := abbreviation_asked(query)) and spells_out(documents[0].content or "", abbreviation):
+        # a passage that spells it out ("TTFB (Time to First Byte): …") is what the question asks for. Any passage
+        # retrieved, not the top one only, here and below: at such similarities the ranking is a near tie ("What
+        # does the evidence check do?" ranks a passage that mentions it level with the item that says what it is).
+        abbreviation = abbreviation_asked(query)
+        if abbreviation and any(spells_out(doc.content or "", abbreviation) for doc in documents):
             return True
-        # So with a term of the book's own ("What is the evidence check?" is 0.18 like its list item): a top
-        # passage with a sentence, item or row that starts with the term asked about defines it.
-        if (terms := terms_asked(query)) and any(defines(piece.text, terms) for piece in quotables(documents[:1])):
+        # So with a term of the book's own ("What is the evidence check?" is 0.18 like its list item): a passage
+        # with a sentence, item or row that starts with the term asked about defines it.
+        if (terms := terms_asked(query)) and any(defines(piece.text, terms) for piece in quotables(documents)):
             return True
         # So, less, with a name it does not know ("Can I use it with Ollama?" is 0.26 like the line that names
         # Ollama): further under the threshold, a top passage that writes every word the question asks about, its
