@@ -11,9 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SQUAD = ROOT.parent / "shared" / "data" / "squad" / "squad-v1.1-dev-half-a.json"
 
-# Measured 0.98 hit@5 and 0.62 answer-contains-gold on this exact sample (docs/benchmarks.md, tuning split).
+# Measured 0.97 hit@5 and 0.80 answer-contains-gold on this exact sample (0.62 before the measure read past the
+# answers' curly quotes; docs/benchmarks.md).
 HIT_AT_5_FLOOR = 0.90
-ANSWER_FLOOR = 0.55
+ANSWER_FLOOR = 0.72
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not SQUAD.exists(), reason="../shared/data/squad is missing")]
 
